@@ -1,0 +1,315 @@
+/**
+ * The words of the .nn language in one place: layer kinds, their options, activations,
+ * initialisers, optimizers, losses, recipe settings. The parser's lowering, the checker,
+ * the TextMate grammar test and (later) completion all read these tables.
+ */
+
+/**
+ * Words the lexer knows as keywords. They still work as names where a name is expected
+ * (`model block { … }` is the lectures' BLOCK model), but not as layer or block calls.
+ */
+export const KEYWORDS = ["model", "block", "train", "search", "repeat", "residual"] as const;
+/** Words that are keywords only in one place: `residual project { … }`, `} skip { … }`. */
+export const CONTEXTUAL_KEYWORDS = ["project", "skip"] as const;
+export type Keyword = (typeof KEYWORDS)[number];
+
+export interface ActivationInfo {
+  /** Argument in parentheses: name, default (undefined = required), valid range. */
+  arg?: { name: string; default?: number; min?: number; max?: number; integer?: boolean };
+  /** Has trainable parameters (PReLU). */
+  learnable?: boolean;
+  summary: string;
+}
+
+export const ACTIVATIONS: Record<string, ActivationInfo> = {
+  relu: { summary: "rectified linear unit, max(0, x)" },
+  leaky_relu: { arg: { name: "alpha", default: 0.01, min: 0 }, summary: "max(αx, x) with a small fixed slope α (default 0.01)" },
+  prelu: { learnable: true, summary: "leaky ReLU whose slope is learnt, one per channel" },
+  elu: { arg: { name: "alpha", default: 1.0, min: 0 }, summary: "exponential linear unit, α(eˣ−1) for x<0" },
+  selu: { summary: "scaled ELU (self-normalising)" },
+  sigmoid: { summary: "logistic 1/(1+e⁻ˣ)" },
+  tanh: { summary: "hyperbolic tangent" },
+  softplus: { summary: "log(1+eˣ), a smooth ReLU" },
+  softmax: { summary: "normalised exponentials over the last axis" },
+  maxout: { arg: { name: "k", min: 2, integer: true }, summary: "maximum over groups of k units; divides the last axis by k" },
+  linear: { summary: "identity (no activation)" },
+};
+
+export interface InitInfo {
+  arg?: { name: string; default?: number; min?: number };
+  summary: string;
+}
+
+export const INITIALIZERS: Record<string, InitInfo> = {
+  zeros: { summary: "all zeros (breaks symmetry for nothing: use only for biases)" },
+  ones: { summary: "all ones" },
+  normal: { arg: { name: "std", default: 0.01, min: 0 }, summary: "N(0, σ²), σ = 0.01 by default (the lectures' 'small random numbers')" },
+  uniform: { arg: { name: "limit", default: 0.05, min: 0 }, summary: "U(−a, a), a = 0.05 by default" },
+  glorot_normal: { summary: "Xavier/Glorot normal, Var = 2/(fan_in+fan_out)" },
+  glorot_uniform: { summary: "Xavier/Glorot uniform, limit √(6/(fan_in+fan_out))" },
+  xavier_normal: { summary: "alias of glorot_normal" },
+  xavier_uniform: { summary: "alias of glorot_uniform" },
+  he_normal: { summary: "He/Kaiming normal, Var = 2/fan_in (for ReLU)" },
+  he_uniform: { summary: "He/Kaiming uniform, limit √(6/fan_in)" },
+  lecun_normal: { summary: "LeCun normal, Var = 1/fan_in (for SELU)" },
+  lecun_uniform: { summary: "LeCun uniform, limit √(3/fan_in)" },
+};
+
+export const PADDINGS = ["valid", "same", "full"] as const;
+export type Padding = (typeof PADDINGS)[number];
+
+/** How a layer's option word takes its value. */
+export type OptionValue =
+  | "flag" // a bare word: `no_bias`, `frozen`, `same`
+  | "number" // `l2 1e-4`
+  | "integer" // `filters 32`
+  | "pair" // `stride 2` or `stride 2x1`
+  | "name" // `name conv1`
+  | "init"; // `init he_normal`, `init normal(0.02)`
+
+export interface OptionInfo {
+  value: OptionValue;
+  summary: string;
+}
+
+/** Options that several layer kinds share. */
+const COMMON: Record<string, OptionInfo> = {
+  name: { value: "name", summary: "name the layer (in summaries and generated code)" },
+  frozen: { value: "flag", summary: "do not train this layer's weights (transfer learning)" },
+};
+const WEIGHTS: Record<string, OptionInfo> = {
+  init: { value: "init", summary: "weight initialiser" },
+  bias: { value: "number", summary: "initial value of every bias (default 0)" },
+  no_bias: { value: "flag", summary: "no bias vector (e.g. before batchnorm)" },
+  l1: { value: "number", summary: "L1 penalty on the weights" },
+  l2: { value: "number", summary: "L2 penalty on the weights" },
+};
+const WINDOW: Record<string, OptionInfo> = {
+  stride: { value: "pair", summary: "step between windows: `stride 2` or `stride 2x1`" },
+  valid: { value: "flag", summary: "no padding: output shrinks by k−1" },
+  same: { value: "flag", summary: "pad so output = ceil(input/stride)" },
+  full: { value: "flag", summary: "pad k−1 on each side: output grows by k−1" },
+};
+const NORM: Record<string, OptionInfo> = {
+  epsilon: { value: "number", summary: "added to the variance for stability" },
+};
+
+export interface LayerKindInfo {
+  /** Positional arguments, in order, before the option words. */
+  positional: { name: string; form: "dims" | "number" | "integer" | "word"; optional?: boolean; summary: string }[];
+  options: Record<string, OptionInfo>;
+  /** Accepts a trailing activation word (`dense 100 relu`). */
+  activation: boolean;
+  summary: string;
+  example: string;
+}
+
+export const LAYER_KINDS: Record<string, LayerKindInfo> = {
+  input: {
+    positional: [{ name: "shape", form: "dims", summary: "features (`10`), or height x width x channels (`28x28x1`)" }],
+    options: { name: COMMON.name! },
+    activation: false,
+    summary: "the model's input; the batch dimension is left out",
+    example: "input 28x28x1",
+  },
+  dense: {
+    positional: [{ name: "units", form: "integer", summary: "number of output units" }],
+    options: { ...COMMON, ...WEIGHTS },
+    activation: true,
+    summary: "fully connected layer",
+    example: "dense 100 relu",
+  },
+  conv: {
+    positional: [{ name: "kernel", form: "dims", summary: "`KxKxF` (kernel and filters), `KxK` or `K` with `filters F`" }],
+    options: {
+      ...COMMON,
+      ...WEIGHTS,
+      ...WINDOW,
+      filters: { value: "integer", summary: "number of output channels" },
+      dilation: { value: "pair", summary: "spacing between kernel taps (atrous convolution)" },
+    },
+    activation: true,
+    summary: "2-D convolution",
+    example: "conv 5x5x32 relu same",
+  },
+  pool: {
+    positional: [{ name: "size", form: "dims", optional: true, summary: "window `N` or `NxM` (default 2); stride defaults to the window" }],
+    options: {
+      ...COMMON,
+      ...WINDOW,
+      max: { value: "flag", summary: "max pooling (the default)" },
+      avg: { value: "flag", summary: "average pooling" },
+    },
+    activation: false,
+    summary: "max or average pooling over windows",
+    example: "pool avg 3 stride 2 same",
+  },
+  global: {
+    positional: [],
+    options: {
+      ...COMMON,
+      avgpool: { value: "flag", summary: "global average pooling" },
+      maxpool: { value: "flag", summary: "global max pooling" },
+      avg: { value: "flag", summary: "global average pooling" },
+      max: { value: "flag", summary: "global max pooling" },
+    },
+    activation: false,
+    summary: "pool each channel over all positions: HxWxC → C",
+    example: "global avgpool",
+  },
+  flatten: { positional: [], options: { ...COMMON }, activation: false, summary: "HxWxC → H·W·C", example: "flatten" },
+  reshape: {
+    positional: [{ name: "shape", form: "dims", summary: "the new shape, same number of values" }],
+    options: { ...COMMON },
+    activation: false,
+    summary: "reshape to the given dimensions",
+    example: "reshape 7x7x64",
+  },
+  dropout: {
+    positional: [{ name: "rate", form: "number", summary: "fraction of units dropped, in [0, 1)" }],
+    options: { ...COMMON },
+    activation: false,
+    summary: "inverted dropout (scales kept units by 1/(1−p) while training)",
+    example: "dropout 0.5",
+  },
+  batchnorm: {
+    positional: [],
+    options: { ...COMMON, ...NORM, momentum: { value: "number", summary: "moving-average momentum (default 0.99)" } },
+    activation: true,
+    summary: "batch normalisation over the last axis",
+    example: "batchnorm relu",
+  },
+  layernorm: {
+    positional: [],
+    options: { ...COMMON, ...NORM },
+    activation: true,
+    summary: "layer normalisation over the last axis",
+    example: "layernorm",
+  },
+  groupnorm: {
+    positional: [{ name: "groups", form: "integer", summary: "number of channel groups" }],
+    options: { ...COMMON, ...NORM },
+    activation: true,
+    summary: "group normalisation: channels split into G groups",
+    example: "groupnorm 8 relu",
+  },
+};
+
+/** Activations also stand alone as layers: `-> relu`, `-> leaky_relu(0.1)`. */
+export function isActivation(word: string): boolean {
+  return Object.hasOwn(ACTIVATIONS, word);
+}
+export function isLayerKind(word: string): boolean {
+  return Object.hasOwn(LAYER_KINDS, word) || isActivation(word);
+}
+export function isInitializer(word: string): boolean {
+  return Object.hasOwn(INITIALIZERS, word);
+}
+
+// ---------------------------------------------------------------------------------------
+// Recipes
+
+export interface OptimizerInfo {
+  /** Positional arguments in parentheses with defaults and valid ranges. */
+  args: { name: string; default: number; min?: number; max?: number; maxExclusive?: boolean; minExclusive?: boolean }[];
+  defaultLr: number;
+  summary: string;
+}
+
+export const OPTIMIZERS: Record<string, OptimizerInfo> = {
+  sgd: { args: [], defaultLr: 0.01, summary: "plain stochastic gradient descent" },
+  momentum: { args: [{ name: "beta", default: 0.9, min: 0, max: 1, maxExclusive: true }], defaultLr: 0.01, summary: "SGD with momentum" },
+  nesterov: { args: [{ name: "beta", default: 0.9, min: 0, max: 1, maxExclusive: true }], defaultLr: 0.01, summary: "Nesterov accelerated gradient" },
+  adagrad: { args: [{ name: "epsilon", default: 1e-7, min: 0, minExclusive: true }], defaultLr: 0.01, summary: "per-parameter rates from the sum of squared gradients" },
+  adadelta: { args: [{ name: "rho", default: 0.95, min: 0, max: 1, maxExclusive: true }, { name: "epsilon", default: 1e-7, min: 0, minExclusive: true }], defaultLr: 1.0, summary: "AdaGrad with a decaying window and unit correction" },
+  rmsprop: { args: [{ name: "rho", default: 0.9, min: 0, max: 1, maxExclusive: true }, { name: "epsilon", default: 1e-7, min: 0, minExclusive: true }], defaultLr: 0.001, summary: "moving average of squared gradients" },
+  adam: {
+    args: [
+      { name: "beta1", default: 0.9, min: 0, max: 1, maxExclusive: true },
+      { name: "beta2", default: 0.999, min: 0, max: 1, maxExclusive: true },
+      { name: "epsilon", default: 1e-7, min: 0, minExclusive: true },
+    ],
+    defaultLr: 0.001,
+    summary: "momentum plus RMSProp with bias correction",
+  },
+  nadam: {
+    args: [
+      { name: "beta1", default: 0.9, min: 0, max: 1, maxExclusive: true },
+      { name: "beta2", default: 0.999, min: 0, max: 1, maxExclusive: true },
+      { name: "epsilon", default: 1e-7, min: 0, minExclusive: true },
+    ],
+    defaultLr: 0.001,
+    summary: "Adam with Nesterov momentum",
+  },
+  adamw: {
+    args: [
+      { name: "weight_decay", default: 0.01, min: 0 },
+      { name: "beta1", default: 0.9, min: 0, max: 1, maxExclusive: true },
+      { name: "beta2", default: 0.999, min: 0, max: 1, maxExclusive: true },
+    ],
+    defaultLr: 0.001,
+    summary: "Adam with decoupled weight decay",
+  },
+  lm: { args: [{ name: "mu", default: 0.01, min: 0, minExclusive: true }], defaultLr: 1.0, summary: "diagonal Levenberg–Marquardt (step = g / (diag H + μ))" },
+};
+
+export interface LossInfo {
+  summary: string;
+}
+export const LOSSES: Record<string, LossInfo> = {
+  crossentropy: { summary: "categorical cross-entropy over C classes (softmax output)" },
+  sparse_crossentropy: { summary: "cross-entropy with integer labels" },
+  binary_crossentropy: { summary: "cross-entropy for one sigmoid unit (or independent sigmoid units)" },
+  mse: { summary: "mean squared error" },
+  mae: { summary: "mean absolute error" },
+  hinge: { summary: "hinge loss (labels ±1)" },
+};
+
+export const SCHEDULES = ["constant", "step", "exp", "cosine", "warmup"] as const;
+export const METRICS = ["loss", "acc", "val_loss", "val_acc"] as const;
+export const DATA_SOURCES = ["mnist", "ball", "csv", "idx"] as const;
+export const AUGMENTATIONS = ["flip", "crop", "jitter"] as const;
+export const NORMALIZATIONS = ["none", "standard", "minmax", "scale"] as const;
+
+export interface SettingInfo {
+  summary: string;
+  example: string;
+  /** May be a search variable (`lr ~ loguniform(1e-4, 1e-1)`). */
+  searchable?: "number" | "integer";
+}
+
+/** Statements of a `train` block. */
+export const RECIPE_SETTINGS: Record<string, SettingInfo> = {
+  data: { summary: "the data source", example: "data mnist(train: 8000, test: 2000)" },
+  normalize: { summary: "input normalisation fitted on the training set: standard, minmax, scale(k) or none", example: "normalize standard" },
+  augment: { summary: "training-time augmentation, comma separated", example: "augment flip horizontal, crop 24x24 pad 4" },
+  loss: { summary: "the loss function", example: "loss crossentropy" },
+  optim: { summary: "the optimizer, with its arguments and optional `lr`", example: "optim adam(0.9, 0.999) lr 1e-3" },
+  lr: { summary: "the learning rate", example: "lr 1e-3", searchable: "number" },
+  schedule: { summary: "learning-rate schedule", example: "schedule step(0.1, every: 10)" },
+  weight_decay: { summary: "L2 weight decay on every weight", example: "weight_decay 1e-4", searchable: "number" },
+  clip: { summary: "gradient clipping by norm or value", example: "clip norm 1.0", searchable: "number" },
+  batch: { summary: "mini-batch size", example: "batch 64", searchable: "integer" },
+  epochs: { summary: "number of passes over the training set", example: "epochs 20", searchable: "integer" },
+  validate: { summary: "validation fraction held out of the training data", example: "validate 0.1", searchable: "number" },
+  early_stop: { summary: "stop when a metric stops improving", example: "early_stop val_loss patience 3 restore_best" },
+  checkpoint: { summary: "keep the best weights by a metric", example: "checkpoint best val_acc" },
+  seed: { summary: "random seed for a reproducible run", example: "seed 42", searchable: "integer" },
+  metrics: { summary: "metrics reported each epoch", example: "metrics acc" },
+  pretrained: { summary: "start from a saved model's weights (transfer learning)", example: 'pretrained "runs/base/model.json"' },
+};
+
+export const SEARCH_DISTRIBUTIONS: Record<string, { args: string; summary: string }> = {
+  loguniform: { args: "low, high", summary: "log-uniform between two positive numbers" },
+  uniform: { args: "low, high", summary: "uniform between two numbers" },
+  choice: { args: "a, b, ...", summary: "one of the listed values" },
+  int: { args: "low, high", summary: "an integer in [low, high]" },
+};
+
+/** Statements of a `search` block other than `name ~ distribution`. */
+export const SEARCH_SETTINGS: Record<string, SettingInfo> = {
+  maximize: { summary: "the metric to maximise", example: "maximize val_acc" },
+  minimize: { summary: "the metric to minimise", example: "minimize val_loss" },
+  epochs: { summary: "epochs per trial (overrides the recipe)", example: "epochs 5" },
+  seed: { summary: "seed of the sampler", example: "seed 1" },
+};

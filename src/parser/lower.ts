@@ -1,0 +1,602 @@
+/**
+ * CST → AST. Turns Chevrotain's concrete syntax tree into the project's typed AST with exact
+ * ranges, and reads each layer's words against the vocabulary (which word is the kernel,
+ * which is an option, which the activation). Reports problems as diagnostics; never throws.
+ */
+import type { CstNode, IToken } from "chevrotain";
+import { diag, endOf, type Diagnostic, type LineMap, type Range } from "../diagnostics/diagnostic.js";
+import { closest } from "../diagnostics/suggest.js";
+import { ACTIVATIONS, KEYWORDS, LAYER_KINDS, isActivation, type LayerKindInfo } from "../language/vocabulary.js";
+import type {
+  AstActivation,
+  AstArg,
+  AstBlock,
+  AstDeclaration,
+  AstExpr,
+  AstIdent,
+  AstItem,
+  AstLayer,
+  AstModel,
+  AstOption,
+  AstParam,
+  AstSearch,
+  AstSearchVar,
+  AstStatement,
+  AstTrain,
+} from "./ast.js";
+
+type Children = Record<string, (CstNode | IToken)[] | undefined>;
+
+function isToken(x: CstNode | IToken): x is IToken {
+  return (x as IToken).image !== undefined;
+}
+function isRecovered(t: IToken): boolean {
+  return t.isInsertedInRecovery === true || Number.isNaN(t.startOffset);
+}
+function tokens(c: Children, name: string): IToken[] {
+  return ((c[name] ?? []) as IToken[]).filter((t) => !isRecovered(t));
+}
+function token(c: Children, name: string): IToken | undefined {
+  return tokens(c, name)[0];
+}
+function nodes(c: Children, name: string): CstNode[] {
+  return (c[name] ?? []) as CstNode[];
+}
+function node(c: Children, name: string): CstNode | undefined {
+  return nodes(c, name)[0];
+}
+function startOf(x: CstNode | IToken): number {
+  return isToken(x) ? x.startOffset : (x.location?.startOffset ?? NaN);
+}
+
+export class Lowering {
+  readonly diagnostics: Diagnostic[] = [];
+  constructor(private readonly lines: LineMap) {}
+
+  // --- ranges ------------------------------------------------------------------------
+  tokenRange(t: IToken): Range {
+    return this.lines.range(t.startOffset, (t.endOffset ?? t.startOffset) + 1);
+  }
+  /** The range a CST node covers; undefined when recovery left it empty. */
+  nodeRange(n: CstNode): Range | undefined {
+    const loc = n.location;
+    if (!loc || Number.isNaN(loc.startOffset) || loc.endOffset === undefined || Number.isNaN(loc.endOffset)) return undefined;
+    return this.lines.range(loc.startOffset, loc.endOffset + 1);
+  }
+  span(a: Range, b: Range): Range {
+    return { start: a.start, end: b.end };
+  }
+  ident(t: IToken): AstIdent {
+    return { kind: "ident", name: t.image, range: this.tokenRange(t) };
+  }
+  private error(code: Parameters<typeof diag>[0], message: string, range: Range, hint?: string): void {
+    this.diagnostics.push(diag(code, message, range, hint === undefined ? {} : { hint }));
+  }
+
+  // --- declarations -------------------------------------------------------------------
+  file(cst: CstNode): AstDeclaration[] {
+    const out: AstDeclaration[] = [];
+    for (const d of nodes(cst.children, "declaration")) {
+      const c = d.children;
+      const inner = node(c, "modelDecl") ?? node(c, "blockDecl") ?? node(c, "trainDecl") ?? node(c, "searchDecl");
+      if (!inner) continue;
+      const lowered = this.declaration(inner);
+      if (lowered) out.push(lowered);
+    }
+    return out;
+  }
+
+  private declaration(n: CstNode): AstDeclaration | undefined {
+    const range = this.nodeRange(n);
+    if (!range) return undefined;
+    const c = n.children;
+    const nameTok = token(c, "AnyName");
+    const name = nameTok ? this.ident(nameTok) : undefined;
+    switch (n.name) {
+      case "modelDecl":
+      case "blockDecl": {
+        const kw = token(c, n.name === "modelDecl" ? "Model" : "Block");
+        const params = this.params(node(c, "paramList"));
+        const bodyNode = node(c, "body");
+        const body = bodyNode ? this.body(bodyNode) : [];
+        if (bodyNode && body.length === 0 && this.nodeRange(bodyNode) && token(bodyNode.children, "RCurly")) {
+          const what = n.name === "modelDecl" ? "model" : "block";
+          this.error("NN1016", `The ${what} \`${name?.name ?? "?"}\` has no layers.`, this.nodeRange(bodyNode)!, what === "model" ? "Start with `input …`, then its layers, e.g. `input 10 -> dense 1 sigmoid`." : "Add the layers the block stands for, e.g. `conv 3x3xc relu`.");
+        }
+        const decl: AstModel | AstBlock = {
+          kind: n.name === "modelDecl" ? "model" : "block",
+          keyword: kw ? this.tokenRange(kw) : range,
+          params,
+          body,
+          range,
+        } as AstModel | AstBlock;
+        if (name) decl.name = name;
+        return decl;
+      }
+      case "trainDecl": {
+        const kw = token(c, "Train");
+        const decl: AstTrain = {
+          kind: "train",
+          keyword: kw ? this.tokenRange(kw) : range,
+          args: this.callArgs(node(c, "callArgs")),
+          statements: this.recipeBody(node(c, "recipeBody"), false) as AstStatement[],
+          range,
+        };
+        if (name) decl.model = name;
+        return decl;
+      }
+      case "searchDecl": {
+        const kw = token(c, "Search");
+        const decl: AstSearch = {
+          kind: "search",
+          keyword: kw ? this.tokenRange(kw) : range,
+          header: nodes(c, "word").flatMap((w) => this.optionalExpr(w)),
+          statements: this.recipeBody(node(c, "recipeBody"), true),
+          range,
+        };
+        if (name) decl.model = name;
+        return decl;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private params(n: CstNode | undefined): AstParam[] {
+    if (!n) return [];
+    const out: AstParam[] = [];
+    for (const p of nodes(n.children, "param")) {
+      const range = this.nodeRange(p);
+      const nameTok = token(p.children, "Ident");
+      if (!range || !nameTok) continue;
+      const param: AstParam = { kind: "param", name: this.ident(nameTok), range };
+      const e = node(p.children, "expr");
+      const value = e ? this.expr(e) : undefined;
+      if (value) param.default = value;
+      out.push(param);
+    }
+    return out;
+  }
+
+  // --- model bodies --------------------------------------------------------------------
+  /**
+   * Items in source order. Between two items there must be `->` or a line break; an arrow
+   * must have an item on both sides.
+   */
+  body(n: CstNode): AstItem[] {
+    const c = n.children;
+    const parts: (CstNode | IToken)[] = [...tokens(c, "Arrow"), ...nodes(c, "item")].filter((x) => !Number.isNaN(startOf(x)));
+    parts.sort((a, b) => startOf(a) - startOf(b));
+    const items: AstItem[] = [];
+    let prevItem: AstItem | undefined;
+    let pendingArrow: IToken | undefined;
+    let reportedDangling = false;
+    for (const part of parts) {
+      if (isToken(part)) {
+        if (pendingArrow || !prevItem) {
+          if (!reportedDangling) {
+            this.error("NN1006", pendingArrow ? "Two arrows in a row: `->` needs a layer between them." : "This `->` has no layer before it.", this.tokenRange(part), pendingArrow ? "Remove one `->`, or put the missing layer between them." : "Remove the `->`, or put a layer before it.");
+            reportedDangling = true;
+          }
+        }
+        pendingArrow = part;
+        continue;
+      }
+      const item = this.item(part);
+      if (!item) {
+        pendingArrow = undefined;
+        continue;
+      }
+      if (prevItem && !pendingArrow && item.range.start.line === prevItem.range.end.line) {
+        this.error(
+          "NN1005",
+          `Two layers on one line need \`->\` between them, but nothing joins \`${itemLabel(prevItem)}\` and \`${itemLabel(item)}\`.`,
+          item.kind === "layer" ? item.op.range : item.range,
+          `Write \`${itemLabel(prevItem)} -> ${itemLabel(item)}\`, or put \`${itemLabel(item)}\` on a line of its own.`,
+        );
+      }
+      items.push(item);
+      prevItem = item;
+      pendingArrow = undefined;
+    }
+    if (pendingArrow && !reportedDangling) {
+      this.error("NN1006", "This `->` has no layer after it.", this.tokenRange(pendingArrow), "Remove the `->`, or add the layer it should lead to.");
+    }
+    return items;
+  }
+
+  private item(n: CstNode): AstItem | undefined {
+    const c = n.children;
+    const rep = node(c, "repeatItem");
+    if (rep) return this.repeat(rep);
+    const res = node(c, "residualItem");
+    if (res) return this.residual(res);
+    const st = node(c, "statement");
+    if (st) return this.layerStatement(st);
+    return undefined;
+  }
+
+  private repeat(n: CstNode): AstItem | undefined {
+    const range = this.nodeRange(n);
+    const kw = token(n.children, "Repeat");
+    if (!range || !kw) return undefined;
+    const w = node(n.children, "word");
+    const count = w ? this.expr(w) : undefined;
+    const bodyNode = node(n.children, "body");
+    const inner = node(n.children, "item");
+    let body: AstItem[] = [];
+    if (bodyNode) body = this.body(bodyNode);
+    else if (inner) {
+      const it = this.item(inner);
+      if (it) body = [it];
+    }
+    if (!count) this.error("NN1008", "`repeat` needs a count, e.g. `repeat 3 { … }`.", endOf(this.tokenRange(kw)));
+    const out: AstItem = { kind: "repeat", keyword: this.tokenRange(kw), body, range };
+    if (count) out.count = count;
+    return out;
+  }
+
+  private residual(n: CstNode): AstItem | undefined {
+    const range = this.nodeRange(n);
+    const kw = token(n.children, "Residual");
+    if (!range || !kw) return undefined;
+    const bodies = nodes(n.children, "body");
+    const mainNode = bodies[0];
+    const body = mainNode ? this.body(mainNode) : [];
+    if (mainNode && body.length === 0 && this.nodeRange(mainNode) && token(mainNode.children, "RCurly")) {
+      this.error("NN1016", "This `residual` has no layers: its output would be x + x.", this.nodeRange(mainNode)!, "Put the main path's layers inside the braces, e.g. `residual { conv 3x3x64 relu -> conv 3x3x64 }`.");
+    }
+    const out: AstItem = { kind: "residual", keyword: this.tokenRange(kw), body, range };
+    const project = token(n.children, "Project");
+    if (project) out.project = this.tokenRange(project);
+    const skipTok = token(n.children, "Skip");
+    if (skipTok) {
+      out.skipKeyword = this.tokenRange(skipTok);
+      out.skip = bodies[1] ? this.body(bodies[1]) : [];
+    }
+    return out;
+  }
+
+  /** Words of a statement in source order, split into clauses at commas. */
+  private statementWords(n: CstNode): { exprs: AstExpr[][]; commas: IToken[] } {
+    const c = n.children;
+    const parts: (CstNode | IToken)[] = [...nodes(c, "word"), ...tokens(c, "Comma")].filter((x) => !Number.isNaN(startOf(x)));
+    parts.sort((a, b) => startOf(a) - startOf(b));
+    const clauses: AstExpr[][] = [[]];
+    const commas: IToken[] = [];
+    for (const p of parts) {
+      if (isToken(p)) {
+        commas.push(p);
+        clauses.push([]);
+      } else {
+        const e = this.expr(p);
+        if (e) clauses[clauses.length - 1]!.push(e);
+      }
+    }
+    return { exprs: clauses, commas };
+  }
+
+  /** A statement in a model or block body: a layer, a lone activation or a block call. */
+  private layerStatement(n: CstNode): AstItem | undefined {
+    const range = this.nodeRange(n);
+    const headTok = token(n.children, "Ident");
+    if (!range || !headTok) return undefined;
+    const head = this.ident(headTok);
+    const callArgsNode = node(n.children, "callArgs");
+    const { exprs, commas } = this.statementWords(n);
+    const words = exprs.flat();
+    if (commas.length > 0) {
+      this.error("NN1014", "Layer words are separated by spaces, not commas.", this.tokenRange(commas[0]!), "Remove the comma; options follow the layer on the same line, e.g. `conv 3x3x64 relu same`.");
+    }
+    const info = LAYER_KINDS[head.name];
+    if (info) {
+      if (callArgsNode) {
+        const r = this.nodeRange(callArgsNode) ?? head.range;
+        this.error("NN1015", `\`${head.name}\` takes its values after a space, not in parentheses.`, r, `Write e.g. \`${info.example}\`.`);
+      }
+      return this.layer(head, info, words, range);
+    }
+    if (isActivation(head.name)) {
+      const activation: AstActivation = { kind: "activation", name: head, args: this.callArgs(callArgsNode), range: callArgsNode ? this.span(head.range, this.nodeRange(callArgsNode) ?? head.range) : head.range };
+      const layer: AstLayer = { kind: "layer", op: head, positional: [], options: {}, activation, range };
+      this.layerOptions(layer, { positional: [], options: { name: LAYER_KINDS.dense!.options.name!, frozen: LAYER_KINDS.dense!.options.frozen! }, activation: false, summary: "", example: "" }, words, head.name);
+      return layer;
+    }
+    // Anything else is a block call; the checker resolves the name (and suggests a layer kind).
+    if (words.length > 0) {
+      const first = words[0]!;
+      const last = words[words.length - 1]!;
+      if (!callArgsNode) {
+        this.error("NN2001", `\`${head.name}\` is not a layer kind I know.`, head.range, suggestLayer(head.name));
+        return undefined;
+      }
+      this.error("NN1015", `The block \`${head.name}\` takes its arguments in its parentheses, not after them.`, this.span(first.range, last.range), `Move them inside: \`${head.name}(…, ${exprSource(first)})\`.`);
+    }
+    return { kind: "block-call", callee: head, args: this.callArgs(callArgsNode), range };
+  }
+
+  private layer(head: AstIdent, info: LayerKindInfo, words: AstExpr[], range: Range): AstLayer {
+    const layer: AstLayer = { kind: "layer", op: head, positional: info.positional.map(() => undefined), options: {}, range };
+    this.layerOptions(layer, info, words, head.name);
+    info.positional.forEach((p, i) => {
+      if (!p.optional && layer.positional[i] === undefined) {
+        this.error("NN1008", `\`${head.name}\` needs its ${p.name}: ${p.summary}.`, endOf(head.range), `For example: \`${info.example}\`.`);
+      }
+    });
+    return layer;
+  }
+
+  /** Reads option words, activations and positional values of one layer. */
+  private layerOptions(layer: AstLayer, info: LayerKindInfo, words: AstExpr[], kind: string): void {
+    // A value-taking option followed by a flag or an activation is missing its value
+    // (`stride same`); followed by anything else, that word is its value (`stride stride`).
+    const optionOrActivation = (e: AstExpr | undefined): boolean => {
+      const w = wordName(e);
+      return w !== undefined && ((Object.hasOwn(info.options, w) && info.options[w]!.value === "flag") || (info.activation && isActivation(w)));
+    };
+    for (let i = 0; i < words.length; i++) {
+      const word = words[i]!;
+      const name = wordName(word);
+      if (name !== undefined && word.kind === "ref" && Object.hasOwn(info.options, name)) {
+        const opt = info.options[name]!;
+        const nameIdent: AstIdent = { kind: "ident", name, range: word.range };
+        if (layer.options[name]) {
+          this.error("NN1011", `\`${name}\` is given twice for this \`${kind}\`.`, word.range, "Keep one of them.");
+        }
+        const option: AstOption = { kind: "option", name: nameIdent, range: word.range };
+        if (opt.value !== "flag") {
+          const next = words[i + 1];
+          if (next === undefined || (opt.value !== "name" && optionOrActivation(next))) {
+            this.error("NN1010", `\`${name}\` needs a value: ${opt.summary}.`, endOf(word.range), `For example: \`${name} ${exampleValue(opt.value)}\`.`);
+          } else {
+            option.value = next;
+            option.range = this.span(word.range, next.range);
+            i++;
+          }
+        }
+        layer.options[name] = option;
+        continue;
+      }
+      if (name !== undefined && Object.hasOwn(LAYER_KINDS, name) && (word.kind === "ref" || word.kind === "call-expr")) {
+        // `conv 3x3x8 relu pool 2`: a second layer on the line; its words are not ours.
+        this.error("NN1005", `\`${name}\` starts another layer: two layers on one line need \`->\` between them.`, word.range, `Write \`${kind} … -> ${name} …\`, or put \`${name}\` on a line of its own.`);
+        break;
+      }
+      if (name !== undefined && isActivation(name) && (word.kind === "ref" || word.kind === "call-expr")) {
+        if (!info.activation) {
+          this.error("NN1019", `\`${kind}\` takes no activation word.`, word.range, `Make it a layer of its own: \`${kind} … -> ${name}\`.`);
+          continue;
+        }
+        if (layer.activation) {
+          this.error("NN1018", `This \`${kind}\` already has the activation \`${layer.activation.name.name}\`.`, word.range, `A layer has one activation; for two in a row write \`-> ${name}\` as its own layer.`);
+          continue;
+        }
+        const ident: AstIdent = word.kind === "ref" ? { kind: "ident", name, range: word.range } : word.callee;
+        layer.activation = { kind: "activation", name: ident, args: word.kind === "call-expr" ? word.args : [], range: word.range };
+        continue;
+      }
+      const slot = layer.positional.findIndex((p) => p === undefined);
+      if (slot >= 0 && !(word.kind === "ref" && isKnownWordElsewhere(word.name))) {
+        layer.positional[slot] = word;
+        continue;
+      }
+      if (name !== undefined && (word.kind === "ref" || word.kind === "call-expr")) {
+        const candidates = [...Object.keys(info.options), ...(info.activation ? Object.keys(ACTIVATIONS) : [])];
+        const guess = closest(name, candidates);
+        this.error(
+          "NN2002",
+          `\`${name}\` is not an option of \`${kind}\`.`,
+          word.kind === "call-expr" ? word.callee.range : word.range,
+          guess ? `Did you mean \`${guess}\`?` : candidates.length > 0 ? `\`${kind}\` takes: ${candidates.slice(0, 12).map((x) => `\`${x}\``).join(", ")}.` : `\`${kind}\` takes no options.`,
+        );
+        continue;
+      }
+      const arity = info.positional.length;
+      this.error(
+        "NN1009",
+        arity === 0 ? `\`${kind}\` takes no values, but got \`${exprSource(word)}\`.` : `\`${kind}\` takes ${arity === 1 ? "one value" : `${arity} values`} (${info.positional.map((p) => p.name).join(", ")}), and \`${exprSource(word)}\` is one too many.`,
+        word.range,
+        `For example: \`${info.example}\`.`,
+      );
+    }
+  }
+
+  // --- recipes -------------------------------------------------------------------------
+  private recipeBody(n: CstNode | undefined, search: boolean): (AstStatement | AstSearchVar)[] {
+    if (!n) return [];
+    const c = n.children;
+    const parts = [...nodes(c, "statement"), ...nodes(c, "searchVar")].filter((x) => !Number.isNaN(startOf(x)));
+    parts.sort((a, b) => startOf(a) - startOf(b));
+    const out: (AstStatement | AstSearchVar)[] = [];
+    for (const p of parts) {
+      const range = this.nodeRange(p);
+      const headTok = token(p.children, "Ident");
+      if (!range || !headTok) continue;
+      if (p.name === "searchVar") {
+        const e = node(p.children, "expr");
+        const dist = e ? this.expr(e) : undefined;
+        if (!search) {
+          this.error("NN1003", "`~` draws a value at random and belongs in a `search` block, not a `train` recipe.", range, `Give one value here (e.g. \`${headTok.image} 0.001\`) and move the range into \`search … { ${headTok.image} ~ … }\`.`);
+          continue;
+        }
+        const v: AstSearchVar = { kind: "search-var", name: this.ident(headTok), range };
+        if (dist) v.distribution = dist;
+        out.push(v);
+        continue;
+      }
+      const callArgsNode = node(p.children, "callArgs");
+      if (callArgsNode) {
+        this.error("NN1015", `\`${headTok.image}\` takes its values after a space, not in parentheses.`, this.nodeRange(callArgsNode) ?? range);
+      }
+      const { exprs } = this.statementWords(p);
+      out.push({ kind: "statement", head: this.ident(headTok), clauses: exprs, range });
+    }
+    return out;
+  }
+
+  // --- expressions -------------------------------------------------------------------
+  callArgs(n: CstNode | undefined): AstArg[] {
+    if (!n) return [];
+    const out: AstArg[] = [];
+    for (const a of nodes(n.children, "arg")) {
+      const range = this.nodeRange(a);
+      if (!range) continue;
+      const arg: AstArg = { kind: "arg", range };
+      const nameTok = token(a.children, "AnyName");
+      if (nameTok) arg.name = this.ident(nameTok);
+      const e = node(a.children, "expr");
+      const value = e ? this.expr(e) : undefined;
+      if (value) arg.value = value;
+      out.push(arg);
+    }
+    return out;
+  }
+
+  private optionalExpr(n: CstNode): AstExpr[] {
+    const e = this.expr(n);
+    return e ? [e] : [];
+  }
+
+  /** Lowers `word`, `expr`, `sum`, `product`, `unary` and `primary` nodes. */
+  expr(n: CstNode): AstExpr | undefined {
+    const c = n.children;
+    switch (n.name) {
+      case "word":
+      case "expr": {
+        const parts = nodes(c, n.name === "word" ? "product" : "sum").map((p) => this.expr(p));
+        if (parts.some((p) => p === undefined) || parts.length === 0) return undefined;
+        const ps = parts as AstExpr[];
+        if (ps.length === 1) return ps[0];
+        return { kind: "dims", parts: ps, range: this.span(ps[0]!.range, ps[ps.length - 1]!.range) };
+      }
+      case "sum":
+      case "product": {
+        const operands = nodes(c, n.name === "sum" ? "product" : "unary").map((p) => this.expr(p));
+        if (operands.length === 0 || operands.some((p) => p === undefined)) return undefined;
+        const ops = (n.name === "sum" ? [...tokens(c, "Plus"), ...tokens(c, "Minus")] : [...tokens(c, "Star"), ...tokens(c, "Slash")]).sort((a, b) => a.startOffset - b.startOffset);
+        let acc = operands[0]!;
+        for (let i = 1; i < operands.length; i++) {
+          const right = operands[i]!;
+          const op = (ops[i - 1]?.image ?? "*") as "+" | "-" | "*" | "/";
+          acc = { kind: "binary", op, left: acc, right, range: this.span(acc.range, right.range) };
+        }
+        return acc;
+      }
+      case "unary": {
+        const minus = token(c, "Minus");
+        if (minus) {
+          const inner = node(c, "unary");
+          const operand = inner ? this.expr(inner) : undefined;
+          if (!operand) return undefined;
+          if (operand.kind === "number") {
+            return { kind: "number", value: -operand.value, raw: "-" + operand.raw, range: this.span(this.tokenRange(minus), operand.range) };
+          }
+          return { kind: "unary", op: "-", operand, range: this.span(this.tokenRange(minus), operand.range) };
+        }
+        const p = node(c, "primary");
+        return p ? this.expr(p) : undefined;
+      }
+      case "primary": {
+        const num = token(c, "Number");
+        if (num) {
+          const value = Number(num.image);
+          if (!Number.isFinite(value)) {
+            this.error("NN1020", `The number \`${num.image.slice(0, 30)}\` is too large.`, this.tokenRange(num), "Numbers must fit in a 64-bit float (below about 1.8e308).");
+            return undefined;
+          }
+          return { kind: "number", value, raw: num.image, range: this.tokenRange(num) };
+        }
+        const str = token(c, "String");
+        if (str) return { kind: "string", value: unquote(str.image), range: this.tokenRange(str) };
+        const id = token(c, "Ident");
+        if (id) {
+          const args = node(c, "callArgs");
+          if (args) {
+            const r = this.nodeRange(args);
+            return { kind: "call-expr", callee: this.ident(id), args: this.callArgs(args), range: r ? this.span(this.tokenRange(id), r) : this.tokenRange(id) };
+          }
+          return { kind: "ref", name: id.image, range: this.tokenRange(id) };
+        }
+        // A parenthesised expression: its range takes in the parentheses.
+        const inner = node(c, "expr");
+        const e = inner ? this.expr(inner) : undefined;
+        const r = this.nodeRange(n);
+        return e && r ? { ...e, range: r } : e;
+      }
+      default:
+        return undefined;
+    }
+  }
+}
+
+function unquote(image: string): string {
+  const body = image.slice(1, -1);
+  return body.replace(/\\(.)/g, (_, ch: string) => (ch === "n" ? "\n" : ch === "t" ? "\t" : ch));
+}
+
+function wordName(e: AstExpr | undefined): string | undefined {
+  if (!e) return undefined;
+  if (e.kind === "ref") return e.name;
+  if (e.kind === "call-expr") return e.callee.name;
+  return undefined;
+}
+
+/** A word that is an activation or a layer kind: never a parameter reference. */
+function isKnownWordElsewhere(name: string): boolean {
+  return isActivation(name) || Object.hasOwn(LAYER_KINDS, name);
+}
+
+function suggestLayer(name: string): string {
+  const guess = closest(name, [...Object.keys(LAYER_KINDS), ...Object.keys(ACTIVATIONS)]);
+  return guess ? `Did you mean \`${guess}\`?` : `Layer kinds are ${Object.keys(LAYER_KINDS).map((k) => `\`${k}\``).join(", ")}; a block is called with parentheses, e.g. \`basic(64)\`.`;
+}
+
+function exampleValue(v: string): string {
+  switch (v) {
+    case "pair":
+      return "2";
+    case "integer":
+      return "32";
+    case "name":
+      return "conv1";
+    case "init":
+      return "he_normal";
+    default:
+      return "1e-4";
+  }
+}
+
+/** A short source-like rendering of an expression for messages. */
+export function exprSource(e: AstExpr): string {
+  switch (e.kind) {
+    case "number":
+      return e.raw;
+    case "string":
+      return JSON.stringify(e.value);
+    case "ref":
+      return e.name;
+    case "call-expr":
+      return `${e.callee.name}(${e.args.map((a) => (a.name ? `${a.name.name}: ` : "") + (a.value ? exprSource(a.value) : "")).join(", ")})`;
+    case "dims":
+      return e.parts.map((p) => (p.kind === "binary" ? `(${exprSource(p)})` : exprSource(p))).join("x");
+    case "binary":
+      return `${exprSource(e.left)}${e.op}${exprSource(e.right)}`;
+    case "unary":
+      return `-${exprSource(e.operand)}`;
+  }
+}
+
+export function itemLabel(item: AstItem): string {
+  switch (item.kind) {
+    case "layer":
+      return item.op.name;
+    case "block-call":
+      return `${item.callee.name}(…)`;
+    case "repeat":
+      return "repeat";
+    case "residual":
+      return "residual";
+  }
+}
+
+export const RESERVED = new Set<string>(KEYWORDS);

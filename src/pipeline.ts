@@ -1,0 +1,24 @@
+/**
+ * The one pipeline the CLI and (later) the language server share: parse, then check.
+ * Diagnostics from both phases come back together, in source order.
+ */
+import { sortDiagnostics, type Diagnostic, type LineMap } from "./diagnostics/diagnostic.js";
+import { parse, type AstFile } from "./parser/index.js";
+import { check, type CheckedProgram } from "./typecheck/index.js";
+
+export interface PipelineResult {
+  ast: AstFile;
+  program: CheckedProgram;
+  diagnostics: Diagnostic[];
+  lines: LineMap;
+}
+
+export function checkText(text: string): PipelineResult {
+  const parsed = parse(text);
+  const checked = check(parsed.ast);
+  // Where the parser already found a problem on a line, the checker's findings there are
+  // most likely its consequences: keep the parser's.
+  const syntaxLines = new Set(parsed.diagnostics.filter((d) => d.severity === "error").map((d) => d.range.start.line));
+  const semantic = checked.diagnostics.filter((d) => !syntaxLines.has(d.range.start.line));
+  return { ast: parsed.ast, program: checked.program, diagnostics: sortDiagnostics([...parsed.diagnostics, ...semantic]), lines: parsed.lines };
+}

@@ -1,0 +1,133 @@
+/**
+ * Evaluating the small expressions of a spec (`c*4`, `3x3xc`, `classes`) in an environment of
+ * parameter values. Reports unknown names with "did you mean", never throws.
+ */
+import { diag, type Diagnostic, type Range } from "../diagnostics/diagnostic.js";
+import { closest } from "../diagnostics/suggest.js";
+import { exprSource, type AstExpr } from "../parser/index.js";
+
+export interface Binding {
+  /** undefined when the value could not be computed (an error was already reported). */
+  value: number | undefined;
+  /** Where the name was declared. */
+  declared?: Range;
+  used: boolean;
+}
+
+/** A scope of parameter values: a model's or a block call's. */
+export class Env {
+  readonly bindings = new Map<string, Binding>();
+  constructor(readonly owner: string) {}
+  set(name: string, value: number | undefined, declared?: Range): void {
+    const b: Binding = { value, used: false };
+    if (declared) b.declared = declared;
+    this.bindings.set(name, b);
+  }
+}
+
+export class Evaluator {
+  constructor(private readonly diagnostics: Diagnostic[]) {}
+
+  /** A single number. `what` names the value in messages ("the units of `dense`"). */
+  number(e: AstExpr, env: Env, what: string): number | undefined {
+    switch (e.kind) {
+      case "number":
+        return e.value;
+      case "ref": {
+        const b = env.bindings.get(e.name);
+        if (!b) {
+          const guess = closest(e.name, env.bindings.keys());
+          const names = [...env.bindings.keys()];
+          this.diagnostics.push(
+            diag("NN2003", `I cannot find a parameter named \`${e.name}\` in ${env.owner}.`, e.range, {
+              hint: guess ? `Did you mean \`${guess}\`?` : names.length > 0 ? `The parameters here are ${names.map((n) => `\`${n}\``).join(", ")}.` : `${capitalise(env.owner)} has no parameters; ${what} must be a number here.`,
+            }),
+          );
+          return undefined;
+        }
+        b.used = true;
+        return b.value;
+      }
+      case "unary": {
+        const v = this.number(e.operand, env, what);
+        return v === undefined ? undefined : -v;
+      }
+      case "binary": {
+        const l = this.number(e.left, env, what);
+        const r = this.number(e.right, env, what);
+        if (l === undefined || r === undefined) return undefined;
+        switch (e.op) {
+          case "+":
+            return l + r;
+          case "-":
+            return l - r;
+          case "*":
+            return l * r;
+          case "/":
+            if (r === 0) {
+              this.diagnostics.push(diag("NN3012", `\`${exprSource(e)}\` divides by zero.`, e.range));
+              return undefined;
+            }
+            return l / r;
+        }
+        return undefined;
+      }
+      case "dims":
+        this.diagnostics.push(diag("NN1013", `${capitalise(what)} is one number, but \`${exprSource(e)}\` has ${e.parts.length} dimensions.`, e.range));
+        return undefined;
+      case "string":
+        this.diagnostics.push(diag("NN1013", `${capitalise(what)} is a number, not a string.`, e.range));
+        return undefined;
+      case "call-expr":
+        this.diagnostics.push(diag("NN1013", `${capitalise(what)} is a number, but \`${e.callee.name}(…)\` is a call.`, e.range));
+        return undefined;
+    }
+  }
+
+  /** A positive integer (units, filters, kernel sizes). */
+  positiveInt(e: AstExpr, env: Env, what: string): number | undefined {
+    const v = this.number(e, env, what);
+    if (v === undefined) return undefined;
+    if (!Number.isInteger(v) || v <= 0) {
+      this.diagnostics.push(diag("NN3006", `${capitalise(what)} must be a positive whole number, but it is ${formatNumber(v)}.`, e.range, { hint: v > 0 ? `Round it: \`${Math.max(1, Math.round(v))}\`?` : undefined }));
+      return undefined;
+    }
+    if (v > 2 ** 31 - 1) {
+      this.diagnostics.push(diag("NN3011", `${capitalise(what)} is ${formatNumber(v)}, far more than any tensor can hold.`, e.range));
+      return undefined;
+    }
+    return v;
+  }
+
+  /** A list of dimensions: `28x28x1` → [28, 28, 1]; a single number → [n]. */
+  dims(e: AstExpr, env: Env, what: string): number[] | undefined {
+    const parts = e.kind === "dims" ? e.parts : [e];
+    const out: number[] = [];
+    let ok = true;
+    for (const p of parts) {
+      const v = this.positiveInt(p, env, what);
+      if (v === undefined) ok = false;
+      else out.push(v);
+    }
+    return ok ? out : undefined;
+  }
+
+  /** `2` → [2, 2]; `2x1` → [2, 1]. */
+  pair(e: AstExpr, env: Env, what: string): [number, number] | undefined {
+    const d = this.dims(e, env, what);
+    if (!d) return undefined;
+    if (d.length === 1) return [d[0]!, d[0]!];
+    if (d.length === 2) return [d[0]!, d[1]!];
+    this.diagnostics.push(diag("NN1013", `${capitalise(what)} is one number or two (\`2\` or \`2x1\`), but \`${exprSource(e)}\` has ${d.length}.`, e.range));
+    return undefined;
+  }
+}
+
+export function capitalise(s: string): string {
+  return s.length === 0 ? s : s[0]!.toUpperCase() + s.slice(1);
+}
+
+export function formatNumber(v: number): string {
+  if (Number.isInteger(v)) return String(v);
+  return String(Number(v.toPrecision(6)));
+}

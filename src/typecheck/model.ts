@@ -1,0 +1,488 @@
+/**
+ * Expanding a model: blocks called, repeats unrolled, residuals joined, and the shape
+ * inferred after every layer. Produces a CheckedModel whose layers form a graph (each layer
+ * names its inputs), ready for codegen, plus diagnostics.
+ */
+import { diag, type Diagnostic, type RelatedInformation, type Range } from "../diagnostics/diagnostic.js";
+import { closest } from "../diagnostics/suggest.js";
+import { isLayerKind, LAYER_KINDS, ACTIVATIONS } from "../language/vocabulary.js";
+import { exprSource, type AstArg, type AstBlock, type AstBlockCall, type AstItem, type AstLayer, type AstModel, type AstParam, type AstResidual } from "../parser/index.js";
+import { Env, Evaluator, formatNumber } from "./evaluate.js";
+import type { LayerConfig, ParamCount, ShapeErrorSubject } from "./layer-config.js";
+import { LayerResolver } from "./layers.js";
+import { formatShape, outputShape, paramCount } from "./shape-rules.js";
+
+export interface CheckedLayer {
+  /** Unique within the model: the `name` option, or the kind and a counter (`conv2`). */
+  name: string;
+  /** What the summary shows as the layer's kind: `conv`, `dense`, `relu`, `add`, … */
+  kind: string;
+  config: LayerConfig;
+  /** Names of the layers feeding this one (none for the input). */
+  inputs: string[];
+  inputShapes: number[][];
+  outputShape: number[];
+  params: ParamCount;
+  frozen: boolean;
+  /** Where the layer is written in the spec (for an `add`, the `residual` keyword). */
+  range: Range;
+}
+
+export interface CheckedModel {
+  name: string;
+  range: Range;
+  nameRange: Range;
+  /** Parameter values this model was checked with. */
+  args: Record<string, number>;
+  input?: number[];
+  output?: number[];
+  layers: CheckedLayer[];
+  params: { total: number; trainable: number; nonTrainable: number };
+  /** False when an error left some shape unknown: the layer list then stops early. */
+  complete: boolean;
+}
+
+/** Where the data flowing through the network stands: its shape and the layer it came from. */
+interface Flow {
+  shape: number[] | undefined;
+  tensor: string | undefined;
+  /** The layer that produced it, for "… gives 7x7x64 here" related locations. */
+  from?: { name: string; range: Range };
+}
+
+const MAX_LAYERS = 100_000;
+
+interface CallFrame {
+  block: string;
+  range: Range;
+}
+
+export class ModelExpander {
+  private readonly layers: CheckedLayer[] = [];
+  private readonly counters = new Map<string, number>();
+  /** Explicit layer names → the AST node that declared them. */
+  private readonly explicitNames = new Map<string, { node: AstLayer; count: number }>();
+  private readonly calls: CallFrame[] = [];
+  private readonly ev: Evaluator;
+  private readonly resolver: LayerResolver;
+  private expanded = 0;
+  private tooDeep = false;
+  private complete = true;
+  private sawInput = false;
+
+  constructor(
+    private readonly blocks: Map<string, AstBlock>,
+    private readonly diagnostics: Diagnostic[],
+    /** Parameter names used anywhere, per declaration (for unused-parameter warnings). */
+    private readonly usedParams: Map<AstModel | AstBlock, Set<string>>,
+  ) {
+    this.ev = new Evaluator(diagnostics);
+    this.resolver = new LayerResolver(this.ev, diagnostics);
+  }
+
+  expand(model: AstModel, args: Map<string, { value: number | undefined; range?: Range }>): CheckedModel {
+    const name = model.name?.name ?? "?";
+    const env = new Env(`the model \`${name}\``);
+    for (const p of model.params) {
+      const given = args.get(p.name.name);
+      if (given) env.set(p.name.name, given.value, p.name.range);
+      else if (p.default) env.set(p.name.name, this.ev.number(p.default, env, `the default of \`${p.name.name}\``), p.name.range);
+      else env.set(p.name.name, undefined, p.name.range);
+    }
+    const first = model.body[0];
+    if (!first || first.kind !== "layer" || first.op.name !== "input") {
+      if (model.body.length > 0) {
+        this.diagnostics.push(
+          diag("NN3009", `The model \`${name}\` does not start with \`input\`, so I cannot know the shape of its data.`, model.name?.range ?? model.keyword, {
+            hint: "Begin the model with its input shape, e.g. `input 28x28x1` for images or `input 10` for 10 features.",
+          }),
+        );
+      }
+      this.complete = false;
+    }
+    let flow: Flow = { shape: undefined, tensor: undefined };
+    flow = this.items(model.body, env, flow);
+    this.markUsed(model, env);
+
+    const checked: CheckedModel = {
+      name,
+      range: model.range,
+      nameRange: model.name?.range ?? model.keyword,
+      args: Object.fromEntries([...env.bindings].filter(([, b]) => b.value !== undefined).map(([k, b]) => [k, b.value!])),
+      layers: this.layers,
+      params: { total: 0, trainable: 0, nonTrainable: 0 },
+      complete: this.complete && flow.shape !== undefined,
+    };
+    const inputLayer = this.layers.find((l) => l.config.op === "input");
+    if (inputLayer) checked.input = inputLayer.outputShape;
+    if (flow.shape && checked.complete) checked.output = flow.shape;
+    for (const l of this.layers) {
+      checked.params.trainable += l.params.trainable;
+      checked.params.nonTrainable += l.params.nonTrainable;
+    }
+    checked.params.total = checked.params.trainable + checked.params.nonTrainable;
+    return checked;
+  }
+
+  private markUsed(decl: AstModel | AstBlock, env: Env): void {
+    let set = this.usedParams.get(decl);
+    if (!set) this.usedParams.set(decl, (set = new Set()));
+    for (const [k, b] of env.bindings) if (b.used) set.add(k);
+  }
+
+  private items(items: AstItem[], env: Env, flow: Flow): Flow {
+    for (const item of items) {
+      if (this.tooDeep) return { shape: undefined, tensor: undefined };
+      flow = this.item(item, env, flow);
+    }
+    return flow;
+  }
+
+  private item(item: AstItem, env: Env, flow: Flow): Flow {
+    switch (item.kind) {
+      case "layer":
+        return this.layer(item, env, flow);
+      case "block-call":
+        return this.blockCall(item, env, flow);
+      case "repeat": {
+        if (!item.count) return { shape: undefined, tensor: undefined };
+        const n = this.ev.number(item.count, env, "the repeat count");
+        if (n === undefined) return this.unknown();
+        if (!Number.isInteger(n) || n < 1) {
+          this.diagnostics.push(diag("NN3013", `\`repeat\` needs a count of 1 or more, but it is ${formatNumber(n)}.`, item.count.range, { hint: n === 0 ? "To leave the layers out, delete the `repeat`." : undefined }));
+          return this.unknown();
+        }
+        for (let i = 0; i < n && !this.tooDeep; i++) flow = this.items(item.body, env, flow);
+        return flow;
+      }
+      case "residual":
+        return this.residual(item, env, flow);
+    }
+  }
+
+  private unknown(): Flow {
+    this.complete = false;
+    return { shape: undefined, tensor: undefined };
+  }
+
+  private countExpansion(range: Range): boolean {
+    this.expanded++;
+    if (this.expanded > MAX_LAYERS) {
+      if (!this.tooDeep) {
+        this.diagnostics.push(diag("NN3014", `This expands to more than ${MAX_LAYERS.toLocaleString("en-US")} layers, which I stop at.`, range, { hint: "Check the `repeat` counts and block calls." }));
+      }
+      this.tooDeep = true;
+      this.complete = false;
+      return false;
+    }
+    return true;
+  }
+
+  private related(extra: RelatedInformation[] = []): RelatedInformation[] {
+    const out = [...extra];
+    for (let i = this.calls.length - 1; i >= 0; i--) {
+      const c = this.calls[i]!;
+      out.push({ message: `in this call of the block \`${c.block}\``, range: c.range });
+    }
+    return out;
+  }
+
+  private layer(item: AstLayer, env: Env, flow: Flow): Flow {
+    if (!this.countExpansion(item.range)) return this.unknown();
+    const op = item.op.name;
+    if (op === "input") {
+      if (this.sawInput || this.calls.length > 0 || flow.tensor !== undefined) {
+        this.diagnostics.push(
+          diag("NN3010", "`input` comes once, as the first layer of a model.", item.op.range, {
+            hint: this.calls.length > 0 ? "A block continues from the layer before its call; remove this `input`." : "Remove this `input`, or start a new `model` for a second network.",
+            related: this.related(),
+          }),
+        );
+        return flow;
+      }
+      this.sawInput = true;
+    }
+    const resolved = this.resolver.resolve(item, env);
+    if (!resolved.config) return this.unknown();
+    if (op !== "input" && flow.shape === undefined) return this.unknown();
+    const config = resolved.config;
+    const inputs = flow.shape ? [flow.shape] : [];
+    const result = outputShape(config, inputs);
+    if (!result.ok) {
+      const related: RelatedInformation[] = [];
+      if (flow.from && flow.shape) related.push({ message: `\`${flow.from.name}\` gives ${formatShape(flow.shape)} here`, range: flow.from.range });
+      const range = subjectRange(resolved.subjects, result.error.subject) ?? item.op.range;
+      this.diagnostics.push(diag(result.error.code, result.error.message, range, { hint: result.error.hint, related: this.related(related) }));
+      return this.unknown();
+    }
+    for (const w of result.warnings ?? []) {
+      this.diagnostics.push(diag(w.code, w.message, subjectRange(resolved.subjects, w.subject) ?? item.op.range, { hint: w.hint, related: this.related() }));
+    }
+    let params = paramCount(config, flow.shape ?? result.shape);
+    if (resolved.frozen) {
+      const total = params.trainable + params.nonTrainable;
+      if (total === 0) {
+        this.diagnostics.push(diag("NN3102", `\`frozen\` has no effect: \`${op}\` has no weights to freeze.`, item.options["frozen"]!.range, { hint: "Remove it, or freeze the layers with weights." }));
+      }
+      params = { trainable: 0, nonTrainable: total };
+    }
+    const name = this.layerName(item, resolved.name, config);
+    const layer: CheckedLayer = {
+      name,
+      kind: kindLabel(config),
+      config,
+      inputs: flow.tensor ? [flow.tensor] : [],
+      inputShapes: inputs.map((s) => [...s]),
+      outputShape: result.shape,
+      params,
+      frozen: resolved.frozen,
+      range: item.range,
+    };
+    this.layers.push(layer);
+    return { shape: result.shape, tensor: name, from: { name, range: item.range } };
+  }
+
+  private layerName(item: AstLayer, explicit: { value: string; range: Range } | undefined, config: LayerConfig): string {
+    if (explicit) {
+      const prev = this.explicitNames.get(explicit.value);
+      if (!prev) {
+        this.explicitNames.set(explicit.value, { node: item, count: 1 });
+        return explicit.value;
+      }
+      if (prev.node !== item) {
+        this.diagnostics.push(
+          diag("NN2013", `Two layers are named \`${explicit.value}\`.`, explicit.range, {
+            hint: "Layer names must be unique in a model; rename one.",
+            related: [{ message: "the first one", range: prev.node.options["name"]?.value?.range ?? prev.node.range }],
+          }),
+        );
+      }
+      // The same layer expanded again (in a repeat or a block called twice): number the copies.
+      prev.count++;
+      return `${explicit.value}_${prev.count}`;
+    }
+    return this.autoName(baseName(config));
+  }
+
+  private autoName(base: string): string {
+    for (;;) {
+      const n = (this.counters.get(base) ?? 0) + 1;
+      this.counters.set(base, n);
+      const name = `${base}${n}`;
+      if (!this.explicitNames.has(name)) return name;
+    }
+  }
+
+  private blockCall(call: AstBlockCall, env: Env, flow: Flow): Flow {
+    const name = call.callee.name;
+    const block = this.blocks.get(name);
+    if (!block) {
+      const candidates = [...this.blocks.keys(), ...Object.keys(LAYER_KINDS), ...Object.keys(ACTIVATIONS)];
+      const guess = closest(name, candidates);
+      const isKind = guess !== undefined && isLayerKind(guess);
+      this.diagnostics.push(
+        diag("NN2001", `I cannot find a layer kind or block named \`${name}\`.`, call.callee.range, {
+          hint: guess ? `Did you mean \`${guess}\`${isKind && call.args.length > 0 ? " (its values go after a space, not in parentheses)" : ""}?` : this.blocks.size > 0 ? `The blocks in this file are ${[...this.blocks.keys()].map((b) => `\`${b}\``).join(", ")}.` : "Define it with `block " + name + "(…) { … }`.",
+          related: this.related(),
+        }),
+      );
+      return this.unknown();
+    }
+    if (this.calls.some((c) => c.block === name)) {
+      this.diagnostics.push(diag("NN2010", `The block \`${name}\` calls itself, so it would never end.`, call.callee.range, { hint: "Use `repeat N` to stack a block several times.", related: this.related() }));
+      return this.unknown();
+    }
+    if (!this.countExpansion(call.range)) return this.unknown();
+    const inner = this.bindArgs(block, call.args, env, `the block \`${name}\``, call.callee.range);
+    if (!inner) return this.unknown();
+    this.calls.push({ block: name, range: call.range });
+    try {
+      const out = this.items(block.body, inner, flow);
+      this.markUsed(block, inner);
+      return out;
+    } finally {
+      this.calls.pop();
+    }
+  }
+
+  /** Binds call arguments to a block's parameters in a new scope; undefined on error. */
+  private bindArgs(block: AstBlock, args: AstArg[], callerEnv: Env, owner: string, at: Range): Env | undefined {
+    const env = new Env(owner);
+    const given = new Map<string, { value: number | undefined; range: Range }>();
+    let ok = true;
+    let positional = 0;
+    for (const a of args) {
+      if (!a.value) {
+        ok = false;
+        continue;
+      }
+      let param: AstParam | undefined;
+      if (a.name) {
+        param = block.params.find((p) => p.name.name === a.name!.name);
+        if (!param) {
+          const guess = closest(a.name.name, block.params.map((p) => p.name.name));
+          this.diagnostics.push(
+            diag("NN2007", `${cap(owner)} has no parameter \`${a.name.name}\`.`, a.name.range, {
+              hint: guess ? `Did you mean \`${guess}\`?` : `Its parameters are ${block.params.map((p) => `\`${p.name.name}\``).join(", ") || "none"}.`,
+              related: block.name ? [{ message: "the block is defined here", range: block.name.range }] : [],
+            }),
+          );
+          ok = false;
+          continue;
+        }
+      } else {
+        param = block.params[positional++];
+        if (!param) {
+          this.diagnostics.push(diag("NN2009", `${cap(owner)} takes ${block.params.length} argument${block.params.length === 1 ? "" : "s"}, but \`${exprSource(a.value)}\` is one more.`, a.range, { related: block.name ? [{ message: "the block is defined here", range: block.name.range }] : [] }));
+          ok = false;
+          continue;
+        }
+      }
+      const pname = param.name.name;
+      if (given.has(pname)) {
+        this.diagnostics.push(diag("NN2014", `\`${pname}\` is given twice in this call.`, a.range, { related: [{ message: "first given here", range: given.get(pname)!.range }] }));
+        ok = false;
+        continue;
+      }
+      given.set(pname, { value: this.ev.number(a.value, callerEnv, `\`${pname}\``), range: a.range });
+    }
+    for (const p of block.params) {
+      const g = given.get(p.name.name);
+      if (g) env.set(p.name.name, g.value, p.name.range);
+      else if (p.default) env.set(p.name.name, this.ev.number(p.default, env, `the default of \`${p.name.name}\``), p.name.range);
+      else {
+        this.diagnostics.push(
+          diag("NN2008", `${cap(owner)} needs a value for \`${p.name.name}\`.`, at, {
+            hint: `Pass it: \`${block.name?.name ?? "block"}(${block.params.map((q) => (q === p ? `${p.name.name}: …` : "")).filter(Boolean).join(", ")})\`, or give the parameter a default: \`${p.name.name} = …\`.`,
+            related: [{ message: "the parameter is declared here", range: p.name.range }],
+          }),
+        );
+        ok = false;
+      }
+    }
+    return ok ? env : undefined;
+  }
+
+  private residual(item: AstResidual, env: Env, flow: Flow): Flow {
+    if (!this.countExpansion(item.range)) return this.unknown();
+    const start = flow;
+    const main = this.items(item.body, env, start);
+    let skip: Flow = start;
+    let skipDesc = "the skip path (the residual's input)";
+    if (item.skip) {
+      skip = this.items(item.skip, env, start);
+      skipDesc = "the `skip` path";
+      if (item.project) {
+        this.diagnostics.push(diag("NN1012", "`project` and `skip { … }` both define the skip path.", item.project, { hint: "Keep one: `project` inserts a 1x1 conv; `skip { … }` spells the path out." }));
+        return this.unknown();
+      }
+    } else if (item.project && main.shape && start.shape) {
+      skip = this.projection(item, start, main.shape);
+      skipDesc = "the projection";
+    }
+    if (!main.shape || !skip.shape || !main.tensor || !skip.tensor) return this.unknown();
+    if (item.body.length === 0) return this.unknown();
+    if (!sameShape(main.shape, skip.shape)) {
+      const related: RelatedInformation[] = [];
+      if (main.from) related.push({ message: `the main path ends in ${formatShape(main.shape)} here`, range: main.from.range });
+      if (item.skip && skip.from) related.push({ message: `the skip path ends in ${formatShape(skip.shape)} here`, range: skip.from.range });
+      else if (start.from) related.push({ message: `the residual's input is ${formatShape(start.shape ?? [])}, from here`, range: start.from.range });
+      const canProject = !item.skip && !item.project && main.shape.length === start.shape?.length;
+      this.diagnostics.push(
+        diag("NN3004", `The two paths of this residual must end in the same shape to be added, but the main path gives ${formatShape(main.shape)} and ${skipDesc} gives ${formatShape(skip.shape)}.`, item.keyword, {
+          hint: canProject
+            ? `Add \`project\` (\`residual project { … }\`) to put a 1x1 conv with the right stride and ${main.shape[main.shape.length - 1]} filters on the skip path.`
+            : item.project
+              ? "A projection can change the channels and downsample by a whole stride; it cannot make up for `valid` padding. Use `same` padding in the main path."
+              : "Make both paths end in the same shape.",
+          related: this.related(related),
+        }),
+      );
+      return this.unknown();
+    }
+    const config: LayerConfig = { op: "add" };
+    const name = this.autoName("add");
+    this.layers.push({
+      name,
+      kind: "add",
+      config,
+      inputs: [main.tensor, skip.tensor],
+      inputShapes: [[...main.shape], [...skip.shape]],
+      outputShape: [...main.shape],
+      params: { trainable: 0, nonTrainable: 0 },
+      frozen: false,
+      range: item.keyword,
+    });
+    return { shape: main.shape, tensor: name, from: { name, range: item.range } };
+  }
+
+  /** The `project` skip path: a 1x1 conv (or a dense layer for vectors) matching `target`. */
+  private projection(item: AstResidual, start: Flow, target: number[]): Flow {
+    const x = start.shape!;
+    let config: LayerConfig;
+    if (x.length === 3 && target.length === 3) {
+      const sh = Math.ceil(x[0]! / target[0]!);
+      const sw = Math.ceil(x[1]! / target[1]!);
+      if (sh < 1 || sw < 1 || Math.ceil(x[0]! / sh) !== target[0] || Math.ceil(x[1]! / sw) !== target[1]) {
+        return { shape: [...x], tensor: start.tensor, from: start.from! };
+      }
+      config = { op: "conv", kernel: [1, 1], filters: target[2]!, strides: [sh, sw], dilation: [1, 1], padding: "valid", useBias: true, kernelInit: { name: "glorot_uniform" }, biasInit: 0, l1: 0, l2: 0 };
+    } else if (x.length === 1 && target.length === 1) {
+      config = { op: "dense", units: target[0]!, useBias: true, kernelInit: { name: "glorot_uniform" }, biasInit: 0, l1: 0, l2: 0 };
+    } else {
+      return { shape: [...x], tensor: start.tensor, from: start.from! };
+    }
+    const result = outputShape(config, [x]);
+    if (!result.ok) return { shape: [...x], tensor: start.tensor, from: start.from! };
+    const name = this.autoName("project");
+    this.layers.push({
+      name,
+      kind: config.op,
+      config,
+      inputs: start.tensor ? [start.tensor] : [],
+      inputShapes: [[...x]],
+      outputShape: result.shape,
+      params: paramCount(config, x),
+      frozen: false,
+      range: item.project ?? item.keyword,
+    });
+    return { shape: result.shape, tensor: name, from: { name, range: item.project ?? item.keyword } };
+  }
+}
+
+function cap(s: string): string {
+  return s[0]!.toUpperCase() + s.slice(1);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function subjectRange(subjects: Partial<Record<ShapeErrorSubject, Range>>, subject: ShapeErrorSubject): Range | undefined {
+  return subjects[subject] ?? (subject === "padding" || subject === "stride" || subject === "dilation" ? subjects.kernel ?? subjects.size : undefined) ?? subjects.layer;
+}
+
+function baseName(config: LayerConfig): string {
+  switch (config.op) {
+    case "activation":
+      return config.activation.name;
+    case "global_pool":
+      return "global_pool";
+    default:
+      return config.op;
+  }
+}
+
+/** The kind column of a summary: `conv`, `pool avg`, `dense`, `relu`, `global avgpool`. */
+export function kindLabel(config: LayerConfig): string {
+  switch (config.op) {
+    case "activation":
+      return config.activation.name;
+    case "pool":
+      return config.mode === "avg" ? "pool avg" : "pool";
+    case "global_pool":
+      return config.mode === "avg" ? "global avgpool" : "global maxpool";
+    default:
+      return config.op;
+  }
+}

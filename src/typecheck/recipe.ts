@@ -1,0 +1,825 @@
+/**
+ * Training recipes (`train`) and hyper-parameter searches (`search`): each statement read
+ * against the vocabulary, values range-checked, and the recipe checked against its model
+ * (loss vs final layer, data shape vs input, class count vs output units).
+ */
+import { diag, type Diagnostic, type Range } from "../diagnostics/diagnostic.js";
+import { closest } from "../diagnostics/suggest.js";
+import { DATA_SOURCES, LOSSES, METRICS, NORMALIZATIONS, OPTIMIZERS, RECIPE_SETTINGS, SEARCH_DISTRIBUTIONS, SEARCH_SETTINGS } from "../language/vocabulary.js";
+import { exprSource, type AstArg, type AstExpr, type AstModel, type AstSearch, type AstStatement, type AstTrain } from "../parser/index.js";
+import { Env, Evaluator, formatNumber } from "./evaluate.js";
+import type { ActivationSpec } from "./layer-config.js";
+import type { CheckedModel } from "./model.js";
+import { formatShape } from "./shape-rules.js";
+
+export type DataSpec =
+  | { source: "mnist"; train: number; test: number }
+  | { source: "ball"; dims: number; n: number; test: number }
+  | { source: "csv"; path: string; label: string }
+  | { source: "idx"; images: string; labels: string };
+
+export type ScheduleSpec =
+  | { name: "constant" }
+  | { name: "step"; factor: number; every: number }
+  | { name: "exp"; rate: number }
+  | { name: "cosine" }
+  | { name: "warmup"; epochs: number; then: Exclude<ScheduleSpec, { name: "warmup" }> };
+
+export type AugmentSpec =
+  | { kind: "flip"; direction: "horizontal" | "vertical" }
+  | { kind: "crop"; height: number; width: number; pad: number }
+  | { kind: "jitter"; brightness: number; contrast: number };
+
+export interface CheckedRecipe {
+  model: string;
+  range: Range;
+  /** The model as instantiated by this recipe (with its arguments). */
+  checkedModel?: CheckedModel;
+  data?: DataSpec;
+  normalize: { kind: "none" | "standard" | "minmax" } | { kind: "scale"; factor: number };
+  augment: AugmentSpec[];
+  loss?: string;
+  optimizer: { name: string; args: Record<string, number> };
+  lr?: number;
+  schedule: ScheduleSpec;
+  weightDecay: number;
+  clip?: { by: "norm" | "value"; threshold: number };
+  batch: number;
+  epochs: number;
+  validate?: number;
+  earlyStop?: { metric: string; patience: number; restoreBest: boolean };
+  checkpoint?: { metric: string };
+  seed?: number;
+  metrics: string[];
+  pretrained?: string;
+}
+
+export interface SearchVariable {
+  name: string;
+  /** Where the variable goes: a recipe setting or a model parameter. */
+  target: "recipe" | "model";
+  distribution: { kind: "loguniform" | "uniform"; low: number; high: number } | { kind: "int"; low: number; high: number } | { kind: "choice"; values: number[] };
+}
+
+export interface CheckedSearch {
+  model: string;
+  range: Range;
+  strategy: "random" | "grid";
+  trials?: number;
+  variables: SearchVariable[];
+  objective: { metric: string; goal: "maximize" | "minimize" };
+  epochs?: number;
+  seed?: number;
+}
+
+/** What a data source tells about the data before any is loaded. */
+function dataFacts(d: DataSpec): { shapes: number[][]; classes: number; name: string } | undefined {
+  switch (d.source) {
+    case "mnist":
+      return { shapes: [[28, 28, 1], [784]], classes: 10, name: "`mnist` gives 28x28x1 images of 10 digit classes" };
+    case "ball":
+      return { shapes: [[d.dims]], classes: 2, name: `\`ball\` gives points with ${d.dims} features in 2 classes` };
+    default:
+      return undefined;
+  }
+}
+
+export class RecipeChecker {
+  private readonly ev: Evaluator;
+  private readonly env = new Env("the recipe");
+  constructor(private readonly diagnostics: Diagnostic[]) {
+    this.ev = new Evaluator(diagnostics);
+  }
+
+  private error(code: Parameters<typeof diag>[0], message: string, range: Range, hint?: string, severity?: "warning"): void {
+    this.diagnostics.push(diag(code, message, range, { hint, severity }));
+  }
+
+  train(t: AstTrain, model: CheckedModel | undefined): CheckedRecipe {
+    const r: CheckedRecipe = {
+      model: t.model?.name ?? "?",
+      range: t.range,
+      normalize: { kind: "none" },
+      augment: [],
+      optimizer: { name: "sgd", args: {} },
+      schedule: { name: "constant" },
+      weightDecay: 0,
+      batch: 32,
+      epochs: 10,
+      metrics: ["loss", "acc"],
+    };
+    if (model) r.checkedModel = model;
+    const seen = new Map<string, AstStatement>();
+    const at: Partial<Record<string, Range>> = {};
+    for (const s of t.statements) {
+      const key = s.head.name;
+      if (!Object.hasOwn(RECIPE_SETTINGS, key)) {
+        const guess = closest(key, Object.keys(RECIPE_SETTINGS));
+        this.error("NN4001", `\`${key}\` is not a recipe setting.`, s.head.range, guess ? `Did you mean \`${guess}\`?` : `Recipe settings: ${Object.keys(RECIPE_SETTINGS).map((k) => `\`${k}\``).join(", ")}.`);
+        continue;
+      }
+      const prev = seen.get(key);
+      if (prev) {
+        this.diagnostics.push(diag("NN4002", `\`${key}\` is set twice in this recipe.`, s.head.range, { hint: "Keep one of them.", related: [{ message: "first set here", range: prev.range }] }));
+        continue;
+      }
+      seen.set(key, s);
+      at[key] = s.range;
+      this.setting(r, s, at);
+    }
+    if (!r.data) this.error("NN4015", `The recipe for \`${r.model}\` has no \`data\`, so there is nothing to train on.`, t.keyword, "Add e.g. `data mnist(train: 8000, test: 2000)` or `data ball(dims: 10, n: 1000)`.");
+    if (model?.complete) this.againstModel(r, model, at, t);
+    return r;
+  }
+
+  private words(s: AstStatement, min: number, max: number, example: string): AstExpr[] | undefined {
+    if (s.clauses.length > 1) {
+      this.error("NN4011", `\`${s.head.name}\` takes no commas.`, s.range, `For example: \`${example}\`.`);
+      return undefined;
+    }
+    const w = s.clauses[0] ?? [];
+    if (w.length < min) {
+      this.error("NN4011", `\`${s.head.name}\` needs a value.`, s.head.range, `For example: \`${example}\`.`);
+      return undefined;
+    }
+    if (w.length > max) {
+      const extra = w[max]!;
+      const next = extra.kind === "ref" && Object.hasOwn(RECIPE_SETTINGS, extra.name);
+      this.error("NN4011", next ? `\`${extra.name}\` starts another setting: each setting goes on a line of its own.` : `\`${s.head.name}\` takes ${max === 1 ? "one value" : `at most ${max} words`}, and \`${exprSource(extra)}\` is one too many.`, extra.range, next ? `Move \`${extra.name} …\` to the next line.` : `For example: \`${example}\`.`);
+      return undefined;
+    }
+    return w;
+  }
+
+  private num(e: AstExpr, what: string, valid: (v: number) => boolean, rule: string, hint?: string): number | undefined {
+    const v = this.ev.number(e, this.env, what);
+    if (v === undefined) return undefined;
+    if (!valid(v)) {
+      this.error("NN4010", `${what[0]!.toUpperCase() + what.slice(1)} must be ${rule}, but it is ${formatNumber(v)}.`, e.range, hint);
+      return undefined;
+    }
+    return v;
+  }
+  private posInt(e: AstExpr, what: string): number | undefined {
+    return this.num(e, what, (v) => Number.isInteger(v) && v > 0, "a whole number of at least 1");
+  }
+  private fraction(e: AstExpr, what: string): number | undefined {
+    return this.num(e, what, (v) => v > 0 && v < 1, "between 0 and 1 (exclusive)", "For example `0.1` holds out a tenth of the data.");
+  }
+  private metric(e: AstExpr): string | undefined {
+    if (e.kind !== "ref" || !(METRICS as readonly string[]).includes(e.name)) {
+      const name = e.kind === "ref" ? e.name : exprSource(e);
+      const guess = closest(name, METRICS);
+      this.error("NN4013", `\`${name}\` is not a metric I track.`, e.range, guess ? `Did you mean \`${guess}\`?` : `Metrics: ${METRICS.map((m) => `\`${m}\``).join(", ")}.`);
+      return undefined;
+    }
+    return e.name;
+  }
+
+  /** Reads call arguments `f(a, b: 2)` against named slots; unknown or extra ones are reported. */
+  private callArgs(args: AstArg[], slots: string[], owner: string): Map<string, AstExpr> | undefined {
+    const out = new Map<string, AstExpr>();
+    let i = 0;
+    let ok = true;
+    for (const a of args) {
+      if (!a.value) return undefined;
+      const name = a.name ? a.name.name : slots[i++];
+      if (name === undefined) {
+        this.error("NN2009", `${owner} takes ${slots.length} argument${slots.length === 1 ? "" : "s"}${slots.length ? ` (${slots.join(", ")})` : ""}, but got more.`, a.range);
+        ok = false;
+        continue;
+      }
+      if (!slots.includes(name)) {
+        const guess = closest(name, slots);
+        this.error("NN2007", `${owner} has no argument \`${name}\`.`, a.name?.range ?? a.range, guess ? `Did you mean \`${guess}\`?` : `Its arguments: ${slots.map((s) => `\`${s}\``).join(", ") || "none"}.`);
+        ok = false;
+        continue;
+      }
+      if (out.has(name)) {
+        this.error("NN2014", `\`${name}\` is given twice.`, a.range);
+        ok = false;
+        continue;
+      }
+      out.set(name, a.value);
+    }
+    return ok ? out : undefined;
+  }
+
+  private str(e: AstExpr | undefined, what: string, at: Range): string | undefined {
+    if (!e) {
+      this.error("NN4011", `${what} is missing.`, at);
+      return undefined;
+    }
+    if (e.kind !== "string") {
+      this.error("NN4011", `${what} is a string in double quotes.`, e.range, `For example: \`"${e.kind === "ref" ? e.name : "data/train.csv"}"\`.`);
+      return undefined;
+    }
+    return e.value;
+  }
+
+  private setting(r: CheckedRecipe, s: AstStatement, at: Partial<Record<string, Range>>): void {
+    const key = s.head.name;
+    const ex = RECIPE_SETTINGS[key]!.example;
+    switch (key) {
+      case "data": {
+        const w = this.words(s, 1, 1, ex);
+        if (!w) return;
+        const e = w[0]!;
+        const name = e.kind === "ref" ? e.name : e.kind === "call-expr" ? e.callee.name : undefined;
+        if (!name || !(DATA_SOURCES as readonly string[]).includes(name)) {
+          const guess = name ? closest(name, DATA_SOURCES) : undefined;
+          this.error("NN4007", `${name ? `\`${name}\`` : "This"} is not a data source I know.`, e.kind === "call-expr" ? e.callee.range : e.range, guess ? `Did you mean \`${guess}\`?` : `Data sources: ${DATA_SOURCES.map((d) => `\`${d}(…)\``).join(", ")}.`);
+          return;
+        }
+        const args = e.kind === "call-expr" ? e.args : [];
+        const owner = `\`${name}\``;
+        if (name === "mnist") {
+          const a = this.callArgs(args, ["train", "test"], owner);
+          if (!a) return;
+          const train = a.get("train") ? this.num(a.get("train")!, "the number of training digits", (v) => Number.isInteger(v) && v >= 1 && v <= 8000, "a whole number from 1 to 8000 (the `mnist` package ships 8,000 training digits)") : 8000;
+          const test = a.get("test") ? this.num(a.get("test")!, "the number of test digits", (v) => Number.isInteger(v) && v >= 0 && v <= 2000, "a whole number from 0 to 2000") : 2000;
+          if (train !== undefined && test !== undefined) r.data = { source: "mnist", train, test };
+        } else if (name === "ball") {
+          const a = this.callArgs(args, ["dims", "n", "test"], owner);
+          if (!a) return;
+          const dims = a.get("dims") ? this.posInt(a.get("dims")!, "the number of dimensions") : 10;
+          const n = a.get("n") ? this.posInt(a.get("n")!, "the number of points") : 1000;
+          const test = a.get("test") ? this.num(a.get("test")!, "the number of test points", (v) => Number.isInteger(v) && v >= 0, "a whole number") : 0;
+          if (dims !== undefined && n !== undefined && test !== undefined) r.data = { source: "ball", dims, n, test };
+        } else if (name === "csv") {
+          const a = this.callArgs(args, ["path", "label"], owner);
+          if (!a) return;
+          const path = this.str(a.get("path"), "The path of the CSV file", e.range);
+          const label = a.get("label") ? this.str(a.get("label"), "The label column", e.range) : "label";
+          if (path !== undefined && label !== undefined) r.data = { source: "csv", path, label };
+        } else {
+          const a = this.callArgs(args, ["images", "labels"], owner);
+          if (!a) return;
+          const images = this.str(a.get("images"), "The path of the IDX images file", e.range);
+          const labels = this.str(a.get("labels"), "The path of the IDX labels file", e.range);
+          if (images !== undefined && labels !== undefined) r.data = { source: "idx", images, labels };
+        }
+        return;
+      }
+      case "normalize": {
+        const w = this.words(s, 1, 1, ex);
+        if (!w) return;
+        const e = w[0]!;
+        const name = e.kind === "ref" ? e.name : e.kind === "call-expr" ? e.callee.name : "";
+        if (name === "scale") {
+          const a = e.kind === "call-expr" ? this.callArgs(e.args, ["factor"], "`scale`") : new Map<string, AstExpr>();
+          const f = a?.get("factor");
+          const factor = f ? this.num(f, "the scale factor", (v) => v > 0, "positive") : 1 / 255;
+          if (factor !== undefined) r.normalize = { kind: "scale", factor };
+          return;
+        }
+        if (!(NORMALIZATIONS as readonly string[]).includes(name) || e.kind !== "ref") {
+          const guess = closest(name, NORMALIZATIONS);
+          this.error("NN4022", `\`${exprSource(e)}\` is not a normalisation I know.`, e.range, guess ? `Did you mean \`${guess}\`?` : "Use `standard` (mean 0, std 1 per feature), `minmax`, `scale(k)` or `none`.");
+          return;
+        }
+        r.normalize = { kind: name as "none" | "standard" | "minmax" };
+        return;
+      }
+      case "augment": {
+        for (const clause of s.clauses) {
+          const a = this.augmentation(clause, s);
+          if (a) r.augment.push(a);
+        }
+        return;
+      }
+      case "loss": {
+        const w = this.words(s, 1, 1, ex);
+        if (!w) return;
+        const e = w[0]!;
+        if (e.kind !== "ref" || !Object.hasOwn(LOSSES, e.name)) {
+          const name = e.kind === "ref" ? e.name : exprSource(e);
+          const guess = closest(name, Object.keys(LOSSES));
+          this.error("NN4005", `\`${name}\` is not a loss I know.`, e.range, guess ? `Did you mean \`${guess}\`?` : `Losses: ${Object.keys(LOSSES).map((l) => `\`${l}\``).join(", ")}.`);
+          return;
+        }
+        r.loss = e.name;
+        return;
+      }
+      case "optim": {
+        const w = this.words(s, 1, 3, ex);
+        if (!w) return;
+        const e = w[0]!;
+        const name = e.kind === "ref" ? e.name : e.kind === "call-expr" ? e.callee.name : undefined;
+        const info = name ? OPTIMIZERS[name] : undefined;
+        if (!name || !info) {
+          const guess = name ? closest(name, Object.keys(OPTIMIZERS)) : undefined;
+          this.error("NN4003", `${name ? `\`${name}\`` : "This"} is not an optimizer I know.`, e.kind === "call-expr" ? e.callee.range : e.range, guess ? `Did you mean \`${guess}\`?` : `Optimizers: ${Object.keys(OPTIMIZERS).map((o) => `\`${o}\``).join(", ")}.`);
+          return;
+        }
+        const args = this.callArgs(e.kind === "call-expr" ? e.args : [], info.args.map((a) => a.name), `\`${name}\``);
+        if (!args) return;
+        const values: Record<string, number> = {};
+        let ok = true;
+        for (const spec of info.args) {
+          const ae = args.get(spec.name);
+          if (!ae) {
+            values[spec.name] = spec.default;
+            continue;
+          }
+          const v = this.ev.number(ae, this.env, `the ${spec.name} of \`${name}\``);
+          if (v === undefined) {
+            ok = false;
+            continue;
+          }
+          const lowOk = spec.min === undefined || (spec.minExclusive ? v > spec.min : v >= spec.min);
+          const highOk = spec.max === undefined || (spec.maxExclusive ? v < spec.max : v <= spec.max);
+          if (!lowOk || !highOk) {
+            const rule = spec.max !== undefined ? `in ${spec.minExclusive ? "(" : "["}${spec.min}, ${spec.max}${spec.maxExclusive ? ")" : "]"}` : spec.minExclusive ? `greater than ${spec.min}` : `at least ${spec.min}`;
+            this.error("NN4004", `The ${spec.name} of \`${name}\` must be ${rule}, but it is ${formatNumber(v)}.`, ae.range, spec.name.startsWith("beta") ? `${spec.name} is a decay rate: typical values are ${spec.name === "beta2" ? "0.999" : "0.9"}.` : undefined);
+            ok = false;
+            continue;
+          }
+          values[spec.name] = v;
+        }
+        if (ok) r.optimizer = { name, args: values };
+        if (w.length > 1) {
+          const kw = w[1]!;
+          if (kw.kind !== "ref" || kw.name !== "lr") {
+            this.error("NN4011", `After the optimizer comes its learning rate, \`lr X\`, not \`${exprSource(kw)}\`.`, kw.range, `For example: \`${ex}\`.`);
+            return;
+          }
+          if (at["lr"] && at["lr"] !== s.range) {
+            this.error("NN4002", "The learning rate is set twice: here and in an `lr` line.", kw.range, "Keep one of them.");
+            return;
+          }
+          const v = w[2];
+          if (!v) {
+            this.error("NN4011", "`lr` needs a value.", kw.range, "For example: `lr 1e-3`.");
+            return;
+          }
+          const lr = this.num(v, "the learning rate", (x) => x > 0 && x < 100, "positive (and sensible)");
+          if (lr !== undefined) r.lr = lr;
+          at["lr"] = s.range;
+        }
+        return;
+      }
+      case "lr": {
+        const w = this.words(s, 1, 1, ex);
+        if (!w) return;
+        if (r.lr !== undefined) {
+          this.error("NN4002", "The learning rate is set twice: here and after `optim`.", s.head.range, "Keep one of them.");
+          return;
+        }
+        const lr = this.num(w[0]!, "the learning rate", (x) => x > 0 && x < 100, "positive (and sensible)");
+        if (lr !== undefined) r.lr = lr;
+        return;
+      }
+      case "schedule": {
+        const w = this.words(s, 1, 3, ex);
+        if (!w) return;
+        const first = this.schedule(w[0]!);
+        if (!first) return;
+        if (first.name === "warmup") {
+          if (w.length === 1) {
+            r.schedule = { name: "warmup", epochs: first.epochs, then: { name: "constant" } };
+            return;
+          }
+          const thenWord = w[1]!;
+          if (thenWord.kind !== "ref" || thenWord.name !== "then" || !w[2]) {
+            this.error("NN4011", "After `warmup(N)` comes `then` and the schedule that follows it.", thenWord.range, "For example: `schedule warmup(5) then cosine`.");
+            return;
+          }
+          const next = this.schedule(w[2]);
+          if (!next) return;
+          if (next.name === "warmup") {
+            this.error("NN4011", "Warm-up comes once, first.", w[2].range);
+            return;
+          }
+          r.schedule = { name: "warmup", epochs: first.epochs, then: next };
+          return;
+        }
+        if (w.length > 1) {
+          this.error("NN4011", `Only \`warmup(N)\` can be followed by \`then …\`.`, w[1]!.range);
+          return;
+        }
+        r.schedule = first;
+        return;
+      }
+      case "weight_decay": {
+        const w = this.words(s, 1, 1, ex);
+        const v = w && this.num(w[0]!, "the weight decay", (x) => x >= 0 && x < 1, "in [0, 1)", "Typical values are 1e-5 to 1e-3.");
+        if (v !== undefined && v !== null && w) r.weightDecay = v;
+        return;
+      }
+      case "clip": {
+        const w = this.words(s, 2, 2, ex);
+        if (!w) return;
+        const by = w[0]!;
+        if (by.kind !== "ref" || (by.name !== "norm" && by.name !== "value")) {
+          this.error("NN4011", "`clip` is `clip norm X` (rescale the gradient to at most norm X) or `clip value X` (clamp each component to [−X, X]).", by.range);
+          return;
+        }
+        const v = this.num(w[1]!, "the clipping threshold", (x) => x > 0, "positive");
+        if (v !== undefined) r.clip = { by: by.name, threshold: v };
+        return;
+      }
+      case "batch": {
+        const w = this.words(s, 1, 1, ex);
+        const v = w ? this.posInt(w[0]!, "the batch size") : undefined;
+        if (v !== undefined) r.batch = v;
+        return;
+      }
+      case "epochs": {
+        const w = this.words(s, 1, 1, ex);
+        const v = w ? this.posInt(w[0]!, "the number of epochs") : undefined;
+        if (v !== undefined) r.epochs = v;
+        return;
+      }
+      case "validate": {
+        const w = this.words(s, 1, 1, ex);
+        const v = w ? this.fraction(w[0]!, "the validation fraction") : undefined;
+        if (v !== undefined) r.validate = v;
+        return;
+      }
+      case "early_stop": {
+        const w = s.clauses[0] ?? [];
+        if (!w[0]) {
+          this.error("NN4011", "`early_stop` needs the metric to watch.", s.head.range, `For example: \`${ex}\`.`);
+          return;
+        }
+        const metric = this.metric(w[0]);
+        let patience = 5;
+        let restoreBest = false;
+        let ok = metric !== undefined;
+        for (let i = 1; i < w.length; i++) {
+          const word = w[i]!;
+          if (word.kind === "ref" && word.name === "patience" && w[i + 1]) {
+            const p = this.posInt(w[++i]!, "the patience");
+            if (p === undefined) ok = false;
+            else patience = p;
+          } else if (word.kind === "ref" && word.name === "restore_best") restoreBest = true;
+          else {
+            this.error("NN4011", `\`early_stop\` understands \`patience N\` and \`restore_best\`, not \`${exprSource(word)}\`.`, word.range, `For example: \`${ex}\`.`);
+            ok = false;
+          }
+        }
+        if (ok && metric) r.earlyStop = { metric, patience, restoreBest };
+        return;
+      }
+      case "checkpoint": {
+        const w = this.words(s, 2, 2, ex);
+        if (!w) return;
+        if (w[0]!.kind !== "ref" || (w[0] as { name: string }).name !== "best") {
+          this.error("NN4011", "`checkpoint` is `checkpoint best METRIC`: it keeps the weights of the best epoch.", w[0]!.range, `For example: \`${ex}\`.`);
+          return;
+        }
+        const metric = this.metric(w[1]!);
+        if (metric) r.checkpoint = { metric };
+        return;
+      }
+      case "seed": {
+        const w = this.words(s, 1, 1, ex);
+        const v = w ? this.num(w[0]!, "the seed", (x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32, "a whole number from 0 to 2³²−1") : undefined;
+        if (v !== undefined) r.seed = v;
+        return;
+      }
+      case "metrics": {
+        const list: string[] = [];
+        for (const word of s.clauses.flat()) {
+          const m = this.metric(word);
+          if (m) list.push(m);
+        }
+        if (list.length === 0 && s.clauses.flat().length === 0) this.error("NN4011", "`metrics` needs at least one metric.", s.head.range, "For example: `metrics acc`.");
+        r.metrics = list;
+        return;
+      }
+      case "pretrained": {
+        const w = this.words(s, 1, 1, ex);
+        const path = w ? this.str(w[0], "The path of the saved model", s.head.range) : undefined;
+        if (path !== undefined) r.pretrained = path;
+        return;
+      }
+    }
+  }
+
+  private schedule(e: AstExpr): Exclude<ScheduleSpec, { name: "warmup" }> | { name: "warmup"; epochs: number } | undefined {
+    const name = e.kind === "ref" ? e.name : e.kind === "call-expr" ? e.callee.name : "";
+    const args = e.kind === "call-expr" ? e.args : [];
+    const owner = `\`${name}\``;
+    switch (name) {
+      case "constant":
+      case "cosine": {
+        if (!this.callArgs(args, [], owner)) return undefined;
+        return { name };
+      }
+      case "step": {
+        const a = this.callArgs(args, ["factor", "every"], owner);
+        if (!a) return undefined;
+        const factor = a.get("factor") ? this.num(a.get("factor")!, "the step factor", (v) => v > 0 && v < 1, "between 0 and 1", "The rate is multiplied by it: `step(0.1, every: 10)` divides it by ten every 10 epochs.") : 0.1;
+        const every = a.get("every") ? this.posInt(a.get("every")!, "the step interval in epochs") : 10;
+        return factor !== undefined && every !== undefined ? { name: "step", factor, every } : undefined;
+      }
+      case "exp": {
+        const a = this.callArgs(args, ["rate"], owner);
+        if (!a) return undefined;
+        const rate = a.get("rate") ? this.num(a.get("rate")!, "the decay rate", (v) => v > 0 && v < 1, "between 0 and 1", "Each epoch multiplies the learning rate by it, e.g. `exp(0.95)`.") : 0.95;
+        return rate !== undefined ? { name: "exp", rate } : undefined;
+      }
+      case "warmup": {
+        const a = this.callArgs(args, ["epochs"], owner);
+        if (!a) return undefined;
+        const epochs = a.get("epochs") ? this.posInt(a.get("epochs")!, "the warm-up length in epochs") : 5;
+        return epochs !== undefined ? { name: "warmup", epochs } : undefined;
+      }
+      default: {
+        const guess = closest(name, ["constant", "step", "exp", "cosine", "warmup"]);
+        this.error("NN4012", `\`${name || exprSource(e)}\` is not a learning-rate schedule I know.`, e.kind === "call-expr" ? e.callee.range : e.range, guess ? `Did you mean \`${guess}\`?` : "Schedules: `step(0.1, every: 10)`, `exp(0.95)`, `cosine`, `warmup(5) then cosine`, `constant`.");
+        return undefined;
+      }
+    }
+  }
+
+  private augmentation(words: AstExpr[], s: AstStatement): AugmentSpec | undefined {
+    const head = words[0];
+    if (!head) {
+      this.error("NN4011", "An empty augmentation between commas.", s.range);
+      return undefined;
+    }
+    const name = head.kind === "ref" ? head.name : exprSource(head);
+    const named = (key: string): AstExpr | null | undefined => {
+      const i = words.findIndex((w, j) => j > 0 && w.kind === "ref" && w.name === key);
+      if (i < 0) return undefined;
+      return words[i + 1] ?? null;
+    };
+    const known = (allowed: string[], from = 1): boolean => {
+      for (let i = from; i < words.length; i++) {
+        const w = words[i]!;
+        if (w.kind === "ref" && allowed.includes(w.name)) {
+          i++;
+          continue;
+        }
+        this.error("NN4011", `\`${name}\` does not understand \`${exprSource(w)}\`.`, w.range, `It takes ${allowed.map((a) => `\`${a} …\``).join(" and ")}.`);
+        return false;
+      }
+      return true;
+    };
+    switch (name) {
+      case "flip": {
+        const dir = words[1];
+        if (words.length > 2 || (dir && (dir.kind !== "ref" || (dir.name !== "horizontal" && dir.name !== "vertical")))) {
+          this.error("NN4011", "`flip` is `flip horizontal` or `flip vertical`.", (dir ?? head).range);
+          return undefined;
+        }
+        return { kind: "flip", direction: dir && dir.kind === "ref" && dir.name === "vertical" ? "vertical" : "horizontal" };
+      }
+      case "crop": {
+        const size = words[1];
+        if (!size || size.kind === "ref") {
+          this.error("NN4011", "`crop` needs the size to crop to, e.g. `crop 24x24 pad 4`.", head.range);
+          return undefined;
+        }
+        const hw = this.ev.pair(size, this.env, "the crop size");
+        if (!known(["pad"], 2)) return undefined;
+        const padE = named("pad");
+        const pad = padE ? this.num(padE, "the padding", (v) => Number.isInteger(v) && v >= 0, "a whole number") : padE === null ? undefined : 0;
+        if (!hw || pad === undefined) return undefined;
+        return { kind: "crop", height: hw[0], width: hw[1], pad };
+      }
+      case "jitter": {
+        if (!known(["brightness", "contrast"])) return undefined;
+        const b = named("brightness");
+        const c = named("contrast");
+        if (b === undefined && c === undefined) {
+          this.error("NN4011", "`jitter` needs `brightness X` and/or `contrast X`.", head.range, "For example: `jitter brightness 0.2 contrast 0.2`.");
+          return undefined;
+        }
+        const brightness = b ? this.num(b, "the brightness jitter", (v) => v >= 0 && v <= 1, "in [0, 1]") : 0;
+        const contrast = c ? this.num(c, "the contrast jitter", (v) => v >= 0 && v <= 1, "in [0, 1]") : 0;
+        if (brightness === undefined || contrast === undefined || b === null || c === null) return undefined;
+        return { kind: "jitter", brightness, contrast };
+      }
+      default: {
+        const guess = closest(name, ["flip", "crop", "jitter"]);
+        this.error("NN4014", `\`${name}\` is not an augmentation I know.`, head.range, guess ? `Did you mean \`${guess}\`?` : "Augmentations: `flip horizontal`, `crop 24x24 pad 4`, `jitter brightness 0.2 contrast 0.2`.");
+        return undefined;
+      }
+    }
+  }
+
+  /** The recipe against its model: data shape, class count, loss vs final layer, augmentation. */
+  private againstModel(r: CheckedRecipe, model: CheckedModel, at: Partial<Record<string, Range>>, t: AstTrain): void {
+    const input = model.input;
+    const output = model.output;
+    const last = finalActivation(model);
+    const modelRef = { message: `the model \`${model.name}\` is declared here`, range: model.nameRange };
+    const facts = r.data ? dataFacts(r.data) : undefined;
+    const dataRange = at["data"] ?? t.keyword;
+    if (facts && input && !facts.shapes.some((s) => sameShape(s, input))) {
+      const inputLayer = model.layers.find((l) => l.config.op === "input");
+      this.diagnostics.push(
+        diag("NN4008", `${facts.name}, but the model \`${model.name}\` takes ${formatShape(input)}.`, dataRange, {
+          hint: `Change the model's input to \`input ${formatShape(facts.shapes[0]!)}\`${facts.shapes.length > 1 ? ` (or \`input ${formatShape(facts.shapes[1]!)}\`)` : ""}.`,
+          related: inputLayer ? [{ message: "the model's input", range: inputLayer.range }] : [modelRef],
+        }),
+      );
+    }
+    const units = output && output.length === 1 ? output[0]! : undefined;
+    const lastLayer = model.layers[model.layers.length - 1];
+    const lastRef = lastLayer ? [{ message: `the model ends here with ${formatShape(output ?? [])}`, range: lastLayer.range }] : [modelRef];
+    const loss = r.loss;
+    const lossRange = at["loss"] ?? dataRange;
+    if (facts && units !== undefined) {
+      const binaryOk = facts.classes === 2 && units === 1;
+      if (units !== facts.classes && !binaryOk) {
+        this.diagnostics.push(
+          diag("NN4009", `The data has ${facts.classes} classes, but the model \`${model.name}\` ends in ${units} unit${units === 1 ? "" : "s"}.`, dataRange, {
+            hint: facts.classes === 2 ? "End the model with `dense 1 sigmoid` (binary) or `dense 2 softmax`." : `End the model with \`dense ${facts.classes} softmax\`.`,
+            related: lastRef,
+          }),
+        );
+      }
+    }
+    if (output && output.length !== 1 && loss && loss !== "mse" && loss !== "mae") {
+      this.diagnostics.push(diag("NN4006", `\`${loss}\` needs the model to end in a vector of class scores, but \`${model.name}\` ends in ${formatShape(output)}.`, lossRange, { hint: "Add `flatten` or `global avgpool` and a `dense` layer at the end.", related: lastRef }));
+      return;
+    }
+    if (!loss || units === undefined) return;
+    if (loss === "crossentropy" || loss === "sparse_crossentropy") {
+      if (units === 1 && last === "sigmoid") {
+        this.diagnostics.push(diag("NN4006", `\`${loss}\` compares a distribution over classes, but \`${model.name}\` ends in one sigmoid unit, whose cross-entropy is always 0.`, lossRange, { hint: "Use `loss binary_crossentropy` for one sigmoid unit, or end with `dense 2 softmax`.", related: lastRef }));
+      } else if (units === 1) {
+        this.diagnostics.push(diag("NN4006", `\`${loss}\` needs at least two classes, but \`${model.name}\` ends in one unit.`, lossRange, { hint: "For two classes use `dense 1 sigmoid` with `binary_crossentropy`.", related: lastRef }));
+      } else if (last !== "softmax") {
+        this.diagnostics.push(diag("NN4006", `\`${loss}\` needs class probabilities, but \`${model.name}\` ends in ${last === "linear" ? "a layer with no activation" : `\`${last}\``}.`, lossRange, { hint: "End the model with `softmax`, e.g. `dense 10 softmax`.", related: lastRef }));
+      }
+    } else if (loss === "binary_crossentropy") {
+      if (last === "softmax" && units > 1) {
+        this.diagnostics.push(diag("NN4006", `\`binary_crossentropy\` is for independent sigmoid outputs, but \`${model.name}\` ends in a ${units}-way softmax.`, lossRange, { hint: "Use `loss crossentropy` with softmax.", related: lastRef }));
+      } else if (last !== "sigmoid") {
+        this.diagnostics.push(diag("NN4006", `\`binary_crossentropy\` needs probabilities in (0, 1), but \`${model.name}\` ends in ${last === "linear" ? "a layer with no activation" : `\`${last}\``}.`, lossRange, { hint: "End the model with `sigmoid`, e.g. `dense 1 sigmoid`.", related: lastRef }));
+      }
+    }
+    if (r.augment.length > 0 && input && input.length !== 3) {
+      this.diagnostics.push(diag("NN4020", `Augmentation flips, crops and jitters images, but the model \`${model.name}\` takes ${formatShape(input)}, not HxWxC images.`, at["augment"] ?? t.keyword, { hint: "Remove `augment`, or give the model an image input such as `input 28x28x1`." }));
+    } else if (input && input.length === 3) {
+      for (const a of r.augment) {
+        if (a.kind === "crop" && (a.height > input[0]! + 2 * a.pad || a.width > input[1]! + 2 * a.pad)) {
+          this.diagnostics.push(diag("NN4010", `\`crop ${a.height}x${a.width}\` is larger than the padded ${input[0]! + 2 * a.pad}x${input[1]! + 2 * a.pad} image.`, at["augment"]!, { hint: `Crop to at most ${input[0]}x${input[1]} (the model's input).` }));
+        } else if (a.kind === "crop" && (a.height !== input[0] || a.width !== input[1])) {
+          this.diagnostics.push(diag("NN4008", `\`crop ${a.height}x${a.width}\` makes ${a.height}x${a.width} images, but the model \`${model.name}\` takes ${formatShape(input)}.`, at["augment"]!, { hint: `Crop to the input size and pad: \`crop ${input[0]}x${input[1]} pad 4\`.` }));
+        }
+      }
+    }
+    const valMetric = [r.earlyStop?.metric, r.checkpoint?.metric].find((m) => m?.startsWith("val_"));
+    const hasValidation = r.validate !== undefined || (r.data?.source === "mnist" && r.data.test > 0) || (r.data?.source === "ball" && r.data.test > 0);
+    if (valMetric && !hasValidation) {
+      this.diagnostics.push(diag("NN4010", `\`${valMetric}\` is measured on validation data, but this recipe has none.`, at["early_stop"] ?? at["checkpoint"] ?? t.keyword, { hint: "Add `validate 0.1` to hold out a tenth of the training data." }));
+    }
+    const trainSize = r.data?.source === "mnist" ? r.data.train : r.data?.source === "ball" ? r.data.n : undefined;
+    if (trainSize !== undefined && r.batch > trainSize && at["batch"]) {
+      this.diagnostics.push(diag("NN4021", `\`batch ${r.batch}\` is larger than the ${trainSize} training samples: every step sees the whole set.`, at["batch"], { severity: "warning", hint: `Use a batch of at most ${trainSize}.` }));
+    }
+  }
+
+  search(s: AstSearch, models: Map<string, AstModel>, recipes: Map<string, CheckedRecipe>): CheckedSearch | undefined {
+    const name = s.model?.name;
+    const model = name ? models.get(name) : undefined;
+    if (name && !model) {
+      const guess = closest(name, models.keys());
+      this.error("NN2004", `I cannot find a model named \`${name}\` to search.`, s.model!.range, guess ? `Did you mean \`${guess}\`?` : undefined);
+    } else if (name && model && !recipes.has(name)) {
+      this.error("NN4019", `A search runs the recipe of \`${name}\`, but there is no \`train ${name} { … }\`.`, s.model!.range, `Add a recipe: \`train ${name} { data … loss … }\`; the search varies it.`);
+    }
+    const [strategyE, trialsE, extra] = s.header;
+    let strategy: "random" | "grid" | undefined;
+    if (!strategyE || strategyE.kind !== "ref" || (strategyE.name !== "random" && strategyE.name !== "grid")) {
+      const word = strategyE?.kind === "ref" ? strategyE.name : undefined;
+      const guess = word ? closest(word, ["random", "grid"]) : undefined;
+      this.error("NN4016", strategyE ? `\`${exprSource(strategyE)}\` is not a search strategy.` : "A search needs its strategy: `random N` or `grid`.", strategyE?.range ?? s.model?.range ?? s.keyword, guess ? `Did you mean \`${guess}\`?` : "Write `search MODEL random 20 { … }` (random, as Bergstra & Bengio recommend) or `search MODEL grid { … }`.");
+    } else strategy = strategyE.name;
+    let trials: number | undefined;
+    if (trialsE) trials = this.posInt(trialsE, "the number of trials");
+    else if (strategy === "random") this.error("NN4011", "A random search needs a number of trials.", strategyE!.range, "For example: `random 20`.");
+    if (extra) this.error("NN4011", `The search header is \`search MODEL random N\` or \`search MODEL grid\`; \`${exprSource(extra)}\` is extra.`, extra.range);
+
+    const vars: SearchVariable[] = [];
+    let objective: CheckedSearch["objective"] | undefined;
+    let epochs: number | undefined;
+    let seed: number | undefined;
+    const seen = new Map<string, Range>();
+    for (const st of s.statements) {
+      if (st.kind === "search-var") {
+        const v = st.name.name;
+        if (seen.has(v)) {
+          this.diagnostics.push(diag("NN4002", `\`${v}\` is searched twice.`, st.name.range, { related: [{ message: "first here", range: seen.get(v)! }] }));
+          continue;
+        }
+        seen.set(v, st.name.range);
+        const recipeSetting = RECIPE_SETTINGS[v]?.searchable;
+        const modelParam = model?.params.some((p) => p.name.name === v);
+        if (!recipeSetting && !modelParam) {
+          const candidates = [...Object.keys(RECIPE_SETTINGS).filter((k) => RECIPE_SETTINGS[k]!.searchable), ...(model?.params.map((p) => p.name.name) ?? [])];
+          const guess = closest(v, candidates);
+          this.error("NN4017", `\`${v}\` is neither a recipe setting a search can vary nor a parameter of \`${name ?? "?"}\`.`, st.name.range, guess ? `Did you mean \`${guess}\`?` : model && model.params.length === 0 ? `To search a model value, make it a parameter: \`model ${name}(${v} = …) { … }\`.` : `Searchable: ${candidates.map((c) => `\`${c}\``).join(", ")}.`);
+          continue;
+        }
+        if (!st.distribution) continue;
+        const dist = this.distribution(st.distribution, strategy, recipeSetting === "integer");
+        if (dist) vars.push({ name: v, target: modelParam ? "model" : "recipe", distribution: dist });
+        continue;
+      }
+      const key = st.head.name;
+      if (!Object.hasOwn(SEARCH_SETTINGS, key)) {
+        const guess = closest(key, Object.keys(SEARCH_SETTINGS));
+        const isRecipe = Object.hasOwn(RECIPE_SETTINGS, key);
+        this.error("NN4001", `\`${key}\` is not a search setting.`, st.head.range, isRecipe ? `To vary it write \`${key} ~ choice(…)\`; to fix it, set it in the \`train\` recipe.` : guess ? `Did you mean \`${guess}\`?` : `Search settings: ${Object.keys(SEARCH_SETTINGS).map((k) => `\`${k}\``).join(", ")}, and \`NAME ~ distribution\`.`);
+        continue;
+      }
+      const w = this.words(st, 1, 1, SEARCH_SETTINGS[key]!.example);
+      if (!w) continue;
+      if (key === "maximize" || key === "minimize") {
+        const m = this.metric(w[0]!);
+        if (objective) this.error("NN4002", "The objective is set twice.", st.head.range);
+        else if (m) objective = { metric: m, goal: key };
+      } else if (key === "epochs") epochs = this.posInt(w[0]!, "the epochs per trial");
+      else if (key === "seed") seed = this.num(w[0]!, "the seed", (x) => Number.isInteger(x) && x >= 0, "a whole number");
+    }
+    if (vars.length === 0 && seen.size === 0) this.error("NN4011", "This search varies nothing.", s.keyword, "Add a line such as `lr ~ loguniform(1e-4, 1e-1)`.");
+    if (!name || !strategy) return undefined;
+    const out: CheckedSearch = { model: name, range: s.range, strategy, variables: vars, objective: objective ?? { metric: "val_acc", goal: "maximize" } };
+    if (trials !== undefined) out.trials = trials;
+    if (epochs !== undefined) out.epochs = epochs;
+    if (seed !== undefined) out.seed = seed;
+    return out;
+  }
+
+  private distribution(e: AstExpr, strategy: "random" | "grid" | undefined, integer: boolean): SearchVariable["distribution"] | undefined {
+    if (e.kind !== "call-expr" || !Object.hasOwn(SEARCH_DISTRIBUTIONS, e.callee.name)) {
+      const name = e.kind === "call-expr" ? e.callee.name : e.kind === "ref" ? e.name : undefined;
+      const guess = name ? closest(name, Object.keys(SEARCH_DISTRIBUTIONS)) : undefined;
+      this.error("NN4018", `${name ? `\`${name}\`` : `\`${exprSource(e)}\``} is not a distribution.`, e.kind === "call-expr" ? e.callee.range : e.range, guess ? `Did you mean \`${guess}\`?` : "Use `loguniform(a, b)`, `uniform(a, b)`, `int(a, b)` or `choice(x, y, …)`.");
+      return undefined;
+    }
+    const kind = e.callee.name as "loguniform" | "uniform" | "int" | "choice";
+    const values: number[] = [];
+    for (const a of e.args) {
+      if (!a.value) return undefined;
+      if (a.name) {
+        this.error("NN4018", `\`${kind}\` takes plain values, not named ones.`, a.name.range);
+        return undefined;
+      }
+      const v = this.ev.number(a.value, this.env, `a value of \`${kind}\``);
+      if (v === undefined) return undefined;
+      values.push(v);
+    }
+    if (kind === "choice") {
+      if (values.length === 0) {
+        this.error("NN4018", "`choice` needs at least one value.", e.range, "For example: `choice(0.1, 0.3, 0.5)`.");
+        return undefined;
+      }
+      if (integer && values.some((v) => !Number.isInteger(v))) {
+        this.error("NN4018", "This setting takes whole numbers only.", e.range);
+        return undefined;
+      }
+      return { kind, values };
+    }
+    if (values.length !== 2) {
+      this.error("NN4018", `\`${kind}\` takes two values, low and high, but got ${values.length}.`, e.range, `For example: \`${kind}(${kind === "int" ? "2, 8" : "1e-4, 1e-1"})\`.`);
+      return undefined;
+    }
+    const [low, high] = values as [number, number];
+    if (!(low < high) && !(kind === "int" && low === high)) {
+      this.error("NN4018", `\`${kind}(${formatNumber(low)}, ${formatNumber(high)})\`: low must be below high.`, e.range);
+      return undefined;
+    }
+    if (kind === "loguniform" && low <= 0) {
+      this.error("NN4018", "`loguniform` samples the logarithm, so both bounds must be positive.", e.range, "For example: `loguniform(1e-4, 1e-1)`.");
+      return undefined;
+    }
+    if (kind === "int" && (!Number.isInteger(low) || !Number.isInteger(high))) {
+      this.error("NN4018", "`int` takes whole-number bounds.", e.range);
+      return undefined;
+    }
+    if (strategy === "grid" && kind !== "int") {
+      this.error("NN4018", `A grid search needs a finite list of values; \`${kind}\` is continuous.`, e.callee.range, "Use `choice(…)` or `int(a, b)` in a grid, or make the search `random`.");
+      return undefined;
+    }
+    if (integer && kind !== "int") {
+      this.error("NN4018", "This setting takes whole numbers: use `int(a, b)` or `choice(…)`.", e.callee.range);
+      return undefined;
+    }
+    return kind === "int" ? { kind, low, high } : { kind, low, high };
+  }
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** The activation the model's output goes through (looking past dropout, flatten, reshape). */
+export function finalActivation(model: CheckedModel): ActivationSpec["name"] | "linear" {
+  for (let i = model.layers.length - 1; i >= 0; i--) {
+    const c = model.layers[i]!.config;
+    if (c.op === "dropout" || c.op === "flatten" || c.op === "reshape") continue;
+    if (c.op === "activation") return c.activation.name;
+    if ("activation" in c && c.activation) return c.activation.name;
+    return "linear";
+  }
+  return "linear";
+}
