@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 /** The `nnc` command line. */
 import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { runCheck } from "./check-command.js";
 
 const HELP = `nnc — a compiler for .nn neural-network specs
@@ -18,13 +20,19 @@ Options:
   --color / --no-color   force colours on or off (default: on for a terminal, off if NO_COLOR is set)
 `;
 
+/** The version in the package.json above this file (the bundle and the tsc output sit at different depths). */
 function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version?: string };
-    return pkg.version ?? "unknown";
-  } catch {
-    return "unknown";
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "nnc") return pkg.version ?? "unknown";
+    } catch {
+      // not here; look one level up
+    }
+    dir = dirname(dir);
   }
+  return "unknown";
 }
 
 function usage(message: string): number {

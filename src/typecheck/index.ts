@@ -107,6 +107,9 @@ export function check(ast: AstFile): CheckResult {
   }
 
   for (const [decl, used] of usedParams) {
+    // A misspelt use (`clases`) is already reported; "never used" would be its echo.
+    const misspelt = diagnostics.some((d) => d.code === "NN2003" && d.range.start.offset >= decl.range.start.offset && d.range.end.offset <= decl.range.end.offset);
+    if (misspelt) continue;
     for (const p of decl.params) {
       if (!used.has(p.name.name)) {
         diagnostics.push(diag("NN2015", `The parameter \`${p.name.name}\` is never used in the ${decl.kind} \`${decl.name?.name ?? "?"}\`.`, p.name.range, { hint: "Use it, or remove it." }));

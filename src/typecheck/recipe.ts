@@ -128,8 +128,22 @@ export class RecipeChecker {
       this.setting(r, s, at);
     }
     if (!r.data) this.error("NN4015", `The recipe for \`${r.model}\` has no \`data\`, so there is nothing to train on.`, t.keyword, "Add e.g. `data mnist(train: 8000, test: 2000)` or `data ball(dims: 10, n: 1000)`.");
+    this.validation(r, at, t);
     if (model?.complete) this.againstModel(r, model, at, t);
     return r;
+  }
+
+  /** Checks that need only the recipe: validation data for `val_` metrics, batch vs data size. */
+  private validation(r: CheckedRecipe, at: Partial<Record<string, Range>>, t: AstTrain): void {
+    const valMetric = [r.earlyStop?.metric, r.checkpoint?.metric].find((m) => m?.startsWith("val_"));
+    const hasValidation = r.validate !== undefined || (r.data?.source === "mnist" && r.data.test > 0) || (r.data?.source === "ball" && r.data.test > 0);
+    if (valMetric && !hasValidation) {
+      this.diagnostics.push(diag("NN4010", `\`${valMetric}\` is measured on validation data, but this recipe has none.`, at["early_stop"] ?? at["checkpoint"] ?? t.keyword, { hint: "Add `validate 0.1` to hold out a tenth of the training data." }));
+    }
+    const trainSize = r.data?.source === "mnist" ? r.data.train : r.data?.source === "ball" ? r.data.n : undefined;
+    if (trainSize !== undefined && r.batch > trainSize && at["batch"]) {
+      this.diagnostics.push(diag("NN4021", `\`batch ${r.batch}\` is larger than the ${trainSize} training samples: every step sees the whole set.`, at["batch"], { severity: "warning", hint: `Use a batch of at most ${trainSize}.` }));
+    }
   }
 
   private words(s: AstStatement, min: number, max: number, example: string): AstExpr[] | undefined {
@@ -665,15 +679,6 @@ export class RecipeChecker {
           this.diagnostics.push(diag("NN4008", `\`crop ${a.height}x${a.width}\` makes ${a.height}x${a.width} images, but the model \`${model.name}\` takes ${formatShape(input)}.`, at["augment"]!, { hint: `Crop to the input size and pad: \`crop ${input[0]}x${input[1]} pad 4\`.` }));
         }
       }
-    }
-    const valMetric = [r.earlyStop?.metric, r.checkpoint?.metric].find((m) => m?.startsWith("val_"));
-    const hasValidation = r.validate !== undefined || (r.data?.source === "mnist" && r.data.test > 0) || (r.data?.source === "ball" && r.data.test > 0);
-    if (valMetric && !hasValidation) {
-      this.diagnostics.push(diag("NN4010", `\`${valMetric}\` is measured on validation data, but this recipe has none.`, at["early_stop"] ?? at["checkpoint"] ?? t.keyword, { hint: "Add `validate 0.1` to hold out a tenth of the training data." }));
-    }
-    const trainSize = r.data?.source === "mnist" ? r.data.train : r.data?.source === "ball" ? r.data.n : undefined;
-    if (trainSize !== undefined && r.batch > trainSize && at["batch"]) {
-      this.diagnostics.push(diag("NN4021", `\`batch ${r.batch}\` is larger than the ${trainSize} training samples: every step sees the whole set.`, at["batch"], { severity: "warning", hint: `Use a batch of at most ${trainSize}.` }));
     }
   }
 
