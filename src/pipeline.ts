@@ -15,6 +15,11 @@ export interface PipelineResult {
 
 export function checkText(text: string): PipelineResult {
   const parsed = parse(text);
+  if (parsed.diagnostics.some((d) => d.code === "NN1021")) {
+    // The parser read only part of an absurdly nested file; checking that part would only
+    // report the missing rest.
+    return { ast: parsed.ast, program: { models: [], recipes: [], searches: [] }, diagnostics: sortDiagnostics(parsed.diagnostics), lines: parsed.lines };
+  }
   const checked = check(parsed.ast);
   // Where the parser already found a problem on a line, the checker's findings there are
   // most likely its consequences: keep the parser's.

@@ -32,6 +32,7 @@ export const CODES = {
   NN1018: { severity: "error", title: "activation given twice" },
   NN1019: { severity: "error", title: "layer takes no activation" },
   NN1020: { severity: "error", title: "malformed number" },
+  NN1021: { severity: "error", title: "nesting too deep" },
 
   // --- NN2xxx: names ------------------------------------------------------------------
   NN2001: { severity: "error", title: "unknown layer or block" },

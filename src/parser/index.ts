@@ -21,6 +21,7 @@ export interface ParseResult {
 }
 
 const TOP_LEVEL = new Set(["Model", "Block", "Train", "Search"]);
+const MAX_NESTING = 100;
 
 export function parse(text: string): ParseResult {
   const lines = new LineMap(text);
@@ -33,6 +34,25 @@ export function parse(text: string): ParseResult {
     {
       const shown = [...text.slice(e.offset, e.offset + Math.min(e.length, 8))].map((c) => (c < " " ? `U+${c.charCodeAt(0).toString(16).padStart(4, "0").toUpperCase()}` : c)).join("");
       diagnostics.push(diag("NN1001", `The character${e.length > 1 ? "s" : ""} \`${shown}\` ${e.length > 1 ? "are" : "is"} not part of the language.`, lines.range(e.offset, e.offset + e.length), { hint: "Comments start with `#`; names use letters, digits and `_`." }));
+    }
+  }
+
+  // Recursive descent needs stack for each level of nesting: refuse absurd depths up front
+  // (no real spec nests a hundred braces or parentheses) instead of overflowing the stack.
+  let cutAt = Infinity;
+  {
+    let depth = 0;
+    const cut = lexed.tokens.findIndex((t) => {
+      const k = t.tokenType.name;
+      if (k === "LParen" || k === "LCurly") depth++;
+      else if ((k === "RParen" || k === "RCurly") && depth > 0) depth--;
+      return depth > MAX_NESTING;
+    });
+    if (cut >= 0) {
+      const t = lexed.tokens[cut]!;
+      cutAt = t.startOffset;
+      diagnostics.push(diag("NN1021", `This is nested more than ${MAX_NESTING} levels deep, which I do not read.`, lines.range(t.startOffset, t.startOffset + 1), { hint: "Flatten the nesting: name a block for the inner part, or drop redundant parentheses." }));
+      lexed.tokens = lexed.tokens.slice(0, cut);
     }
   }
 
@@ -50,7 +70,7 @@ export function parse(text: string): ParseResult {
     const seen = new Set<number>();
     for (const e of errors) {
       const { range, message } = errorRange(e, lines);
-      if (seen.has(range.start.offset)) continue;
+      if (seen.has(range.start.offset) || range.start.offset >= cutAt) continue;
       seen.add(range.start.offset);
       if (message.startsWith(TOP_LEVEL_PREFIX)) {
         if (e.name === "NotAllInputParsedException") stopIndex = toks.indexOf(e.token);
@@ -73,6 +93,13 @@ export function parse(text: string): ParseResult {
   // most likely a consequence of the same mistake.
   const parseErrorLines = new Set(diagnostics.filter((d) => d.code === "NN1003" || d.code === "NN1004").map((d) => d.range.start.line));
   diagnostics.push(...lowering.diagnostics.filter((d) => !parseErrorLines.has(d.range.start.line)));
+  if (Number.isFinite(cutAt)) {
+    // What follows the cut is unread: keep only what was found before that line.
+    const cutLine = lines.position(cutAt).line;
+    const kept = diagnostics.filter((d) => d.code === "NN1021" || d.range.end.line < cutLine);
+    diagnostics.length = 0;
+    diagnostics.push(...kept);
+  }
   const comments = lexed.comments.map((c) => ({ text: c.image, range: lines.range(c.startOffset, (c.endOffset ?? c.startOffset) + 1) }));
   const ast: AstFile = { kind: "file", declarations, comments, range: lines.range(0, text.length) };
   return { ast, diagnostics, lines };

@@ -152,7 +152,12 @@ export class ModelExpander {
           this.diagnostics.push(diag("NN3013", `\`repeat\` needs a count of 1 or more, but it is ${formatNumber(n)}.`, item.count.range, { hint: n === 0 ? "To leave the layers out, delete the `repeat`." : undefined }));
           return this.unknown();
         }
-        for (let i = 0; i < n && !this.tooDeep; i++) flow = this.items(item.body, env, flow);
+        // Each pass counts towards the expansion limit, so nested repeats of empty or
+        // cheap bodies (2^100 passes) stop as surely as long ones.
+        for (let i = 0; i < n && !this.tooDeep; i++) {
+          if (!this.countExpansion(item.range)) break;
+          flow = this.items(item.body, env, flow);
+        }
         return flow;
       }
       case "residual":
