@@ -179,18 +179,24 @@ describe("recipes", () => {
   });
 
   it("range-checks optimizer arguments", () => {
-    const text = cnn + "train m {\n data mnist()\n optim adam(0.9, 1.5)\n}";
+    const text = cnn + "train m {\n data mnist()\n loss crossentropy\n optim adam(0.9, 1.5)\n}";
     const d = only(text);
     expect(d.code).toBe("NN4004");
     expect(slice(text, d)).toBe("1.5");
   });
 
   it("suggests an optimizer for a misspelt one", () => {
-    expect(only(cnn + "train m {\n data mnist()\n optim adma\n}").hint).toBe("Did you mean `adam`?");
+    expect(only(cnn + "train m {\n data mnist()\n loss crossentropy\n optim adma\n}").hint).toBe("Did you mean `adam`?");
   });
 
   it("needs validation data for val_ metrics", () => {
-    expect(codes("model m {\n input 10\n dense 1 sigmoid\n}\ntrain m {\n data ball()\n early_stop val_loss\n}")).toEqual(["NN4010"]);
+    expect(codes("model m {\n input 10\n dense 1 sigmoid\n}\ntrain m {\n data ball()\n loss binary_crossentropy\n early_stop val_loss\n}")).toEqual(["NN4010"]);
+  });
+
+  it("asks for a loss, suggesting the one that fits the model's end", () => {
+    const d = only("model m {\n input 10\n dense 1 sigmoid\n}\ntrain m {\n data ball()\n}");
+    expect(d.code).toBe("NN4023");
+    expect(d.hint).toContain("binary_crossentropy");
   });
 });
 

@@ -58,18 +58,6 @@ const FILES = readdirSync(join(ROOT, WRONG_DIR))
  * Remove an entry when the checker is fixed.
  */
 const KNOWN_ISSUES: Record<string, { lines: number[]; why: string }> = {
-  "missing_arrow.nn": { lines: [11], why: "`basic(32) basic(32)` is read as a block call with words after it (NN1015, 'move them inside: basic(…, basic(32))') instead of two calls without `->` (NN1005)" },
-  "layer_args_in_parens.nn": { lines: [10, 13], why: "`conv(3x3x32, relu)` and `dense(10)` also report NN1008 (missing kernel / units) on top of NN1015" },
-  "unknown_option.nn": { lines: [7], why: "after the unknown option `strides`, its value `2` is reported again as an extra value (NN1009)" },
-  "keyword_typo.nn": { lines: [6, 7, 13, 14], why: "a misspelt `residual` / `repeat` followed by `{` gives 'Expected `}` … found `{`' and ends the model there: the next line is 'Expected `model`…' and the rest of the model goes unchecked" },
-  "spaces_in_dimensions.nn": { lines: [5], why: "`input 28 x 28 x 1` leaves the input as `28`, so the next layer also fails (NN3001)" },
-  "reserved_word_as_name.nn": { lines: [3], why: "NN1017 is never emitted: a parameter named `block` gives two parse errors (NN1003, NN1004) instead" },
-  "unterminated_string.nn": { lines: [10], why: "a `data` line with a syntax error also yields 'The recipe has no `data`' (NN4015) on the `train` line" },
-  "unknown_data_source.nn": { lines: [10], why: "an unknown data source also yields 'The recipe has no `data`' (NN4015)" },
-  "recipe_value_out_of_range.nn": { lines: [10], why: "an out-of-range `mnist(train: 60000)` also yields 'The recipe has no `data`' (NN4015)" },
-  "recipe_model_arguments.nn": { lines: [10], why: "a misspelt model argument `clases: 10` also yields 'needs a value for `classes`' (NN2008)" },
-  "dropout_after_output.nn": { lines: [6], why: "NN3104 (dropout after the output layer) is in the catalogue but never emitted" },
-  "recipe_without_loss.nn": { lines: [9], why: "NN4023 (recipe has no loss) is in the catalogue but never emitted" },
 };
 
 interface FileResult {

@@ -1,4 +1,5 @@
 /** "Did you mean …?" — the closest candidate by edit distance, if it is close enough. */
+import { ALIASES } from "../language/vocabulary.js";
 
 /** Optimal-string-alignment distance (Levenshtein plus adjacent transpositions). */
 export function editDistance(a: string, b: string): number {
@@ -28,6 +29,11 @@ export function editDistance(a: string, b: string): number {
  */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   const lower = word.toLowerCase();
+  const list = [...candidates];
+  // Another library's name for one of ours: `kaiming_normal` → `he_normal`.
+  const alias = ALIASES[lower];
+  if (alias !== undefined && alias !== word && list.includes(alias)) return alias;
+  candidates = list;
   let best: string | undefined;
   let bestScore = Infinity;
   for (const c of candidates) {

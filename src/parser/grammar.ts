@@ -57,7 +57,7 @@ export class NnParser extends CstParser {
   });
 
   private param = this.RULE("param", () => {
-    this.CONSUME(T.Ident);
+    this.CONSUME(T.AnyName);
     this.OPTION(() => {
       this.CONSUME(T.Equals);
       this.SUBRULE(this.expr);
@@ -116,6 +116,9 @@ export class NnParser extends CstParser {
         this.OR([{ ALT: () => this.SUBRULE(this.word) }, { ALT: () => this.CONSUME(T.Comma) }]);
       },
     });
+    // Only `repeat` and `residual` take a body; one here is a misspelt keyword
+    // (`resdual { … }`), which lowering reports and reads as the keyword it resembles.
+    this.OPTION2({ GATE: () => sameLine(this.LA(0), this.LA(1)), DEF: () => this.SUBRULE(this.body) });
   });
 
   private callArgs = this.RULE("callArgs", () => {
@@ -127,7 +130,8 @@ export class NnParser extends CstParser {
   private arg = this.RULE("arg", () => {
     this.OPTION(() => {
       this.CONSUME(T.AnyName);
-      this.CONSUME(T.Colon);
+      // `=` is not the language's (named arguments take `:`); lowering says so.
+      this.OR([{ ALT: () => this.CONSUME(T.Colon) }, { ALT: () => this.CONSUME(T.Equals) }]);
     });
     this.SUBRULE(this.expr);
   });

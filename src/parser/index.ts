@@ -30,6 +30,14 @@ export function parse(text: string): ParseResult {
   for (const t of lexed.unterminated) {
     diagnostics.push(diag("NN1002", "This string has no closing `\"` on its line.", lines.range(t.startOffset, (t.endOffset ?? t.startOffset) + 1), { hint: 'Close it with `"` before the end of the line.' }));
   }
+  for (const { token: t, digits } of lexed.runOn) {
+    const number = t.image.slice(0, digits);
+    const word = t.image.slice(digits);
+    diagnostics.push(diag("NN1020", `\`${t.image}\` runs the number ${number} into the word \`${word}\`.`, lines.range(t.startOffset, (t.endOffset ?? t.startOffset) + 1), { hint: `Put a space between them: \`${number} ${word}\`.` }));
+  }
+  for (const t of lexed.slashComments) {
+    diagnostics.push(diag("NN1001", "`//` does not start a comment in a .nn file.", lines.range(t.startOffset, t.startOffset + 2), { hint: "Comments start with `#`." }));
+  }
   for (const e of lexed.errors) {
     {
       const shown = [...text.slice(e.offset, e.offset + Math.min(e.length, 8))].map((c) => (c < " " ? `U+${c.charCodeAt(0).toString(16).padStart(4, "0").toUpperCase()}` : c)).join("");
@@ -80,7 +88,12 @@ export function parse(text: string): ParseResult {
         continue;
       }
       const missing = /^Expected `[)}]`/.test(message) || e.token.tokenType.name === "EOF";
-      diagnostics.push(diag(missing ? "NN1004" : "NN1003", message, range));
+      const found = e.token.image;
+      const hint =
+        found === "+" || found === "-"
+          ? `Sums and differences go in parentheses inside a layer's words: \`dense (c${found}1)\`.`
+          : found === "=" ? "Parameters take defaults with `=` in a declaration (`block b(c = 1)`); calls name arguments with `:` (`b(c: 1)`)." : undefined;
+      diagnostics.push(diag(missing ? "NN1004" : "NN1003", message, range, { hint }));
     }
     declarations.push(...lowering.file(cst));
     if (stopIndex < 0) break;

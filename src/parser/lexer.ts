@@ -44,6 +44,13 @@ function matchDimX(text: string, offset: number): CustomPatternMatcherReturn | n
 export const DimX = createToken({ name: "DimX", pattern: { exec: matchDimX }, start_chars_hint: ["x"], line_breaks: false });
 
 export const NumberLit = createToken({ name: "Number", pattern: /(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/ });
+/**
+ * A number run into a word (`8relu`, `1e`): reported, then read as the number alone. An `x`
+ * right after the digits is a dims separator, not a word (`5x5x32`).
+ */
+export const NumberRunOn = createToken({ name: "NumberRunOn", pattern: /(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?![eE][+-]?\d)(?=[A-Za-wyzA-Z_]|x(?![0-9A-Za-z_(]))[A-Za-z_][A-Za-z0-9_]*/ });
+/** `//` is not a comment in .nn; reported with a hint, then skipped like one. */
+export const SlashComment = createToken({ name: "SlashComment", pattern: /\/\/[^\n\r]*/, group: "badComments" });
 export const StringLit = createToken({ name: "String", pattern: /"(?:[^"\\\n\r]|\\.)*"/ });
 /** A string whose closing quote is missing; reported, then read as a string to end the line. */
 export const UnterminatedString = createToken({ name: "UnterminatedString", pattern: /"(?:[^"\\\n\r]|\\.)*\\?/ });
@@ -66,6 +73,8 @@ export const allTokens: TokenType[] = [
   WhiteSpace,
   Comment,
   Arrow,
+  SlashComment,
+  NumberRunOn,
   NumberLit,
   DimX,
   ...KEYWORDS.map((k) => keywordTokens[k]!),
@@ -99,6 +108,10 @@ export interface LexResult {
   errors: { offset: number; length: number }[];
   /** Strings with no closing quote (already turned into string tokens). */
   unterminated: IToken[];
+  /** Numbers run into words, with the number's length (already turned into number tokens). */
+  runOn: { token: IToken; digits: number }[];
+  /** `//` comments. */
+  slashComments: IToken[];
 }
 
 export function lexTokens(text: string): LexResult {
@@ -112,8 +125,22 @@ export function lexTokens(text: string): LexResult {
       t.image += '"';
     }
   }
+  const runOn: { token: IToken; digits: number }[] = [];
+  for (const t of result.tokens) {
+    if (t.tokenType === NumberRunOn) {
+      const digits = /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/.exec(t.image)![0].length;
+      runOn.push({ token: { ...t }, digits });
+      t.tokenType = NumberLit;
+      t.tokenTypeIdx = NumberLit.tokenTypeIdx!;
+      t.image = t.image.slice(0, digits);
+      t.endOffset = t.startOffset + digits - 1;
+      t.endColumn = (t.startColumn ?? 0) + digits - 1;
+    }
+  }
   return {
     tokens: result.tokens,
+    runOn,
+    slashComments: (result.groups["badComments"] as IToken[] | undefined) ?? [],
     unterminated,
     comments: (result.groups["comments"] as IToken[] | undefined) ?? [],
     errors: result.errors.map((e) => ({ offset: e.offset, length: e.length })),

@@ -6,7 +6,7 @@
 import type { CstNode, IToken } from "chevrotain";
 import { diag, endOf, type Diagnostic, type LineMap, type Range } from "../diagnostics/diagnostic.js";
 import { closest } from "../diagnostics/suggest.js";
-import { ACTIVATIONS, KEYWORDS, LAYER_KINDS, isActivation, type LayerKindInfo } from "../language/vocabulary.js";
+import { ACTIVATIONS, KEYWORDS, LAYER_KINDS, isActivation, isLayerKind, type LayerKindInfo } from "../language/vocabulary.js";
 import type {
   AstActivation,
   AstArg,
@@ -19,6 +19,8 @@ import type {
   AstModel,
   AstOption,
   AstParam,
+  AstRepeat,
+  AstResidual,
   AstSearch,
   AstSearchVar,
   AstStatement,
@@ -147,8 +149,11 @@ export class Lowering {
     const out: AstParam[] = [];
     for (const p of nodes(n.children, "param")) {
       const range = this.nodeRange(p);
-      const nameTok = token(p.children, "Ident");
+      const nameTok = token(p.children, "AnyName");
       if (!range || !nameTok) continue;
+      if (RESERVED.has(nameTok.image)) {
+        this.error("NN1017", `\`${nameTok.image}\` is a keyword, so it cannot name a parameter.`, this.tokenRange(nameTok), `Choose another name, e.g. \`${nameTok.image}s\` or \`n_${nameTok.image}\`.`);
+      }
       const param: AstParam = { kind: "param", name: this.ident(nameTok), range };
       const e = node(p.children, "expr");
       const value = e ? this.expr(e) : undefined;
@@ -183,6 +188,7 @@ export class Lowering {
         continue;
       }
       const item = this.item(part);
+      reportedDangling = false;
       if (!item) {
         pendingArrow = undefined;
         continue;
@@ -284,15 +290,19 @@ export class Lowering {
     const head = this.ident(headTok);
     const callArgsNode = node(n.children, "callArgs");
     const { exprs, commas } = this.statementWords(n);
-    const words = exprs.flat();
+    let words = this.joinSpacedDims(exprs.flat());
+    const bodyNode = node(n.children, "body");
+    if (bodyNode) return this.misspeltKeyword(head, words, bodyNode, range);
     if (commas.length > 0) {
       this.error("NN1014", "Layer words are separated by spaces, not commas.", this.tokenRange(commas[0]!), "Remove the comma; options follow the layer on the same line, e.g. `conv 3x3x64 relu same`.");
     }
     const info = LAYER_KINDS[head.name];
     if (info) {
       if (callArgsNode) {
+        // `conv(3x3x32, relu)`: say where the values go, then read them as if written right.
         const r = this.nodeRange(callArgsNode) ?? head.range;
-        this.error("NN1015", `\`${head.name}\` takes its values after a space, not in parentheses.`, r, `Write e.g. \`${info.example}\`.`);
+        words = [...this.callArgs(callArgsNode).flatMap((a) => (a.value ? [a.value] : [])), ...words];
+        this.error("NN1015", `\`${head.name}\` takes its values after a space, not in parentheses.`, r, `Write \`${[head.name, ...words.map(exprSource)].join(" ")}\`.`);
       }
       return this.layer(head, info, words, range);
     }
@@ -310,9 +320,70 @@ export class Lowering {
         this.error("NN2001", `\`${head.name}\` is not a layer kind I know.`, head.range, suggestLayer(head.name));
         return undefined;
       }
-      this.error("NN1015", `The block \`${head.name}\` takes its arguments in its parentheses, not after them.`, this.span(first.range, last.range), `Move them inside: \`${head.name}(…, ${exprSource(first)})\`.`);
+      const next = wordName(first);
+      if (first.kind === "call-expr" || (next !== undefined && isLayerKind(next))) {
+        // `basic(32) basic(32)`: a second layer on the line.
+        this.error("NN1005", `\`${next}\` starts another layer: two layers on one line need \`->\` between them.`, first.kind === "call-expr" ? first.callee.range : first.range, `Write \`${head.name}(…) -> ${exprSource(first)}\`, or put it on a line of its own.`);
+      } else {
+        this.error("NN1015", `The block \`${head.name}\` takes its arguments in its parentheses, not after them.`, this.span(first.range, last.range), `Move them inside: \`${head.name}(…, ${exprSource(first)})\`.`);
+      }
     }
     return { kind: "block-call", callee: head, args: this.callArgs(callArgsNode), range };
+  }
+
+  /**
+   * `input 28 x 28 x 1`: dims written with spaces. Reported once, then read as `28x28x1` so
+   * the rest of the model is still checked.
+   */
+  private joinSpacedDims(words: AstExpr[]): AstExpr[] {
+    const out: AstExpr[] = [];
+    for (let i = 0; i < words.length; i++) {
+      const w = words[i]!;
+      const isX = (e: AstExpr | undefined): boolean => e?.kind === "ref" && e.name === "x";
+      const isSize = (e: AstExpr | undefined): boolean => e !== undefined && (e.kind === "number" || e.kind === "binary" || e.kind === "dims");
+      if (isSize(w) && isX(words[i + 1]) && isSize(words[i + 2])) {
+        const parts: AstExpr[] = [w];
+        let j = i;
+        while (isX(words[j + 1]) && isSize(words[j + 2])) {
+          parts.push(words[j + 2]!);
+          j += 2;
+        }
+        const flat = parts.flatMap((p) => (p.kind === "dims" ? p.parts : [p]));
+        const joined: AstExpr = { kind: "dims", parts: flat, range: this.span(w.range, words[j]!.range) };
+        const source = flat.map((p) => exprSource(p)).join("x");
+        this.error("NN1003", "Dimensions are written without spaces around the `x`.", joined.range, `Write \`${source}\`.`);
+        out.push(joined);
+        i = j;
+        continue;
+      }
+      out.push(w);
+    }
+    return out;
+  }
+
+  /**
+   * A word followed by a body: a misspelt `repeat` or `residual` (the only things with a
+   * body), reported with a suggestion and read as the keyword it resembles; or a layer with a
+   * body it cannot have.
+   */
+  private misspeltKeyword(head: AstIdent, words: AstExpr[], bodyNode: CstNode, range: Range): AstItem | undefined {
+    const guess = closest(head.name, ["repeat", "residual"]);
+    const body = this.body(bodyNode);
+    if (guess === "residual") {
+      this.error("NN2001", `\`${head.name}\` is not a keyword I know.`, head.range, "Did you mean `residual`?");
+      const project = words.find((w) => w.kind === "ref" && w.name === "project");
+      const item: AstResidual = { kind: "residual", keyword: head.range, body, range };
+      if (project) item.project = project.range;
+      return item;
+    }
+    if (guess === "repeat") {
+      this.error("NN2001", `\`${head.name}\` is not a keyword I know.`, head.range, "Did you mean `repeat`?");
+      const item: AstRepeat = { kind: "repeat", keyword: head.range, body, range };
+      if (words[0]) item.count = words[0];
+      return item;
+    }
+    this.error("NN1003", `\`${head.name}\` cannot take a body in \`{ }\`: only \`repeat N { … }\` and \`residual { … }\` do.`, this.nodeRange(bodyNode) ?? head.range, `Put the layers on lines of their own, or write \`repeat 2 { … }\`.`);
+    return undefined;
   }
 
   private layer(head: AstIdent, info: LayerKindInfo, words: AstExpr[], range: Range): AstLayer {
@@ -383,20 +454,24 @@ export class Lowering {
       if (name !== undefined && (word.kind === "ref" || word.kind === "call-expr")) {
         const candidates = [...Object.keys(info.options), ...(info.activation ? Object.keys(ACTIVATIONS) : [])];
         const guess = closest(name, candidates);
-        this.error(
-          "NN2002",
-          `\`${name}\` is not an option of \`${kind}\`.`,
-          word.kind === "call-expr" ? word.callee.range : word.range,
-          guess ? `Did you mean \`${guess}\`?` : candidates.length > 0 ? `\`${kind}\` takes: ${candidates.slice(0, 12).map((x) => `\`${x}\``).join(", ")}.` : `\`${kind}\` takes no options.`,
-        );
+        const options = Object.keys(info.options).map((x) => `\`${x}\``);
+        const takes = options.length > 0 ? `\`${kind}\` takes the options ${options.join(", ")}${info.activation ? ", and an activation word (`relu`, `tanh`, …)" : ""}.` : `\`${kind}\` takes no options.`;
+        const hint = name === "activation" && info.activation ? `Write the activation itself after the layer, e.g. \`${kind} … relu\`.` : guess ? `Did you mean \`${guess}\`?` : takes;
+        this.error("NN2002", `\`${name}\` is not an option of \`${kind}\`.`, word.kind === "call-expr" ? word.callee.range : word.range, hint);
+        // The value an unknown option was given (`strides 2`) is part of the same mistake.
+        const next = words[i + 1];
+        const slotFree = layer.positional.some((p, k) => p === undefined && !info.positional[k]?.optional);
+        if (next && !slotFree && next.kind !== "ref" && next.kind !== "call-expr") i++;
         continue;
       }
       const arity = info.positional.length;
+      const prev = words[i - 1];
+      const glued = word.kind === "number" && word.value < 0 && prev !== undefined && prev.range.end.offset === word.range.start.offset;
       this.error(
         "NN1009",
         arity === 0 ? `\`${kind}\` takes no values, but got \`${exprSource(word)}\`.` : `\`${kind}\` takes ${arity === 1 ? "one value" : `${arity} values`} (${info.positional.map((p) => p.name).join(", ")}), and \`${exprSource(word)}\` is one too many.`,
         word.range,
-        `For example: \`${info.example}\`.`,
+        glued ? `To subtract, use parentheses: \`(${exprSource(prev)}${exprSource(word)})\`; outside them \`-\` starts a negative number.` : `For example: \`${info.example}\`.`,
       );
     }
   }
@@ -447,6 +522,10 @@ export class Lowering {
       const e = node(a.children, "expr");
       const value = e ? this.expr(e) : undefined;
       if (value) arg.value = value;
+      const equals = token(a.children, "Equals");
+      if (equals && nameTok) {
+        this.error("NN1003", `Named arguments take \`:\`, not \`=\`.`, this.tokenRange(equals), `Write \`${nameTok.image}: ${value ? exprSource(value) : "…"}\`.`);
+      }
       out.push(arg);
     }
     return out;
@@ -579,8 +658,17 @@ export function exprSource(e: AstExpr): string {
       return `${e.callee.name}(${e.args.map((a) => (a.name ? `${a.name.name}: ` : "") + (a.value ? exprSource(a.value) : "")).join(", ")})`;
     case "dims":
       return e.parts.map((p) => (p.kind === "binary" ? `(${exprSource(p)})` : exprSource(p))).join("x");
-    case "binary":
-      return `${exprSource(e.left)}${e.op}${exprSource(e.right)}`;
+    case "binary": {
+      // Parenthesise a child that binds more loosely (or equally, on the right of - and /).
+      const prec = (op: string): number => (op === "+" || op === "-" ? 1 : 2);
+      const wrap = (child: AstExpr, right: boolean): string => {
+        const src = exprSource(child);
+        if (child.kind !== "binary") return src;
+        const looser = prec(child.op) < prec(e.op) || (right && prec(child.op) === prec(e.op) && (e.op === "-" || e.op === "/"));
+        return looser ? `(${src})` : src;
+      };
+      return `${wrap(e.left, false)}${e.op}${wrap(e.right, true)}`;
+    }
     case "unary":
       return `-${exprSource(e.operand)}`;
   }

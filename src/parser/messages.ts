@@ -80,7 +80,7 @@ export const messageProvider: IParserErrorMessageProvider = {
     if (expected.name === "EOF") return TOP_LEVEL_MESSAGE(actual);
     if (expected.name === "RCurly") return `Expected \`}\` to close this body, but found ${tokenWords(actual)}.`;
     if (expected.name === "RParen") return `Expected \`)\` to close these parentheses, but found ${tokenWords(actual)}.`;
-    if (expected.name === "LCurly") return `Expected \`{\` to open the body${where}, but found ${tokenWords(actual)}.`;
+    if (expected.name === "LCurly") return `Expected \`{\` to open the body, but found ${tokenWords(actual)}.`;
     if (expected.name === "Ident" && (ruleName === "modelDecl" || ruleName === "blockDecl" || ruleName === "trainDecl" || ruleName === "searchDecl"))
       return `Expected a name after \`${ruleName.replace("Decl", "")}\`, but found ${tokenWords(actual)}.`;
     return `Expected ${tokenTypeWords(expected)}${where}, but found ${tokenWords(actual)}.`;

@@ -89,7 +89,7 @@ export class Evaluator {
     const v = this.number(e, env, what);
     if (v === undefined) return undefined;
     if (!Number.isInteger(v) || v <= 0) {
-      this.diagnostics.push(diag("NN3006", `${capitalise(what)} must be a positive whole number, but it is ${formatNumber(v)}.`, e.range, { hint: v > 0 ? `Round it: \`${Math.max(1, Math.round(v))}\`?` : undefined }));
+      this.diagnostics.push(diag("NN3006", `${capitalise(what)} must be a positive whole number, but it is ${formatNumber(v)}.`, e.range, { hint: v > 0 ? `Round it: \`${Math.max(1, Math.round(v))}\`?` : v === -1 ? "A -1 (\"infer this size\") is not supported: write the size out." : undefined }));
       return undefined;
     }
     if (v > 2 ** 31 - 1) {
@@ -104,8 +104,9 @@ export class Evaluator {
     const parts = e.kind === "dims" ? e.parts : [e];
     const out: number[] = [];
     let ok = true;
+    const each = parts.length > 1 ? `each size in ${what}` : what;
     for (const p of parts) {
-      const v = this.positiveInt(p, env, what);
+      const v = this.positiveInt(p, env, each);
       if (v === undefined) ok = false;
       else out.push(v);
     }

@@ -152,6 +152,8 @@ function bindModelArgs(model: AstModel, t: AstTrain, diagnostics: Diagnostic[]):
     }
     out.set(param.name.name, { value: ev.number(a.value, env, `\`${param.name.name}\``), range: a.range });
   }
+  // A misspelt argument name is already reported; "needs a value" would be its echo.
+  if (!ok) return undefined;
   for (const p of model.params) {
     if (!p.default && !out.has(p.name.name)) {
       diagnostics.push(diag("NN2008", `The model \`${model.name!.name}\` needs a value for \`${p.name.name}\`.`, t.model!.range, { hint: `Pass it: \`train ${model.name!.name}(${p.name.name}: …)\`.`, related: [{ message: "declared here", range: p.name.range }] }));

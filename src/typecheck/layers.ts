@@ -124,7 +124,7 @@ export class LayerResolver {
         const rate = first ? this.ev.number(first, env, "the dropout rate") : undefined;
         if (rate !== undefined && first) {
           if (rate < 0 || rate >= 1) {
-            this.error("NN3011", `A dropout rate is the fraction of units dropped, in [0, 1), but it is ${formatNumber(rate)}.`, first.range, rate >= 1 && rate < 100 ? `Did you mean \`dropout ${formatNumber(rate / 100)}\`? With 1 every unit would be dropped.` : "For example: `dropout 0.5`.");
+            this.error("NN3011", `A dropout rate is the fraction of units dropped, in [0, 1), but it is ${formatNumber(rate)}.`, first.range, rate >= 2 && rate < 100 ? `A percentage? Write \`dropout ${formatNumber(rate / 100)}\`.` : rate >= 1 ? "At 1 every unit would be dropped; typical rates are 0.1 to 0.5." : "For example: `dropout 0.5`.");
           } else out.config = { op: "dropout", rate };
         }
         break;
@@ -209,7 +209,7 @@ export class LayerResolver {
     const name = e.kind === "ref" ? e.name : e.kind === "call-expr" ? e.callee.name : undefined;
     const nameRange = e.kind === "call-expr" ? e.callee.range : e.range;
     if (name === undefined) {
-      this.error("NN1013", `An initialiser is a name such as \`he_normal\`, not \`${exprSource(e)}\`.`, e.range, "For a constant bias use `bias 0.1`.");
+      this.error("NN1013", `An initialiser is a name such as \`he_normal\`, not \`${exprSource(e)}\`.`, e.range, e.kind === "number" ? `For small random weights write \`init normal(${exprSource(e)})\`; for a constant bias, \`bias ${exprSource(e)}\`.` : "For example: `init he_normal`.");
       return undefined;
     }
     const info = INITIALIZERS[name];

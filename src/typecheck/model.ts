@@ -69,6 +69,8 @@ export class ModelExpander {
   private tooDeep = false;
   private complete = true;
   private sawInput = false;
+  /** False once a shape error broke the graph: later layers are checked but not listed. */
+  private recording = true;
 
   constructor(
     private readonly blocks: Map<string, AstBlock>,
@@ -113,6 +115,14 @@ export class ModelExpander {
       params: { total: 0, trainable: 0, nonTrainable: 0 },
       complete: this.complete && flow.shape !== undefined,
     };
+    const last = this.layers[this.layers.length - 1];
+    if (checked.complete && last?.config.op === "dropout" && this.layers.length > 2) {
+      this.diagnostics.push(
+        diag("NN3104", `The model \`${name}\` ends in dropout, which zeroes some of its predictions while training.`, last.range, {
+          hint: "Dropout belongs between hidden layers: move it before the last `dense`.",
+        }),
+      );
+    }
     const inputLayer = this.layers.find((l) => l.config.op === "input");
     if (inputLayer) checked.input = inputLayer.outputShape;
     if (flow.shape && checked.complete) checked.output = flow.shape;
@@ -149,7 +159,11 @@ export class ModelExpander {
         const n = this.ev.number(item.count, env, "the repeat count");
         if (n === undefined) return this.unknown();
         if (!Number.isInteger(n) || n < 1) {
-          this.diagnostics.push(diag("NN3013", `\`repeat\` needs a count of 1 or more, but it is ${formatNumber(n)}.`, item.count.range, { hint: n === 0 ? "To leave the layers out, delete the `repeat`." : undefined }));
+          this.diagnostics.push(
+            diag("NN3013", `\`repeat\` needs a whole number of 1 or more, but ${item.count.kind === "number" ? "it" : `\`${exprSource(item.count)}\``} is ${formatNumber(n)}.`, item.count.range, {
+              hint: n === 0 ? "To leave the layers out, delete the `repeat`." : !Number.isInteger(n) ? "The count does not divide evenly: check the parameters it is computed from." : undefined,
+            }),
+          );
           return this.unknown();
         }
         // Each pass counts towards the expansion limit, so nested repeats of empty or
@@ -168,6 +182,11 @@ export class ModelExpander {
   private unknown(): Flow {
     this.complete = false;
     return { shape: undefined, tensor: undefined };
+  }
+
+  /** Records a layer, until an error has left the graph broken. */
+  private push(layer: CheckedLayer): void {
+    if (this.recording) this.layers.push(layer);
   }
 
   private countExpansion(range: Range): boolean {
@@ -215,10 +234,19 @@ export class ModelExpander {
     const result = outputShape(config, inputs);
     if (!result.ok) {
       const related: RelatedInformation[] = [];
-      if (flow.from && flow.shape) related.push({ message: `\`${flow.from.name}\` gives ${formatShape(flow.shape)} here`, range: flow.from.range });
+      // Where the input's shape came from matters when the input is at fault, not when the
+      // layer's own values are (a zero size, stride with dilation).
+      const aboutInput = result.error.code !== "NN3006" && result.error.code !== "NN3007";
+      if (aboutInput && flow.from && flow.shape) related.push({ message: `\`${flow.from.name}\` gives ${formatShape(flow.shape)} here`, range: flow.from.range });
       const range = subjectRange(resolved.subjects, result.error.subject) ?? item.op.range;
       this.diagnostics.push(diag(result.error.code, result.error.message, range, { hint: result.error.hint, related: this.related(related) }));
-      return this.unknown();
+      // Go on with the shape the layer was meant to give, where that is clear, so the rest of
+      // the model is still checked (every error in one pass); the summary stops here.
+      const meant = intendedShape(config, flow.shape);
+      this.recording = false;
+      if (!meant) return this.unknown();
+      this.complete = false;
+      return { shape: meant, tensor: undefined, from: { name: item.op.name, range: item.range } };
     }
     for (const w of result.warnings ?? []) {
       this.diagnostics.push(diag(w.code, w.message, subjectRange(resolved.subjects, w.subject) ?? item.op.range, { hint: w.hint, related: this.related() }));
@@ -243,7 +271,7 @@ export class ModelExpander {
       frozen: resolved.frozen,
       range: item.range,
     };
-    this.layers.push(layer);
+    this.push(layer);
     return { shape: result.shape, tensor: name, from: { name, range: item.range } };
   }
 
@@ -407,7 +435,7 @@ export class ModelExpander {
     }
     const config: LayerConfig = { op: "add" };
     const name = this.autoName("add");
-    this.layers.push({
+    this.push({
       name,
       kind: "add",
       config,
@@ -440,7 +468,7 @@ export class ModelExpander {
     const result = outputShape(config, [x]);
     if (!result.ok) return { shape: [...x], tensor: start.tensor, from: start.from! };
     const name = this.autoName("project");
-    this.layers.push({
+    this.push({
       name,
       kind: config.op,
       config,
@@ -452,6 +480,27 @@ export class ModelExpander {
       range: item.project ?? item.keyword,
     });
     return { shape: result.shape, tensor: name, from: { name, range: item.project ?? item.keyword } };
+  }
+}
+
+/** The shape a layer would give if its input were right: dense → its units, and so on. */
+function intendedShape(config: LayerConfig, input: number[] | undefined): number[] | undefined {
+  switch (config.op) {
+    case "dense":
+      return [config.units];
+    case "reshape":
+      return [...config.shape];
+    case "dropout":
+    case "batchnorm":
+    case "layernorm":
+    case "groupnorm":
+      return input ? [...input] : undefined;
+    case "activation":
+      return input && config.activation.name !== "maxout" ? [...input] : undefined;
+    case "flatten":
+      return input ? [input.reduce((a, b) => a * b, 1)] : undefined;
+    default:
+      return undefined;
   }
 }
 

@@ -127,7 +127,11 @@ export class RecipeChecker {
       at[key] = s.range;
       this.setting(r, s, at);
     }
-    if (!r.data) this.error("NN4015", `The recipe for \`${r.model}\` has no \`data\`, so there is nothing to train on.`, t.keyword, "Add e.g. `data mnist(train: 8000, test: 2000)` or `data ball(dims: 10, n: 1000)`.");
+    if (!seen.has("data")) this.error("NN4015", `The recipe for \`${r.model}\` has no \`data\`, so there is nothing to train on.`, t.keyword, "Add e.g. `data mnist(train: 8000, test: 2000)` or `data ball(dims: 10, n: 1000)`.");
+    if (!seen.has("loss")) {
+      const suggestion = model?.complete ? defaultLoss(model) : "crossentropy";
+      this.error("NN4023", `The recipe for \`${r.model}\` has no \`loss\`: training needs something to minimise.`, t.keyword, `Add \`loss ${suggestion}\`${model?.complete ? ` (it fits how \`${model.name}\` ends)` : ""}.`);
+    }
     this.validation(r, at, t);
     if (model?.complete) this.againstModel(r, model, at, t);
     return r;
@@ -324,6 +328,10 @@ export class RecipeChecker {
         if (!name || !info) {
           const guess = name ? closest(name, Object.keys(OPTIMIZERS)) : undefined;
           this.error("NN4003", `${name ? `\`${name}\`` : "This"} is not an optimizer I know.`, e.kind === "call-expr" ? e.callee.range : e.range, guess ? `Did you mean \`${guess}\`?` : `Optimizers: ${Object.keys(OPTIMIZERS).map((o) => `\`${o}\``).join(", ")}.`);
+          return;
+        }
+        if (name === "sgd" && e.kind === "call-expr" && e.args.length > 0) {
+          this.error("NN2009", "`sgd` takes no arguments: it is plain gradient descent.", e.args[0]!.range, e.args.length === 1 ? `For momentum write \`momentum(${e.args[0]!.value ? exprSource(e.args[0]!.value) : "0.9"})\`, or \`nesterov(…)\`.` : undefined);
           return;
         }
         const args = this.callArgs(e.kind === "call-expr" ? e.args : [], info.args.map((a) => a.name), `\`${name}\``);
@@ -687,7 +695,7 @@ export class RecipeChecker {
     const model = name ? models.get(name) : undefined;
     if (name && !model) {
       const guess = closest(name, models.keys());
-      this.error("NN2004", `I cannot find a model named \`${name}\` to search.`, s.model!.range, guess ? `Did you mean \`${guess}\`?` : undefined);
+      this.error("NN2004", `I cannot find a model named \`${name}\` to search.`, s.model!.range, guess ? `Did you mean \`${guess}\`?` : models.size > 0 ? `The models in this file are ${[...models.keys()].map((m) => `\`${m}\``).join(", ")}.` : "This file declares no model.");
     } else if (name && model && !recipes.has(name)) {
       this.error("NN4019", `A search runs the recipe of \`${name}\`, but there is no \`train ${name} { … }\`.`, s.model!.range, `Add a recipe: \`train ${name} { data … loss … }\`; the search varies it.`);
     }
@@ -815,6 +823,15 @@ export class RecipeChecker {
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** The loss that fits how a model ends, for hints. */
+function defaultLoss(model: CheckedModel): string {
+  const last = finalActivation(model);
+  const units = model.output?.length === 1 ? model.output[0]! : 0;
+  if (last === "softmax") return "crossentropy";
+  if (last === "sigmoid" && units >= 1) return "binary_crossentropy";
+  return "mse";
 }
 
 /** The activation the model's output goes through (looking past dropout, flatten, reshape). */

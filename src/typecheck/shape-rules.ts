@@ -178,7 +178,7 @@ function reshapeHint(shape: Shape): string {
   if (shape.length === 1 && isPositiveInteger(n) && n <= 1e9) {
     for (const c of [1, 3]) {
       const side = Math.round(Math.sqrt(n / c));
-      if (side > 1 && side * side * c === n) return `Add \`reshape ${side}x${side}x${c}\` before it?`;
+      if (side > 1 && side * side * c === n) return `Add \`reshape ${side}x${side}x${c}\` (or another HxWxC with H·W·C = ${n}) before it?`;
     }
     return `Add \`reshape HxWxC\` (with H·W·C = ${n}) before it?`;
   }
@@ -227,8 +227,10 @@ function slideWindow(w: Window, input: Shape): { ok: true; height: number; width
   }
   const warnings: ShapeWarning[] = [];
   if (w.padding === "valid") {
-    const droppedRows = (h - spans[0]) % w.strides[0];
-    const droppedColumns = (wd - spans[1]) % w.strides[1];
+    // Windows narrower than the stride skip input between them by design (a 1x1 stride-2
+    // projection), and `same` would not pad them: only tiling windows "drop" a remainder.
+    const droppedRows = spans[0] >= w.strides[0] ? (h - spans[0]) % w.strides[0] : 0;
+    const droppedColumns = spans[1] >= w.strides[1] ? (wd - spans[1]) % w.strides[1] : 0;
     if (droppedRows > 0 || droppedColumns > 0) {
       const parts: string[] = [];
       if (droppedRows > 0) parts.push(`the last ${plural(droppedRows, "row")}`);
@@ -401,7 +403,9 @@ const RULES: { [K in LayerOp]: Rule<K> } = {
       return fail(
         "NN3003",
         "shape",
-        `\`reshape ${formatShape(target)}\` holds ${want} values, but its input ${formatShape(input)} holds ${have}.`,
+        input.length === 1
+          ? `\`reshape ${formatShape(target)}\` holds ${want} values, but its input has ${have}.`
+          : `\`reshape ${formatShape(target)}\` holds ${want} values, but its input ${formatShape(input)} holds ${have}.`,
         `Pick sizes whose product is ${have}?`,
       );
     }
