@@ -87,6 +87,8 @@ function dataFacts(d: DataSpec): { shapes: number[][]; classes: number; name: st
 export class RecipeChecker {
   private readonly ev: Evaluator;
   private readonly env = new Env("the recipe");
+  /** Where each augmentation is written, for diagnostics about one of several. */
+  private readonly augmentRanges = new Map<AugmentSpec, Range>();
   constructor(private readonly diagnostics: Diagnostic[]) {
     this.ev = new Evaluator(diagnostics);
   }
@@ -302,7 +304,12 @@ export class RecipeChecker {
       case "augment": {
         for (const clause of s.clauses) {
           const a = this.augmentation(clause, s);
-          if (a) r.augment.push(a);
+          if (a) {
+            r.augment.push(a);
+            const first = clause[0];
+            const last = clause[clause.length - 1];
+            if (first && last) this.augmentRanges.set(a, { start: first.range.start, end: last.range.end });
+          }
         }
         return;
       }
@@ -681,10 +688,11 @@ export class RecipeChecker {
       this.diagnostics.push(diag("NN4020", `Augmentation flips, crops and jitters images, but the model \`${model.name}\` takes ${formatShape(input)}, not HxWxC images.`, at["augment"] ?? t.keyword, { hint: "Remove `augment`, or give the model an image input such as `input 28x28x1`." }));
     } else if (input && input.length === 3) {
       for (const a of r.augment) {
+        const where = this.augmentRanges.get(a) ?? at["augment"]!;
         if (a.kind === "crop" && (a.height > input[0]! + 2 * a.pad || a.width > input[1]! + 2 * a.pad)) {
-          this.diagnostics.push(diag("NN4010", `\`crop ${a.height}x${a.width}\` is larger than the padded ${input[0]! + 2 * a.pad}x${input[1]! + 2 * a.pad} image.`, at["augment"]!, { hint: `Crop to at most ${input[0]}x${input[1]} (the model's input).` }));
+          this.diagnostics.push(diag("NN4010", `\`crop ${a.height}x${a.width}\` is larger than the padded ${input[0]! + 2 * a.pad}x${input[1]! + 2 * a.pad} image.`, where, { hint: `Crop to at most ${input[0]}x${input[1]} (the model's input).` }));
         } else if (a.kind === "crop" && (a.height !== input[0] || a.width !== input[1])) {
-          this.diagnostics.push(diag("NN4008", `\`crop ${a.height}x${a.width}\` makes ${a.height}x${a.width} images, but the model \`${model.name}\` takes ${formatShape(input)}.`, at["augment"]!, { hint: `Crop to the input size and pad: \`crop ${input[0]}x${input[1]} pad 4\`.` }));
+          this.diagnostics.push(diag("NN4008", `\`crop ${a.height}x${a.width}\` makes ${a.height}x${a.width} images, but the model \`${model.name}\` takes ${formatShape(input)}.`, where, { hint: `Crop to the input size and pad: \`crop ${input[0]}x${input[1]} pad 4\`.` }));
         }
       }
     }
