@@ -1,0 +1,68 @@
+/**
+ * The plain-data description of a training run that generated code hands to the runtime.
+ * No TensorFlow.js here: the compiler imports these types (to emit literals of them), the
+ * runtime reads them. Keep every field JSON-serialisable.
+ */
+
+export type DataConfig =
+  | { source: "mnist"; train: number; test: number }
+  | { source: "ball"; dims: number; n: number; test: number }
+  | { source: "csv"; path: string; label: string }
+  | { source: "idx"; images: string; labels: string };
+
+export type NormalizeConfig = { kind: "none" | "standard" | "minmax" } | { kind: "scale"; factor: number };
+
+export type AugmentConfig =
+  | { kind: "flip"; direction: "horizontal" | "vertical" }
+  | { kind: "crop"; height: number; width: number; pad: number }
+  | { kind: "jitter"; brightness: number; contrast: number };
+
+export type OptimizerName = "sgd" | "momentum" | "nesterov" | "adagrad" | "adadelta" | "rmsprop" | "adam" | "nadam" | "adamw" | "lm";
+
+export interface OptimizerConfig {
+  name: OptimizerName;
+  /** The optimizer's own arguments by name (beta1, rho, mu, weight_decay, …), defaults filled in. */
+  args: Record<string, number>;
+}
+
+export type ScheduleConfig =
+  | { name: "constant" }
+  | { name: "step"; factor: number; every: number }
+  | { name: "exp"; rate: number }
+  | { name: "cosine" }
+  | { name: "warmup"; epochs: number; then: Exclude<ScheduleConfig, { name: "warmup" }> };
+
+export type LossName = "crossentropy" | "sparse_crossentropy" | "binary_crossentropy" | "mse" | "mae" | "hinge";
+
+export type MetricName = "loss" | "acc" | "val_loss" | "val_acc";
+
+export interface TrainConfig {
+  /** The model's name in the spec. */
+  model: string;
+  data: DataConfig;
+  normalize: NormalizeConfig;
+  augment: AugmentConfig[];
+  loss: LossName;
+  optimizer: OptimizerConfig;
+  lr: number;
+  schedule: ScheduleConfig;
+  /** L2 penalty on every kernel (added to the loss), as the recipe's `weight_decay`. */
+  weightDecay: number;
+  clip?: { by: "norm" | "value"; threshold: number };
+  batch: number;
+  epochs: number;
+  /** Fraction of the training data held out for validation. */
+  validate?: number;
+  earlyStop?: { metric: MetricName; patience: number; restoreBest: boolean };
+  checkpoint?: { metric: MetricName };
+  seed?: number;
+  metrics: MetricName[];
+  /** A saved model (model.json) whose weights to start from. */
+  pretrained?: string;
+}
+
+/** A weight initialiser, as the spec names it. */
+export type InitConfig =
+  | { name: "zeros" | "ones" | "glorot_normal" | "glorot_uniform" | "he_normal" | "he_uniform" | "lecun_normal" | "lecun_uniform" }
+  | { name: "normal"; std: number }
+  | { name: "uniform"; limit: number };
