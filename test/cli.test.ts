@@ -98,7 +98,7 @@ describe("nnc check", () => {
   it("answers an unknown command with the list of commands", () => {
     const r = nnc("compile", good);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("The commands are: check");
+    expect(r.stderr).toContain("The commands are: check, build, train");
   });
 
   it("selects one model with --model, and says when it does not exist", () => {

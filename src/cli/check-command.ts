@@ -1,11 +1,12 @@
 /** `nnc check FILE...`: diagnostics for each file, optional summaries or JSON. */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { diag, LineMap, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { renderDiagnostic } from "../diagnostics/render.js";
 import { checkText } from "../pipeline.js";
 import type { CheckedModel } from "../typecheck/index.js";
 import { jsonDiagnostic, jsonModel, type JsonOutput } from "./json.js";
+import { readSpec } from "./files.js";
 import { renderSummary } from "./summary.js";
 
 export interface CheckOptions {
@@ -52,22 +53,6 @@ export function expandPaths(paths: string[]): string[] {
     walk(p);
   }
   return out;
-}
-
-function readSpec(path: string): { text: string } | { error: Diagnostic } {
-  const at = new LineMap("").range(0, 0);
-  try {
-    const st = statSync(path);
-    if (st.isDirectory()) return { error: diag("NN5001", `\`${path}\` is a directory with no .nn files.`, at) };
-    if (st.size > 64 * 1024 * 1024) return { error: diag("NN5001", `\`${path}\` is ${(st.size / 2 ** 20).toFixed(0)} MB, too large to be a spec.`, at, { hint: "Specs are small text files; is this the right file?" }) };
-    const buf = readFileSync(path);
-    if (buf.includes(0)) return { error: diag("NN5001", `\`${path}\` looks like a binary file, not a .nn spec.`, at) };
-    return { text: buf.toString("utf8") };
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "there is no such file" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "it is a directory" : `the system says ${code ?? String(e)}`;
-    return { error: diag("NN5001", `I cannot read \`${path}\`: ${why}.`, at) };
-  }
 }
 
 export function runCheck(opts: CheckOptions): { exitCode: number; output: Output } {

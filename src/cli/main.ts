@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /** The `nnc` command line. */
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { runBuild } from "./build-command.js";
 import { runCheck } from "./check-command.js";
+import { version } from "./files.js";
+import { runTrain } from "./train-command.js";
 
 const HELP = `nnc — a compiler for .nn neural-network specs
 
@@ -13,6 +13,15 @@ Usage:
       hint; exits 1 if there is any error. --summary prints each model's layers, output
       shapes and parameter counts (like Keras's model.summary()); --json prints one JSON
       object (schema/check-output.schema.json) for tools.
+  nnc build FILE [-o DIR] [--force]
+      Generate one TypeScript module per model (default folder: ./generated): a function
+      that builds it with the TensorFlow.js layers API, and train() for its recipe. Writes
+      nothing if the spec has errors; never overwrites a file nnc did not write, unless --force.
+  nnc train FILE [--model M] [--backend auto|node-gpu|node|webgpu|wasm|cpu] [--epochs N]
+                 [--seed N] [--out DIR] [--log-json]
+      Build and run the recipe: a progress bar on a terminal (one JSON line per epoch
+      otherwise, or with --log-json); saves model.json + weights.bin, history.json and the
+      normaliser's statistics in DIR (default runs/MODEL).
   nnc --version
   nnc --help
 
@@ -20,27 +29,40 @@ Options:
   --color / --no-color   force colours on or off (default: on for a terminal, off if NO_COLOR is set)
 `;
 
-/** The version in the package.json above this file (the bundle and the tsc output sit at different depths). */
-function version(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
-      if (pkg.name === "nnc") return pkg.version ?? "unknown";
-    } catch {
-      // not here; look one level up
-    }
-    dir = dirname(dir);
-  }
-  return "unknown";
-}
-
 function usage(message: string): number {
   process.stderr.write(`nnc: ${message}\nRun \`nnc --help\` for usage.\n`);
   return 2;
 }
 
-export function main(argv: string[]): number {
+interface Parsed {
+  flags: Set<string>;
+  values: Map<string, string>;
+  positional: string[];
+}
+
+/** Parses `--flag`, `--key value`, `--key=value` and `-o value` against the command's vocabulary. */
+function parseArgs(args: string[], flags: string[], valued: string[], command: string): Parsed | string {
+  const out: Parsed = { flags: new Set(), values: new Map(), positional: [] };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const eq = a.indexOf("=");
+    const key = a.startsWith("--") && eq > 0 ? a.slice(0, eq) : a;
+    if (flags.includes(key) && eq < 0) out.flags.add(key);
+    else if (valued.includes(key)) {
+      const v = a.startsWith("--") && eq > 0 ? a.slice(eq + 1) : args[++i];
+      if (v === undefined) return `${key} needs a value.`;
+      out.values.set(key, v);
+    } else if (a.startsWith("-") && a !== "-") return `unknown option \`${a}\` for \`nnc ${command}\`.`;
+    else out.positional.push(a);
+  }
+  return out;
+}
+
+function print(lines: string[], stream: NodeJS.WriteStream): void {
+  if (lines.length) stream.write(lines.join("\n") + "\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
     process.stdout.write(HELP);
@@ -50,43 +72,86 @@ export function main(argv: string[]): number {
     process.stdout.write(`nnc ${version()}\n`);
     return 0;
   }
-  if (command !== "check") {
-    return usage(`unknown command \`${command}\`. The commands are: check.`);
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(HELP);
+    return 0;
   }
-  const files: string[] = [];
-  let json = false;
-  let summary = false;
-  let model: string | undefined;
   let color = process.stdout.isTTY === true && !process.env["NO_COLOR"];
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
-    if (a === "--json") json = true;
-    else if (a === "--summary") summary = true;
-    else if (a === "--color") color = true;
-    else if (a === "--no-color") color = false;
-    else if (a === "--model") {
-      const v = rest[++i];
-      if (v === undefined) return usage("--model needs a model name.");
-      model = v;
-    } else if (a.startsWith("--model=")) model = a.slice("--model=".length);
-    else if (a === "--help" || a === "-h") {
-      process.stdout.write(HELP);
-      return 0;
-    } else if (a.startsWith("-") && a !== "-") return usage(`unknown option \`${a}\` for \`nnc check\`.`);
-    else files.push(a);
+  const common = ["--color", "--no-color"];
+  const applyColor = (p: Parsed): void => {
+    if (p.flags.has("--color")) color = true;
+    if (p.flags.has("--no-color")) color = false;
+  };
+  switch (command) {
+    case "check": {
+      const p = parseArgs(rest, ["--json", "--summary", ...common], ["--model"], command);
+      if (typeof p === "string") return usage(p);
+      applyColor(p);
+      if (p.positional.length === 0) return usage("`nnc check` needs at least one .nn file or directory.");
+      const model = p.values.get("--model");
+      const { exitCode, output } = runCheck({ files: p.positional, json: p.flags.has("--json"), summary: p.flags.has("--summary"), color, ...(model !== undefined ? { model } : {}) });
+      print(output.stdout, process.stdout);
+      print(output.stderr, process.stderr);
+      return exitCode;
+    }
+    case "build": {
+      const p = parseArgs(rest, ["--force", ...common], ["-o", "--out"], command);
+      if (typeof p === "string") return usage(p);
+      applyColor(p);
+      if (p.positional.length !== 1) return usage("`nnc build` takes one .nn file.");
+      const r = await runBuild({ file: p.positional[0]!, out: p.values.get("-o") ?? p.values.get("--out") ?? "generated", force: p.flags.has("--force"), color });
+      print(r.stdout, process.stdout);
+      print(r.stderr, process.stderr);
+      return r.exitCode;
+    }
+    case "train": {
+      const p = parseArgs(rest, ["--log-json", ...common], ["--model", "--backend", "--epochs", "--out", "-o", "--seed"], command);
+      if (typeof p === "string") return usage(p);
+      applyColor(p);
+      if (p.positional.length !== 1) return usage("`nnc train` takes one .nn file.");
+      const num = (key: string): number | undefined | string => {
+        const v = p.values.get(key);
+        if (v === undefined) return undefined;
+        const n = Number(v);
+        return Number.isInteger(n) && n >= (key === "--seed" ? 0 : 1) ? n : `${key} needs a whole number${key === "--seed" ? "" : " of at least 1"}, not \`${v}\`.`;
+      };
+      const epochs = num("--epochs");
+      const seed = num("--seed");
+      if (typeof epochs === "string") return usage(epochs);
+      if (typeof seed === "string") return usage(seed);
+      const out = p.values.get("--out") ?? p.values.get("-o");
+      const model = p.values.get("--model");
+      const backend = p.values.get("--backend");
+      const r = await runTrain(
+        {
+          file: p.positional[0]!,
+          logJson: p.flags.has("--log-json"),
+          color,
+          ...(model !== undefined ? { model } : {}),
+          ...(backend !== undefined ? { backend } : {}),
+          ...(epochs !== undefined ? { epochs } : {}),
+          ...(seed !== undefined ? { seed } : {}),
+          ...(out !== undefined ? { out } : {}),
+        },
+        (line) => process.stdout.write(line + "\n"),
+      );
+      print(r.stdout, process.stdout);
+      print(r.stderr, process.stderr);
+      return r.exitCode;
+    }
+    default:
+      return usage(`unknown command \`${command}\`. The commands are: check, build, train.`);
   }
-  if (files.length === 0) return usage("`nnc check` needs at least one .nn file or directory.");
-  const { exitCode, output } = runCheck({ files, json, summary, color, ...(model !== undefined ? { model } : {}) });
-  if (output.stdout.length) process.stdout.write(output.stdout.join("\n") + "\n");
-  if (output.stderr.length) process.stderr.write(output.stderr.join("\n") + "\n");
-  return exitCode;
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (e) {
-  // A throw is a bug in nnc, never the user's fault: say so plainly, with the details on demand.
-  process.stderr.write(`nnc: internal error (${e instanceof Error ? e.message : String(e)}). This is a bug in nnc, not in your spec; please report it${process.env["NNC_DEBUG"] ? "" : " (set NNC_DEBUG=1 for details)"}.\n`);
-  if (process.env["NNC_DEBUG"] && e instanceof Error) process.stderr.write(`${e.stack ?? ""}\n`);
-  process.exitCode = 3;
-}
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    // A throw is a bug in nnc, never the user's fault: say so plainly, with the details on demand.
+    process.stderr.write(`nnc: internal error (${e instanceof Error ? e.message : String(e)}). This is a bug in nnc, not in your spec; please report it${process.env["NNC_DEBUG"] ? "" : " (set NNC_DEBUG=1 for details)"}.\n`);
+    if (process.env["NNC_DEBUG"] && e instanceof Error) process.stderr.write(`${e.stack ?? ""}\n`);
+    process.exitCode = 3;
+  },
+);

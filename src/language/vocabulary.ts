@@ -250,7 +250,9 @@ export const OPTIMIZERS: Record<string, OptimizerInfo> = {
     defaultLr: 0.001,
     summary: "Adam with decoupled weight decay",
   },
-  lm: { args: [{ name: "mu", default: 0.01, min: 0, minExclusive: true }], defaultLr: 1.0, summary: "diagonal Levenberg–Marquardt (step = g / (diag H + μ))" },
+  // The curvature h is estimated from squared gradients (see runtime/optimizers.ts), which vanish
+  // near a minimum: μ = 1 keeps the step there at lr·g (gradient descent), not lr·g/μ.
+  lm: { args: [{ name: "mu", default: 1.0, min: 0, minExclusive: true }], defaultLr: 0.1, summary: "diagonal Levenberg–Marquardt (step = lr·g / (diag H + μ))" },
 };
 
 export interface LossInfo {

@@ -1,0 +1,290 @@
+/**
+ * The emitter: a checked model (and its recipe) → a TypeScript module that builds the network
+ * with the TensorFlow.js layers API and trains it through the nnc runtime. It reads only the
+ * checked program — every shape is already known — and reports nothing: what reaches it has
+ * no errors. Everything from the spec is embedded through `literal()` or as an identifier the
+ * checker already restricted to [A-Za-z_][A-Za-z0-9_]*, so nothing a spec says can become code.
+ */
+import type { OptimizerConfig, TrainConfig } from "../runtime/config.js";
+import { OPTIMIZERS } from "../language/vocabulary.js";
+import type { ActivationSpec, CheckedLayer, CheckedModel, CheckedRecipe, InitSpec, LayerConfig } from "../typecheck/index.js";
+import { formatShape } from "../typecheck/index.js";
+
+/** The marker `nnc build` looks for before it overwrites a file. */
+export const GENERATED_MARKER = "nnc:generated";
+
+export interface EmitOptions {
+  /** The spec's file name as shown in comments (no directories: output must not depend on where it was built). */
+  specName: string;
+  /** A line of the spec (0-based), for the comments that point back at it. */
+  sourceLine: (line: number) => string;
+  /** Module specifier of the runtime: "nnc/runtime", or a file URL when `nnc train` runs the module in place. */
+  runtimeImport: string;
+  version: string;
+}
+
+/** A string, number, array or object as a TypeScript literal (JSON is valid TS; U+2028/9 escaped for old parsers). */
+export function literal(value: unknown): string {
+  return JSON.stringify(value).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+}
+
+const RESERVED = new Set(
+  "break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with as implements interface let package private protected public static yield await async of type any number string boolean symbol object never unknown undefined tf nnc model seed inputs outputs build train recipe".split(
+    " ",
+  ),
+);
+
+/** A layer name as a TypeScript variable: the name itself unless it is a reserved word. */
+function varName(name: string): string {
+  return RESERVED.has(name) ? `${name}_` : name;
+}
+
+function pascal(name: string): string {
+  return name
+    .split("_")
+    .filter(Boolean)
+    .map((p) => p[0]!.toUpperCase() + p.slice(1))
+    .join("");
+}
+
+export function builderName(model: string): string {
+  return `build${pascal(model) || "Model"}`;
+}
+
+/** A comment-safe rendering of one line of the spec. */
+function commentText(s: string): string {
+  return s.replace(/\*\//g, "* /").replace(/[\r\n\u2028\u2029]/g, " ").trim();
+}
+
+function initializer(init: InitSpec, seedExpr: string): string {
+  return `nnc.initializer(${literal(init)}, ${seedExpr})`;
+}
+
+/** Activations a TF.js layer takes as its `activation` option; the others become layers of their own. */
+const BUILTIN_ACTIVATIONS: Record<string, string> = { relu: "relu", sigmoid: "sigmoid", tanh: "tanh", softplus: "softplus", selu: "selu", linear: "linear", softmax: "softmax" };
+
+function builtinActivation(a: ActivationSpec | undefined): string | undefined {
+  if (!a) return undefined;
+  return BUILTIN_ACTIVATIONS[a.name];
+}
+
+interface Emitted {
+  lines: string[];
+  /** The variable holding this layer's output. */
+  output: string;
+}
+
+class ModelEmitter {
+  private readonly out: string[] = [];
+  /** Layer name → the TS variable holding its output. */
+  private readonly vars = new Map<string, string>();
+  private seedIndex = 0;
+
+  constructor(
+    private readonly model: CheckedModel,
+    private readonly opts: EmitOptions,
+  ) {}
+
+  private seed(): string {
+    this.seedIndex++;
+    return `seed + ${this.seedIndex}`;
+  }
+
+  emit(): string[] {
+    for (const layer of this.model.layers) this.layer(layer);
+    return this.out;
+  }
+
+  private inputVar(layer: CheckedLayer, i = 0): string {
+    const name = layer.inputs[i]!;
+    return this.vars.get(name) ?? varName(name);
+  }
+
+  private comment(layer: CheckedLayer): void {
+    const line = layer.range.start.line;
+    const text = commentText(this.opts.sourceLine(line));
+    this.out.push(`// ${this.opts.specName}:${line + 1}  ${text.length > 100 ? text.slice(0, 97) + "..." : text}`);
+  }
+
+  private assign(layer: CheckedLayer, expr: string): void {
+    const v = varName(layer.name);
+    this.vars.set(layer.name, v);
+    this.out.push(`const ${v} = ${expr};`);
+  }
+
+  /**
+   * `nnc.apply(layerExpr, input)`, then the activation as a layer of its own unless the layer
+   * took it inline (dense and conv take TF.js's built-in activations as an option).
+   */
+  private applied(layer: CheckedLayer, layerExpr: string, input: string, activation: ActivationSpec | undefined, inline = false): void {
+    const extra = activation && !(inline && builtinActivation(activation)) ? activation : undefined;
+    if (!extra) {
+      this.assign(layer, `nnc.apply(${layerExpr}, ${input})`);
+      return;
+    }
+    const pre = varName(`${layer.name}_pre`);
+    this.out.push(`const ${pre} = nnc.apply(${layerExpr}, ${input});`);
+    this.assign(layer, `nnc.apply(nnc.activationLayer(${literal(extra)}, ${literal(`${layer.name}_${extra.name}`)}), ${pre})`);
+  }
+
+  private weights(c: Extract<LayerConfig, { op: "dense" | "conv" }>): string[] {
+    const parts = [`useBias: ${c.useBias}`, `kernelInitializer: ${initializer(c.kernelInit, this.seed())}`];
+    if (c.useBias && c.biasInit !== 0) parts.push(`biasInitializer: tf.initializers.constant({ value: ${literal(c.biasInit)} })`);
+    if (c.l1 > 0 || c.l2 > 0) parts.push(`kernelRegularizer: tf.regularizers.l1l2({ l1: ${literal(c.l1)}, l2: ${literal(c.l2)} })`);
+    return parts;
+  }
+
+  private layer(layer: CheckedLayer): void {
+    const c = layer.config;
+    const name = literal(layer.name);
+    const trainable = layer.frozen ? ", trainable: false" : "";
+    if (c.op !== "input") this.comment(layer);
+    switch (c.op) {
+      case "input":
+        this.comment(layer);
+        this.assign(layer, `tf.input({ shape: ${literal(c.shape)}, name: ${name} })`);
+        return;
+      case "dense": {
+        const act = builtinActivation(c.activation);
+        const opts = [`name: ${name}`, `units: ${c.units}`, ...(act ? [`activation: ${literal(act)}`] : []), ...this.weights(c)];
+        this.applied(layer, `tf.layers.dense({ ${opts.join(", ")}${trainable} })`, this.inputVar(layer), c.activation, true);
+        return;
+      }
+      case "conv": {
+        let input = this.inputVar(layer);
+        let padding = c.padding;
+        if (c.padding === "full") {
+          // `full` = pad k'−1 on every side, then a valid convolution.
+          const ph = c.dilation[0] * (c.kernel[0] - 1);
+          const pw = c.dilation[1] * (c.kernel[1] - 1);
+          const pad = varName(`${layer.name}_pad`);
+          this.out.push(`const ${pad} = nnc.apply(tf.layers.zeroPadding2d({ name: ${literal(`${layer.name}_pad`)}, padding: [[${ph}, ${ph}], [${pw}, ${pw}]] }), ${input});`);
+          input = pad;
+          padding = "valid";
+        }
+        const act = builtinActivation(c.activation);
+        const opts = [
+          `name: ${name}`,
+          `filters: ${c.filters}`,
+          `kernelSize: ${literal(c.kernel)}`,
+          `strides: ${literal(c.strides)}`,
+          `padding: ${literal(padding)}`,
+          ...(c.dilation[0] !== 1 || c.dilation[1] !== 1 ? [`dilationRate: ${literal(c.dilation)}`] : []),
+          ...(act ? [`activation: ${literal(act)}`] : []),
+          ...this.weights(c),
+        ];
+        this.applied(layer, `tf.layers.conv2d({ ${opts.join(", ")}${trainable} })`, input, c.activation, true);
+        return;
+      }
+      case "pool": {
+        let input = this.inputVar(layer);
+        let padding = c.padding;
+        if (c.padding === "full") {
+          const pad = varName(`${layer.name}_pad`);
+          this.out.push(`const ${pad} = nnc.apply(tf.layers.zeroPadding2d({ name: ${literal(`${layer.name}_pad`)}, padding: [[${c.size[0] - 1}, ${c.size[0] - 1}], [${c.size[1] - 1}, ${c.size[1] - 1}]] }), ${input});`);
+          input = pad;
+          padding = "valid";
+        }
+        const fn = c.mode === "max" ? "maxPooling2d" : "averagePooling2d";
+        this.applied(layer, `tf.layers.${fn}({ name: ${name}, poolSize: ${literal(c.size)}, strides: ${literal(c.strides)}, padding: ${literal(padding)} })`, input, undefined);
+        return;
+      }
+      case "global_pool":
+        this.applied(layer, `tf.layers.${c.mode === "avg" ? "globalAveragePooling2d" : "globalMaxPooling2d"}({ name: ${name} })`, this.inputVar(layer), undefined);
+        return;
+      case "flatten":
+        if (layer.inputShapes[0]?.length === 1) {
+          // Flattening a vector changes nothing (the checker warned); TF.js would refuse it.
+          this.assign(layer, this.inputVar(layer));
+          return;
+        }
+        this.applied(layer, `tf.layers.flatten({ name: ${name} })`, this.inputVar(layer), undefined);
+        return;
+      case "reshape":
+        this.applied(layer, `tf.layers.reshape({ name: ${name}, targetShape: ${literal(c.shape)} })`, this.inputVar(layer), undefined);
+        return;
+      case "dropout":
+        this.applied(layer, `tf.layers.dropout({ name: ${name}, rate: ${literal(c.rate)}, seed: ${this.seed()} })`, this.inputVar(layer), undefined);
+        return;
+      case "batchnorm":
+        this.applied(layer, `tf.layers.batchNormalization({ name: ${name}, axis: -1, momentum: ${literal(c.momentum)}, epsilon: ${literal(c.epsilon)}${trainable} })`, this.inputVar(layer), c.activation);
+        return;
+      case "layernorm":
+        this.applied(layer, `tf.layers.layerNormalization({ name: ${name}, axis: -1, epsilon: ${literal(c.epsilon)}${trainable} })`, this.inputVar(layer), c.activation);
+        return;
+      case "groupnorm":
+        this.applied(layer, `nnc.groupNorm({ name: ${name}, groups: ${c.groups}, epsilon: ${literal(c.epsilon)}${trainable} })`, this.inputVar(layer), c.activation);
+        return;
+      case "activation":
+        this.assign(layer, `nnc.apply(nnc.activationLayer(${literal(c.activation)}, ${name}${layer.frozen ? ", false" : ""}), ${this.inputVar(layer)})`);
+        return;
+      case "add":
+        this.assign(layer, `nnc.apply(tf.layers.add({ name: ${name} }), [${layer.inputs.map((_, i) => this.inputVar(layer, i)).join(", ")}])`);
+        return;
+    }
+  }
+
+  get output(): string {
+    const last = this.model.layers[this.model.layers.length - 1]!;
+    return this.vars.get(last.name) ?? varName(last.name);
+  }
+}
+
+export function trainConfig(recipe: CheckedRecipe): TrainConfig {
+  const optimizer: OptimizerConfig = { name: recipe.optimizer.name as OptimizerConfig["name"], args: { ...recipe.optimizer.args } };
+  const config: TrainConfig = {
+    model: recipe.model,
+    data: recipe.data!,
+    normalize: recipe.normalize,
+    augment: recipe.augment,
+    loss: recipe.loss as TrainConfig["loss"],
+    optimizer,
+    lr: recipe.lr ?? OPTIMIZERS[recipe.optimizer.name]!.defaultLr,
+    schedule: recipe.schedule,
+    weightDecay: recipe.weightDecay,
+    batch: recipe.batch,
+    epochs: recipe.epochs,
+    metrics: recipe.metrics as TrainConfig["metrics"],
+  };
+  if (recipe.clip) config.clip = recipe.clip;
+  if (recipe.validate !== undefined) config.validate = recipe.validate;
+  if (recipe.earlyStop) config.earlyStop = recipe.earlyStop as TrainConfig["earlyStop"];
+  if (recipe.checkpoint) config.checkpoint = recipe.checkpoint as TrainConfig["checkpoint"];
+  if (recipe.seed !== undefined) config.seed = recipe.seed;
+  if (recipe.pretrained !== undefined) config.pretrained = recipe.pretrained;
+  return config;
+}
+
+/** One module per model: its builder, and its recipe and `train()` when the spec has one. */
+export function emitModelModule(model: CheckedModel, recipe: CheckedRecipe | undefined, opts: EmitOptions): string {
+  const emitter = new ModelEmitter(model, opts);
+  const body = emitter.emit();
+  const fn = builderName(model.name);
+  const total = model.params.total.toLocaleString("en-US");
+  const lines: string[] = [];
+  lines.push(`// ${GENERATED_MARKER} by nnc ${opts.version} from ${commentText(opts.specName)}. Edit the spec and run \`nnc build\` again; this file is overwritten.`);
+  lines.push(`import { nnc, tf${recipe ? ", type TrainConfig, type TrainOptions, type TrainResult" : ""} } from ${literal(opts.runtimeImport)};`);
+  lines.push("");
+  lines.push("/**");
+  lines.push(` * The model \`${model.name}\` (${commentText(opts.specName)}:${model.nameRange.start.line + 1}): ${formatShape(model.input ?? [])} → ${formatShape(model.output ?? [])}, ${total} parameters${model.params.nonTrainable > 0 ? ` (${model.params.nonTrainable.toLocaleString("en-US")} non-trainable)` : ""}.`);
+  lines.push(" * @param seed seeds every initialiser and dropout layer, so a run can be repeated.");
+  lines.push(" */");
+  lines.push(`export function ${fn}(seed = 0): tf.LayersModel {`);
+  lines.push(...body.map((l) => `  ${l}`));
+  const inputVar = varName(model.layers[0]!.name);
+  lines.push(`  return tf.model({ name: ${literal(model.name)}, inputs: ${inputVar}, outputs: ${emitter.output} });`);
+  lines.push("}");
+  if (recipe) {
+    lines.push("");
+    lines.push(`/** The training recipe of \`${model.name}\` (${commentText(opts.specName)}:${recipe.range.start.line + 1}). */`);
+    lines.push(`export const recipe: TrainConfig = ${literal(trainConfig(recipe))};`);
+    lines.push("");
+    lines.push(`/** Trains \`${model.name}\` as its recipe says; options override the backend, epochs and output folder. */`);
+    lines.push(`export function train(options: TrainOptions = {}): Promise<TrainResult> {`);
+    const info = { inputShape: model.input ?? [], outputShape: model.output ?? [], convolutional: model.layers.some((l) => l.config.op === "conv") };
+    lines.push(`  return nnc.train(${fn}, recipe, options, ${literal(info)});`);
+    lines.push("}");
+  }
+  lines.push("");
+  return lines.join("\n");
+}

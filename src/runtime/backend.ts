@@ -1,0 +1,230 @@
+/**
+ * Picks the TensorFlow.js backend a run uses.
+ *
+ * The fast backends live in optional packages that this project does not depend on (see
+ * docs on backends: tfjs-node cannot be installed everywhere, the wasm backend cannot train
+ * conv nets without an extra kernel, webgpu needs Dawn's `webgpu` package). They are loaded
+ * with a dynamic `import()` of a computed specifier, so neither TypeScript nor a bundler
+ * needs them to exist, and a missing one only becomes a reason to try the next.
+ */
+
+import * as tf from "@tensorflow/tfjs";
+
+/** A backend the user can ask for; `auto` takes the first that loads. */
+export type BackendName = "auto" | "node-gpu" | "node" | "webgpu" | "wasm" | "cpu";
+/** A concrete backend. */
+export type BackendKind = Exclude<BackendName, "auto">;
+
+export interface SelectedBackend {
+  /** The backend taken, as the user names it (`node-gpu`, `node`, `webgpu`, `wasm`, `cpu`). */
+  name: BackendKind;
+  /** TF.js's own name for it (`tensorflow` for both tfjs-node packages). */
+  tfName: string;
+  /** Why each backend tried before it was skipped, one line each. */
+  reasons: string[];
+}
+
+export interface SelectOptions {
+  /** The model has convolutions whose filters are trained (needs `Conv2DBackpropFilter`). */
+  needsConvGradients: boolean;
+}
+
+/** A requested backend cannot be used. The message is for the user; print it without a stack. */
+export class BackendError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BackendError";
+  }
+}
+
+/** The order `auto` tries, fastest first. */
+export const AUTO_ORDER: readonly BackendKind[] = ["node-gpu", "node", "webgpu", "wasm", "cpu"];
+
+const TF_NAMES: Record<BackendKind, string> = {
+  "node-gpu": "tensorflow",
+  node: "tensorflow",
+  webgpu: "webgpu",
+  wasm: "wasm",
+  cpu: "cpu",
+};
+
+// ---------------------------------------------------------------------------------------
+// Optional modules: the least of their shapes this file relies on
+
+/** `webgpu` (Dawn's Node binding): `create(flags)` gives a `navigator.gpu`. */
+interface WebGpuModule {
+  create(flags: string[]): GpuLike;
+  globals: Record<string, unknown>;
+}
+interface GpuLike {
+  requestAdapter(): Promise<unknown>;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return (typeof value === "object" || typeof value === "function") && value !== null;
+}
+
+function isWebGpuModule(value: unknown): value is WebGpuModule {
+  return isRecord(value) && typeof value["create"] === "function" && isRecord(value["globals"]);
+}
+
+function isGpuLike(value: unknown): value is GpuLike {
+  return isRecord(value) && typeof value["requestAdapter"] === "function";
+}
+
+/** A CommonJS package imported from ESM puts `module.exports` on `default`. */
+function moduleExports(mod: unknown): unknown {
+  if (isRecord(mod) && isRecord(mod["default"]) && !("create" in mod)) return mod["default"];
+  return mod;
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+class Skip extends Error {}
+
+/**
+ * `import(pkg)`, turning "not installed" into a Skip that names the install command. A
+ * package that is there but fails to load (a missing native library, say) gets its own
+ * message, since installing it again will not help.
+ */
+async function importOptional(pkg: string, install: string): Promise<unknown> {
+  const specifier: string = pkg; // computed, so no compiler or bundler resolves it
+  try {
+    const mod: unknown = await import(specifier);
+    return mod;
+  } catch (e) {
+    const code = isRecord(e) ? e["code"] : undefined;
+    const message = errorMessage(e);
+    const missing =
+      (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") &&
+      (message.includes(`'${pkg}'`) || message.includes(`"${pkg}"`) || message.includes(`${pkg}/`));
+    if (missing) throw new Skip(`${pkg} is not installed (npm i ${install})`);
+    throw new Skip(`${pkg} is installed but failed to load: ${message.split("\n")[0]}`);
+  }
+}
+
+function versionHint(pkg: string): string {
+  return `install ${pkg}@${tf.version_core} to match @tensorflow/tfjs-core ${tf.version_core}`;
+}
+
+/** Loads a backend's package(s) so that TF.js knows it, or throws Skip with the reason. */
+async function register(kind: BackendKind): Promise<void> {
+  switch (kind) {
+    case "node-gpu":
+    case "node": {
+      const pkg = kind === "node" ? "@tensorflow/tfjs-node" : "@tensorflow/tfjs-node-gpu";
+      await importOptional(pkg, pkg);
+      if (tf.findBackendFactory("tensorflow") == null) {
+        throw new Skip(`${pkg} loaded but registered no 'tensorflow' backend with this copy of TensorFlow.js (${versionHint(pkg)})`);
+      }
+      return;
+    }
+    case "webgpu": {
+      const install = "webgpu @tensorflow/tfjs-backend-webgpu";
+      if (tf.findBackendFactory("webgpu") == null) {
+        const dawn = moduleExports(await importOptional("webgpu", install));
+        if (!isWebGpuModule(dawn)) throw new Skip("the webgpu package does not export create() and globals (expected Dawn's Node binding)");
+        const gpu: unknown = dawn.create([]);
+        if (!isGpuLike(gpu)) throw new Skip("webgpu's create() did not return a GPU object");
+        let adapter: unknown;
+        try {
+          adapter = await gpu.requestAdapter();
+        } catch (e) {
+          throw new Skip(`WebGPU found no adapter: ${errorMessage(e)}`);
+        }
+        if (adapter == null) throw new Skip("WebGPU found no adapter (Dawn needs a Vulkan, Metal or D3D12 driver)");
+        // The TF.js backend registers itself only if navigator.gpu exists when it is imported.
+        Object.assign(globalThis, dawn.globals);
+        let navigator: unknown = Reflect.get(globalThis, "navigator");
+        if (!isRecord(navigator)) {
+          navigator = {};
+          Reflect.set(globalThis, "navigator", navigator);
+        }
+        if (isRecord(navigator)) Object.defineProperty(navigator, "gpu", { value: gpu, configurable: true, writable: true });
+        await importOptional("@tensorflow/tfjs-backend-webgpu", install);
+        if (tf.findBackendFactory("webgpu") == null) {
+          throw new Skip(`@tensorflow/tfjs-backend-webgpu loaded but registered no 'webgpu' backend (${versionHint("@tensorflow/tfjs-backend-webgpu")})`);
+        }
+      }
+      return;
+    }
+    case "wasm":
+      if (tf.findBackendFactory("wasm") == null) {
+        await importOptional("@tensorflow/tfjs-backend-wasm", "@tensorflow/tfjs-backend-wasm");
+        if (tf.findBackendFactory("wasm") == null) {
+          throw new Skip(`@tensorflow/tfjs-backend-wasm loaded but registered no 'wasm' backend (${versionHint("@tensorflow/tfjs-backend-wasm")})`);
+        }
+      }
+      return;
+    case "cpu":
+      return; // part of @tensorflow/tfjs
+  }
+}
+
+/**
+ * Whether TF.js backend `name` (TF.js's name: `cpu`, `wasm`, `webgpu`, `tensorflow`) has
+ * what training needs. Only one gap is known: wasm has no `Conv2DBackpropFilter`, so it
+ * cannot train a conv layer's filters unless the kernel has been registered for it.
+ */
+export function backendCanTrain(name: string, needsConvGradients: boolean): { ok: boolean; reason?: string } {
+  if (!needsConvGradients) return { ok: true };
+  if (tf.getKernel("Conv2DBackpropFilter", name) !== undefined) return { ok: true };
+  return {
+    ok: false,
+    reason: `the ${name} backend has no Conv2DBackpropFilter kernel, which training a conv layer needs`,
+  };
+}
+
+/** Makes `kind` TF.js's backend, or throws Skip with the reason. */
+async function activate(kind: BackendKind, options: SelectOptions | undefined): Promise<void> {
+  await register(kind);
+  const tfName = TF_NAMES[kind];
+  const can = backendCanTrain(tfName, options?.needsConvGradients ?? false);
+  if (!can.ok) throw new Skip(can.reason ?? `${kind} cannot train this model`);
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend(tfName);
+  } catch (e) {
+    throw new Skip(`${kind} failed to start: ${errorMessage(e)}`);
+  }
+  if (!ok) throw new Skip(`${kind} failed to start (TensorFlow.js could not initialise the '${tfName}' backend)`);
+  await tf.ready();
+}
+
+const NOTES: Record<BackendKind, string> = {
+  "node-gpu": "TensorFlow C library with CUDA",
+  node: "TensorFlow C library",
+  webgpu: "WebGPU through Dawn",
+  wasm: "WebAssembly with XNNPACK",
+  cpu: "pure JavaScript: slow, especially for conv nets",
+};
+
+/**
+ * Makes the requested backend TF.js's backend and says which it took. `auto` tries
+ * node-gpu, node, webgpu, wasm, then cpu, logging why each one before the winner was
+ * skipped. An explicitly requested backend that cannot be used is a BackendError.
+ */
+export async function selectBackend(requested: BackendName, log: (line: string) => void, options?: SelectOptions): Promise<SelectedBackend> {
+  const candidates = requested === "auto" ? AUTO_ORDER : [requested];
+  if (requested !== "auto" && !AUTO_ORDER.includes(requested)) {
+    throw new BackendError(`Unknown backend '${String(requested)}': use one of auto, ${AUTO_ORDER.join(", ")}.`);
+  }
+  const reasons: string[] = [];
+  for (const kind of candidates) {
+    try {
+      await activate(kind, options);
+    } catch (e) {
+      if (!(e instanceof Skip)) throw e;
+      if (requested !== "auto") throw new BackendError(`Cannot use the ${kind} backend: ${e.message}.`);
+      reasons.push(`${kind}: ${e.message}`);
+      log(`backend ${kind} skipped: ${e.message}`);
+      continue;
+    }
+    log(`backend: ${kind} (${NOTES[kind]})${requested === "auto" ? "" : ", as requested"}`);
+    return { name: kind, tfName: tf.getBackend(), reasons };
+  }
+  // cpu is always last and always loads; reaching here is a bug.
+  throw new BackendError(`No TensorFlow.js backend could be started:\n${reasons.join("\n")}`);
+}

@@ -1,0 +1,35 @@
+/**
+ * `nnc/runtime`: what generated code imports. It never imports the compiler.
+ *
+ *   import { nnc, tf, type TrainConfig } from "nnc/runtime";
+ *
+ * `tf` is the one TensorFlow.js instance the runtime trains with (so the backend it picks is
+ * the one the model is built on); `nnc` holds the helpers generated code calls.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { initializer } from "./initializers.js";
+import { activationLayer, channelwisePrelu, groupNorm, maxout } from "./layers.js";
+import { train } from "./train.js";
+
+/** Applies a layer to one symbolic tensor (or a list, for `add`) and returns its one output. */
+function apply(layer: tf.layers.Layer, input: tf.SymbolicTensor | tf.SymbolicTensor[]): tf.SymbolicTensor {
+  const out = layer.apply(input);
+  if (Array.isArray(out) || !(out instanceof tf.SymbolicTensor)) {
+    throw new Error(`nnc: layer ${layer.name} did not give one symbolic tensor; this is a bug in the generated code`);
+  }
+  return out;
+}
+
+export const nnc = { apply, initializer, activationLayer, channelwisePrelu, groupNorm, maxout, train };
+
+export { tf };
+export type * from "./config.js";
+export type { TrainOptions, TrainResult, EpochRecord, ModelInfo } from "./train.js";
+export { TrainError } from "./train.js";
+export { selectBackend, BackendError, type BackendName } from "./backend.js";
+export { loadData, DataError, type Dataset } from "./data/index.js";
+export { fitNormalizer, restoreNormalizer } from "./data/normalize.js";
+export { createOptimizer, type Optimizer } from "./optimizers.js";
+export { learningRateAt } from "./schedules.js";
+export { clipGradients, globalNorm, gradientNorms } from "./clip.js";
+export { saveModel, loadModel } from "./io.js";

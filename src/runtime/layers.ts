@@ -1,0 +1,313 @@
+/**
+ * Layers TensorFlow.js lacks, and the one place that maps the spec's activations onto
+ * TensorFlow.js layers.
+ *
+ * Every custom layer is a `tf.layers.Layer` subclass registered with
+ * `tf.serialization.registerClass` under a `Nnc…` class name, so a model.json that uses it
+ * loads back with `tf.loadLayersModel` in any process that has imported this module
+ * (`io.ts` imports it for that reason).
+ *
+ * Shapes are channels-last throughout, as the compiler's shape rules assume.
+ */
+
+import * as tf from "@tensorflow/tfjs";
+
+/** The arguments every TF.js layer takes (`LayerArgs` is not exported by name). */
+type BaseLayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
+type Shape = tf.Shape;
+type ConfigDict = tf.serialization.ConfigDict;
+
+/** An activation as the spec names it; the same union as the checker's `ActivationSpec`. */
+export type ActivationConfig =
+  | { name: "relu" | "prelu" | "selu" | "sigmoid" | "tanh" | "softplus" | "softmax" | "linear" }
+  | { name: "leaky_relu"; alpha: number }
+  | { name: "elu"; alpha: number }
+  | { name: "maxout"; k: number };
+
+function oneShape(inputShape: Shape | Shape[]): Shape {
+  // A single-input layer gets either a shape or a list holding one shape.
+  if (inputShape.length > 0 && Array.isArray(inputShape[0])) {
+    const shapes = inputShape as Shape[];
+    if (shapes.length !== 1) throw new Error(`expected one input, got ${shapes.length}`);
+    return shapes[0]!;
+  }
+  return inputShape as Shape;
+}
+
+function oneTensor(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+  if (Array.isArray(inputs)) {
+    if (inputs.length !== 1) throw new Error(`expected one input tensor, got ${inputs.length}`);
+    return inputs[0]!;
+  }
+  return inputs;
+}
+
+function positiveInteger(value: unknown, what: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new Error(`${what} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------
+// Maxout
+
+export interface MaxoutArgs extends BaseLayerArgs {
+  /** Size of each group of consecutive units of the last axis (k ≥ 2 in the spec). */
+  k: number;
+}
+
+/**
+ * Maxout (Goodfellow et al. 2013): the maximum over groups of `k` consecutive units of the
+ * last axis, so a last dimension C becomes C/k. No weights.
+ */
+export class NncMaxout extends tf.layers.Layer {
+  static className = "NncMaxout";
+  readonly k: number;
+
+  constructor(args: MaxoutArgs) {
+    super(args);
+    this.k = positiveInteger(args.k, "maxout's k");
+  }
+
+  private channels(inputShape: Shape): number {
+    const c = inputShape[inputShape.length - 1];
+    if (inputShape.length < 2 || c == null) {
+      throw new Error(`${this.name}: maxout needs an input of rank ≥ 2 with a known last dimension, got [${inputShape.join(", ")}]`);
+    }
+    if (c % this.k !== 0) {
+      throw new Error(`${this.name}: maxout(${this.k}) needs a last dimension divisible by ${this.k}, got ${c}`);
+    }
+    return c;
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    this.channels(oneShape(inputShape));
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    const shape = oneShape(inputShape);
+    const c = this.channels(shape);
+    return [...shape.slice(0, -1), c / this.k];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = oneTensor(inputs);
+      const c = this.channels(x.shape);
+      const grouped = tf.reshape(x, [...x.shape.slice(0, -1), c / this.k, this.k]);
+      return tf.max(grouped, -1);
+    });
+  }
+
+  override getConfig(): ConfigDict {
+    return { ...super.getConfig(), k: this.k };
+  }
+}
+tf.serialization.registerClass(NncMaxout);
+
+// ---------------------------------------------------------------------------------------
+// ELU with a slope
+
+export interface EluArgs extends BaseLayerArgs {
+  /** Scale of the negative part, α(eˣ − 1) for x < 0. */
+  alpha: number;
+}
+
+/**
+ * ELU with any α. TF.js's own `tf.layers.elu` throws NotImplementedError for α ≠ 1, so
+ * `activationLayer` uses this one then: relu(x) + α·elu(min(x, 0)).
+ */
+export class NncElu extends tf.layers.Layer {
+  static className = "NncElu";
+  readonly alpha: number;
+
+  constructor(args: EluArgs) {
+    super(args);
+    if (typeof args.alpha !== "number" || !Number.isFinite(args.alpha)) throw new Error(`elu's alpha must be a number, got ${String(args.alpha)}`);
+    this.alpha = args.alpha;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return oneShape(inputShape);
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = oneTensor(inputs);
+      return tf.add(tf.relu(x), tf.mul(tf.elu(tf.minimum(x, 0)), this.alpha));
+    });
+  }
+
+  override getConfig(): ConfigDict {
+    return { ...super.getConfig(), alpha: this.alpha };
+  }
+}
+tf.serialization.registerClass(NncElu);
+
+// ---------------------------------------------------------------------------------------
+// Group normalisation
+
+export interface GroupNormArgs extends BaseLayerArgs {
+  /** Number of groups the channels (last axis) are split into; must divide it. */
+  groups: number;
+  /** Added to the variance before the square root. Default 1e-5 (as in Wu & He). */
+  epsilon?: number;
+}
+
+/**
+ * Group normalisation (Wu & He 2018), channels-last: the channels are split into `groups`
+ * groups of C/G consecutive channels; each sample's group is normalised by the mean and
+ * (biased) variance over all its positions and its C/G channels — (H, W, C/G) for images,
+ * (C/G) for rank-2 [n, C] inputs — then scaled by gamma and shifted by beta, one each per
+ * channel (2C trainable weights, initialised to ones and zeros). Same in training and
+ * inference; no moving statistics.
+ */
+export class NncGroupNorm extends tf.layers.Layer {
+  static className = "NncGroupNorm";
+  readonly groups: number;
+  readonly epsilon: number;
+  private gamma: tf.LayerVariable | null = null;
+  private beta: tf.LayerVariable | null = null;
+
+  constructor(args: GroupNormArgs) {
+    super(args);
+    this.groups = positiveInteger(args.groups, "groupnorm's groups");
+    this.epsilon = args.epsilon ?? 1e-5;
+    if (!(this.epsilon >= 0)) throw new Error(`groupnorm's epsilon must be ≥ 0, got ${this.epsilon}`);
+  }
+
+  private channels(inputShape: Shape): number {
+    const c = inputShape[inputShape.length - 1];
+    if (inputShape.length < 2 || c == null) {
+      throw new Error(`${this.name}: groupnorm needs an input of rank ≥ 2 with a known last dimension, got [${inputShape.join(", ")}]`);
+    }
+    if (c % this.groups !== 0) {
+      throw new Error(`${this.name}: groupnorm with ${this.groups} groups needs a channel count divisible by ${this.groups}, got ${c}`);
+    }
+    return c;
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const shape = oneShape(inputShape);
+    const c = this.channels(shape);
+    this.gamma = this.addWeight("gamma", [c], "float32", tf.initializers.ones(), undefined, true);
+    this.beta = this.addWeight("beta", [c], "float32", tf.initializers.zeros(), undefined, true);
+    this.inputSpec = [new tf.InputSpec({ ndim: shape.length, axes: { [shape.length - 1]: c } })];
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return oneShape(inputShape);
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = oneTensor(inputs);
+      if (this.gamma === null || this.beta === null) throw new Error(`${this.name}: call() before build()`);
+      const rank = x.rank;
+      const c = this.channels(x.shape);
+      // [n, ...spatial, C] → [n, ...spatial, G, C/G]; reduce over spatial and C/G.
+      const grouped = tf.reshape(x, [...x.shape.slice(0, -1), this.groups, c / this.groups]);
+      const axes: number[] = [];
+      for (let a = 1; a < rank - 1; a++) axes.push(a);
+      axes.push(rank);
+      const { mean, variance } = tf.moments(grouped, axes, true);
+      const normalised = tf.div(tf.sub(grouped, mean), tf.sqrt(tf.add(variance, this.epsilon)));
+      const y = tf.reshape(normalised, x.shape);
+      return tf.add(tf.mul(y, this.gamma.read()), this.beta.read());
+    });
+  }
+
+  override getConfig(): ConfigDict {
+    return { ...super.getConfig(), groups: this.groups, epsilon: this.epsilon };
+  }
+}
+tf.serialization.registerClass(NncGroupNorm);
+
+// ---------------------------------------------------------------------------------------
+// Factories
+
+/** Name and trainability, as generated code passes them to every factory. */
+export interface CommonArgs {
+  name?: string;
+  /** False for a frozen layer. Default true. */
+  trainable?: boolean;
+}
+
+function common(args: CommonArgs): CommonArgs {
+  const out: CommonArgs = {};
+  if (args.name !== undefined) out.name = args.name;
+  if (args.trainable !== undefined) out.trainable = args.trainable;
+  return out;
+}
+
+export function maxout(args: { k: number } & CommonArgs): NncMaxout {
+  return new NncMaxout({ ...common(args), k: args.k });
+}
+
+export function groupNorm(args: { groups: number; epsilon?: number } & CommonArgs): NncGroupNorm {
+  return new NncGroupNorm({ ...common(args), groups: args.groups, ...(args.epsilon === undefined ? {} : { epsilon: args.epsilon }) });
+}
+
+/** TF.js `sharedAxes` for a channel-wise slope: every non-batch axis but the last (batch = 0). */
+function sharedAxesFor(rankWithBatch: number): number[] {
+  const axes: number[] = [];
+  for (let a = 1; a < rankWithBatch - 1; a++) axes.push(a);
+  return axes;
+}
+
+/**
+ * PReLU with one learnt slope per channel (the last axis), as the spec means it: a plain
+ * `tf.layers.prelu` whose `sharedAxes` are every non-batch axis but the last. Without them
+ * TF.js learns one slope per element (H·W·C of them) and fixes the spatial size.
+ *
+ * `inputRank` is the rank of one sample, batch axis excluded (the compiler's shapes): 1 for
+ * a vector [C], 3 for an image [H, W, C]. Left out, the axes are taken from the input shape
+ * when the layer is built. Either way the saved config is a standard Keras PReLU.
+ */
+export function channelwisePrelu(args: { inputRank?: number } & CommonArgs = {}): tf.layers.Layer {
+  if (args.inputRank !== undefined) {
+    const axes = sharedAxesFor(positiveInteger(args.inputRank, "channelwisePrelu's inputRank") + 1);
+    return tf.layers.prelu({ ...common(args), ...(axes.length > 0 ? { sharedAxes: axes } : {}) });
+  }
+  const layer = tf.layers.prelu(common(args));
+  const build = layer.build.bind(layer);
+  layer.build = (inputShape: Shape | Shape[]): void => {
+    const axes = sharedAxesFor(oneShape(inputShape).length);
+    // PReLU reads its (TypeScript-private) sharedAxes in build() and writes them in getConfig().
+    Reflect.set(layer, "sharedAxes", axes.length > 0 ? axes : null);
+    build(inputShape);
+  };
+  return layer;
+}
+
+/**
+ * The TF.js layer for an activation of the spec. Softmax is over the last axis (TF.js's
+ * softmax layer defaults to axis 1, right only for rank-2 inputs); PReLU is channel-wise;
+ * ELU with α ≠ 1 and maxout are ours.
+ */
+export function activationLayer(spec: ActivationConfig, name?: string, trainable?: boolean): tf.layers.Layer {
+  const args = common({ ...(name === undefined ? {} : { name }), ...(trainable === undefined ? {} : { trainable }) });
+  switch (spec.name) {
+    case "leaky_relu":
+      return tf.layers.leakyReLU({ ...args, alpha: spec.alpha });
+    case "elu":
+      // tf.layers.elu rejects any α but 1.
+      return spec.alpha === 1 ? tf.layers.elu(args) : new NncElu({ ...args, alpha: spec.alpha });
+    case "softmax":
+      return tf.layers.softmax({ ...args, axis: -1 });
+    case "prelu":
+      return channelwisePrelu(args);
+    case "maxout":
+      return maxout({ ...args, k: spec.k });
+    case "relu":
+    case "selu":
+    case "sigmoid":
+    case "tanh":
+    case "softplus":
+    case "linear":
+      return tf.layers.activation({ ...args, activation: spec.name });
+  }
+}

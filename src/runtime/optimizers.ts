@@ -1,0 +1,358 @@
+/**
+ * The ten optimizers of the language, all built the same way: an `UpdateRule` says which
+ * per-variable slots it keeps (moments, accumulators) and how one step maps
+ * (w, g, slots, lr, t) to a new w and new slots; one `RuleOptimizer` owns the slots,
+ * the step count and the learning rate, and applies a rule to every variable inside
+ * `tf.tidy`, writing back with `Variable.assign`. TF.js's own optimizers are not used: their
+ * formulas differ from the ones documented here (TF.js momentum scales the velocity by lr
+ * after accumulating, its adagrad starts the accumulator at 0.1, it has no nadam, adamw or
+ * lm), and one shared implementation keeps checkpoints uniform.
+ *
+ * Notation for every rule: w a weight, g its gradient, lr the learning rate at this step,
+ * t the step number starting at 1, and all operations elementwise. Slots start at zero.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { OptimizerConfig, OptimizerName } from "./config.js";
+
+export interface Optimizer {
+  readonly name: OptimizerName;
+  /** Settable: schedules change it between steps; the next step uses the new value. */
+  learningRate: number;
+  /**
+   * One update of every variable that has a gradient (same keys; a variable without a
+   * gradient is left alone, a gradient without a variable is an error). The gradients are
+   * not disposed.
+   */
+  applyGradients(vars: Record<string, tf.Variable>, grads: Record<string, tf.Tensor>): void;
+  /**
+   * Slot tensors (moments etc.) keyed `"<variable key>/<slot name>"`, and the step count, for
+   * checkpoints. The tensors are copies the caller owns (and must dispose).
+   */
+  getState(): { iterations: number; slots: Record<string, tf.Tensor> };
+  /** Restores a `getState` result; the tensors are copied, the caller keeps its own. */
+  setState(state: { iterations: number; slots: Record<string, tf.Tensor> }): void;
+  /** Frees the slot variables. */
+  dispose(): void;
+}
+
+/** One optimizer's formula: its slots, and one step for one variable (called inside tf.tidy). */
+interface UpdateRule {
+  readonly slots: readonly string[];
+  /** New weight and slots from the old ones; t is the 1-based step number. */
+  step(w: tf.Tensor, g: tf.Tensor, s: Record<string, tf.Tensor>, lr: number, t: number): { w: tf.Tensor; slots: Record<string, tf.Tensor> };
+}
+
+/** Reads a required argument; the compiler fills every default, so a missing one is a bug. */
+function arg(config: OptimizerConfig, name: string): number {
+  const value = config.args[name];
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new Error(`optimizer ${config.name}: argument '${name}' is missing (got ${JSON.stringify(config.args)})`);
+  }
+  return value;
+}
+
+/** sgd: w ← w − lr·g. */
+function sgd(): UpdateRule {
+  return { slots: [], step: (w, g, _s, lr) => ({ w: w.sub(g.mul(lr)), slots: {} }) };
+}
+
+/** momentum(β) (Polyak's heavy ball): v ← β·v − lr·g; w ← w + v. */
+function momentum(beta: number): UpdateRule {
+  return {
+    slots: ["v"],
+    step: (w, g, s, lr) => {
+      const v = s.v!.mul(beta).sub(g.mul(lr));
+      return { w: w.add(v), slots: { v } };
+    },
+  };
+}
+
+/**
+ * nesterov(β), the look-ahead form used in practice (Sutskever et al. 2013; Keras, PyTorch):
+ * v ← β·v − lr·g; w ← w + β·v − lr·g (with the new v): the step a heavy-ball update would
+ * take after also applying the momentum once more.
+ */
+function nesterov(beta: number): UpdateRule {
+  return {
+    slots: ["v"],
+    step: (w, g, s, lr) => {
+      const lrG = g.mul(lr);
+      const v = s.v!.mul(beta).sub(lrG);
+      return { w: w.add(v.mul(beta)).sub(lrG), slots: { v } };
+    },
+  };
+}
+
+/**
+ * adagrad(ε) (Duchi et al. 2011, as in Goodfellow et al., Deep Learning, Alg. 8.4):
+ * G ← G + g²; w ← w − lr·g / (√G + ε). G starts at 0 (Keras starts it at 0.1).
+ */
+function adagrad(epsilon: number): UpdateRule {
+  return {
+    slots: ["G"],
+    step: (w, g, s, lr) => {
+      const G = s.G!.add(g.square());
+      return { w: w.sub(g.mul(lr).div(G.sqrt().add(epsilon))), slots: { G } };
+    },
+  };
+}
+
+/**
+ * adadelta(ρ, ε) (Zeiler 2012, Alg. 1, with lr as a multiplier as in Keras; lr 1.0 is the
+ * paper's method): with RMS[x] = √(x + ε),
+ *   Eg ← ρ·Eg + (1−ρ)·g²;  Δ = −(RMS[Ed] / RMS[Eg])·g;  Ed ← ρ·Ed + (1−ρ)·Δ²;  w ← w + lr·Δ.
+ * Ed accumulates the unscaled Δ.
+ */
+function adadelta(rho: number, epsilon: number): UpdateRule {
+  return {
+    slots: ["Eg", "Ed"],
+    step: (w, g, s, lr) => {
+      const Eg = s.Eg!.mul(rho).add(g.square().mul(1 - rho));
+      const delta = s.Ed!.add(epsilon).sqrt().div(Eg.add(epsilon).sqrt()).mul(g).neg();
+      const Ed = s.Ed!.mul(rho).add(delta.square().mul(1 - rho));
+      return { w: w.add(delta.mul(lr)), slots: { Eg, Ed } };
+    },
+  };
+}
+
+/**
+ * rmsprop(ρ, ε) (Tieleman & Hinton 2012; ε inside the root as in Goodfellow et al. Alg. 8.5
+ * and Keras): E ← ρ·E + (1−ρ)·g²; w ← w − lr·g / √(E + ε).
+ */
+function rmsprop(rho: number, epsilon: number): UpdateRule {
+  return {
+    slots: ["E"],
+    step: (w, g, s, lr) => {
+      const E = s.E!.mul(rho).add(g.square().mul(1 - rho));
+      return { w: w.sub(g.mul(lr).div(E.add(epsilon).sqrt())), slots: { E } };
+    },
+  };
+}
+
+/** The Adam step shared by adam and adamw: new moments and lr·m̂/(√v̂ + ε). */
+function adamStep(g: tf.Tensor, s: Record<string, tf.Tensor>, lr: number, t: number, beta1: number, beta2: number, epsilon: number) {
+  const m = s.m!.mul(beta1).add(g.mul(1 - beta1));
+  const v = s.v!.mul(beta2).add(g.square().mul(1 - beta2));
+  const mHat = m.div(1 - beta1 ** t);
+  const vHat = v.div(1 - beta2 ** t);
+  return { update: mHat.mul(lr).div(vHat.sqrt().add(epsilon)), m, v };
+}
+
+/**
+ * adam(β1, β2, ε) (Kingma & Ba 2015, Alg. 1, with bias correction):
+ *   m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
+ *   m̂ = m / (1 − β1^t);  v̂ = v / (1 − β2^t);  w ← w − lr·m̂ / (√v̂ + ε).
+ */
+function adam(beta1: number, beta2: number, epsilon: number): UpdateRule {
+  return {
+    slots: ["m", "v"],
+    step: (w, g, s, lr, t) => {
+      const { update, m, v } = adamStep(g, s, lr, t, beta1, beta2, epsilon);
+      return { w: w.sub(update), slots: { m, v } };
+    },
+  };
+}
+
+/** Dozat's momentum-schedule decay, as Keras's Nadam (μ_t = β1·(1 − ½·0.96^t)). */
+export const NADAM_SCHEDULE_DECAY = 0.96;
+
+/**
+ * nadam(β1, β2, ε): Dozat's Nesterov-accelerated Adam (2016) exactly as Keras's `Nadam`,
+ * with the momentum schedule μ_t = β1·(1 − ½·0.96^t) and Π_t = μ_1·μ_2·…·μ_t:
+ *   m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
+ *   m̂ = μ_{t+1}·m / (1 − Π_t·μ_{t+1}) + (1 − μ_t)·g / (1 − Π_t);
+ *   v̂ = v / (1 − β2^t);  w ← w − lr·m̂ / (√v̂ + ε).
+ * Π_t depends only on t, so it is recomputed from the step count rather than stored.
+ */
+function nadam(beta1: number, beta2: number, epsilon: number): UpdateRule {
+  const mu = (t: number) => beta1 * (1 - 0.5 * NADAM_SCHEDULE_DECAY ** t);
+  let cachedT = 0;
+  let cachedProduct = 1;
+  /** Π_t, incrementally when steps come in order, from scratch after setState. */
+  const product = (t: number): number => {
+    if (t < cachedT) {
+      cachedT = 0;
+      cachedProduct = 1;
+    }
+    while (cachedT < t) cachedProduct *= mu(++cachedT);
+    return cachedProduct;
+  };
+  return {
+    slots: ["m", "v"],
+    step: (w, g, s, lr, t) => {
+      const muT = mu(t);
+      const muNext = mu(t + 1);
+      const prodT = product(t);
+      const m = s.m!.mul(beta1).add(g.mul(1 - beta1));
+      const v = s.v!.mul(beta2).add(g.square().mul(1 - beta2));
+      const mHat = m.mul(muNext / (1 - prodT * muNext)).add(g.mul((1 - muT) / (1 - prodT)));
+      const vHat = v.div(1 - beta2 ** t);
+      return { w: w.sub(mHat.mul(lr).div(vHat.sqrt().add(epsilon))), slots: { m, v } };
+    },
+  };
+}
+
+/** adamw's ε: the language gives adamw no epsilon argument. */
+export const ADAMW_EPSILON = 1e-7;
+
+/**
+ * adamw(wd, β1, β2) (Loshchilov & Hutter 2019, decoupled weight decay, scaled by lr as in
+ * Keras and PyTorch): the adam step with ε = 1e-7 plus w ← w − lr·wd·w, i.e.
+ *   w ← w − lr·wd·w − lr·m̂ / (√v̂ + ε).
+ * The decay does not pass through the moments (that is what "decoupled" means).
+ */
+function adamw(weightDecay: number, beta1: number, beta2: number): UpdateRule {
+  return {
+    slots: ["m", "v"],
+    step: (w, g, s, lr, t) => {
+      const { update, m, v } = adamStep(g, s, lr, t, beta1, beta2, ADAMW_EPSILON);
+      return { w: w.sub(w.mul(lr * weightDecay)).sub(update), slots: { m, v } };
+    },
+  };
+}
+
+/** lm's decay γ of the running curvature estimate h (LeCun et al. use a small γ). */
+export const LM_GAMMA = 0.05;
+
+/**
+ * lm(μ): stochastic diagonal Levenberg–Marquardt (LeCun, Bottou, Orr & Müller, "Efficient
+ * BackProp", 1998, §9.1): each weight gets its own step lr/(h + μ), where h estimates the
+ * diagonal of the Gauss–Newton matrix (∂²E/∂w²) and μ keeps the step bounded where h is small.
+ *
+ * Approximation: LeCun back-propagates second derivatives to get h; here h is the
+ * empirical-Fisher estimate of the Gauss–Newton diagonal, a running average of g²
+ * (the squared mini-batch gradient, which underestimates the per-example Fisher diagonal as
+ * the batch grows), with decay γ = LM_GAMMA = 0.05 (an effective window of about 20 steps), and
+ * bias-corrected as Adam's moments are, so the first steps see an estimate of g² rather than
+ * γ·g² (the counterpart of LeCun's advice to estimate h on a few samples before training):
+ *   h ← (1−γ)·h + γ·g²;  ĥ = h / (1 − (1−γ)^t);  w ← w − lr·g / (ĥ + μ).
+ * Where g → 0 (at a minimum of a deterministic problem) the step tends to (lr/μ)·g.
+ */
+function lm(mu: number): UpdateRule {
+  return {
+    slots: ["h"],
+    step: (w, g, s, lr, t) => {
+      const h = s.h!.mul(1 - LM_GAMMA).add(g.square().mul(LM_GAMMA));
+      const hHat = h.div(1 - (1 - LM_GAMMA) ** t);
+      return { w: w.sub(g.mul(lr).div(hHat.add(mu))), slots: { h } };
+    },
+  };
+}
+
+function ruleFor(config: OptimizerConfig): UpdateRule {
+  const a = (name: string) => arg(config, name);
+  switch (config.name) {
+    case "sgd":
+      return sgd();
+    case "momentum":
+      return momentum(a("beta"));
+    case "nesterov":
+      return nesterov(a("beta"));
+    case "adagrad":
+      return adagrad(a("epsilon"));
+    case "adadelta":
+      return adadelta(a("rho"), a("epsilon"));
+    case "rmsprop":
+      return rmsprop(a("rho"), a("epsilon"));
+    case "adam":
+      return adam(a("beta1"), a("beta2"), a("epsilon"));
+    case "nadam":
+      return nadam(a("beta1"), a("beta2"), a("epsilon"));
+    case "adamw":
+      return adamw(a("weight_decay"), a("beta1"), a("beta2"));
+    case "lm":
+      return lm(a("mu"));
+  }
+}
+
+/** Splits a state key "<variable key>/<slot name>" at its last slash (variable keys may hold slashes). */
+function splitSlotKey(key: string): [string, string] {
+  const at = key.lastIndexOf("/");
+  if (at <= 0) throw new Error(`optimizer state: slot key '${key}' is not '<variable>/<slot>'`);
+  return [key.slice(0, at), key.slice(at + 1)];
+}
+
+class RuleOptimizer implements Optimizer {
+  private iterations = 0;
+  /** Slots by variable key, then slot name; created on a variable's first update. */
+  private readonly slotVars = new Map<string, Record<string, tf.Variable>>();
+
+  constructor(
+    readonly name: OptimizerName,
+    public learningRate: number,
+    private readonly rule: UpdateRule,
+  ) {}
+
+  applyGradients(vars: Record<string, tf.Variable>, grads: Record<string, tf.Tensor>): void {
+    const t = this.iterations + 1;
+    const lr = this.learningRate;
+    for (const [key, g] of Object.entries(grads)) {
+      const w = vars[key];
+      if (w === undefined) throw new Error(`optimizer ${this.name}: gradient '${key}' has no variable`);
+      const slots = this.slotsOf(key, w);
+      tf.tidy(() => {
+        const next = this.rule.step(w, g, slots, lr, t);
+        w.assign(next.w);
+        for (const name of this.rule.slots) slots[name]!.assign(next.slots[name]!);
+      });
+    }
+    this.iterations = t;
+  }
+
+  getState(): { iterations: number; slots: Record<string, tf.Tensor> } {
+    const slots: Record<string, tf.Tensor> = {};
+    for (const [key, byName] of this.slotVars) {
+      for (const [name, v] of Object.entries(byName)) slots[`${key}/${name}`] = v.clone();
+    }
+    return { iterations: this.iterations, slots };
+  }
+
+  setState(state: { iterations: number; slots: Record<string, tf.Tensor> }): void {
+    if (!Number.isInteger(state.iterations) || state.iterations < 0) {
+      throw new Error(`optimizer ${this.name}: iterations must be a whole number ≥ 0, got ${state.iterations}`);
+    }
+    const grouped = new Map<string, Record<string, tf.Tensor>>();
+    for (const [key, tensor] of Object.entries(state.slots)) {
+      const [variable, name] = splitSlotKey(key);
+      if (!this.rule.slots.includes(name)) throw new Error(`optimizer ${this.name}: unknown slot '${name}' in '${key}'`);
+      const entry = grouped.get(variable) ?? {};
+      entry[name] = tensor;
+      grouped.set(variable, entry);
+    }
+    for (const [variable, byName] of grouped) {
+      const missing = this.rule.slots.filter((name) => byName[name] === undefined);
+      if (missing.length > 0) throw new Error(`optimizer ${this.name}: variable '${variable}' lacks slot(s) ${missing.join(", ")}`);
+    }
+    this.disposeSlots();
+    for (const [variable, byName] of grouped) {
+      const slots: Record<string, tf.Variable> = {};
+      for (const name of this.rule.slots) slots[name] = tf.variable(byName[name]!, false); // shares the data; assign never mutates it
+      this.slotVars.set(variable, slots);
+    }
+    this.iterations = state.iterations;
+  }
+
+  dispose(): void {
+    this.disposeSlots();
+  }
+
+  private disposeSlots(): void {
+    for (const byName of this.slotVars.values()) for (const v of Object.values(byName)) v.dispose();
+    this.slotVars.clear();
+  }
+
+  private slotsOf(key: string, w: tf.Variable): Record<string, tf.Variable> {
+    let slots = this.slotVars.get(key);
+    if (slots === undefined) {
+      slots = {};
+      for (const name of this.rule.slots) slots[name] = tf.tidy(() => tf.variable(tf.zerosLike(w), false));
+      this.slotVars.set(key, slots);
+    }
+    return slots;
+  }
+}
+
+/** The optimizer a recipe names, with its arguments (defaults already filled in by the compiler). */
+export function createOptimizer(config: OptimizerConfig, learningRate: number): Optimizer {
+  return new RuleOptimizer(config.name, learningRate, ruleFor(config));
+}
