@@ -80,7 +80,7 @@ export function buildBlock(seed = 0): tf.LayersModel {
 /** The training recipe of `block` (block.nn:14). */
 export const recipe: TrainConfig = {
   model: "block",
-  data: { source: "ball", dims: 10, n: 1000, test: 0 },
+  data: { source: "ball", dims: 10, n: 3000, test: 1000 },
   normalize: { kind: "standard" },
   augment: [],
   loss: "binary_crossentropy",
@@ -89,9 +89,9 @@ export const recipe: TrainConfig = {
   schedule: { name: "constant" },
   weightDecay: 0,
   batch: 32,
-  epochs: 50,
+  epochs: 40,
   metrics: ["loss", "acc"],
-  validate: 0.2,
+  validate: 0.1,
   earlyStop: { metric: "val_loss", patience: 5, restoreBest: true },
   seed: 42,
 };

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { activationLayer, channelwisePrelu, groupNorm, maxout, NncElu, NncGroupNorm, NncMaxout, type ActivationConfig } from "../src/runtime/layers.js";
+import { activationLayer, channelwisePrelu, groupNorm, maxout, NncElu, NncGroupNorm, NncMaxout, type ActivationConfig, dilatedConv2d } from "../src/runtime/layers.js";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");
@@ -306,5 +306,38 @@ describe("gradients through the custom layers", () => {
     }
     tf.dispose([x, labels, value, ...Object.values(grads)]);
     model.dispose();
+  });
+});
+
+describe("the dilated convolution", () => {
+  for (const padding of ["valid", "same"] as const) {
+    for (const dilation of [[2, 2], [3, 1], [1, 2]] as [number, number][]) {
+      it(`computes what TF.js's dilated conv2d computes (${padding}, dilation ${dilation.join("x")})`, () => {
+        const layer = dilatedConv2d({ filters: 3, kernelSize: [3, 2], strides: [1, 1], padding, dilationRate: dilation });
+        const x = tf.randomNormal([2, 9, 8, 4], 0, 1, "float32", 5) as tf.Tensor4D;
+        const y = layer.apply(x) as tf.Tensor;
+        const [kernel, bias] = layer.getWeights();
+        const expected = tf.add(tf.conv2d(x, kernel as tf.Tensor4D, 1, padding, "NHWC", dilation), bias!);
+        expect(y.shape).toEqual(expected.shape);
+        expect(layer.computeOutputShape([null, 9, 8, 4])).toEqual([null, ...expected.shape.slice(1)]);
+        const diff = tf.max(tf.abs(tf.sub(y, expected))).dataSync()[0]!;
+        expect(diff).toBeLessThan(1e-5);
+        tf.dispose([x, y, expected]);
+        layer.dispose();
+      });
+    }
+  }
+
+  it("has a gradient, where TF.js's dilated conv2d has none", () => {
+    const layer = dilatedConv2d({ filters: 2, kernelSize: [3, 3], strides: [1, 1], padding: "same", dilationRate: [2, 2] });
+    const x = tf.randomNormal([1, 7, 7, 1], 0, 1, "float32", 9);
+    layer.apply(x);
+    const kernel = layer.trainableWeights[0]!.read() as tf.Variable;
+    const { grads } = tf.variableGrads(() => (layer.apply(x) as tf.Tensor).square().sum() as tf.Scalar, [kernel]);
+    const g = grads[kernel.name]!;
+    expect(g.shape).toEqual([3, 3, 1, 2]);
+    expect(tf.sum(tf.abs(g)).dataSync()[0]).toBeGreaterThan(0);
+    tf.dispose([x, g]);
+    layer.dispose();
   });
 });

@@ -89,7 +89,7 @@ describe("the recipes of the specs", () => {
   it("trains the BLOCK model on points in a 10-dimensional ball with binary cross-entropy", () => {
     const [recipe] = checkText(read("block.nn")).program.recipes;
     expect(recipe?.model).toBe("block");
-    expect(recipe?.data).toMatchObject({ source: "ball", dims: 10, n: 1000 });
+    expect(recipe?.data).toMatchObject({ source: "ball", dims: 10, n: 3000, test: 1000 });
     expect(recipe?.loss).toBe("binary_crossentropy");
   });
 

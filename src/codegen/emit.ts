@@ -173,7 +173,9 @@ class ModelEmitter {
           ...(act ? [`activation: ${literal(act)}`] : []),
           ...this.weights(c),
         ];
-        this.applied(layer, `tf.layers.conv2d({ ${opts.join(", ")}${trainable} })`, input, c.activation, true);
+        // TF.js has no gradient for a dilated conv2d; the runtime's layer spreads the kernel instead.
+        const dilated = c.dilation[0] !== 1 || c.dilation[1] !== 1;
+        this.applied(layer, `${dilated ? "nnc.dilatedConv2d" : "tf.layers.conv2d"}({ ${opts.join(", ")}${trainable} })`, input, c.activation, true);
         return;
       }
       case "pool": {

@@ -227,6 +227,145 @@ export class NncGroupNorm extends tf.layers.Layer {
 tf.serialization.registerClass(NncGroupNorm);
 
 // ---------------------------------------------------------------------------------------
+// Dilated convolution
+
+/** The activations TF.js layers take by name, as functions (softmax over the last axis). */
+const ACTIVATION_FNS: Record<string, (x: tf.Tensor) => tf.Tensor> = {
+  linear: (x) => x,
+  relu: (x) => tf.relu(x),
+  sigmoid: (x) => tf.sigmoid(x),
+  tanh: (x) => tf.tanh(x),
+  softplus: (x) => tf.softplus(x),
+  selu: (x) => tf.selu(x),
+  softmax: (x) => tf.softmax(x, -1),
+};
+
+export interface DilatedConv2DArgs extends BaseLayerArgs {
+  filters: number;
+  kernelSize: [number, number];
+  strides: [number, number];
+  padding: "valid" | "same";
+  dilationRate: [number, number];
+  useBias?: boolean;
+  activation?: string;
+  kernelInitializer?: ReturnType<typeof tf.initializers.glorotUniform>;
+  biasInitializer?: ReturnType<typeof tf.initializers.zeros>;
+  kernelRegularizer?: ReturnType<typeof tf.regularizers.l1l2>;
+}
+
+/**
+ * A 2-D convolution with dilation > 1 that can be trained: TF.js computes no gradient for
+ * `conv2d` with dilations ("not yet supported in gradients"). The kernel is spread out by
+ * inserting d−1 zero rows/columns between its taps (concat, reshape and slice, all
+ * differentiable) and convolved with dilation 1 — the same function as the dilated
+ * convolution, `same` padding included, since both use the effective size d·(k−1)+1. Its
+ * weights are a plain KxK kernel (same names and count as `tf.layers.conv2d`).
+ * Initialisers and regularisers are not serialised: a loaded model has its trained weights.
+ */
+export class NncDilatedConv2D extends tf.layers.Layer {
+  static className = "NncDilatedConv2D";
+  readonly filters: number;
+  readonly kernelSize: [number, number];
+  readonly strides: [number, number];
+  readonly padding: "valid" | "same";
+  readonly dilationRate: [number, number];
+  readonly useBias: boolean;
+  readonly activationName: string;
+  private readonly kernelInit: ReturnType<typeof tf.initializers.glorotUniform>;
+  private readonly biasInit: ReturnType<typeof tf.initializers.zeros>;
+  private readonly kernelReg: ReturnType<typeof tf.regularizers.l1l2> | undefined;
+  private kernel: tf.LayerVariable | null = null;
+  private bias: tf.LayerVariable | null = null;
+
+  constructor(args: DilatedConv2DArgs) {
+    super(args);
+    this.filters = positiveInteger(args.filters, "conv's filters");
+    this.kernelSize = args.kernelSize;
+    this.strides = args.strides;
+    this.padding = args.padding;
+    this.dilationRate = args.dilationRate;
+    this.useBias = args.useBias ?? true;
+    this.activationName = args.activation ?? "linear";
+    if (!ACTIVATION_FNS[this.activationName]) throw new Error(`${this.name}: unknown activation ${this.activationName}`);
+    this.kernelInit = args.kernelInitializer ?? tf.initializers.glorotUniform({});
+    this.biasInit = args.biasInitializer ?? tf.initializers.zeros();
+    this.kernelReg = args.kernelRegularizer;
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const shape = oneShape(inputShape);
+    const cin = shape[shape.length - 1];
+    if (shape.length !== 4 || cin == null) throw new Error(`${this.name}: a dilated conv needs NHWC input with known channels, got [${shape.join(", ")}]`);
+    this.kernel = this.addWeight("kernel", [this.kernelSize[0], this.kernelSize[1], cin, this.filters], "float32", this.kernelInit, this.kernelReg, true);
+    if (this.useBias) this.bias = this.addWeight("bias", [this.filters], "float32", this.biasInit, undefined, true);
+    this.built = true;
+  }
+
+  private effective(k: number, d: number): number {
+    return d * (k - 1) + 1;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    const [n, h, w] = oneShape(inputShape);
+    const out = (size: number | null, k: number, s: number, d: number): number | null => {
+      if (size == null) return null;
+      return this.padding === "same" ? Math.ceil(size / s) : Math.ceil((size - this.effective(k, d) + 1) / s);
+    };
+    return [n ?? null, out(h ?? null, this.kernelSize[0], this.strides[0], this.dilationRate[0]), out(w ?? null, this.kernelSize[1], this.strides[1], this.dilationRate[1]), this.filters];
+  }
+
+  /** [kh, kw, ci, co] → [d·(kh−1)+1, d·(kw−1)+1, ci, co] with zeros between the taps. */
+  private spread(kernel: tf.Tensor4D): tf.Tensor4D {
+    let k: tf.Tensor4D = kernel;
+    for (const axis of [0, 1] as const) {
+      const d = this.dilationRate[axis];
+      if (d <= 1) continue;
+      const size = k.shape[axis];
+      const expanded = tf.expandDims(k, axis + 1); // [.., size, 1, ..]
+      const zerosShape = [...expanded.shape];
+      zerosShape[axis + 1] = d - 1;
+      const joined = tf.concat([expanded, tf.zeros(zerosShape)], axis + 1); // [.., size, d, ..]
+      const merged = [...k.shape] as [number, number, number, number];
+      merged[axis] = size * d;
+      const flat = tf.reshape(joined, merged) as tf.Tensor4D;
+      const begin: [number, number, number, number] = [0, 0, 0, 0];
+      const keep = [...merged] as [number, number, number, number];
+      keep[axis] = this.effective(size, d);
+      k = tf.slice(flat, begin, keep);
+    }
+    return k;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      if (this.kernel === null) throw new Error(`${this.name}: call() before build()`);
+      const x = oneTensor(inputs) as tf.Tensor4D;
+      let y: tf.Tensor = tf.conv2d(x, this.spread(this.kernel.read() as tf.Tensor4D), this.strides, this.padding);
+      if (this.bias) y = tf.add(y, this.bias.read());
+      return ACTIVATION_FNS[this.activationName]!(y);
+    });
+  }
+
+  override getConfig(): ConfigDict {
+    return {
+      ...super.getConfig(),
+      filters: this.filters,
+      kernelSize: this.kernelSize,
+      strides: this.strides,
+      padding: this.padding,
+      dilationRate: this.dilationRate,
+      useBias: this.useBias,
+      activation: this.activationName,
+    };
+  }
+}
+tf.serialization.registerClass(NncDilatedConv2D);
+
+export function dilatedConv2d(args: DilatedConv2DArgs): NncDilatedConv2D {
+  return new NncDilatedConv2D(args);
+}
+
+// ---------------------------------------------------------------------------------------
 // Factories
 
 /** Name and trainability, as generated code passes them to every factory. */

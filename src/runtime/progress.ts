@@ -1,7 +1,7 @@
 /**
  * Training progress: on a terminal, one line per epoch redrawn in place with a bar, the
  * running loss and accuracy and the time left; elsewhere (or with --log-json) one JSON line
- * per epoch, for tools.
+ * per epoch on stdout, for tools (messages go to stderr).
  */
 import type { EpochRecord } from "./train.js";
 
@@ -43,7 +43,8 @@ export class Progress {
 
   epoch(r: EpochRecord): void {
     if (!this.tty) {
-      this.opts.write(JSON.stringify(r));
+      // Machine-readable: one JSON object per line on stdout, for `| jq` and friends.
+      process.stdout.write(JSON.stringify(r) + "\n");
       return;
     }
     const parts = [`epoch ${r.epoch}/${this.opts.epochs}`, `loss ${r.loss.toFixed(4)}`];

@@ -163,6 +163,9 @@ function snapshot(model: tf.LayersModel): tf.Tensor[] {
 
 export async function train(build: (seed: number) => tf.LayersModel, config: TrainConfig, options: TrainOptions = {}, info?: ModelInfo): Promise<TrainResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
+  // Production mode: no debug checks, and no TF.js banner on stdout (the backend line says
+  // what TF.js's banner would).
+  tf.enableProdMode();
   const seed = options.seed ?? config.seed ?? Math.floor(Math.random() * 2 ** 31);
   const epochs = options.epochs ?? config.epochs;
   const backend = await selectBackend(options.backend ?? "auto", log, { needsConvGradients: info?.convolutional ?? true });
