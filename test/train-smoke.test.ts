@@ -98,3 +98,32 @@ describe("a training run", () => {
     expect(history.epochs).toHaveLength(4);
   }, 60_000);
 });
+
+describe("transfer learning and checkpoints", () => {
+  it("starts from a saved model's weights and keeps frozen layers as they were", async () => {
+    const base = mkdtempSync(join(tmpdir(), "nnc-base-"));
+    await trainSpec(mlp("adam lr 0.01").replace("dense 16 tanh", "dense 16 tanh name features"), { noSave: false, out: base });
+    const { loadModel } = (await import(runtime)) as typeof import("../src/runtime/index.js");
+    const saved = await loadModel(base);
+    const before = saved.getLayer("features").getWeights().map((w) => Array.from(w.dataSync()));
+    saved.dispose();
+
+    const fine = mkdtempSync(join(tmpdir(), "nnc-fine-"));
+    const text = `model m {\n input 10\n dense 16 tanh name features frozen\n dense 1 sigmoid name head\n}\ntrain m {\n data ball(dims: 10, n: 256)\n loss binary_crossentropy\n optim adam lr 0.01\n pretrained ${JSON.stringify(join(base, "model.json"))}\n epochs 2\n seed 9\n}\n`;
+    const result = await trainSpec(text, { noSave: false, out: fine });
+    expect(result.history).toHaveLength(2);
+    const tuned = await loadModel(fine);
+    const after = tuned.getLayer("features").getWeights().map((w) => Array.from(w.dataSync()));
+    tuned.dispose();
+    expect(after).toEqual(before);
+  }, 60_000);
+
+  it("keeps the best epoch's weights in best/ when asked", async () => {
+    const out = mkdtempSync(join(tmpdir(), "nnc-ckpt-"));
+    const text = mlp("adam lr 0.01").replace(" seed 7\n", " seed 7\n validate 0.25\n checkpoint best val_acc\n");
+    await trainSpec(text, { noSave: false, out });
+    const { existsSync } = await import("node:fs");
+    expect(existsSync(join(out, "best", "model.json"))).toBe(true);
+    expect(existsSync(join(out, "best", "weights.bin"))).toBe(true);
+  }, 60_000);
+});
