@@ -2,13 +2,13 @@
 import { nnc, tf, type TrainConfig, type TrainOptions, type TrainResult } from "nnc/runtime";
 
 /**
- * The model `mnist_cnn` (mnist_cnn.nn:10): 28x28x1 → 10, 3,274,634 parameters.
+ * The model `mnist_cnn` (mnist_cnn.nn:12): 28x28x1 → 10, 3,274,634 parameters.
  * @param seed seeds every initialiser and dropout layer, so a run can be repeated.
  */
 export function buildMnistCnn(seed = 0): tf.LayersModel {
-  // mnist_cnn.nn:11  input 28x28x1
+  // mnist_cnn.nn:13  input 28x28x1
   const input1 = tf.input({ shape: [28, 28, 1], name: "input1" });
-  // mnist_cnn.nn:12  conv 5x5x32 relu same -> pool 2
+  // mnist_cnn.nn:14  conv 5x5x32 relu same -> pool 2
   const conv1 = nnc.apply(
     tf.layers.conv2d({
       name: "conv1",
@@ -22,12 +22,12 @@ export function buildMnistCnn(seed = 0): tf.LayersModel {
     }),
     input1,
   );
-  // mnist_cnn.nn:12  conv 5x5x32 relu same -> pool 2
+  // mnist_cnn.nn:14  conv 5x5x32 relu same -> pool 2
   const pool1 = nnc.apply(
     tf.layers.maxPooling2d({ name: "pool1", poolSize: [2, 2], strides: [2, 2], padding: "valid" }),
     conv1,
   );
-  // mnist_cnn.nn:13  conv 5x5x64 relu same -> pool 2
+  // mnist_cnn.nn:15  conv 5x5x64 relu same -> pool 2
   const conv2 = nnc.apply(
     tf.layers.conv2d({
       name: "conv2",
@@ -41,14 +41,14 @@ export function buildMnistCnn(seed = 0): tf.LayersModel {
     }),
     pool1,
   );
-  // mnist_cnn.nn:13  conv 5x5x64 relu same -> pool 2
+  // mnist_cnn.nn:15  conv 5x5x64 relu same -> pool 2
   const pool2 = nnc.apply(
     tf.layers.maxPooling2d({ name: "pool2", poolSize: [2, 2], strides: [2, 2], padding: "valid" }),
     conv2,
   );
-  // mnist_cnn.nn:14  flatten -> dense 1024 relu -> dropout 0.5 -> dense 10 softmax
+  // mnist_cnn.nn:16  flatten -> dense 1024 relu -> dropout 0.5 -> dense 10 softmax
   const flatten1 = nnc.apply(tf.layers.flatten({ name: "flatten1" }), pool2);
-  // mnist_cnn.nn:14  flatten -> dense 1024 relu -> dropout 0.5 -> dense 10 softmax
+  // mnist_cnn.nn:16  flatten -> dense 1024 relu -> dropout 0.5 -> dense 10 softmax
   const dense1 = nnc.apply(
     tf.layers.dense({
       name: "dense1",
@@ -59,9 +59,9 @@ export function buildMnistCnn(seed = 0): tf.LayersModel {
     }),
     flatten1,
   );
-  // mnist_cnn.nn:14  flatten -> dense 1024 relu -> dropout 0.5 -> dense 10 softmax
+  // mnist_cnn.nn:16  flatten -> dense 1024 relu -> dropout 0.5 -> dense 10 softmax
   const dropout1 = nnc.apply(tf.layers.dropout({ name: "dropout1", rate: 0.5, seed: seed + 4 }), dense1);
-  // mnist_cnn.nn:14  flatten -> dense 1024 relu -> dropout 0.5 -> dense 10 softmax
+  // mnist_cnn.nn:16  flatten -> dense 1024 relu -> dropout 0.5 -> dense 10 softmax
   const dense2 = nnc.apply(
     tf.layers.dense({
       name: "dense2",
@@ -75,19 +75,19 @@ export function buildMnistCnn(seed = 0): tf.LayersModel {
   return tf.model({ name: "mnist_cnn", inputs: input1, outputs: dense2 });
 }
 
-/** The training recipe of `mnist_cnn` (mnist_cnn.nn:17). */
+/** The training recipe of `mnist_cnn` (mnist_cnn.nn:19). */
 export const recipe: TrainConfig = {
   model: "mnist_cnn",
   data: { source: "mnist", train: 8000, test: 2000 },
-  normalize: { kind: "scale", factor: 0.00392156862745098 },
+  normalize: { kind: "none" },
   augment: [],
   loss: "crossentropy",
   optimizer: { name: "adam", args: { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } },
-  lr: 0.0001,
+  lr: 0.001,
   schedule: { name: "constant" },
   weightDecay: 0,
-  batch: 50,
-  epochs: 20,
+  batch: 64,
+  epochs: 6,
   metrics: ["loss", "acc"],
   earlyStop: { metric: "val_loss", patience: 3, restoreBest: true },
   checkpoint: { metric: "val_acc" },

@@ -2,8 +2,9 @@ import * as tf from "@tensorflow/tfjs";
 import { afterEach, describe, expect, it } from "vitest";
 import { BackendError, backendCanTrain, selectBackend, type BackendKind } from "../src/runtime/backend.js";
 
-// None of the optional backend packages are installed here (see docs/RUNTIME.md), so these
-// tests cover the fallbacks; the loading paths themselves need a machine that has them.
+// The wasm backend is a dependency; the other optional backend packages (tfjs-node,
+// tfjs-node-gpu, webgpu) are not installed here (see docs/RUNTIME.md), so these tests cover
+// their fallbacks, and wasm's loading path and training kernels for real.
 
 function collect(): { log: (line: string) => void; lines: string[] } {
   const lines: string[] = [];
@@ -15,20 +16,19 @@ afterEach(async () => {
 });
 
 describe("selectBackend", () => {
-  it("falls back to cpu under auto and says why each faster backend was skipped", async () => {
+  it("takes wasm under auto, even for a conv model, and says why each faster backend was skipped", async () => {
     const { log, lines } = collect();
-    const chosen = await selectBackend("auto", log);
-    expect(chosen.name).toBe("cpu");
-    expect(chosen.tfName).toBe("cpu");
-    expect(tf.getBackend()).toBe("cpu");
-    expect(chosen.reasons).toHaveLength(4);
+    const chosen = await selectBackend("auto", log, { needsConvGradients: true });
+    expect(chosen.name).toBe("wasm");
+    expect(chosen.tfName).toBe("wasm");
+    expect(tf.getBackend()).toBe("wasm");
+    expect(chosen.reasons).toHaveLength(3);
     expect(chosen.reasons[0]).toBe("node-gpu: @tensorflow/tfjs-node-gpu is not installed (npm i @tensorflow/tfjs-node-gpu)");
     expect(chosen.reasons[1]).toBe("node: @tensorflow/tfjs-node is not installed (npm i @tensorflow/tfjs-node)");
     expect(chosen.reasons[2]).toMatch(/^webgpu: webgpu is not installed \(npm i webgpu @tensorflow\/tfjs-backend-webgpu\)$/);
-    expect(chosen.reasons[3]).toBe("wasm: @tensorflow/tfjs-backend-wasm is not installed (npm i @tensorflow/tfjs-backend-wasm)");
-    expect(lines).toHaveLength(5);
+    expect(lines).toHaveLength(4);
     expect(lines[0]).toContain("backend node-gpu skipped: @tensorflow/tfjs-node-gpu is not installed");
-    expect(lines[4]).toMatch(/^backend: cpu \(pure JavaScript/);
+    expect(lines[3]).toBe("backend: wasm (WebAssembly with XNNPACK)");
   });
 
   it("always gives cpu when cpu is asked for, with nothing skipped", async () => {
@@ -42,7 +42,6 @@ describe("selectBackend", () => {
     ["node-gpu", "@tensorflow/tfjs-node-gpu", "npm i @tensorflow/tfjs-node-gpu"],
     ["node", "@tensorflow/tfjs-node", "npm i @tensorflow/tfjs-node"],
     ["webgpu", "webgpu", "npm i webgpu @tensorflow/tfjs-backend-webgpu"],
-    ["wasm", "@tensorflow/tfjs-backend-wasm", "npm i @tensorflow/tfjs-backend-wasm"],
   ];
   for (const [kind, pkg, install] of missing) {
     it(`refuses an explicit ${kind} that is not installed with a BackendError naming ${pkg} and how to install it`, async () => {
@@ -60,27 +59,42 @@ describe("selectBackend", () => {
     expect((error as Error).name).toBe("BackendError");
   });
 
+  it("gives wasm when wasm is asked for, with its training kernels registered", async () => {
+    const { log, lines } = collect();
+    const chosen = await selectBackend("wasm", log, { needsConvGradients: true });
+    expect(chosen).toEqual({ name: "wasm", tfName: "wasm", reasons: [] });
+    expect(lines).toEqual(["backend: wasm (WebAssembly with XNNPACK), as requested"]);
+    expect(backendCanTrain("wasm", true)).toEqual({ ok: true });
+  });
+
   describe("with a wasm backend that lacks Conv2DBackpropFilter", () => {
-    // Stand in for @tensorflow/tfjs-backend-wasm: a backend registered as `wasm` with no kernels.
-    const register = (): void => {
-      tf.registerBackend("wasm", () => new tf.MathBackendCPU(), -1);
+    // Stand in for a wasm backend without nnc's training kernels: load it, then take the kernel
+    // away (registering the kernels again does nothing once they have been registered).
+    let removed: tf.KernelConfig | undefined;
+    const unregister = async (): Promise<void> => {
+      await selectBackend("wasm", () => undefined);
+      await tf.setBackend("cpu");
+      removed = tf.getKernel("Conv2DBackpropFilter", "wasm");
+      tf.unregisterKernel("Conv2DBackpropFilter", "wasm");
     };
     afterEach(async () => {
       await tf.setBackend("cpu");
-      tf.removeBackend("wasm");
+      if (removed) tf.registerKernel(removed);
+      removed = undefined;
     });
 
     it("skips wasm under auto for a model that trains convolutions, and says why", async () => {
-      register();
+      await unregister();
       const { log, lines } = collect();
       const chosen = await selectBackend("auto", log, { needsConvGradients: true });
       expect(chosen.name).toBe("cpu");
       expect(chosen.reasons[3]).toBe("wasm: the wasm backend has no Conv2DBackpropFilter kernel, which training a conv layer needs");
       expect(lines.some((l) => l.startsWith("backend wasm skipped: the wasm backend has no Conv2DBackpropFilter"))).toBe(true);
+      expect(lines[lines.length - 1]).toMatch(/^backend: cpu \(pure JavaScript/);
     });
 
     it("takes wasm under auto for a model without convolutions", async () => {
-      register();
+      await unregister();
       const chosen = await selectBackend("auto", () => undefined, { needsConvGradients: false });
       expect(chosen.name).toBe("wasm");
       expect(chosen.tfName).toBe("wasm");
@@ -88,7 +102,7 @@ describe("selectBackend", () => {
     });
 
     it("refuses an explicit wasm for a conv model with a BackendError", async () => {
-      register();
+      await unregister();
       await expect(selectBackend("wasm", () => undefined, { needsConvGradients: true })).rejects.toThrow(
         "Cannot use the wasm backend: the wasm backend has no Conv2DBackpropFilter kernel, which training a conv layer needs.",
       );

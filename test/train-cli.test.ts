@@ -32,7 +32,7 @@ describe("nnc train", () => {
     expect(history.test.acc).toBeGreaterThanOrEqual(0.9);
     expect(history.seed).toBe(42);
     for (const f of ["model.json", "weights.bin", "normalizer.json"]) expect(existsSync(join(out, f))).toBe(true);
-    expect(r.stdout).toMatch(/trained `block` on cpu for \d+ epochs; .*test acc (9\d|100)\.\d\d%/);
+    expect(r.stdout).toMatch(/trained `block` on (wasm|cpu) for \d+ epochs; .*test acc (9\d|100)\.\d\d%/);
   }, 240_000);
 
   it("says what is wrong with bad data instead of a tensor error", () => {

@@ -9,6 +9,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs";
+import { registerWasmTrainingKernels } from "./wasm-kernels.js";
 
 /** A backend the user can ask for; `auto` takes the first that loads. */
 export type BackendName = "auto" | "node-gpu" | "node" | "webgpu" | "wasm" | "cpu";
@@ -156,6 +157,12 @@ async function register(kind: BackendKind): Promise<void> {
         if (tf.findBackendFactory("wasm") == null) {
           throw new Skip(`@tensorflow/tfjs-backend-wasm loaded but registered no 'wasm' backend (${versionHint("@tensorflow/tfjs-backend-wasm")})`);
         }
+      }
+      // The stock backend lacks Conv2DBackpropFilter and gets MaxPoolGrad wrong (wasm-kernels.ts).
+      try {
+        registerWasmTrainingKernels();
+      } catch (e) {
+        throw new Skip(`its training kernels could not be registered: ${errorMessage(e)}`);
       }
       return;
     case "cpu":
