@@ -146,6 +146,15 @@ export class RecipeChecker {
     if (valMetric && !hasValidation) {
       this.diagnostics.push(diag("NN4010", `\`${valMetric}\` is measured on validation data, but this recipe has none.`, at["early_stop"] ?? at["checkpoint"] ?? t.keyword, { hint: "Add `validate 0.1` to hold out a tenth of the training data." }));
     }
+    if ((r.data?.source === "mnist" || r.data?.source === "idx") && r.normalize.kind === "scale" && r.normalize.factor < 0.1 && at["normalize"]) {
+      // The habit of dividing 0..255 pixels by 255, applied to pixels already in [0, 1].
+      this.diagnostics.push(
+        diag("NN4021", `\`${r.data.source}\` already gives pixels in [0, 1]; \`scale(${formatNumber(r.normalize.factor)})\` would shrink them to at most ${formatNumber(r.normalize.factor)}.`, at["normalize"], {
+          severity: "warning",
+          hint: "Remove the `normalize` line, or use `normalize standard`.",
+        }),
+      );
+    }
     const trainSize = r.data?.source === "mnist" ? r.data.train : r.data?.source === "ball" ? r.data.n : undefined;
     if (trainSize !== undefined && r.batch > trainSize && at["batch"]) {
       this.diagnostics.push(diag("NN4021", `\`batch ${r.batch}\` is larger than the ${trainSize} training samples: every step sees the whole set.`, at["batch"], { severity: "warning", hint: `Use a batch of at most ${trainSize}.` }));
