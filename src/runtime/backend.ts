@@ -1,11 +1,12 @@
 /**
  * Picks the TensorFlow.js backend a run uses.
  *
- * The fast backends live in optional packages that this project does not depend on (see
- * docs on backends: tfjs-node cannot be installed everywhere, the wasm backend cannot train
- * conv nets without an extra kernel, webgpu needs Dawn's `webgpu` package). They are loaded
- * with a dynamic `import()` of a computed specifier, so neither TypeScript nor a bundler
- * needs them to exist, and a missing one only becomes a reason to try the next.
+ * tfjs-node and tfjs-node-gpu are optional packages (their install downloads a native
+ * library that cannot be had everywhere), and WebGPU needs Dawn's `webgpu` package; the wasm
+ * backend is a dependency, and trains once `wasm-kernels.ts` has added the kernels it lacks
+ * or gets wrong. Every backend is loaded with a dynamic `import()` of a computed specifier,
+ * so neither TypeScript nor a bundler needs the optional ones to exist, and a missing one
+ * only becomes a reason to try the next.
  */
 
 import * as tf from "@tensorflow/tfjs";
