@@ -13,6 +13,7 @@ export interface ProgressOptions {
 
 function duration(seconds: number): string {
   if (!Number.isFinite(seconds)) return "?";
+  if (seconds < 10) return `${seconds.toFixed(1)}s`;
   if (seconds < 60) return `${seconds.toFixed(0)}s`;
   const m = Math.floor(seconds / 60);
   return m < 60 ? `${m}m${String(Math.round(seconds - m * 60)).padStart(2, "0")}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
