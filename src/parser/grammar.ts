@@ -3,7 +3,7 @@
  * The grammar is written down in grammar/nn.ebnf; grammar/chevrotain-gast.json is this
  * parser's serialized form, compared in a test so the two cannot drift apart.
  */
-import { CstParser, EOF, type IToken } from "chevrotain";
+import { CstParser, EOF, type CstNode, type CstNodeLocation, type DSLMethodOpts, type IOrAlt, type IToken } from "chevrotain";
 import * as T from "./lexer.js";
 import { messageProvider } from "./messages.js";
 
@@ -17,10 +17,78 @@ function sameLine(prev: IToken, next: IToken): boolean {
   return next.tokenType !== EOF && prev.endLine !== undefined && next.startLine === prev.endLine;
 }
 
+/** The parts of Chevrotain's CST builder (`TreeBuilder`, not in its typings) that NnParser replaces. */
+interface TreeBuilderInternals {
+  CST_STACK: CstNode[];
+  setInitialNodeLocation(node: CstNode): void;
+  setNodeLocationFromToken(location: CstNodeLocation, from: IToken): void;
+  setNodeLocationFromNode(location: CstNodeLocation, from: CstNodeLocation): void;
+}
+
+/**
+ * A node's location grows with each token or child node that has one (tokens recovery
+ * inserted and nodes it left empty have none): it starts at the first and ends at the
+ * furthest, as with Chevrotain's own tracking. A node that has consumed nothing has
+ * `startOffset` -1 (Chevrotain uses NaN, which makes V8 box every field of every
+ * location as a heap number; small integers are stored in place).
+ */
+function unplacedLocation(): CstNodeLocation {
+  return { startOffset: -1, startLine: -1, startColumn: -1, endOffset: -1, endLine: -1, endColumn: -1 };
+}
+function extendLocation(location: CstNodeLocation, from: CstNodeLocation | IToken): void {
+  if (!(from.startOffset >= 0)) return;
+  if (!(location.startOffset >= 0)) {
+    location.startOffset = from.startOffset;
+    location.startLine = from.startLine;
+    location.startColumn = from.startColumn;
+    location.endOffset = from.endOffset;
+    location.endLine = from.endLine;
+    location.endColumn = from.endColumn;
+  } else if (location.endOffset! < from.endOffset!) {
+    location.endOffset = from.endOffset;
+    location.endLine = from.endLine;
+    location.endColumn = from.endColumn;
+  }
+}
+
+/**
+ * The parser. An editor re-checks a file on every keystroke, so the parse is kept lean:
+ * expressions are flat rules (lowering applies the precedence), and the hot rules (body,
+ * statement, word, expr, term) take their alternatives and options from fields built once —
+ * written inline, each call of a rule would build those arrays and closures again.
+ */
 export class NnParser extends CstParser {
-  constructor() {
-    super(T.allTokens, { recoveryEnabled: true, nodeLocationTracking: "full", maxLookahead: 3, errorMessageProvider: messageProvider });
+  /**
+   * `validate` (the default) runs Chevrotain's checks of the grammar and of the token
+   * definitions (ambiguities, left recursion, unreachable patterns, …), which throw on a
+   * broken grammar: the tests and grammar/update-gast.mjs construct the parser so. They are
+   * about a third of constructing a parser, and the grammar is fixed once it passes them,
+   * so the parser `parse()` uses (`parserInstance()`) leaves them out to start faster.
+   */
+  constructor(options: { validate?: boolean } = {}) {
+    const validate = options.validate ?? true;
+    super(T.allTokens, { recoveryEnabled: true, nodeLocationTracking: "full", maxLookahead: 3, errorMessageProvider: messageProvider, skipValidations: !validate });
+    if (validate) T.validateTokens();
+    // Node locations with -1 for "none yet" instead of NaN (see unplacedLocation). These are
+    // instance fields Chevrotain sets in its constructor; setInitialNodeLocation is used only
+    // if Chevrotain's own cstInvocationStateUpdate runs instead of the one below.
+    const self = this as unknown as TreeBuilderInternals;
+    self.setInitialNodeLocation = (node) => {
+      (node as { location?: CstNodeLocation }).location = unplacedLocation();
+    };
+    self.setNodeLocationFromToken = extendLocation;
+    self.setNodeLocationFromNode = extendLocation;
     this.performSelfAnalysis();
+  }
+
+  /**
+   * Replaces Chevrotain's CST node constructor (an internal method, called on entering each
+   * rule). Chevrotain makes `children` with `Object.create(null)`, which V8 keeps in
+   * dictionary mode; a plain object literal is smaller and faster to fill and read (no child
+   * is named like an `Object.prototype` member: children are named after tokens and rules).
+   */
+  cstInvocationStateUpdate(fullRuleName: string): void {
+    (this as unknown as TreeBuilderInternals).CST_STACK.push({ name: fullRuleName, children: {}, location: unplacedLocation() });
   }
 
   public file = this.RULE("file", () => {
@@ -64,17 +132,25 @@ export class NnParser extends CstParser {
     });
   });
 
-  /** `{ item item -> item … }`: arrows and line breaks between items are checked in lowering. */
+  /**
+   * `{ item item -> item … }`: arrows and line breaks between items are checked in lowering.
+   * The alternatives of `item` are written out here (one CST node less per layer); `item`
+   * itself is what `repeat N` takes without braces.
+   */
   private body = this.RULE("body", () => {
     this.CONSUME(T.LCurly);
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(T.Arrow) },
-        { ALT: () => this.SUBRULE(this.item) },
-      ]);
-    });
+    this.MANY(this.bodyPart);
     this.CONSUME(T.RCurly);
   });
+  private readonly bodyParts: IOrAlt<unknown>[] = [
+    { ALT: () => this.CONSUME(T.Arrow) },
+    { ALT: () => this.SUBRULE(this.repeatItem) },
+    { ALT: () => this.SUBRULE(this.residualItem) },
+    { ALT: () => this.SUBRULE(this.statement) },
+  ];
+  private readonly bodyPart = (): void => {
+    this.OR(this.bodyParts);
+  };
 
   private item = this.RULE("item", () => {
     this.OR([
@@ -109,17 +185,20 @@ export class NnParser extends CstParser {
    */
   private statement = this.RULE("statement", () => {
     this.CONSUME(T.Ident);
-    this.OPTION({ GATE: () => adjacent(this.LA(0), this.LA(1)), DEF: () => this.SUBRULE(this.callArgs) });
-    this.MANY({
-      GATE: () => sameLine(this.LA(0), this.LA(1)),
-      DEF: () => {
-        this.OR([{ ALT: () => this.SUBRULE(this.word) }, { ALT: () => this.CONSUME(T.Comma) }]);
-      },
-    });
+    this.OPTION(this.callArgsIfAdjacent);
+    this.MANY(this.wordOnSameLine);
     // Only `repeat` and `residual` take a body; one here is a misspelt keyword
     // (`resdual { … }`), which lowering reports and reads as the keyword it resembles.
-    this.OPTION2({ GATE: () => sameLine(this.LA(0), this.LA(1)), DEF: () => this.SUBRULE(this.body) });
+    this.OPTION2(this.bodyOnSameLine);
   });
+  private readonly wordOrComma: IOrAlt<unknown>[] = [{ ALT: () => this.SUBRULE(this.word) }, { ALT: () => this.CONSUME(T.Comma) }];
+  private readonly wordOnSameLine: DSLMethodOpts<unknown> = {
+    GATE: () => sameLine(this.LA(0), this.LA(1)),
+    DEF: () => this.OR(this.wordOrComma),
+  };
+  private readonly bodyOnSameLine: DSLMethodOpts<unknown> = { GATE: () => sameLine(this.LA(0), this.LA(1)), DEF: () => this.SUBRULE(this.body) };
+  /** `name(`: a call's arguments, only when `(` touches the name. */
+  private readonly callArgsIfAdjacent: DSLMethodOpts<unknown> = { GATE: () => adjacent(this.LA(0), this.LA(1)), DEF: () => this.SUBRULE(this.callArgs) };
 
   private callArgs = this.RULE("callArgs", () => {
     this.CONSUME(T.LParen);
@@ -136,76 +215,78 @@ export class NnParser extends CstParser {
     this.SUBRULE(this.expr);
   });
 
-  /** A word of a statement: products joined by `x` (`3x3xc*2`); `+`/`-` only inside parentheses. */
+  /**
+   * A word of a statement: terms joined by `*`, `/` and `x` (`3x3xc*2`); `+`/`-` only inside
+   * parentheses. The operators are flat here and lowering applies their precedence (`x`
+   * loosest, then `*` and `/`): a plain word is two CST nodes (`word`, `term`), not one per
+   * precedence level.
+   */
   private word = this.RULE("word", () => {
-    this.SUBRULE(this.product);
-    this.MANY(() => {
-      this.CONSUME(T.DimX);
-      this.SUBRULE2(this.product);
-    });
+    this.SUBRULE(this.term);
+    this.MANY(this.wordRest);
   });
+  private readonly wordOps: IOrAlt<unknown>[] = [{ ALT: () => this.CONSUME(T.Star) }, { ALT: () => this.CONSUME(T.Slash) }, { ALT: () => this.CONSUME(T.DimX) }];
+  private readonly wordRest = (): void => {
+    this.OR(this.wordOps);
+    this.SUBRULE2(this.term);
+  };
 
-  /** A full expression, inside parentheses and after `=`, `:` and `~`. */
+  /**
+   * A full expression, inside parentheses and after `=`, `:` and `~`: terms joined by `+`, `-`,
+   * `*`, `/` and `x`, flat; lowering applies the precedence (`x` loosest, then `+` and `-`,
+   * then `*` and `/`; all left-associative).
+   */
   private expr = this.RULE("expr", () => {
-    this.SUBRULE(this.sum);
-    this.MANY(() => {
-      this.CONSUME(T.DimX);
-      this.SUBRULE2(this.sum);
-    });
+    this.SUBRULE(this.term);
+    this.MANY(this.exprRest);
   });
+  private readonly exprOps: IOrAlt<unknown>[] = [
+    { ALT: () => this.CONSUME(T.Plus) },
+    { ALT: () => this.CONSUME(T.Minus) },
+    { ALT: () => this.CONSUME(T.Star) },
+    { ALT: () => this.CONSUME(T.Slash) },
+    { ALT: () => this.CONSUME(T.DimX) },
+  ];
+  private readonly exprRest = (): void => {
+    this.OR(this.exprOps);
+    this.SUBRULE2(this.term);
+  };
 
-  private sum = this.RULE("sum", () => {
-    this.SUBRULE(this.product);
-    this.MANY(() => {
-      this.OR([{ ALT: () => this.CONSUME(T.Plus) }, { ALT: () => this.CONSUME(T.Minus) }]);
-      this.SUBRULE2(this.product);
-    });
+  /**
+   * An operand: `-` and a term (so a minus binds tightest), a number, a string, a name or
+   * call, or `( expr )`.
+   */
+  private term = this.RULE("term", () => {
+    this.OR(this.termAlts);
   });
-
-  private product = this.RULE("product", () => {
-    this.SUBRULE(this.unary);
-    this.MANY(() => {
-      this.OR([{ ALT: () => this.CONSUME(T.Star) }, { ALT: () => this.CONSUME(T.Slash) }]);
-      this.SUBRULE2(this.unary);
-    });
-  });
-
-  private unary = this.RULE("unary", () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(T.Minus);
-          this.SUBRULE(this.unary);
-        },
+  private readonly termAlts: IOrAlt<unknown>[] = [
+    {
+      ALT: () => {
+        this.CONSUME(T.Minus);
+        this.SUBRULE(this.term);
       },
-      { ALT: () => this.SUBRULE(this.primary) },
-    ]);
-  });
-
-  private primary = this.RULE("primary", () => {
-    this.OR([
-      { ALT: () => this.CONSUME(T.NumberLit) },
-      { ALT: () => this.CONSUME(T.StringLit) },
-      {
-        ALT: () => {
-          this.CONSUME(T.Ident);
-          this.OPTION({ GATE: () => adjacent(this.LA(0), this.LA(1)), DEF: () => this.SUBRULE(this.callArgs) });
-        },
+    },
+    { ALT: () => this.CONSUME(T.NumberLit) },
+    { ALT: () => this.CONSUME(T.StringLit) },
+    {
+      ALT: () => {
+        this.CONSUME(T.Ident);
+        this.OPTION(this.callArgsIfAdjacent);
       },
-      {
-        ALT: () => {
-          this.CONSUME(T.LParen);
-          this.SUBRULE(this.expr);
-          this.CONSUME(T.RParen);
-        },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(T.LParen);
+        this.SUBRULE(this.expr);
+        this.CONSUME(T.RParen);
       },
-    ]);
-  });
+    },
+  ];
 
   private trainDecl = this.RULE("trainDecl", () => {
     this.CONSUME(T.Train);
     this.CONSUME(T.AnyName);
-    this.OPTION({ GATE: () => adjacent(this.LA(0), this.LA(1)), DEF: () => this.SUBRULE(this.callArgs) });
+    this.OPTION(this.callArgsIfAdjacent);
     this.SUBRULE(this.recipeBody);
   });
 
@@ -232,9 +313,12 @@ export class NnParser extends CstParser {
   });
 }
 
-/** One parser instance, reused (Chevrotain parsers are built once and fed new input). */
+/**
+ * One parser instance, reused (Chevrotain parsers are built once and fed new input), built
+ * without Chevrotain's grammar checks: `new NnParser()` in the tests runs them.
+ */
 let instance: NnParser | undefined;
 export function parserInstance(): NnParser {
-  instance ??= new NnParser();
+  instance ??= new NnParser({ validate: false });
   return instance;
 }

@@ -102,6 +102,10 @@ export function parse(text: string): ParseResult {
     if (next >= toks.length) break;
     toks = toks.slice(next);
   }
+  // The parser keeps its last input until the next parse: let go of the tokens now, so they
+  // die young instead of being promoted to the old generation (a re-check per keystroke
+  // would otherwise leave a file's worth of tokens for every major GC to collect).
+  parser.input = [];
   // No cascades: once the parser has complained about a line, what lowering finds there is
   // most likely a consequence of the same mistake.
   const parseErrorLines = new Set(diagnostics.filter((d) => d.code === "NN1003" || d.code === "NN1004").map((d) => d.range.start.line));

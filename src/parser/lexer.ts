@@ -2,15 +2,22 @@
  * Tokens of the .nn language. Newlines are whitespace to the lexer; the parser reads line
  * numbers to end a layer's words at the end of its line.
  */
-import { createToken, Lexer, type CustomPatternMatcherReturn, type IToken, type TokenType } from "chevrotain";
+import { createToken, Lexer, type CustomPatternMatcherReturn, type ILexerConfig, type IToken, type TokenType } from "chevrotain";
 import { KEYWORDS } from "../language/vocabulary.js";
 
-export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n\f\v\u00a0\ufeff]+/, group: Lexer.SKIPPED, line_breaks: true });
-export const Comment = createToken({ name: "Comment", pattern: /#[^\n\r]*/, group: "comments" });
+// Every token below says which characters it can start with (`start_chars_hint`) and
+// whether it can hold a line break (`line_breaks`). Chevrotain would otherwise work both out
+// by parsing each regex, which was most of the lexer's construction time in a cold
+// `nnc check`. validateTokens() (run by the tests) checks them against that analysis.
+const LETTERS = [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"];
+const NUMBER_STARTS = [..."0123456789."];
+
+export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n\f\v\u00a0\ufeff]+/, group: Lexer.SKIPPED, start_chars_hint: [..." \t\r\n\f\v\u00a0\ufeff"], line_breaks: true });
+export const Comment = createToken({ name: "Comment", pattern: /#[^\n\r]*/, group: "comments", start_chars_hint: ["#"], line_breaks: false });
 
 /** Any name, keywords included: argument names such as `train:` in `mnist(train: 8000)`. */
 export const AnyName = createToken({ name: "AnyName", pattern: Lexer.NA });
-export const Ident = createToken({ name: "Ident", pattern: /[A-Za-z_][A-Za-z0-9_]*/, categories: [AnyName] });
+export const Ident = createToken({ name: "Ident", pattern: /[A-Za-z_][A-Za-z0-9_]*/, categories: [AnyName], start_chars_hint: LETTERS, line_breaks: false });
 
 const keywordTokens: Record<string, TokenType> = {};
 for (const word of KEYWORDS) {
@@ -19,6 +26,8 @@ for (const word of KEYWORDS) {
     pattern: new RegExp(`${word}(?![A-Za-z0-9_])`),
     longer_alt: Ident,
     categories: [AnyName],
+    start_chars_hint: [word[0]!],
+    line_breaks: false,
   });
 }
 export const Model = keywordTokens.model!;
@@ -43,30 +52,30 @@ function matchDimX(text: string, offset: number): CustomPatternMatcherReturn | n
 }
 export const DimX = createToken({ name: "DimX", pattern: { exec: matchDimX }, start_chars_hint: ["x"], line_breaks: false });
 
-export const NumberLit = createToken({ name: "Number", pattern: /(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/ });
+export const NumberLit = createToken({ name: "Number", pattern: /(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/, start_chars_hint: NUMBER_STARTS, line_breaks: false });
 /**
  * A number run into a word (`8relu`, `1e`): reported, then read as the number alone. An `x`
  * right after the digits is a dims separator, not a word (`5x5x32`).
  */
-export const NumberRunOn = createToken({ name: "NumberRunOn", pattern: /(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?![eE][+-]?\d)(?=[A-Za-wyzA-Z_]|x(?![0-9A-Za-z_(]))[A-Za-z_][A-Za-z0-9_]*/ });
+export const NumberRunOn = createToken({ name: "NumberRunOn", pattern: /(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?![eE][+-]?\d)(?=[A-Za-wyzA-Z_]|x(?![0-9A-Za-z_(]))[A-Za-z_][A-Za-z0-9_]*/, start_chars_hint: NUMBER_STARTS, line_breaks: false });
 /** `//` is not a comment in .nn; reported with a hint, then skipped like one. */
-export const SlashComment = createToken({ name: "SlashComment", pattern: /\/\/[^\n\r]*/, group: "badComments" });
-export const StringLit = createToken({ name: "String", pattern: /"(?:[^"\\\n\r]|\\.)*"/ });
+export const SlashComment = createToken({ name: "SlashComment", pattern: /\/\/[^\n\r]*/, group: "badComments", start_chars_hint: ["/"], line_breaks: false });
+export const StringLit = createToken({ name: "String", pattern: /"(?:[^"\\\n\r]|\\.)*"/, start_chars_hint: ['"'], line_breaks: false });
 /** A string whose closing quote is missing; reported, then read as a string to end the line. */
-export const UnterminatedString = createToken({ name: "UnterminatedString", pattern: /"(?:[^"\\\n\r]|\\.)*\\?/ });
-export const Arrow = createToken({ name: "Arrow", pattern: /->|→/ });
-export const Minus = createToken({ name: "Minus", pattern: /-/ });
-export const Plus = createToken({ name: "Plus", pattern: /\+/ });
-export const Star = createToken({ name: "Star", pattern: /\*/ });
-export const Slash = createToken({ name: "Slash", pattern: /\// });
-export const LParen = createToken({ name: "LParen", pattern: /\(/ });
-export const RParen = createToken({ name: "RParen", pattern: /\)/ });
-export const LCurly = createToken({ name: "LCurly", pattern: /\{/ });
-export const RCurly = createToken({ name: "RCurly", pattern: /\}/ });
-export const Comma = createToken({ name: "Comma", pattern: /,/ });
-export const Colon = createToken({ name: "Colon", pattern: /:/ });
-export const Equals = createToken({ name: "Equals", pattern: /=/ });
-export const Tilde = createToken({ name: "Tilde", pattern: /~/ });
+export const UnterminatedString = createToken({ name: "UnterminatedString", pattern: /"(?:[^"\\\n\r]|\\.)*\\?/, start_chars_hint: ['"'], line_breaks: false });
+export const Arrow = createToken({ name: "Arrow", pattern: /->|→/, start_chars_hint: ["-", "→"], line_breaks: false });
+export const Minus = createToken({ name: "Minus", pattern: /-/, start_chars_hint: ["-"], line_breaks: false });
+export const Plus = createToken({ name: "Plus", pattern: /\+/, start_chars_hint: ["+"], line_breaks: false });
+export const Star = createToken({ name: "Star", pattern: /\*/, start_chars_hint: ["*"], line_breaks: false });
+export const Slash = createToken({ name: "Slash", pattern: /\//, start_chars_hint: ["/"], line_breaks: false });
+export const LParen = createToken({ name: "LParen", pattern: /\(/, start_chars_hint: ["("], line_breaks: false });
+export const RParen = createToken({ name: "RParen", pattern: /\)/, start_chars_hint: [")"], line_breaks: false });
+export const LCurly = createToken({ name: "LCurly", pattern: /\{/, start_chars_hint: ["{"], line_breaks: false });
+export const RCurly = createToken({ name: "RCurly", pattern: /\}/, start_chars_hint: ["}"], line_breaks: false });
+export const Comma = createToken({ name: "Comma", pattern: /,/, start_chars_hint: [","], line_breaks: false });
+export const Colon = createToken({ name: "Colon", pattern: /:/, start_chars_hint: [":"], line_breaks: false });
+export const Equals = createToken({ name: "Equals", pattern: /=/, start_chars_hint: ["="], line_breaks: false });
+export const Tilde = createToken({ name: "Tilde", pattern: /~/, start_chars_hint: ["~"], line_breaks: false });
 
 export const allTokens: TokenType[] = [
   AnyName,
@@ -95,11 +104,92 @@ export const allTokens: TokenType[] = [
   Tilde,
 ];
 
-export const nnLexer = new Lexer(allTokens, {
-  positionTracking: "full",
-  ensureOptimizations: false,
-  recoveryEnabled: true,
-});
+const LEXER_CONFIG: ILexerConfig = { positionTracking: "full", recoveryEnabled: true };
+
+/**
+ * The lexer, built without Chevrotain's checks of the token definitions (and so without
+ * parsing any regex): validateTokens() runs those checks, and the tests run it.
+ */
+export const nnLexer = new Lexer(allTokens, { ...LEXER_CONFIG, ensureOptimizations: true, skipValidations: true });
+
+/**
+ * Chevrotain's lexer makes tokens with the fields in the order of its end-of-file token,
+ * whose positions are NaN; V8 gives both the same hidden class, so it stores every position
+ * of every token as a separate heap number (seven per token, and more in each CST location
+ * copied from them). nnLexer makes its tokens here instead, the same fields in another
+ * order, which V8 keeps as small integers in place. (Used only when the lexer is as
+ * expected: Chevrotain's full-position token maker, chosen in its constructor.)
+ */
+interface TokenMaker {
+  createTokenInstance: (image: string, startOffset: number, tokenTypeIdx: number, tokenType: TokenType, startLine: number, startColumn: number, imageLength: number) => IToken;
+  createFullToken?: unknown;
+}
+{
+  const lexer = nnLexer as unknown as TokenMaker;
+  if (lexer.createTokenInstance === lexer.createFullToken) {
+    lexer.createTokenInstance = (image, startOffset, tokenTypeIdx, tokenType, startLine, startColumn, imageLength) => ({
+      tokenType,
+      tokenTypeIdx,
+      image,
+      startOffset,
+      endOffset: startOffset + imageLength - 1,
+      startLine,
+      endLine: startLine,
+      startColumn,
+      endColumn: startColumn + imageLength - 1,
+    });
+  }
+}
+
+/** The parts of a Chevrotain Lexer (not in its typings) that validateTokens() compares. */
+interface LexerTables {
+  patternIdxToConfig: Record<string, { tokenType: TokenType; canLineTerminator: boolean }[]>;
+  charCodeToPatternIdxToConfig: Record<string, ({ tokenType: TokenType }[] | undefined)[]>;
+}
+
+/**
+ * Checks the token definitions as Chevrotain would by default: its validations (which throw
+ * on, e.g., an unreachable pattern), and its own analysis of each regex — the characters a
+ * token can start with and whether it can hold a line break — against the
+ * `start_chars_hint`s and `line_breaks` given above, which nnLexer relies on. Throws on a
+ * difference. Run by `new NnParser()` (the tests, grammar/update-gast.mjs).
+ */
+export function validateTokens(): void {
+  // The same tokens without the hints (and without categories, which lexing does not use
+  // and which building a lexer would extend).
+  const plain = new Map<TokenType, TokenType>();
+  for (const t of allTokens) {
+    const copy: TokenType = { ...t };
+    if (typeof t.PATTERN !== "object" || t.PATTERN instanceof RegExp) delete copy.START_CHARS_HINT;
+    if (t.PATTERN instanceof RegExp) delete copy.LINE_BREAKS;
+    delete copy.CATEGORIES;
+    plain.set(t, copy);
+  }
+  for (const copy of plain.values()) {
+    const alt = copy.LONGER_ALT;
+    if (alt) copy.LONGER_ALT = Array.isArray(alt) ? alt.map((a) => plain.get(a)!) : plain.get(alt)!;
+  }
+  const analysed = new Lexer([...plain.values()], { ...LEXER_CONFIG, ensureOptimizations: true }) as unknown as LexerTables;
+  const given = nnLexer as unknown as LexerTables;
+  const describe = (l: LexerTables): string => {
+    const configs = l.patternIdxToConfig["defaultMode"];
+    const firsts = l.charCodeToPatternIdxToConfig["defaultMode"];
+    if (!configs || !firsts) throw new Error("validateTokens: Chevrotain's Lexer no longer has the tables this compares; update the check.");
+    const lines = configs.map((c) => `${c.tokenType.name} line breaks: ${c.canLineTerminator}`);
+    firsts.forEach((list, code) => {
+      if (list) lines.push(`${code}: ${list.map((c) => c.tokenType.name).join(" ")}`);
+    });
+    return lines.join("\n");
+  };
+  const want = describe(analysed);
+  const got = describe(given);
+  if (want !== got) {
+    const w = want.split("\n");
+    const g = got.split("\n");
+    const diff = w.filter((x) => !g.includes(x)).map((x) => `- ${x}`).concat(g.filter((x) => !w.includes(x)).map((x) => `+ ${x}`));
+    throw new Error(`The start_chars_hint / line_breaks of the tokens in src/parser/lexer.ts differ from what Chevrotain finds in their patterns (- found, + given):\n${diff.join("\n")}`);
+  }
+}
 
 export interface LexResult {
   tokens: IToken[];

@@ -27,43 +27,130 @@ import type {
   AstTrain,
 } from "./ast.js";
 
-type Children = Record<string, (CstNode | IToken)[] | undefined>;
+type Child = CstNode | IToken;
+type Children = Record<string, Child[] | undefined>;
 
-function isToken(x: CstNode | IToken): x is IToken {
+// CST accessors. These run for every node of every check (an editor re-checks on each
+// keystroke), so they return Chevrotain's own arrays and build none in the common case.
+const NONE: never[] = [];
+
+function isToken(x: Child): x is IToken {
   return (x as IToken).image !== undefined;
 }
 function isRecovered(t: IToken): boolean {
   return t.isInsertedInRecovery === true || Number.isNaN(t.startOffset);
 }
-function tokens(c: Children, name: string): IToken[] {
-  return ((c[name] ?? []) as IToken[]).filter((t) => !isRecovered(t));
+// The hot paths read a child list with a constant key (`c["Number"]`), which V8 compiles
+// to a named property load, and pass the list to these helpers.
+/** The first token of a list that recovery did not insert. */
+function firstToken(list: Child[] | undefined): IToken | undefined {
+  if (list === undefined) return undefined;
+  for (let i = 0; i < list.length; i++) if (!isRecovered(list[i] as IToken)) return list[i] as IToken;
+  return undefined;
 }
+function firstNode(list: Child[] | undefined): CstNode | undefined {
+  return list === undefined ? undefined : (list[0] as CstNode | undefined);
+}
+/** The first token under `name` that recovery did not insert. */
 function token(c: Children, name: string): IToken | undefined {
-  return tokens(c, name)[0];
+  return firstToken(c[name]);
 }
 function nodes(c: Children, name: string): CstNode[] {
-  return (c[name] ?? []) as CstNode[];
+  return (c[name] as CstNode[] | undefined) ?? NONE;
 }
 function node(c: Children, name: string): CstNode | undefined {
-  return nodes(c, name)[0];
+  return firstNode(c[name]);
 }
-function startOf(x: CstNode | IToken): number {
-  return isToken(x) ? x.startOffset : (x.location?.startOffset ?? NaN);
+function startOf(x: Child): number {
+  // A node that consumed no token has no start (NaN in Chevrotain's tracking, -1 in ours).
+  if (isToken(x)) return x.startOffset;
+  const start = x.location?.startOffset;
+  return start !== undefined && start >= 0 ? start : NaN;
 }
+
+/**
+ * The children of several lists in source order, leaving out tokens recovery inserted and
+ * nodes it left empty. Each of Chevrotain's lists is already in source order: one list comes
+ * back as it is when nothing needs leaving out, and several are merged.
+ */
+function inOrder(...all: (Child[] | undefined)[]): readonly Child[] {
+  let only: Child[] | undefined;
+  let lists: Child[][] | undefined;
+  for (const list of all) {
+    if (list === undefined || list.length === 0) continue;
+    if (only === undefined) only = list;
+    else (lists ??= [only]).push(list);
+  }
+  if (only === undefined) return NONE;
+  if (lists === undefined) {
+    for (const x of only) if (Number.isNaN(startOf(x))) return only.filter((y) => !Number.isNaN(startOf(y)));
+    return only;
+  }
+  const next = lists.map(() => 0);
+  const out: Child[] = [];
+  for (;;) {
+    let best = -1;
+    let bestStart = Infinity;
+    for (let k = 0; k < lists.length; k++) {
+      const list = lists[k]!;
+      let i = next[k]!;
+      while (i < list.length && Number.isNaN(startOf(list[i]!))) i++;
+      next[k] = i;
+      if (i < list.length) {
+        const start = startOf(list[i]!);
+        if (start < bestStart) {
+          best = k;
+          bestStart = start;
+        }
+      }
+    }
+    if (best < 0) return out;
+    out.push(lists[best]![next[best]!]!);
+    next[best]!++;
+  }
+}
+
+/**
+ * The words and commas of a statement in source order. A word node that recovery left empty
+ * lowers to nothing, so without commas the words are taken as they are.
+ */
+function statementParts(c: Children): readonly Child[] {
+  const words = c["word"];
+  const commas = c["Comma"];
+  if (commas === undefined) return words ?? NONE;
+  return inOrder(words, commas);
+}
+
+function byStart(a: Child, b: Child): number {
+  return startOf(a) - startOf(b);
+}
+
+/** What a lone activation (`-> relu name act1`) takes: the options every layer has. */
+let loneActivation: LayerKindInfo | undefined;
 
 export class Lowering {
   readonly diagnostics: Diagnostic[] = [];
   constructor(private readonly lines: LineMap) {}
 
   // --- ranges ------------------------------------------------------------------------
+  // The lexer tracks lines and columns (1-based; lines end at \n, \r\n or \r, as in
+  // LineMap), so a range is read off a token or a node's location without a search.
   tokenRange(t: IToken): Range {
-    return this.lines.range(t.startOffset, (t.endOffset ?? t.startOffset) + 1);
+    const { startLine, startColumn, endLine, endColumn, endOffset } = t;
+    if (startLine === undefined || startColumn === undefined || endLine === undefined || endColumn === undefined || endOffset === undefined || Number.isNaN(endOffset)) {
+      return this.lines.range(t.startOffset, (endOffset ?? t.startOffset) + 1);
+    }
+    return { start: { line: startLine - 1, character: startColumn - 1, offset: t.startOffset }, end: { line: endLine - 1, character: endColumn, offset: endOffset + 1 } };
   }
   /** The range a CST node covers; undefined when recovery left it empty. */
   nodeRange(n: CstNode): Range | undefined {
     const loc = n.location;
-    if (!loc || Number.isNaN(loc.startOffset) || loc.endOffset === undefined || Number.isNaN(loc.endOffset)) return undefined;
-    return this.lines.range(loc.startOffset, loc.endOffset + 1);
+    if (!loc || !(loc.startOffset >= 0) || loc.endOffset === undefined || !(loc.endOffset >= 0)) return undefined;
+    const { startLine, startColumn, endLine, endColumn } = loc;
+    if (startLine === undefined || startColumn === undefined || endLine === undefined || endColumn === undefined || Number.isNaN(startLine) || Number.isNaN(endLine)) {
+      return this.lines.range(loc.startOffset, loc.endOffset + 1);
+    }
+    return { start: { line: startLine - 1, character: startColumn - 1, offset: loc.startOffset }, end: { line: endLine - 1, character: endColumn, offset: loc.endOffset + 1 } };
   }
   span(a: Range, b: Range): Range {
     return { start: a.start, end: b.end };
@@ -170,8 +257,7 @@ export class Lowering {
    */
   body(n: CstNode): AstItem[] {
     const c = n.children;
-    const parts: (CstNode | IToken)[] = [...tokens(c, "Arrow"), ...nodes(c, "item")].filter((x) => !Number.isNaN(startOf(x)));
-    parts.sort((a, b) => startOf(a) - startOf(b));
+    const parts = inOrder(c["Arrow"], c["repeatItem"], c["residualItem"], c["statement"]);
     const items: AstItem[] = [];
     let prevItem: AstItem | undefined;
     let pendingArrow: IToken | undefined;
@@ -211,15 +297,23 @@ export class Lowering {
     return items;
   }
 
+  /** An `item` (after `repeat N`) or one of its alternatives (in a body). */
   private item(n: CstNode): AstItem | undefined {
-    const c = n.children;
-    const rep = node(c, "repeatItem");
-    if (rep) return this.repeat(rep);
-    const res = node(c, "residualItem");
-    if (res) return this.residual(res);
-    const st = node(c, "statement");
-    if (st) return this.layerStatement(st);
-    return undefined;
+    switch (n.name) {
+      case "repeatItem":
+        return this.repeat(n);
+      case "residualItem":
+        return this.residual(n);
+      case "statement":
+        return this.layerStatement(n);
+      case "item": {
+        const c = n.children;
+        const inner = node(c, "repeatItem") ?? node(c, "residualItem") ?? node(c, "statement");
+        return inner ? this.item(inner) : undefined;
+      }
+      default:
+        return undefined;
+    }
   }
 
   private repeat(n: CstNode): AstItem | undefined {
@@ -264,37 +358,41 @@ export class Lowering {
   }
 
   /** Words of a statement in source order, split into clauses at commas. */
-  private statementWords(n: CstNode): { exprs: AstExpr[][]; commas: IToken[] } {
-    const c = n.children;
-    const parts: (CstNode | IToken)[] = [...nodes(c, "word"), ...tokens(c, "Comma")].filter((x) => !Number.isNaN(startOf(x)));
-    parts.sort((a, b) => startOf(a) - startOf(b));
+  private statementClauses(n: CstNode): AstExpr[][] {
     const clauses: AstExpr[][] = [[]];
-    const commas: IToken[] = [];
-    for (const p of parts) {
-      if (isToken(p)) {
-        commas.push(p);
-        clauses.push([]);
-      } else {
+    for (const p of statementParts(n.children)) {
+      if (isToken(p)) clauses.push([]);
+      else {
         const e = this.expr(p);
         if (e) clauses[clauses.length - 1]!.push(e);
       }
     }
-    return { exprs: clauses, commas };
+    return clauses;
   }
 
   /** A statement in a model or block body: a layer, a lone activation or a block call. */
   private layerStatement(n: CstNode): AstItem | undefined {
     const range = this.nodeRange(n);
-    const headTok = token(n.children, "Ident");
+    const c = n.children;
+    const headTok = firstToken(c["Ident"]);
     if (!range || !headTok) return undefined;
     const head = this.ident(headTok);
-    const callArgsNode = node(n.children, "callArgs");
-    const { exprs, commas } = this.statementWords(n);
-    let words = this.joinSpacedDims(exprs.flat());
-    const bodyNode = node(n.children, "body");
+    const callArgsNode = firstNode(c["callArgs"]);
+    // The words in source order; a comma between them is an error reported below.
+    const raw: AstExpr[] = [];
+    let comma: IToken | undefined;
+    for (const p of statementParts(n.children)) {
+      if (isToken(p)) comma ??= p;
+      else {
+        const e = this.expr(p);
+        if (e) raw.push(e);
+      }
+    }
+    let words = this.joinSpacedDims(raw);
+    const bodyNode = firstNode(c["body"]);
     if (bodyNode) return this.misspeltKeyword(head, words, bodyNode, range);
-    if (commas.length > 0) {
-      this.error("NN1014", "Layer words are separated by spaces, not commas.", this.tokenRange(commas[0]!), "Remove the comma; options follow the layer on the same line, e.g. `conv 3x3x64 relu same`.");
+    if (comma) {
+      this.error("NN1014", "Layer words are separated by spaces, not commas.", this.tokenRange(comma), "Remove the comma; options follow the layer on the same line, e.g. `conv 3x3x64 relu same`.");
     }
     const info = LAYER_KINDS[head.name];
     if (info) {
@@ -309,7 +407,7 @@ export class Lowering {
     if (isActivation(head.name)) {
       const activation: AstActivation = { kind: "activation", name: head, args: this.callArgs(callArgsNode), range: callArgsNode ? this.span(head.range, this.nodeRange(callArgsNode) ?? head.range) : head.range };
       const layer: AstLayer = { kind: "layer", op: head, positional: [], options: {}, activation, range };
-      this.layerOptions(layer, { positional: [], options: { name: LAYER_KINDS.dense!.options.name!, frozen: LAYER_KINDS.dense!.options.frozen! }, activation: false, summary: "", example: "" }, words, head.name);
+      this.layerOptions(layer, (loneActivation ??= { positional: [], options: { name: LAYER_KINDS.dense!.options.name!, frozen: LAYER_KINDS.dense!.options.frozen! }, activation: false, summary: "", example: "" }), words, head.name);
       return layer;
     }
     // Anything else is a block call; the checker resolves the name (and suggests a layer kind).
@@ -336,11 +434,10 @@ export class Lowering {
    * the rest of the model is still checked.
    */
   private joinSpacedDims(words: AstExpr[]): AstExpr[] {
+    if (!words.some(isX)) return words;
     const out: AstExpr[] = [];
     for (let i = 0; i < words.length; i++) {
       const w = words[i]!;
-      const isX = (e: AstExpr | undefined): boolean => e?.kind === "ref" && e.name === "x";
-      const isSize = (e: AstExpr | undefined): boolean => e !== undefined && (e.kind === "number" || e.kind === "binary" || e.kind === "dims");
       if (isSize(w) && isX(words[i + 1]) && isSize(words[i + 2])) {
         const parts: AstExpr[] = [w];
         let j = i;
@@ -446,7 +543,7 @@ export class Lowering {
         layer.activation = { kind: "activation", name: ident, args: word.kind === "call-expr" ? word.args : [], range: word.range };
         continue;
       }
-      const slot = layer.positional.findIndex((p) => p === undefined);
+      const slot = layer.positional.indexOf(undefined);
       if (slot >= 0 && !(word.kind === "ref" && isKnownWordElsewhere(word.name))) {
         layer.positional[slot] = word;
         continue;
@@ -479,11 +576,9 @@ export class Lowering {
   // --- recipes -------------------------------------------------------------------------
   private recipeBody(n: CstNode | undefined, search: boolean): (AstStatement | AstSearchVar)[] {
     if (!n) return [];
-    const c = n.children;
-    const parts = [...nodes(c, "statement"), ...nodes(c, "searchVar")].filter((x) => !Number.isNaN(startOf(x)));
-    parts.sort((a, b) => startOf(a) - startOf(b));
     const out: (AstStatement | AstSearchVar)[] = [];
-    for (const p of parts) {
+    const c = n.children;
+    for (const p of inOrder(c["statement"], c["searchVar"]) as readonly CstNode[]) {
       const range = this.nodeRange(p);
       const headTok = token(p.children, "Ident");
       if (!range || !headTok) continue;
@@ -503,8 +598,7 @@ export class Lowering {
       if (callArgsNode) {
         this.error("NN1015", `\`${headTok.image}\` takes its values after a space, not in parentheses.`, this.nodeRange(callArgsNode) ?? range);
       }
-      const { exprs } = this.statementWords(p);
-      out.push({ kind: "statement", head: this.ident(headTok), clauses: exprs, range });
+      out.push({ kind: "statement", head: this.ident(headTok), clauses: this.statementClauses(p), range });
     }
     return out;
   }
@@ -536,76 +630,121 @@ export class Lowering {
     return e ? [e] : [];
   }
 
-  /** Lowers `word`, `expr`, `sum`, `product`, `unary` and `primary` nodes. */
+  /**
+   * Lowers a `word` or an `expr`: terms joined by flat operators, to which precedence is
+   * applied here: `x` (dims) loosest, then `+` and `-`, then `*` and `/`, all
+   * left-associative. Every term is lowered (for its diagnostics) even when one fails, which
+   * makes the whole value undefined.
+   */
   expr(n: CstNode): AstExpr | undefined {
     const c = n.children;
-    switch (n.name) {
-      case "word":
-      case "expr": {
-        const parts = nodes(c, n.name === "word" ? "product" : "sum").map((p) => this.expr(p));
-        if (parts.some((p) => p === undefined) || parts.length === 0) return undefined;
-        const ps = parts as AstExpr[];
-        if (ps.length === 1) return ps[0];
-        return { kind: "dims", parts: ps, range: this.span(ps[0]!.range, ps[ps.length - 1]!.range) };
+    const terms = c["term"] as CstNode[] | undefined;
+    if (terms === undefined || terms.length === 0) return undefined;
+    const first = this.term(terms[0]!);
+    if (terms.length === 1) return first;
+    const ops = operators(c);
+    let failed = first === undefined;
+    let parts: AstExpr[] | undefined; // dims, once an `x` is seen
+    let sum: AstExpr | undefined; // the sum so far, waiting for `prod`
+    let sumOp: "+" | "-" = "+";
+    let prod = first!; // the product so far
+    for (let i = 1; i < terms.length; i++) {
+      const right = this.term(terms[i]!);
+      if (right === undefined) failed = true;
+      if (failed) continue;
+      const op = ops[i - 1]?.image ?? "*";
+      if (op === "*" || op === "/") {
+        prod = { kind: "binary", op, left: prod, right: right!, range: this.span(prod.range, right!.range) };
+      } else if (op === "+" || op === "-") {
+        sum = sum === undefined ? prod : { kind: "binary", op: sumOp, left: sum, right: prod, range: this.span(sum.range, prod.range) };
+        sumOp = op;
+        prod = right!;
+      } else {
+        (parts ??= []).push(sum === undefined ? prod : { kind: "binary", op: sumOp, left: sum, right: prod, range: this.span(sum.range, prod.range) });
+        sum = undefined;
+        prod = right!;
       }
-      case "sum":
-      case "product": {
-        const operands = nodes(c, n.name === "sum" ? "product" : "unary").map((p) => this.expr(p));
-        if (operands.length === 0 || operands.some((p) => p === undefined)) return undefined;
-        const ops = (n.name === "sum" ? [...tokens(c, "Plus"), ...tokens(c, "Minus")] : [...tokens(c, "Star"), ...tokens(c, "Slash")]).sort((a, b) => a.startOffset - b.startOffset);
-        let acc = operands[0]!;
-        for (let i = 1; i < operands.length; i++) {
-          const right = operands[i]!;
-          const op = (ops[i - 1]?.image ?? "*") as "+" | "-" | "*" | "/";
-          acc = { kind: "binary", op, left: acc, right, range: this.span(acc.range, right.range) };
-        }
-        return acc;
-      }
-      case "unary": {
-        const minus = token(c, "Minus");
-        if (minus) {
-          const inner = node(c, "unary");
-          const operand = inner ? this.expr(inner) : undefined;
-          if (!operand) return undefined;
-          if (operand.kind === "number") {
-            return { kind: "number", value: -operand.value, raw: "-" + operand.raw, range: this.span(this.tokenRange(minus), operand.range) };
-          }
-          return { kind: "unary", op: "-", operand, range: this.span(this.tokenRange(minus), operand.range) };
-        }
-        const p = node(c, "primary");
-        return p ? this.expr(p) : undefined;
-      }
-      case "primary": {
-        const num = token(c, "Number");
-        if (num) {
-          const value = Number(num.image);
-          if (!Number.isFinite(value)) {
-            this.error("NN1020", `The number \`${num.image.slice(0, 30)}\` is too large.`, this.tokenRange(num), "Numbers must fit in a 64-bit float (below about 1.8e308).");
-            return undefined;
-          }
-          return { kind: "number", value, raw: num.image, range: this.tokenRange(num) };
-        }
-        const str = token(c, "String");
-        if (str) return { kind: "string", value: unquote(str.image), range: this.tokenRange(str) };
-        const id = token(c, "Ident");
-        if (id) {
-          const args = node(c, "callArgs");
-          if (args) {
-            const r = this.nodeRange(args);
-            return { kind: "call-expr", callee: this.ident(id), args: this.callArgs(args), range: r ? this.span(this.tokenRange(id), r) : this.tokenRange(id) };
-          }
-          return { kind: "ref", name: id.image, range: this.tokenRange(id) };
-        }
-        // A parenthesised expression: its range takes in the parentheses.
-        const inner = node(c, "expr");
-        const e = inner ? this.expr(inner) : undefined;
-        const r = this.nodeRange(n);
-        return e && r ? { ...e, range: r } : e;
-      }
-      default:
-        return undefined;
     }
+    if (failed) return undefined;
+    const last: AstExpr = sum === undefined ? prod : { kind: "binary", op: sumOp, left: sum, right: prod, range: this.span(sum.range, prod.range) };
+    if (parts === undefined) return last;
+    parts.push(last);
+    return { kind: "dims", parts, range: this.span(parts[0]!.range, last.range) };
   }
+
+  /** A term: `-` and a term, or an atom (a number, string, name, call or `( expr )`). */
+  private term(n: CstNode): AstExpr | undefined {
+    const c = n.children;
+    const minus = firstToken(c["Minus"]);
+    if (minus === undefined) return this.atom(c);
+    const inner = firstNode(c["term"]);
+    const operand = inner ? this.term(inner) : undefined;
+    if (!operand) return undefined;
+    const range = this.span(this.tokenRange(minus), operand.range);
+    if (operand.kind === "number") return { kind: "number", value: -operand.value, raw: "-" + operand.raw, range };
+    return { kind: "unary", op: "-", operand, range };
+  }
+
+  private atom(c: Children): AstExpr | undefined {
+    const num = firstToken(c["Number"]);
+    if (num) {
+      const value = Number(num.image);
+      if (!Number.isFinite(value)) {
+        this.error("NN1020", `The number \`${num.image.slice(0, 30)}\` is too large.`, this.tokenRange(num), "Numbers must fit in a 64-bit float (below about 1.8e308).");
+        return undefined;
+      }
+      return { kind: "number", value, raw: num.image, range: this.tokenRange(num) };
+    }
+    const str = firstToken(c["String"]);
+    if (str) return { kind: "string", value: unquote(str.image), range: this.tokenRange(str) };
+    const id = firstToken(c["Ident"]);
+    if (id) {
+      const args = firstNode(c["callArgs"]);
+      if (args) {
+        const r = this.nodeRange(args);
+        return { kind: "call-expr", callee: this.ident(id), args: this.callArgs(args), range: r ? this.span(this.tokenRange(id), r) : this.tokenRange(id) };
+      }
+      return { kind: "ref", name: id.image, range: this.tokenRange(id) };
+    }
+    // A parenthesised expression: its range takes in the parentheses (as far as they were
+    // read: a missing `)` leaves the range at the end of what is inside).
+    const inner = firstNode(c["expr"]);
+    const e = inner ? this.expr(inner) : undefined;
+    const open = firstToken(c["LParen"]);
+    if (e === undefined || open === undefined) return e;
+    let end: Child = open;
+    const close = firstToken(c["RParen"]);
+    if (inner !== undefined && endOffsetOf(inner) > endOffsetOf(open)) end = inner;
+    if (close !== undefined && (close.endOffset ?? NaN) > endOffsetOf(end)) end = close;
+    const endRange = isToken(end) ? this.tokenRange(end) : this.nodeRange(end);
+    if (endRange) e.range = this.span(this.tokenRange(open), endRange);
+    return e;
+  }
+}
+
+function endOffsetOf(x: Child): number {
+  const end = isToken(x) ? x.endOffset : x.location?.endOffset;
+  return end !== undefined && end >= 0 ? end : NaN;
+}
+
+/** The operator tokens of a `word` or `expr` node in source order. */
+function operators(c: Children): readonly IToken[] {
+  let only: IToken[] | undefined;
+  let merged: IToken[] | undefined;
+  for (const list of [c["Plus"], c["Minus"], c["Star"], c["Slash"], c["DimX"]] as (IToken[] | undefined)[]) {
+    if (list === undefined) continue;
+    if (only === undefined) only = list;
+    else (merged ??= [...only]).push(...list);
+  }
+  if (merged !== undefined) return merged.sort(byStart);
+  return only ?? NONE;
+}
+
+function isX(e: AstExpr | undefined): boolean {
+  return e?.kind === "ref" && e.name === "x";
+}
+function isSize(e: AstExpr | undefined): boolean {
+  return e !== undefined && (e.kind === "number" || e.kind === "binary" || e.kind === "dims");
 }
 
 function unquote(image: string): string {

@@ -54,10 +54,7 @@ const RULE_WORDS: Record<string, string> = {
   arg: "an argument",
   word: "a value",
   expr: "a value",
-  sum: "a value",
-  product: "a value",
-  unary: "a value",
-  primary: "a value",
+  term: "a value",
   recipeBody: "a recipe body in `{ }`",
   searchVar: "a search variable",
 };
@@ -91,7 +88,7 @@ export const messageProvider: IParserErrorMessageProvider = {
   buildNoViableAltMessage({ expectedPathsPerAlt, actual, ruleName }) {
     const found = actual[0] ? tokenWords(actual[0]) : "nothing";
     if (ruleName === "declaration" && actual[0]) return TOP_LEVEL_MESSAGE(actual[0]);
-    if (ruleName === "unary" || ruleName === "primary") return `Expected a value (a number, a name or \`(\`), but found ${found}.`;
+    if (ruleName === "term") return `Expected a value (a number, a name or \`(\`), but found ${found}.`;
     return `Expected ${expectedList(expectedPathsPerAlt)} here, but found ${found}.`;
   },
   buildEarlyExitMessage({ expectedIterationPaths, actual, ruleName }) {

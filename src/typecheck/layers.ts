@@ -38,7 +38,8 @@ export class LayerResolver {
       else if (nameOpt.value.kind === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(nameOpt.value.value)) out.name = { value: nameOpt.value.value, range: nameOpt.value.range };
       else this.error("NN1013", "A layer name is a word of letters, digits and `_`, starting with a letter.", nameOpt.value.range, "For example: `name conv1`.");
     }
-    for (const [key, o] of Object.entries(layer.options)) {
+    for (const key in layer.options) {
+      const o = layer.options[key]!;
       if (key === "stride" || key === "valid" || key === "same" || key === "full") subjects[key === "stride" ? "stride" : "padding"] = o.range;
       if (key === "dilation") subjects.dilation = o.range;
       if (key === "filters") subjects.filters = o.range;
@@ -54,7 +55,6 @@ export class LayerResolver {
     const first = layer.positional[0];
     if (first) subjects[positionalSubject(op)] = first.range;
 
-    const ok = <T>(v: T | undefined): v is T => v !== undefined;
     switch (op) {
       case "input": {
         const shape = first ? this.ev.dims(first, env, "the input shape") : undefined;
@@ -316,8 +316,14 @@ function positionalSubject(op: string): ShapeErrorSubject {
   }
 }
 
+function ok<T>(v: T | undefined): v is T {
+  return v !== undefined;
+}
+
+/** Adds the activation to a config literal made by the caller (as its last key). */
 function withActivation<T extends LayerConfig>(config: T, activation: ActivationSpec | undefined): T {
-  return activation ? { ...config, activation } : config;
+  if (activation) (config as T & { activation?: ActivationSpec }).activation = activation;
+  return config;
 }
 
 export { capitalise };
