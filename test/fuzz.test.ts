@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { CODES } from "../src/diagnostics/codes.js";
 import { lexTokens } from "../src/parser/lexer.js";
 import { checkText } from "../src/pipeline.js";
+import { seededRandom } from "../src/runtime/data/augment.js";
 
 const root = join(import.meta.dirname, "..");
 function nnFiles(dir: string): string[] {
@@ -20,18 +21,6 @@ function nnFiles(dir: string): string[] {
   }
 }
 const files = [...nnFiles("specs"), ...nnFiles("grammar/examples")];
-
-/** mulberry32: a small seeded generator, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Per input, how long "never hangs" may take before we call it a hang (not a speed target). */
 const HANG_MS = 2000;
@@ -75,7 +64,7 @@ describe("the front end under mutation", () => {
   for (const file of files) {
     const text = readFileSync(join(root, file), "utf8");
     const tokens = lexTokens(text).tokens;
-    const next = rng(0x5eed ^ text.length);
+    const next = seededRandom(0x5eed ^ text.length);
     const idx = tokens.map((_, i) => i);
 
     it(`${file}: every truncation ends in diagnostics, never a throw`, () => {

@@ -66,3 +66,10 @@ export type InitConfig =
   | { name: "zeros" | "ones" | "glorot_normal" | "glorot_uniform" | "he_normal" | "he_uniform" | "lecun_normal" | "lecun_uniform" }
   | { name: "normal"; std: number }
   | { name: "uniform"; limit: number };
+
+/** An activation as the spec names it, with its argument. */
+export type ActivationConfig =
+  | { name: "relu" | "prelu" | "selu" | "sigmoid" | "tanh" | "softplus" | "softmax" | "linear" }
+  | { name: "leaky_relu"; alpha: number }
+  | { name: "elu"; alpha: number }
+  | { name: "maxout"; k: number };

@@ -11,18 +11,14 @@
  */
 
 import * as tf from "@tensorflow/tfjs";
+import type { ActivationConfig } from "./config.js";
+
+export type { ActivationConfig };
 
 /** The arguments every TF.js layer takes (`LayerArgs` is not exported by name). */
 type BaseLayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = tf.Shape;
 type ConfigDict = tf.serialization.ConfigDict;
-
-/** An activation as the spec names it; the same union as the checker's `ActivationSpec`. */
-export type ActivationConfig =
-  | { name: "relu" | "prelu" | "selu" | "sigmoid" | "tanh" | "softplus" | "softmax" | "linear" }
-  | { name: "leaky_relu"; alpha: number }
-  | { name: "elu"; alpha: number }
-  | { name: "maxout"; k: number };
 
 function oneShape(inputShape: Shape | Shape[]): Shape {
   // A single-input layer gets either a shape or a list holding one shape.

@@ -84,7 +84,7 @@ function lossFunction(loss: LossName, units: number): (y: tf.Tensor, p: tf.Tenso
     case "mae":
       return (y, p) => tf.losses.absoluteDifference(y, p) as tf.Scalar;
     case "hinge":
-      return units === 1 ? (y, p) => tf.losses.hingeLoss(y, p) as tf.Scalar : (y, p) => tf.losses.hingeLoss(y, p) as tf.Scalar;
+      return (y, p) => tf.losses.hingeLoss(y, p) as tf.Scalar;
   }
 }
 

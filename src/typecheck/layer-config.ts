@@ -3,20 +3,14 @@
  * (shape-rules.ts) take these; codegen will too. Shapes leave the batch dimension out.
  */
 import type { Padding } from "../language/vocabulary.js";
+import type { ActivationConfig, InitConfig } from "../runtime/config.js";
 
 /** A tensor shape without the batch dimension: [features] or [height, width, channels]. */
 export type Shape = readonly number[];
 
-export type InitSpec =
-  | { name: "zeros" | "ones" | "glorot_normal" | "glorot_uniform" | "he_normal" | "he_uniform" | "lecun_normal" | "lecun_uniform" }
-  | { name: "normal"; std: number }
-  | { name: "uniform"; limit: number };
-
-export type ActivationSpec =
-  | { name: "relu" | "prelu" | "selu" | "sigmoid" | "tanh" | "softplus" | "softmax" | "linear" }
-  | { name: "leaky_relu"; alpha: number }
-  | { name: "elu"; alpha: number }
-  | { name: "maxout"; k: number };
+/** Initialisers and activations as the runtime receives them (one definition, in runtime/config.ts). */
+export type InitSpec = InitConfig;
+export type ActivationSpec = ActivationConfig;
 
 export interface WeightOptions {
   useBias: boolean;

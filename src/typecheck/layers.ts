@@ -325,5 +325,3 @@ function withActivation<T extends LayerConfig>(config: T, activation: Activation
   if (activation) (config as T & { activation?: ActivationSpec }).activation = activation;
   return config;
 }
-
-export { capitalise };

@@ -7,10 +7,10 @@ import { diag, type Diagnostic, type RelatedInformation, type Range } from "../d
 import { closest } from "../diagnostics/suggest.js";
 import { isLayerKind, LAYER_KINDS, ACTIVATIONS } from "../language/vocabulary.js";
 import { exprSource, type AstArg, type AstBlock, type AstBlockCall, type AstItem, type AstLayer, type AstModel, type AstParam, type AstResidual } from "../parser/index.js";
-import { Env, Evaluator, formatNumber } from "./evaluate.js";
+import { capitalise, Env, Evaluator, formatNumber } from "./evaluate.js";
 import type { LayerConfig, ParamCount, ShapeErrorSubject } from "./layer-config.js";
 import { LayerResolver } from "./layers.js";
-import { formatShape, outputShape, paramCount } from "./shape-rules.js";
+import { formatShape, outputShape, paramCount, sameShape } from "./shape-rules.js";
 
 export interface CheckedLayer {
   /** Unique within the model: the `name` option, or the kind and a counter (`conv2`). */
@@ -355,7 +355,7 @@ export class ModelExpander {
         if (!param) {
           const guess = closest(a.name.name, block.params.map((p) => p.name.name));
           this.diagnostics.push(
-            diag("NN2007", `${cap(owner)} has no parameter \`${a.name.name}\`.`, a.name.range, {
+            diag("NN2007", `${capitalise(owner)} has no parameter \`${a.name.name}\`.`, a.name.range, {
               hint: guess ? `Did you mean \`${guess}\`?` : `Its parameters are ${block.params.map((p) => `\`${p.name.name}\``).join(", ") || "none"}.`,
               related: block.name ? [{ message: "the block is defined here", range: block.name.range }] : [],
             }),
@@ -366,7 +366,7 @@ export class ModelExpander {
       } else {
         param = block.params[positional++];
         if (!param) {
-          this.diagnostics.push(diag("NN2009", `${cap(owner)} takes ${block.params.length} argument${block.params.length === 1 ? "" : "s"}, but \`${exprSource(a.value)}\` is one more.`, a.range, { related: block.name ? [{ message: "the block is defined here", range: block.name.range }] : [] }));
+          this.diagnostics.push(diag("NN2009", `${capitalise(owner)} takes ${block.params.length} argument${block.params.length === 1 ? "" : "s"}, but \`${exprSource(a.value)}\` is one more.`, a.range, { related: block.name ? [{ message: "the block is defined here", range: block.name.range }] : [] }));
           ok = false;
           continue;
         }
@@ -385,7 +385,7 @@ export class ModelExpander {
       else if (p.default) env.set(p.name.name, this.ev.number(p.default, env, `the default of \`${p.name.name}\``), p.name.range);
       else {
         this.diagnostics.push(
-          diag("NN2008", `${cap(owner)} needs a value for \`${p.name.name}\`.`, at, {
+          diag("NN2008", `${capitalise(owner)} needs a value for \`${p.name.name}\`.`, at, {
             hint: `Pass it: \`${block.name?.name ?? "block"}(${block.params.map((q) => (q === p ? `${p.name.name}: …` : "")).filter(Boolean).join(", ")})\`, or give the parameter a default: \`${p.name.name} = …\`.`,
             related: [{ message: "the parameter is declared here", range: p.name.range }],
           }),
@@ -502,14 +502,6 @@ function intendedShape(config: LayerConfig, input: number[] | undefined): number
     default:
       return undefined;
   }
-}
-
-function cap(s: string): string {
-  return s[0]!.toUpperCase() + s.slice(1);
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 function subjectRange(subjects: Partial<Record<ShapeErrorSubject, Range>>, subject: ShapeErrorSubject): Range | undefined {

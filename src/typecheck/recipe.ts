@@ -7,28 +7,19 @@ import { diag, type Diagnostic, type Range } from "../diagnostics/diagnostic.js"
 import { closest } from "../diagnostics/suggest.js";
 import { DATA_SOURCES, LOSSES, METRICS, NORMALIZATIONS, OPTIMIZERS, RECIPE_SETTINGS, SEARCH_DISTRIBUTIONS, SEARCH_SETTINGS } from "../language/vocabulary.js";
 import { exprSource, type AstArg, type AstExpr, type AstModel, type AstSearch, type AstStatement, type AstTrain } from "../parser/index.js";
-import { Env, Evaluator, formatNumber } from "./evaluate.js";
+import { capitalise, Env, Evaluator, formatNumber } from "./evaluate.js";
+import type { AugmentConfig, DataConfig, ScheduleConfig } from "../runtime/config.js";
 import type { ActivationSpec } from "./layer-config.js";
 import type { CheckedModel } from "./model.js";
-import { formatShape } from "./shape-rules.js";
+import { formatShape, sameShape } from "./shape-rules.js";
 
-export type DataSpec =
-  | { source: "mnist"; train: number; test: number }
-  | { source: "ball"; dims: number; n: number; test: number }
-  | { source: "csv"; path: string; label: string }
-  | { source: "idx"; images: string; labels: string };
-
-export type ScheduleSpec =
-  | { name: "constant" }
-  | { name: "step"; factor: number; every: number }
-  | { name: "exp"; rate: number }
-  | { name: "cosine" }
-  | { name: "warmup"; epochs: number; then: Exclude<ScheduleSpec, { name: "warmup" }> };
-
-export type AugmentSpec =
-  | { kind: "flip"; direction: "horizontal" | "vertical" }
-  | { kind: "crop"; height: number; width: number; pad: number }
-  | { kind: "jitter"; brightness: number; contrast: number };
+/**
+ * What a recipe's data, schedule and augmentation resolve to: the very types the runtime
+ * receives (plain data, no TensorFlow.js), so the emitter passes them through unchanged.
+ */
+export type DataSpec = DataConfig;
+export type ScheduleSpec = ScheduleConfig;
+export type AugmentSpec = AugmentConfig;
 
 export interface CheckedRecipe {
   model: string;
@@ -184,7 +175,7 @@ export class RecipeChecker {
     const v = this.ev.number(e, this.env, what);
     if (v === undefined) return undefined;
     if (!valid(v)) {
-      this.error("NN4010", `${what[0]!.toUpperCase() + what.slice(1)} must be ${rule}, but it is ${formatNumber(v)}.`, e.range, hint);
+      this.error("NN4010", `${capitalise(what)} must be ${rule}, but it is ${formatNumber(v)}.`, e.range, hint);
       return undefined;
     }
     return v;
@@ -836,10 +827,6 @@ export class RecipeChecker {
     }
     return kind === "int" ? { kind, low, high } : { kind, low, high };
   }
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 /** The loss that fits how a model ends, for hints. */

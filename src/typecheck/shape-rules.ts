@@ -46,6 +46,11 @@ export function formatShape(shape: Shape): string {
   return shape.length === 0 ? "()" : shape.join("x");
 }
 
+/** Same rank and the same size on every axis. */
+export function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((n, i) => n === b[i]);
+}
+
 /** Number of values in a tensor of this shape (batch left out). */
 export function elementCount(shape: Shape): number {
   return shape.reduce((a, b) => a * b, 1);
@@ -448,8 +453,7 @@ const RULES: { [K in LayerOp]: Rule<K> } = {
   add(_config, _input, inputs) {
     const first = inputs[0]!;
     for (const other of inputs.slice(1)) {
-      const same = other.length === first.length && other.every((n, i) => n === first[i]);
-      if (!same) {
+      if (!sameShape(first, other)) {
         const bothImages = first.length === 3 && other.length === 3;
         return fail(
           "NN3004",
