@@ -25,6 +25,21 @@ export interface RelatedInformation {
   range: Range;
 }
 
+/** One replacement in the source: `range` (possibly empty, an insertion) becomes `newText`. */
+export interface FixEdit {
+  range: Range;
+  newText: string;
+}
+
+/**
+ * A fix the hint proposes, spelt out as edits (an editor offers it as a quick fix):
+ * "Add `flatten` before it?" becomes an insertion of `flatten -> ` before the dense layer.
+ */
+export interface Fix {
+  title: string;
+  edits: FixEdit[];
+}
+
 export interface Diagnostic {
   code: Code;
   severity: Severity;
@@ -32,11 +47,14 @@ export interface Diagnostic {
   range: Range;
   hint?: string;
   related?: RelatedInformation[];
+  fixes?: Fix[];
 }
 
 export interface DiagnosticExtras {
   hint?: string;
   related?: RelatedInformation[];
+  /** Edits that carry out the hint; an undefined or empty list adds none. */
+  fixes?: Fix[] | undefined;
   /** Override the catalogue's default severity. */
   severity?: Severity;
 }
@@ -46,6 +64,7 @@ export function diag(code: Code, message: string, range: Range, extras: Diagnost
   const d: Diagnostic = { code, severity: extras.severity ?? CODES[code].severity, message, range };
   if (extras.hint !== undefined) d.hint = extras.hint;
   if (extras.related !== undefined && extras.related.length > 0) d.related = extras.related;
+  if (extras.fixes !== undefined && extras.fixes.length > 0) d.fixes = extras.fixes;
   return d;
 }
 

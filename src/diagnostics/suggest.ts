@@ -1,5 +1,15 @@
 /** "Did you mean …?" — the closest candidate by edit distance, if it is close enough. */
 import { ALIASES } from "../language/vocabulary.js";
+import type { Fix, Range } from "./diagnostic.js";
+
+/**
+ * The quick fix behind "Did you mean `guess`?": replace the misspelt word, which `range`
+ * covers exactly, with the suggestion. None when there is no suggestion.
+ */
+export function replaceFix(guess: string | undefined, range: Range): Fix[] | undefined {
+  if (guess === undefined) return undefined;
+  return [{ title: `Replace with \`${guess}\``, edits: [{ range, newText: guess }] }];
+}
 
 /** Optimal-string-alignment distance (Levenshtein plus adjacent transpositions). */
 export function editDistance(a: string, b: string): number {

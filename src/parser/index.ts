@@ -5,7 +5,7 @@
 import type { IRecognitionException, IToken } from "chevrotain";
 import { diag, endOf, LineMap, type Diagnostic, type Range } from "../diagnostics/diagnostic.js";
 import type { AstDeclaration, AstFile } from "./ast.js";
-import { closest } from "../diagnostics/suggest.js";
+import { closest, replaceFix } from "../diagnostics/suggest.js";
 import { parserInstance } from "./grammar.js";
 import { TOP_LEVEL_PREFIX } from "./messages.js";
 import { lexTokens } from "./lexer.js";
@@ -84,7 +84,8 @@ export function parse(text: string): ParseResult {
         if (e.name === "NotAllInputParsedException") stopIndex = toks.indexOf(e.token);
         const guess = e.token.tokenType.name === "Ident" ? closest(e.token.image, ["model", "block", "train", "search"]) : undefined;
         const hint = guess ? `Did you mean \`${guess}\`?` : e.token.image === "}" ? "This `}` closes nothing: is it one too many?" : "Every declaration starts with `model`, `block`, `train` or `search`.";
-        diagnostics.push(diag("NN1007", message, range, { hint }));
+        const fixes = guess ? replaceFix(guess, lines.range(e.token.startOffset, (e.token.endOffset ?? e.token.startOffset) + 1)) : undefined;
+        diagnostics.push(diag("NN1007", message, range, { hint, fixes }));
         continue;
       }
       const missing = /^Expected `[)}]`/.test(message) || e.token.tokenType.name === "EOF";

@@ -4,8 +4,8 @@
  * which is an option, which the activation). Reports problems as diagnostics; never throws.
  */
 import type { CstNode, IToken } from "chevrotain";
-import { diag, endOf, type Diagnostic, type LineMap, type Range } from "../diagnostics/diagnostic.js";
-import { closest } from "../diagnostics/suggest.js";
+import { diag, endOf, type Diagnostic, type Fix, type LineMap, type Range } from "../diagnostics/diagnostic.js";
+import { closest, replaceFix } from "../diagnostics/suggest.js";
 import { ACTIVATIONS, KEYWORDS, LAYER_KINDS, isActivation, isLayerKind, type LayerKindInfo } from "../language/vocabulary.js";
 import type {
   AstActivation,
@@ -158,8 +158,8 @@ export class Lowering {
   ident(t: IToken): AstIdent {
     return { kind: "ident", name: t.image, range: this.tokenRange(t) };
   }
-  private error(code: Parameters<typeof diag>[0], message: string, range: Range, hint?: string): void {
-    this.diagnostics.push(diag(code, message, range, hint === undefined ? {} : { hint }));
+  private error(code: Parameters<typeof diag>[0], message: string, range: Range, hint?: string, fixes?: Fix[]): void {
+    this.diagnostics.push(diag(code, message, range, hint === undefined ? { fixes } : { hint, fixes }));
   }
 
   // --- declarations -------------------------------------------------------------------
@@ -415,7 +415,8 @@ export class Lowering {
       const first = words[0]!;
       const last = words[words.length - 1]!;
       if (!callArgsNode) {
-        this.error("NN2001", `\`${head.name}\` is not a layer kind I know.`, head.range, suggestLayer(head.name));
+        const guess = closestLayer(head.name);
+        this.error("NN2001", `\`${head.name}\` is not a layer kind I know.`, head.range, suggestLayer(head.name), replaceFix(guess, head.range));
         return undefined;
       }
       const next = wordName(first);
@@ -467,14 +468,14 @@ export class Lowering {
     const guess = closest(head.name, ["repeat", "residual"]);
     const body = this.body(bodyNode);
     if (guess === "residual") {
-      this.error("NN2001", `\`${head.name}\` is not a keyword I know.`, head.range, "Did you mean `residual`?");
+      this.error("NN2001", `\`${head.name}\` is not a keyword I know.`, head.range, "Did you mean `residual`?", replaceFix(guess, head.range));
       const project = words.find((w) => w.kind === "ref" && w.name === "project");
       const item: AstResidual = { kind: "residual", keyword: head.range, body, range };
       if (project) item.project = project.range;
       return item;
     }
     if (guess === "repeat") {
-      this.error("NN2001", `\`${head.name}\` is not a keyword I know.`, head.range, "Did you mean `repeat`?");
+      this.error("NN2001", `\`${head.name}\` is not a keyword I know.`, head.range, "Did you mean `repeat`?", replaceFix(guess, head.range));
       const item: AstRepeat = { kind: "repeat", keyword: head.range, body, range };
       if (words[0]) item.count = words[0];
       return item;
@@ -554,7 +555,8 @@ export class Lowering {
         const options = Object.keys(info.options).map((x) => `\`${x}\``);
         const takes = options.length > 0 ? `\`${kind}\` takes the options ${options.join(", ")}${info.activation ? ", and an activation word (`relu`, `tanh`, …)" : ""}.` : `\`${kind}\` takes no options.`;
         const hint = name === "activation" && info.activation ? `Write the activation itself after the layer, e.g. \`${kind} … relu\`.` : guess ? `Did you mean \`${guess}\`?` : takes;
-        this.error("NN2002", `\`${name}\` is not an option of \`${kind}\`.`, word.kind === "call-expr" ? word.callee.range : word.range, hint);
+        const nameRange = word.kind === "call-expr" ? word.callee.range : word.range;
+        this.error("NN2002", `\`${name}\` is not an option of \`${kind}\`.`, nameRange, hint, name === "activation" && info.activation ? undefined : replaceFix(guess, nameRange));
         // The value an unknown option was given (`strides 2`) is part of the same mistake.
         const next = words[i + 1];
         const slotFree = layer.positional.some((p, k) => p === undefined && !info.positional[k]?.optional);
@@ -764,8 +766,12 @@ function isKnownWordElsewhere(name: string): boolean {
   return isActivation(name) || Object.hasOwn(LAYER_KINDS, name);
 }
 
+function closestLayer(name: string): string | undefined {
+  return closest(name, [...Object.keys(LAYER_KINDS), ...Object.keys(ACTIVATIONS)]);
+}
+
 function suggestLayer(name: string): string {
-  const guess = closest(name, [...Object.keys(LAYER_KINDS), ...Object.keys(ACTIVATIONS)]);
+  const guess = closestLayer(name);
   return guess ? `Did you mean \`${guess}\`?` : `Layer kinds are ${Object.keys(LAYER_KINDS).map((k) => `\`${k}\``).join(", ")}; a block is called with parentheses, e.g. \`basic(64)\`.`;
 }
 

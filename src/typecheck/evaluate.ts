@@ -3,7 +3,7 @@
  * parameter values. Reports unknown names with "did you mean", never throws.
  */
 import { diag, type Diagnostic, type Range } from "../diagnostics/diagnostic.js";
-import { closest } from "../diagnostics/suggest.js";
+import { closest, replaceFix } from "../diagnostics/suggest.js";
 import { exprSource, type AstExpr } from "../parser/index.js";
 
 export interface Binding {
@@ -41,6 +41,7 @@ export class Evaluator {
           this.diagnostics.push(
             diag("NN2003", `I cannot find a parameter named \`${e.name}\` in ${env.owner}.`, e.range, {
               hint: guess ? `Did you mean \`${guess}\`?` : names.length > 0 ? `The parameters here are ${names.map((n) => `\`${n}\``).join(", ")}.` : `${capitalise(env.owner)} has no parameters; ${what} must be a number here.`,
+              fixes: replaceFix(guess, e.range),
             }),
           );
           return undefined;

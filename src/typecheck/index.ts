@@ -4,7 +4,7 @@
  * checks recipes and searches against their models. Never throws for a user's mistake.
  */
 import { diag, type Diagnostic, type Range } from "../diagnostics/diagnostic.js";
-import { closest } from "../diagnostics/suggest.js";
+import { closest, replaceFix } from "../diagnostics/suggest.js";
 import type { AstBlock, AstFile, AstModel, AstSearch, AstTrain } from "../parser/index.js";
 import { Evaluator, Env } from "./evaluate.js";
 import { ModelExpander, type CheckedModel } from "./model.js";
@@ -74,7 +74,7 @@ export function check(ast: AstFile): CheckResult {
     const ast = models.get(t.model.name);
     if (!ast) {
       const guess = closest(t.model.name, models.keys());
-      diagnostics.push(diag("NN2004", `I cannot find a model named \`${t.model.name}\` to train.`, t.model.range, { hint: guess ? `Did you mean \`${guess}\`?` : models.size > 0 ? `The models in this file are ${[...models.keys()].map((m) => `\`${m}\``).join(", ")}.` : `Declare it: \`model ${t.model.name} { input … }\`.` }));
+      diagnostics.push(diag("NN2004", `I cannot find a model named \`${t.model.name}\` to train.`, t.model.range, { hint: guess ? `Did you mean \`${guess}\`?` : models.size > 0 ? `The models in this file are ${[...models.keys()].map((m) => `\`${m}\``).join(", ")}.` : `Declare it: \`model ${t.model.name} { input … }\`.`, fixes: replaceFix(guess, t.model.range) }));
       recipes.train(t, undefined);
       continue;
     }
@@ -140,7 +140,7 @@ function bindModelArgs(model: AstModel, t: AstTrain, diagnostics: Diagnostic[]):
     if (!param) {
       if (a.name) {
         const guess = closest(a.name.name, model.params.map((p) => p.name.name));
-        diagnostics.push(diag("NN2007", `The model \`${model.name!.name}\` has no parameter \`${a.name.name}\`.`, a.name.range, { hint: guess ? `Did you mean \`${guess}\`?` : undefined }));
+        diagnostics.push(diag("NN2007", `The model \`${model.name!.name}\` has no parameter \`${a.name.name}\`.`, a.name.range, { hint: guess ? `Did you mean \`${guess}\`?` : undefined, fixes: replaceFix(guess, a.name.range) }));
       } else diagnostics.push(diag("NN2009", `The model \`${model.name!.name}\` takes ${model.params.length} parameter${model.params.length === 1 ? "" : "s"}, but got more.`, a.range));
       ok = false;
       continue;

@@ -3,8 +3,8 @@
  * applies defaults (Keras's), checks value ranges and option combinations. Also remembers
  * where each part of the layer is written, so shape errors can point at the right word.
  */
-import { diag, type Diagnostic, type Range } from "../diagnostics/diagnostic.js";
-import { closest } from "../diagnostics/suggest.js";
+import { diag, type Diagnostic, type Fix, type Range } from "../diagnostics/diagnostic.js";
+import { closest, replaceFix } from "../diagnostics/suggest.js";
 import { ACTIVATIONS, INITIALIZERS, type Padding } from "../language/vocabulary.js";
 import { exprSource, type AstActivation, type AstArg, type AstExpr, type AstLayer } from "../parser/index.js";
 import { capitalise, formatNumber, type Env, type Evaluator } from "./evaluate.js";
@@ -159,7 +159,7 @@ export class LayerResolver {
     const info = ACTIVATIONS[name];
     if (!info) {
       const guess = closest(name, Object.keys(ACTIVATIONS));
-      this.error("NN2011", `\`${name}\` is not an activation I know.`, a.name.range, guess ? `Did you mean \`${guess}\`?` : undefined);
+      this.error("NN2011", `\`${name}\` is not an activation I know.`, a.name.range, guess ? `Did you mean \`${guess}\`?` : undefined, replaceFix(guess, a.name.range));
       return undefined;
     }
     const value = this.singleArg(a.args, info.arg?.name, env, `\`${name}\``, a.range);
@@ -215,7 +215,7 @@ export class LayerResolver {
     const info = INITIALIZERS[name];
     if (!info) {
       const guess = closest(name, Object.keys(INITIALIZERS));
-      this.error("NN2012", `\`${name}\` is not an initialiser I know.`, nameRange, guess ? `Did you mean \`${guess}\`?` : `Initialisers: ${Object.keys(INITIALIZERS).map((k) => `\`${k}\``).join(", ")}.`);
+      this.error("NN2012", `\`${name}\` is not an initialiser I know.`, nameRange, guess ? `Did you mean \`${guess}\`?` : `Initialisers: ${Object.keys(INITIALIZERS).map((k) => `\`${k}\``).join(", ")}.`, replaceFix(guess, nameRange));
       return undefined;
     }
     const args = e.kind === "call-expr" ? e.args : [];
@@ -293,8 +293,8 @@ export class LayerResolver {
     return given[0] ?? dflt;
   }
 
-  private error(code: Parameters<typeof diag>[0], message: string, range: Range, hint?: string): void {
-    this.diagnostics.push(diag(code, message, range, hint === undefined ? {} : { hint }));
+  private error(code: Parameters<typeof diag>[0], message: string, range: Range, hint?: string, fixes?: Fix[]): void {
+    this.diagnostics.push(diag(code, message, range, hint === undefined ? { fixes } : { hint, fixes }));
   }
 }
 

@@ -3,8 +3,8 @@
  * inferred after every layer. Produces a CheckedModel whose layers form a graph (each layer
  * names its inputs), ready for codegen, plus diagnostics.
  */
-import { diag, type Diagnostic, type RelatedInformation, type Range } from "../diagnostics/diagnostic.js";
-import { closest } from "../diagnostics/suggest.js";
+import { diag, endOf, type Diagnostic, type Fix, type RelatedInformation, type Range } from "../diagnostics/diagnostic.js";
+import { closest, replaceFix } from "../diagnostics/suggest.js";
 import { isLayerKind, LAYER_KINDS, ACTIVATIONS } from "../language/vocabulary.js";
 import { exprSource, type AstArg, type AstBlock, type AstBlockCall, type AstItem, type AstLayer, type AstModel, type AstParam, type AstResidual } from "../parser/index.js";
 import { capitalise, Env, Evaluator, formatNumber } from "./evaluate.js";
@@ -239,7 +239,7 @@ export class ModelExpander {
       const aboutInput = result.error.code !== "NN3006" && result.error.code !== "NN3007";
       if (aboutInput && flow.from && flow.shape) related.push({ message: `\`${flow.from.name}\` gives ${formatShape(flow.shape)} here`, range: flow.from.range });
       const range = subjectRange(resolved.subjects, result.error.subject) ?? item.op.range;
-      this.diagnostics.push(diag(result.error.code, result.error.message, range, { hint: result.error.hint, related: this.related(related) }));
+      this.diagnostics.push(diag(result.error.code, result.error.message, range, { hint: result.error.hint, related: this.related(related), fixes: rankFixes(result.error.code, config, flow.shape, item) }));
       // Go on with the shape the layer was meant to give, where that is clear, so the rest of
       // the model is still checked (every error in one pass); the summary stops here.
       const meant = intendedShape(config, flow.shape);
@@ -317,6 +317,8 @@ export class ModelExpander {
         diag("NN2001", `I cannot find a layer kind or block named \`${name}\`.`, call.callee.range, {
           hint: guess ? `Did you mean \`${guess}\`${isKind && call.args.length > 0 ? " (its values go after a space, not in parentheses)" : ""}?` : this.blocks.size > 0 ? `The blocks in this file are ${[...this.blocks.keys()].map((b) => `\`${b}\``).join(", ")}.` : "Define it with `block " + name + "(…) { … }`.",
           related: this.related(),
+          // A layer kind written as a call (`conv(3x3x8)`) needs more than a new name.
+          fixes: isKind && call.args.length > 0 ? undefined : replaceFix(guess, call.callee.range),
         }),
       );
       return this.unknown();
@@ -358,6 +360,7 @@ export class ModelExpander {
             diag("NN2007", `${capitalise(owner)} has no parameter \`${a.name.name}\`.`, a.name.range, {
               hint: guess ? `Did you mean \`${guess}\`?` : `Its parameters are ${block.params.map((p) => `\`${p.name.name}\``).join(", ") || "none"}.`,
               related: block.name ? [{ message: "the block is defined here", range: block.name.range }] : [],
+              fixes: replaceFix(guess, a.name.range),
             }),
           );
           ok = false;
@@ -429,6 +432,7 @@ export class ModelExpander {
               ? "A projection can change the channels and downsample by a whole stride; it cannot make up for `valid` padding. Use `same` padding in the main path."
               : "Make both paths end in the same shape.",
           related: this.related(related),
+          fixes: canProject && projectionStride(start.shape!, main.shape) ? [{ title: "Add `project` (a 1x1 conv on the skip path)", edits: [{ range: endOf(item.keyword), newText: " project" }] }] : undefined,
         }),
       );
       return this.unknown();
@@ -454,12 +458,9 @@ export class ModelExpander {
     const x = start.shape!;
     let config: LayerConfig;
     if (x.length === 3 && target.length === 3) {
-      const sh = Math.ceil(x[0]! / target[0]!);
-      const sw = Math.ceil(x[1]! / target[1]!);
-      if (sh < 1 || sw < 1 || Math.ceil(x[0]! / sh) !== target[0] || Math.ceil(x[1]! / sw) !== target[1]) {
-        return { shape: [...x], tensor: start.tensor, from: start.from! };
-      }
-      config = { op: "conv", kernel: [1, 1], filters: target[2]!, strides: [sh, sw], dilation: [1, 1], padding: "valid", useBias: true, kernelInit: { name: "glorot_uniform" }, biasInit: 0, l1: 0, l2: 0 };
+      const strides = projectionStride(x, target);
+      if (!strides) return { shape: [...x], tensor: start.tensor, from: start.from! };
+      config = { op: "conv", kernel: [1, 1], filters: target[2]!, strides, dilation: [1, 1], padding: "valid", useBias: true, kernelInit: { name: "glorot_uniform" }, biasInit: 0, l1: 0, l2: 0 };
     } else if (x.length === 1 && target.length === 1) {
       config = { op: "dense", units: target[0]!, useBias: true, kernelInit: { name: "glorot_uniform" }, biasInit: 0, l1: 0, l2: 0 };
     } else {
@@ -481,6 +482,31 @@ export class ModelExpander {
     });
     return { shape: result.shape, tensor: name, from: { name, range: item.project ?? item.keyword } };
   }
+}
+
+/**
+ * The stride of the 1x1 conv that takes an image `x` to the height and width of `target`
+ * (`[1, 1]` for vectors), or undefined when no whole stride does.
+ */
+function projectionStride(x: number[], target: number[]): [number, number] | undefined {
+  if (x.length === 1 && target.length === 1) return [1, 1];
+  if (x.length !== 3 || target.length !== 3) return undefined;
+  const sh = Math.ceil(x[0]! / target[0]!);
+  const sw = Math.ceil(x[1]! / target[1]!);
+  if (sh < 1 || sw < 1 || Math.ceil(x[0]! / sh) !== target[0] || Math.ceil(x[1]! / sw) !== target[1]) return undefined;
+  return [sh, sw];
+}
+
+/**
+ * The fixes for a `dense` given an image or a matrix (NN3001): put `flatten` (or, for an
+ * image, `global avgpool`) in front of it, on its line, joined by an arrow.
+ */
+function rankFixes(code: string, config: LayerConfig, input: number[] | undefined, item: AstLayer): Fix[] | undefined {
+  if (code !== "NN3001" || config.op !== "dense" || input === undefined || input.length < 2) return undefined;
+  const at: Range = { start: item.range.start, end: item.range.start };
+  const fixes: Fix[] = [{ title: "Add `flatten` before `dense`", edits: [{ range: at, newText: "flatten -> " }] }];
+  if (input.length === 3) fixes.push({ title: "Add `global avgpool` before `dense`", edits: [{ range: at, newText: "global avgpool -> " }] });
+  return fixes;
 }
 
 /** The shape a layer would give if its input were right: dense → its units, and so on. */

@@ -3,8 +3,8 @@
  * against the vocabulary, values range-checked, and the recipe checked against its model
  * (loss vs final layer, data shape vs input, class count vs output units).
  */
-import { diag, type Diagnostic, type Range } from "../diagnostics/diagnostic.js";
-import { closest } from "../diagnostics/suggest.js";
+import { diag, type Diagnostic, type Fix, type Range } from "../diagnostics/diagnostic.js";
+import { closest, replaceFix } from "../diagnostics/suggest.js";
 import { DATA_SOURCES, LOSSES, METRICS, NORMALIZATIONS, OPTIMIZERS, RECIPE_SETTINGS, SEARCH_DISTRIBUTIONS, SEARCH_SETTINGS } from "../language/vocabulary.js";
 import { exprSource, type AstArg, type AstExpr, type AstModel, type AstSearch, type AstStatement, type AstTrain } from "../parser/index.js";
 import { capitalise, Env, Evaluator, formatNumber } from "./evaluate.js";
@@ -84,8 +84,8 @@ export class RecipeChecker {
     this.ev = new Evaluator(diagnostics);
   }
 
-  private error(code: Parameters<typeof diag>[0], message: string, range: Range, hint?: string, severity?: "warning"): void {
-    this.diagnostics.push(diag(code, message, range, { hint, severity }));
+  private error(code: Parameters<typeof diag>[0], message: string, range: Range, hint?: string, severity?: "warning", fixes?: Fix[]): void {
+    this.diagnostics.push(diag(code, message, range, { hint, severity, fixes }));
   }
 
   train(t: AstTrain, model: CheckedModel | undefined): CheckedRecipe {
@@ -108,7 +108,7 @@ export class RecipeChecker {
       const key = s.head.name;
       if (!Object.hasOwn(RECIPE_SETTINGS, key)) {
         const guess = closest(key, Object.keys(RECIPE_SETTINGS));
-        this.error("NN4001", `\`${key}\` is not a recipe setting.`, s.head.range, guess ? `Did you mean \`${guess}\`?` : `Recipe settings: ${Object.keys(RECIPE_SETTINGS).map((k) => `\`${k}\``).join(", ")}.`);
+        this.error("NN4001", `\`${key}\` is not a recipe setting.`, s.head.range, guess ? `Did you mean \`${guess}\`?` : `Recipe settings: ${Object.keys(RECIPE_SETTINGS).map((k) => `\`${k}\``).join(", ")}.`, undefined, replaceFix(guess, s.head.range));
         continue;
       }
       const prev = seen.get(key);
@@ -190,7 +190,7 @@ export class RecipeChecker {
     if (e.kind !== "ref" || !(METRICS as readonly string[]).includes(e.name)) {
       const name = e.kind === "ref" ? e.name : exprSource(e);
       const guess = closest(name, METRICS);
-      this.error("NN4013", `\`${name}\` is not a metric I track.`, e.range, guess ? `Did you mean \`${guess}\`?` : `Metrics: ${METRICS.map((m) => `\`${m}\``).join(", ")}.`);
+      this.error("NN4013", `\`${name}\` is not a metric I track.`, e.range, guess ? `Did you mean \`${guess}\`?` : `Metrics: ${METRICS.map((m) => `\`${m}\``).join(", ")}.`, undefined, e.kind === "ref" ? replaceFix(guess, e.range) : undefined);
       return undefined;
     }
     return e.name;
@@ -211,7 +211,7 @@ export class RecipeChecker {
       }
       if (!slots.includes(name)) {
         const guess = closest(name, slots);
-        this.error("NN2007", `${owner} has no argument \`${name}\`.`, a.name?.range ?? a.range, guess ? `Did you mean \`${guess}\`?` : `Its arguments: ${slots.map((s) => `\`${s}\``).join(", ") || "none"}.`);
+        this.error("NN2007", `${owner} has no argument \`${name}\`.`, a.name?.range ?? a.range, guess ? `Did you mean \`${guess}\`?` : `Its arguments: ${slots.map((s) => `\`${s}\``).join(", ") || "none"}.`, undefined, a.name ? replaceFix(guess, a.name.range) : undefined);
         ok = false;
         continue;
       }
@@ -248,7 +248,7 @@ export class RecipeChecker {
         const name = e.kind === "ref" ? e.name : e.kind === "call-expr" ? e.callee.name : undefined;
         if (!name || !(DATA_SOURCES as readonly string[]).includes(name)) {
           const guess = name ? closest(name, DATA_SOURCES) : undefined;
-          this.error("NN4007", `${name ? `\`${name}\`` : "This"} is not a data source I know.`, e.kind === "call-expr" ? e.callee.range : e.range, guess ? `Did you mean \`${guess}\`?` : `Data sources: ${DATA_SOURCES.map((d) => `\`${d}(…)\``).join(", ")}.`);
+          this.error("NN4007", `${name ? `\`${name}\`` : "This"} is not a data source I know.`, e.kind === "call-expr" ? e.callee.range : e.range, guess ? `Did you mean \`${guess}\`?` : `Data sources: ${DATA_SOURCES.map((d) => `\`${d}(…)\``).join(", ")}.`, undefined, replaceFix(guess, e.kind === "call-expr" ? e.callee.range : e.range));
           return;
         }
         const args = e.kind === "call-expr" ? e.args : [];
@@ -295,7 +295,7 @@ export class RecipeChecker {
         }
         if (!(NORMALIZATIONS as readonly string[]).includes(name) || e.kind !== "ref") {
           const guess = closest(name, NORMALIZATIONS);
-          this.error("NN4022", `\`${exprSource(e)}\` is not a normalisation I know.`, e.range, guess ? `Did you mean \`${guess}\`?` : "Use `standard` (mean 0, std 1 per feature), `minmax`, `scale(k)` or `none`.");
+          this.error("NN4022", `\`${exprSource(e)}\` is not a normalisation I know.`, e.range, guess ? `Did you mean \`${guess}\`?` : "Use `standard` (mean 0, std 1 per feature), `minmax`, `scale(k)` or `none`.", undefined, e.kind === "ref" ? replaceFix(guess, e.range) : undefined);
           return;
         }
         r.normalize = { kind: name as "none" | "standard" | "minmax" };
@@ -320,7 +320,7 @@ export class RecipeChecker {
         if (e.kind !== "ref" || !Object.hasOwn(LOSSES, e.name)) {
           const name = e.kind === "ref" ? e.name : exprSource(e);
           const guess = closest(name, Object.keys(LOSSES));
-          this.error("NN4005", `\`${name}\` is not a loss I know.`, e.range, guess ? `Did you mean \`${guess}\`?` : `Losses: ${Object.keys(LOSSES).map((l) => `\`${l}\``).join(", ")}.`);
+          this.error("NN4005", `\`${name}\` is not a loss I know.`, e.range, guess ? `Did you mean \`${guess}\`?` : `Losses: ${Object.keys(LOSSES).map((l) => `\`${l}\``).join(", ")}.`, undefined, e.kind === "ref" ? replaceFix(guess, e.range) : undefined);
           return;
         }
         r.loss = e.name;
@@ -334,7 +334,7 @@ export class RecipeChecker {
         const info = name ? OPTIMIZERS[name] : undefined;
         if (!name || !info) {
           const guess = name ? closest(name, Object.keys(OPTIMIZERS)) : undefined;
-          this.error("NN4003", `${name ? `\`${name}\`` : "This"} is not an optimizer I know.`, e.kind === "call-expr" ? e.callee.range : e.range, guess ? `Did you mean \`${guess}\`?` : `Optimizers: ${Object.keys(OPTIMIZERS).map((o) => `\`${o}\``).join(", ")}.`);
+          this.error("NN4003", `${name ? `\`${name}\`` : "This"} is not an optimizer I know.`, e.kind === "call-expr" ? e.callee.range : e.range, guess ? `Did you mean \`${guess}\`?` : `Optimizers: ${Object.keys(OPTIMIZERS).map((o) => `\`${o}\``).join(", ")}.`, undefined, replaceFix(guess, e.kind === "call-expr" ? e.callee.range : e.range));
           return;
         }
         if (name === "sgd" && e.kind === "call-expr" && e.args.length > 0) {
@@ -558,7 +558,7 @@ export class RecipeChecker {
       }
       default: {
         const guess = closest(name, ["constant", "step", "exp", "cosine", "warmup"]);
-        this.error("NN4012", `\`${name || exprSource(e)}\` is not a learning-rate schedule I know.`, e.kind === "call-expr" ? e.callee.range : e.range, guess ? `Did you mean \`${guess}\`?` : "Schedules: `step(0.1, every: 10)`, `exp(0.95)`, `cosine`, `warmup(5) then cosine`, `constant`.");
+        this.error("NN4012", `\`${name || exprSource(e)}\` is not a learning-rate schedule I know.`, e.kind === "call-expr" ? e.callee.range : e.range, guess ? `Did you mean \`${guess}\`?` : "Schedules: `step(0.1, every: 10)`, `exp(0.95)`, `cosine`, `warmup(5) then cosine`, `constant`.", undefined, name ? replaceFix(guess, e.kind === "call-expr" ? e.callee.range : e.range) : undefined);
         return undefined;
       }
     }
@@ -625,7 +625,7 @@ export class RecipeChecker {
       }
       default: {
         const guess = closest(name, ["flip", "crop", "jitter"]);
-        this.error("NN4014", `\`${name}\` is not an augmentation I know.`, head.range, guess ? `Did you mean \`${guess}\`?` : "Augmentations: `flip horizontal`, `crop 24x24 pad 4`, `jitter brightness 0.2 contrast 0.2`.");
+        this.error("NN4014", `\`${name}\` is not an augmentation I know.`, head.range, guess ? `Did you mean \`${guess}\`?` : "Augmentations: `flip horizontal`, `crop 24x24 pad 4`, `jitter brightness 0.2 contrast 0.2`.", undefined, head.kind === "ref" ? replaceFix(guess, head.range) : undefined);
         return undefined;
       }
     }
@@ -703,7 +703,7 @@ export class RecipeChecker {
     const model = name ? models.get(name) : undefined;
     if (name && !model) {
       const guess = closest(name, models.keys());
-      this.error("NN2004", `I cannot find a model named \`${name}\` to search.`, s.model!.range, guess ? `Did you mean \`${guess}\`?` : models.size > 0 ? `The models in this file are ${[...models.keys()].map((m) => `\`${m}\``).join(", ")}.` : "This file declares no model.");
+      this.error("NN2004", `I cannot find a model named \`${name}\` to search.`, s.model!.range, guess ? `Did you mean \`${guess}\`?` : models.size > 0 ? `The models in this file are ${[...models.keys()].map((m) => `\`${m}\``).join(", ")}.` : "This file declares no model.", undefined, replaceFix(guess, s.model!.range));
     } else if (name && model && !recipes.has(name)) {
       this.error("NN4019", `A search runs the recipe of \`${name}\`, but there is no \`train ${name} { … }\`.`, s.model!.range, `Add a recipe: \`train ${name} { data … loss … }\`; the search varies it.`);
     }
@@ -712,7 +712,7 @@ export class RecipeChecker {
     if (!strategyE || strategyE.kind !== "ref" || (strategyE.name !== "random" && strategyE.name !== "grid")) {
       const word = strategyE?.kind === "ref" ? strategyE.name : undefined;
       const guess = word ? closest(word, ["random", "grid"]) : undefined;
-      this.error("NN4016", strategyE ? `\`${exprSource(strategyE)}\` is not a search strategy.` : "A search needs its strategy: `random N` or `grid`.", strategyE?.range ?? s.model?.range ?? s.keyword, guess ? `Did you mean \`${guess}\`?` : "Write `search MODEL random 20 { … }` (random, as Bergstra & Bengio recommend) or `search MODEL grid { … }`.");
+      this.error("NN4016", strategyE ? `\`${exprSource(strategyE)}\` is not a search strategy.` : "A search needs its strategy: `random N` or `grid`.", strategyE?.range ?? s.model?.range ?? s.keyword, guess ? `Did you mean \`${guess}\`?` : "Write `search MODEL random 20 { … }` (random, as Bergstra & Bengio recommend) or `search MODEL grid { … }`.", undefined, strategyE ? replaceFix(guess, strategyE.range) : undefined);
     } else strategy = strategyE.name;
     let trials: number | undefined;
     if (trialsE) trials = this.posInt(trialsE, "the number of trials");
@@ -737,7 +737,7 @@ export class RecipeChecker {
         if (!recipeSetting && !modelParam) {
           const candidates = [...Object.keys(RECIPE_SETTINGS).filter((k) => RECIPE_SETTINGS[k]!.searchable), ...(model?.params.map((p) => p.name.name) ?? [])];
           const guess = closest(v, candidates);
-          this.error("NN4017", `\`${v}\` is neither a recipe setting a search can vary nor a parameter of \`${name ?? "?"}\`.`, st.name.range, guess ? `Did you mean \`${guess}\`?` : model && model.params.length === 0 ? `To search a model value, make it a parameter: \`model ${name}(${v} = …) { … }\`.` : `Searchable: ${candidates.map((c) => `\`${c}\``).join(", ")}.`);
+          this.error("NN4017", `\`${v}\` is neither a recipe setting a search can vary nor a parameter of \`${name ?? "?"}\`.`, st.name.range, guess ? `Did you mean \`${guess}\`?` : model && model.params.length === 0 ? `To search a model value, make it a parameter: \`model ${name}(${v} = …) { … }\`.` : `Searchable: ${candidates.map((c) => `\`${c}\``).join(", ")}.`, undefined, replaceFix(guess, st.name.range));
           continue;
         }
         if (!st.distribution) continue;
@@ -749,7 +749,7 @@ export class RecipeChecker {
       if (!Object.hasOwn(SEARCH_SETTINGS, key)) {
         const guess = closest(key, Object.keys(SEARCH_SETTINGS));
         const isRecipe = Object.hasOwn(RECIPE_SETTINGS, key);
-        this.error("NN4001", `\`${key}\` is not a search setting.`, st.head.range, isRecipe ? `To vary it write \`${key} ~ choice(…)\`; to fix it, set it in the \`train\` recipe.` : guess ? `Did you mean \`${guess}\`?` : `Search settings: ${Object.keys(SEARCH_SETTINGS).map((k) => `\`${k}\``).join(", ")}, and \`NAME ~ distribution\`.`);
+        this.error("NN4001", `\`${key}\` is not a search setting.`, st.head.range, isRecipe ? `To vary it write \`${key} ~ choice(…)\`; to fix it, set it in the \`train\` recipe.` : guess ? `Did you mean \`${guess}\`?` : `Search settings: ${Object.keys(SEARCH_SETTINGS).map((k) => `\`${k}\``).join(", ")}, and \`NAME ~ distribution\`.`, undefined, isRecipe ? undefined : replaceFix(guess, st.head.range));
         continue;
       }
       const w = this.words(st, 1, 1, SEARCH_SETTINGS[key]!.example);
@@ -774,7 +774,7 @@ export class RecipeChecker {
     if (e.kind !== "call-expr" || !Object.hasOwn(SEARCH_DISTRIBUTIONS, e.callee.name)) {
       const name = e.kind === "call-expr" ? e.callee.name : e.kind === "ref" ? e.name : undefined;
       const guess = name ? closest(name, Object.keys(SEARCH_DISTRIBUTIONS)) : undefined;
-      this.error("NN4018", `${name ? `\`${name}\`` : `\`${exprSource(e)}\``} is not a distribution.`, e.kind === "call-expr" ? e.callee.range : e.range, guess ? `Did you mean \`${guess}\`?` : "Use `loguniform(a, b)`, `uniform(a, b)`, `int(a, b)` or `choice(x, y, …)`.");
+      this.error("NN4018", `${name ? `\`${name}\`` : `\`${exprSource(e)}\``} is not a distribution.`, e.kind === "call-expr" ? e.callee.range : e.range, guess ? `Did you mean \`${guess}\`?` : "Use `loguniform(a, b)`, `uniform(a, b)`, `int(a, b)` or `choice(x, y, …)`.", undefined, replaceFix(guess, e.kind === "call-expr" ? e.callee.range : e.range));
       return undefined;
     }
     const kind = e.callee.name as "loguniform" | "uniform" | "int" | "choice";
