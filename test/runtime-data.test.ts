@@ -407,10 +407,10 @@ describe("idx", () => {
 });
 
 describe("normalize", () => {
-  it("standardises with the training set's statistics, also when applied to test data", () => {
+  it("standardises with the training set's statistics, also when applied to test data", async () => {
     const train = tf.tensor2d([[0, 10], [2, 10], [4, 10]]);
     const test = tf.tensor2d([[2, 11], [6, 10]]);
-    const n = fitNormalizer({ kind: "standard" }, train);
+    const n = await fitNormalizer({ kind: "standard" }, train);
     const sd = Math.sqrt(8 / 3);
     expect(n.stats["mean"]).toEqual([2, 10]);
     expect(n.stats["std"]![0]).toBeCloseTo(sd, 5);
@@ -423,10 +423,10 @@ describe("normalize", () => {
     tf.dispose([train, test, a, b]);
   });
 
-  it("keeps its statistics as plain arrays that restore the same normaliser from JSON", () => {
+  it("keeps its statistics as plain arrays that restore the same normaliser from JSON", async () => {
     const before = tf.memory().numTensors;
     const train = tf.randomUniform([20, 4, 4, 1], 0, 1, "float32", 1) as tf.Tensor4D;
-    const n = fitNormalizer({ kind: "standard" }, train);
+    const n = await fitNormalizer({ kind: "standard" }, train);
     const saved = JSON.parse(JSON.stringify(n.stats)) as Record<string, number[]>;
     expect(Array.isArray(saved["mean"])).toBe(true);
     expect(saved["mean"]).toHaveLength(16);
@@ -445,10 +445,10 @@ describe("normalize", () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it("maps training data to [0, 1] with minmax and test data by the same min and max", () => {
+  it("maps training data to [0, 1] with minmax and test data by the same min and max", async () => {
     const train = tf.tensor2d([[1, -5], [3, 5]]);
     const test = tf.tensor2d([[5, 0]]);
-    const n = fitNormalizer({ kind: "minmax" }, train);
+    const n = await fitNormalizer({ kind: "minmax" }, train);
     expect(n.stats).toEqual({ min: [1, -5], max: [3, 5] });
     const a = n.apply(train);
     const b = n.apply(test);
@@ -457,13 +457,13 @@ describe("normalize", () => {
     tf.dispose([train, test, a, b]);
   });
 
-  it("scales by a factor, and leaves data alone with none (as a new tensor)", () => {
+  it("scales by a factor, and leaves data alone with none (as a new tensor)", async () => {
     const x = tf.tensor2d([[255, 51]]);
-    const s = fitNormalizer({ kind: "scale", factor: 1 / 255 }, x);
+    const s = await fitNormalizer({ kind: "scale", factor: 1 / 255 }, x);
     const a = s.apply(x);
     expect(values(a)).toEqual([expect.closeTo(1, 6), expect.closeTo(0.2, 6)]);
     expect(s.stats).toEqual({ factor: [1 / 255] });
-    const none = fitNormalizer({ kind: "none" }, x);
+    const none = await fitNormalizer({ kind: "none" }, x);
     const b = none.apply(x);
     b.dispose();
     expect(values(x)).toEqual([255, 51]);
@@ -471,9 +471,9 @@ describe("normalize", () => {
     tf.dispose([x, a]);
   });
 
-  it("refuses a batch with a different number of features than it was fitted on", () => {
+  it("refuses a batch with a different number of features than it was fitted on", async () => {
     const x = tf.tensor2d([[1, 2]]);
-    const n = fitNormalizer({ kind: "standard" }, x);
+    const n = await fitNormalizer({ kind: "standard" }, x);
     const y = tf.tensor2d([[1, 2, 3]]);
     expect(() => n.apply(y)).toThrow(/fitted on 2 features/);
     tf.dispose([x, y]);

@@ -62,6 +62,23 @@ interface GpuLike {
   requestAdapter(): Promise<unknown>;
 }
 
+/**
+ * What the adapter says of itself. A software adapter (Mesa's lavapipe/llvmpipe, SwiftShader)
+ * runs WebGPU on the CPU: it works, but the wasm backend trains ~10× faster, so `auto`
+ * passes it by (an explicit `--backend webgpu` still takes it).
+ */
+export function describeAdapter(adapter: unknown): { name: string; software: boolean } {
+  const info = isRecord(adapter) ? adapter["info"] : undefined;
+  const field = (key: string): string => {
+    const v = isRecord(info) ? info[key] : undefined;
+    return typeof v === "string" ? v : "";
+  };
+  const fallback = (isRecord(info) && info["isFallbackAdapter"] === true) || (isRecord(adapter) && adapter["isFallbackAdapter"] === true);
+  const description = field("description") || [field("vendor"), field("device")].filter((s) => s !== "").join(" ") || "an unnamed adapter";
+  const software = fallback || field("architecture") === "software" || /llvmpipe|lavapipe|swiftshader/i.test(`${field("device")} ${field("description")}`);
+  return { name: description, software };
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return (typeof value === "object" || typeof value === "function") && value !== null;
 }
@@ -111,8 +128,11 @@ function versionHint(pkg: string): string {
   return `install ${pkg}@${tf.version_core} to match @tensorflow/tfjs-core ${tf.version_core}`;
 }
 
+/** The adapter Dawn found, once it has been asked (one per process: Dawn's globals are installed then). */
+let webgpuAdapter: { name: string; software: boolean } | undefined;
+
 /** Loads a backend's package(s) so that TF.js knows it, or throws Skip with the reason. */
-async function register(kind: BackendKind): Promise<void> {
+async function register(kind: BackendKind, auto: boolean, log: (line: string) => void): Promise<void> {
   switch (kind) {
     case "node-gpu":
     case "node": {
@@ -125,7 +145,7 @@ async function register(kind: BackendKind): Promise<void> {
     }
     case "webgpu": {
       const install = "webgpu @tensorflow/tfjs-backend-webgpu";
-      if (tf.findBackendFactory("webgpu") == null) {
+      if (webgpuAdapter === undefined) {
         const dawn = moduleExports(await importOptional("webgpu", install));
         if (!isWebGpuModule(dawn)) throw new Skip("the webgpu package does not export create() and globals (expected Dawn's Node binding)");
         const gpu: unknown = dawn.create([]);
@@ -136,7 +156,8 @@ async function register(kind: BackendKind): Promise<void> {
         } catch (e) {
           throw new Skip(`WebGPU found no adapter: ${errorMessage(e)}`);
         }
-        if (adapter == null) throw new Skip("WebGPU found no adapter (Dawn needs a Vulkan, Metal or D3D12 driver)");
+        if (adapter == null) throw new Skip("WebGPU found no adapter (Dawn needs a Vulkan, Metal or D3D12 driver; on Debian/Ubuntu run `npm run setup-webgpu`)");
+        webgpuAdapter = describeAdapter(adapter);
         // The TF.js backend registers itself only if navigator.gpu exists when it is imported.
         Object.assign(globalThis, dawn.globals);
         let navigator: unknown = Reflect.get(globalThis, "navigator");
@@ -145,11 +166,17 @@ async function register(kind: BackendKind): Promise<void> {
           Reflect.set(globalThis, "navigator", navigator);
         }
         if (isRecord(navigator)) Object.defineProperty(navigator, "gpu", { value: gpu, configurable: true, writable: true });
+      }
+      if (webgpuAdapter.software && auto) {
+        throw new Skip(`WebGPU's only adapter is ${webgpuAdapter.name}, which runs on the CPU and trains slower than wasm (ask for --backend webgpu to use it anyway)`);
+      }
+      if (tf.findBackendFactory("webgpu") == null) {
         await importOptional("@tensorflow/tfjs-backend-webgpu", install);
         if (tf.findBackendFactory("webgpu") == null) {
           throw new Skip(`@tensorflow/tfjs-backend-webgpu loaded but registered no 'webgpu' backend (${versionHint("@tensorflow/tfjs-backend-webgpu")})`);
         }
       }
+      log(`webgpu adapter: ${webgpuAdapter.name}${webgpuAdapter.software ? " (software, on the CPU)" : ""}`);
       return;
     }
     case "wasm":
@@ -186,8 +213,8 @@ export function backendCanTrain(name: string, needsConvGradients: boolean): { ok
 }
 
 /** Makes `kind` TF.js's backend, or throws Skip with the reason. */
-async function activate(kind: BackendKind, options: SelectOptions | undefined): Promise<void> {
-  await register(kind);
+async function activate(kind: BackendKind, options: SelectOptions | undefined, auto: boolean, log: (line: string) => void): Promise<void> {
+  await register(kind, auto, log);
   const tfName = TF_NAMES[kind];
   const can = backendCanTrain(tfName, options?.needsConvGradients ?? false);
   if (!can.ok) throw new Skip(can.reason ?? `${kind} cannot train this model`);
@@ -222,7 +249,7 @@ export async function selectBackend(requested: BackendName, log: (line: string) 
   const reasons: string[] = [];
   for (const kind of candidates) {
     try {
-      await activate(kind, options);
+      await activate(kind, options, requested === "auto", log);
     } catch (e) {
       if (!(e instanceof Skip)) throw e;
       if (requested !== "auto") throw new BackendError(`Cannot use the ${kind} backend: ${e.message}.`);

@@ -39,19 +39,19 @@ function globalNormTensor(grads: tf.Tensor[]): tf.Scalar {
 }
 
 /** The global L2 norm of all gradients together, √(Σ‖gᵢ‖²). Reads one number back. */
-export function globalNorm(grads: Record<string, tf.Tensor>): number {
+export async function globalNorm(grads: Record<string, tf.Tensor>): Promise<number> {
   const norm = globalNormTensor(Object.values(grads));
-  const value = norm.dataSync()[0]!;
+  const value = (await norm.data())[0]!;
   norm.dispose();
   return value;
 }
 
 /** Each gradient's own L2 norm, by key. Reads all of them back in one transfer. */
-export function gradientNorms(grads: Record<string, tf.Tensor>): Record<string, number> {
+export async function gradientNorms(grads: Record<string, tf.Tensor>): Promise<Record<string, number>> {
   const keys = Object.keys(grads);
   if (keys.length === 0) return {};
   const norms = tf.tidy(() => tf.stack(keys.map((k) => grads[k]!.square().sum().sqrt())));
-  const values = norms.dataSync();
+  const values = await norms.data();
   norms.dispose();
   return Object.fromEntries(keys.map((k, i) => [k, values[i]!]));
 }

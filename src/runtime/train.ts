@@ -128,7 +128,7 @@ interface Split {
 }
 
 /** Mean loss and accuracy of the model on a split, in batches (inference mode). */
-function evaluate(model: tf.LayersModel, split: Split, lossFn: (y: tf.Tensor, p: tf.Tensor) => tf.Scalar, units: number, batch: number): { loss: number; acc: number } {
+async function evaluate(model: tf.LayersModel, split: Split, lossFn: (y: tf.Tensor, p: tf.Tensor) => tf.Scalar, units: number, batch: number): Promise<{ loss: number; acc: number }> {
   let loss = 0;
   let acc = 0;
   for (let start = 0; start < split.n; start += batch) {
@@ -139,8 +139,9 @@ function evaluate(model: tf.LayersModel, split: Split, lossFn: (y: tf.Tensor, p:
       const p = model.apply(xb, { training: false }) as tf.Tensor;
       return [lossFn(yb, p).mul(size), accuracy(yb, p, units).mul(size)];
     });
-    loss += (l!.dataSync() as Float32Array)[0]!;
-    acc += (a!.dataSync() as Float32Array)[0]!;
+    // data(), not dataSync(): webgpu cannot read back synchronously in Node.
+    loss += (await l!.data())[0]!;
+    acc += (await a!.data())[0]!;
     l!.dispose();
     a!.dispose();
   }
@@ -227,7 +228,7 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
   } else if (data.xTest && data.yTest) {
     val = { x: data.xTest, labels: data.yTest };
   }
-  const normalizer = fitNormalizer(config.normalize, xTrain);
+  const normalizer = await fitNormalizer(config.normalize, xTrain);
   const norm = (x: tf.Tensor): tf.Tensor => {
     const out = normalizer.apply(x);
     if (out !== x) x.dispose();
@@ -304,7 +305,7 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
       }
       const record: EpochRecord = { epoch: epoch + 1, lr, loss: lossSum / seen, acc: accSum / seen, seconds: (performance.now() - started) / 1000 };
       if (valSplit) {
-        const v = evaluate(model, valSplit, lossFn, units, Math.max(config.batch, 256));
+        const v = await evaluate(model, valSplit, lossFn, units, Math.max(config.batch, 256));
         record.val_loss = v.loss;
         record.val_acc = v.acc;
       }
@@ -343,7 +344,7 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
     // served as the validation data; either way measure the final weights on it.
     const testData = testSplit ?? (config.validate === undefined && data.xTest ? valSplit : undefined);
     if (testData) {
-      const t = evaluate(model, testData, lossFn, units, Math.max(config.batch, 256));
+      const t = await evaluate(model, testData, lossFn, units, Math.max(config.batch, 256));
       result.test = { loss: t.loss, acc: t.acc };
       log(`test: loss ${t.loss.toFixed(4)}, acc ${(t.acc * 100).toFixed(2)}% on ${testData.n} samples`);
     }

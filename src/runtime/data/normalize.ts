@@ -32,7 +32,7 @@ const FLOOR = 1e-7;
  * - `scale(k)`: x · k (no statistics needed).
  * - `none`: x unchanged (a copy).
  */
-export function fitNormalizer(config: NormalizeConfig, xTrain: tf.Tensor): Normalizer {
+export async function fitNormalizer(config: NormalizeConfig, xTrain: tf.Tensor): Promise<Normalizer> {
   if (xTrain.rank < 1 || xTrain.shape[0] === 0) throw new Error("fitNormalizer needs at least one training example");
   const stats: Record<string, number[]> = {};
   if (config.kind === "standard" || config.kind === "minmax") {
@@ -44,8 +44,8 @@ export function fitNormalizer(config: NormalizeConfig, xTrain: tf.Tensor): Norma
       }
       return [tf.min(flat, 0), tf.max(flat, 0)];
     });
-    const first = Array.from(a.dataSync() as Float32Array);
-    const second = Array.from(b.dataSync() as Float32Array);
+    const first = Array.from((await (a as tf.Tensor).data()) as Float32Array);
+    const second = Array.from((await (b as tf.Tensor).data()) as Float32Array);
     a.dispose();
     b.dispose();
     if (config.kind === "standard") {
