@@ -100,6 +100,7 @@ export const CODES = {
   // --- NN5xxx: command line and files -------------------------------------------------
   NN5001: { severity: "error", title: "cannot read file" },
   NN5002: { severity: "error", title: "no such model" },
+  NN5003: { severity: "error", title: "cannot write file" },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;
