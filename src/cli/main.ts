@@ -3,6 +3,7 @@
 import { runBuild } from "./build-command.js";
 import { runCheck } from "./check-command.js";
 import { version } from "./files.js";
+import { readStdin, runFmt } from "./fmt-command.js";
 import { runTrain } from "./train-command.js";
 
 const HELP = `nnc — a compiler for .nn neural-network specs
@@ -22,6 +23,12 @@ Usage:
       Build and run the recipe: a progress bar on a terminal (one JSON line per epoch
       otherwise, or with --log-json); saves model.json + weights.bin, history.json and the
       normaliser's statistics in DIR (default runs/MODEL).
+  nnc fmt [--check] FILE|DIR...
+  nnc fmt -            (or --stdin)
+      Rewrite specs in the canonical layout (docs/LANGUAGE.md, "Formatting"), only those
+      that change. --check writes nothing, lists the files that are not formatted and exits
+      1 if any. A file with syntax errors is left as it is (its errors are printed, exit 1).
+      \`-\` formats stdin to stdout, for editors.
   nnc --version
   nnc --help
 
@@ -139,8 +146,21 @@ export async function main(argv: string[]): Promise<number> {
       print(r.stderr, process.stderr);
       return r.exitCode;
     }
+    case "fmt": {
+      const p = parseArgs(rest, ["--check", "--stdin", ...common], [], command);
+      if (typeof p === "string") return usage(p);
+      applyColor(p);
+      const stdin = p.flags.has("--stdin") || p.positional.includes("-");
+      if (stdin && p.positional.some((f) => f !== "-")) return usage("`nnc fmt -` formats stdin; give it no files.");
+      if (!stdin && p.positional.length === 0) return usage("`nnc fmt` needs at least one .nn file or directory, or `-` for stdin.");
+      const r = runFmt({ files: p.positional, check: p.flags.has("--check"), color, ...(stdin ? { stdin: readStdin() } : {}) });
+      if (r.formatted !== undefined) process.stdout.write(r.formatted);
+      print(r.stdout, process.stdout);
+      print(r.stderr, process.stderr);
+      return r.exitCode;
+    }
     default:
-      return usage(`unknown command \`${command}\`. The commands are: check, build, train.`);
+      return usage(`unknown command \`${command}\`. The commands are: check, build, train, fmt.`);
   }
 }
 
