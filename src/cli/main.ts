@@ -29,6 +29,10 @@ Usage:
       that change. --check writes nothing, lists the files that are not formatted and exits
       1 if any. A file with syntax errors is left as it is (its errors are printed, exit 1).
       \`-\` formats stdin to stdout, for editors.
+  nnc lsp --stdio
+      The language server for editors, over stdin and stdout: diagnostics as you type,
+      hover (shapes, parameters, resolved options), inlay hints with each layer's output
+      shape, completion, go to definition, references, outline, quick fixes, formatting.
   nnc --version
   nnc --help
 
@@ -159,8 +163,13 @@ export async function main(argv: string[]): Promise<number> {
       print(r.stderr, process.stderr);
       return r.exitCode;
     }
+    case "lsp": {
+      // Loaded only here, so the other commands never load the server.
+      const { runLsp } = await import("./lsp-command.js");
+      return await runLsp(rest);
+    }
     default:
-      return usage(`unknown command \`${command}\`. The commands are: check, build, train, fmt.`);
+      return usage(`unknown command \`${command}\`. The commands are: check, build, train, fmt, lsp.`);
   }
 }
 

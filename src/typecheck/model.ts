@@ -26,6 +26,8 @@ export interface CheckedLayer {
   frozen: boolean;
   /** Where the layer is written in the spec (for an `add`, the `residual` keyword). */
   range: Range;
+  /** The block calls it was expanded through, outermost first (absent outside blocks). */
+  calls?: Range[];
 }
 
 export interface CheckedModel {
@@ -186,7 +188,9 @@ export class ModelExpander {
 
   /** Records a layer, until an error has left the graph broken. */
   private push(layer: CheckedLayer): void {
-    if (this.recording) this.layers.push(layer);
+    if (!this.recording) return;
+    if (this.calls.length > 0) layer.calls = this.calls.map((c) => c.range);
+    this.layers.push(layer);
   }
 
   private countExpansion(range: Range): boolean {
