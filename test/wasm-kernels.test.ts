@@ -352,6 +352,23 @@ describe("Sum matches the cpu backend", () => {
   });
 });
 
+describe("SplitV matches the cpu backend", () => {
+  const cases: [string, number[], number[] | number, number][] = [
+    ["[41601] into 12 pieces (the optimizers' flat update)", [41601], [1000, 100, 10000, 100, 10000, 100, 10000, 100, 10000, 100, 100, 1], 0],
+    ["[6,10] along 1 into 3, 0, 7", [6, 10], [3, 0, 7], 1],
+    ["[4,5,6] along 1 with a -1 size", [4, 5, 6], [2, -1], 1],
+    ["[4,5,6] along -1 into 3 equal pieces", [4, 5, 6], 3, -1],
+    ["[2,3,4,5] along 0", [2, 3, 4, 5], [1, 1], 0],
+  ];
+
+  it(`${cases.length} cases, and int32`, async () => {
+    const made = cases.map(([, shape]) => rand(shape));
+    const r = await onBoth(() => [...cases.flatMap(([, , sizes, axis], i) => tf.split(made[i]!(), sizes, axis)), ...tf.split(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], "int32"), [1, 2], 0)]);
+    const labels = cases.flatMap(([label, , sizes]) => Array.from({ length: typeof sizes === "number" ? sizes : sizes.length }, (_, j) => `${label}, piece ${j}`));
+    expectSame(r.wasm, r.cpu, [...labels, "int32 piece 0", "int32 piece 1"]);
+  });
+});
+
 describe("Tile and its gradient match the cpu backend", () => {
   const cases: [string, number[], number[]][] = [
     ["[2,3,1] × [1,1,4]", [2, 3, 1], [1, 1, 4]],
