@@ -1,18 +1,26 @@
 /**
- * Training and inference speed on TensorFlow.js's `cpu` and `wasm` backends, side by side in
- * one run, for two models:
+ * Training and inference speed of the runtime on every TensorFlow.js backend that works here,
+ * and of PyTorch on the same models, side by side in one run, for two models:
  *
  * - the MNIST CNN: 28x28x1 → conv 5x5x32 same relu → max pool 2 → conv 5x5x64 same relu →
- *   max pool 2 → flatten → dense 1024 relu → dense 10 softmax; batch 64;
+ *   max pool 2 → flatten → dense 1024 relu → dense 10 softmax; batch 64 (`--cnn-batch`);
  * - the BLOCK MLP: 10 → 5 × dense 100 tanh → dense 1 sigmoid; batch 32.
  *
  * A training step is what `train()` in src/runtime/train.ts does per batch: the loss and its
  * gradients with `tf.variableGrads`, one update of the runtime's adam, and the loss read back.
- * Inference is `model.apply(x, { training: false })` read back. Inputs are random; the
- * backend is chosen with the runtime's `selectBackend`, so wasm has the training kernels of
- * src/runtime/wasm-kernels.ts. Target: wasm trains ≥ 10× faster than cpu.
+ * Inference is `model.apply(x, { training: false })` read back. Inputs are random. Each
+ * backend runs in its own child process (`--child BACKEND`), chosen with the runtime's
+ * `selectBackend`, so wasm has the training kernels of src/runtime/wasm-kernels.ts and
+ * webgpu runs through Dawn exactly as `nnc train --backend webgpu` does; a backend that
+ * cannot start here is listed with the reason. PyTorch (bench/torch_speed.py: the same
+ * models, batch sizes, Adam and step counts) runs with `--torch-threads` (2) threads.
  *
- *   npm run build && node dist/bench/train-speed.js [--json] [--cpu-cnn-steps N] [--steps N]
+ *   npm run build && node dist/bench/train-speed.js [--json] [--steps N] [--cnn-batch N]
+ *        [--backends cpu,wasm,webgpu] [--python /usr/bin/python3] [--torch-threads N]
+ *        [--torch-device cpu|cuda] [--cpu-cnn-steps N] [--cpu-cnn-batch N]
+ *
+ * Targets (issue 4): wasm trains ≥ 10× faster than cpu; wasm ≥ 0.5× PyTorch CPU on the MNIST
+ * CNN; on a GPU, webgpu ≥ 0.3× PyTorch on the same GPU for the MNIST CNN at batch 256.
  *
  * The cpu backend takes about a second per CNN training sample, so there the CNN gets no
  * warm-up and `--cpu-cnn-steps` (1) timed training steps on a batch of `--cpu-cnn-batch` (16:
@@ -22,9 +30,14 @@
  * of the MLP per phase.
  */
 import * as tf from "@tensorflow/tfjs";
+import { spawnSync } from "node:child_process";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { selectBackend, type BackendKind } from "../src/runtime/backend.js";
 import { createOptimizer } from "../src/runtime/optimizers.js";
+
+type Backend = BackendKind;
 
 interface Options {
   json: boolean;
@@ -34,22 +47,47 @@ interface Options {
   cpuCnnBatch: number;
   /** Timed batches everywhere else, as a multiple of each model's scale. */
   steps: number;
+  /** The CNN's batch size (cpu aside). */
+  cnnBatch: number;
+  backends: Backend[];
+  python: string;
+  torchThreads: number;
+  torchDevice: string;
+  /** Set in a child process: the one backend it measures. */
+  child?: Backend;
 }
 
+const ALL_BACKENDS: Backend[] = ["node-gpu", "node", "webgpu", "wasm", "cpu"];
+
 function parseArgs(argv: string[]): Options {
-  const options: Options = { json: false, cpuCnnSteps: 1, cpuCnnBatch: 16, steps: 10 };
+  const options: Options = { json: false, cpuCnnSteps: 1, cpuCnnBatch: 16, steps: 10, cnnBatch: 64, backends: ["cpu", "wasm", "webgpu", "node", "node-gpu"], python: "/usr/bin/python3", torchThreads: 2, torchDevice: "cpu" };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value`);
+      return v;
+    };
     const count = (): number => {
-      const n = Number(argv[++i]);
+      const n = Number(value());
       if (!Number.isInteger(n) || n < 1) throw new Error(`${arg} needs a whole number ≥ 1`);
       return n;
+    };
+    const backend = (name: string): Backend => {
+      if (!(ALL_BACKENDS as string[]).includes(name)) throw new Error(`unknown backend ${name}; use ${ALL_BACKENDS.join(", ")}`);
+      return name as Backend;
     };
     if (arg === "--json") options.json = true;
     else if (arg === "--cpu-cnn-steps") options.cpuCnnSteps = count();
     else if (arg === "--cpu-cnn-batch") options.cpuCnnBatch = count();
     else if (arg === "--steps") options.steps = count();
-    else throw new Error(`unknown argument ${arg}; use --json, --cpu-cnn-steps N, --cpu-cnn-batch N, --steps N`);
+    else if (arg === "--cnn-batch") options.cnnBatch = count();
+    else if (arg === "--backends") options.backends = value().split(",").map(backend);
+    else if (arg === "--python") options.python = value();
+    else if (arg === "--torch-threads") options.torchThreads = count();
+    else if (arg === "--torch-device") options.torchDevice = value();
+    else if (arg === "--child") options.child = backend(value());
+    else throw new Error(`unknown argument ${arg}; see the comment at the top of bench/train-speed.ts`);
   }
   return options;
 }
@@ -167,6 +205,45 @@ async function measure(bench: Bench, plan: Plan): Promise<Measured> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// One backend, in a child process
+
+interface ChildResult {
+  backend: Backend;
+  /** What the backend said of itself (the webgpu adapter, say). */
+  notes: string[];
+  results: Record<string, Measured>;
+}
+
+async function runChild(backend: Backend, options: Options): Promise<void> {
+  tf.enableProdMode();
+  const notes: string[] = [];
+  try {
+    await selectBackend(backend, (line) => notes.push(line), { needsConvGradients: true });
+  } catch (e) {
+    process.stdout.write(JSON.stringify({ backend, skipped: e instanceof Error ? e.message : String(e) }) + "\n");
+    return;
+  }
+  const results: Record<string, Measured> = {};
+  for (const bench of BENCHES(options)) {
+    const slowCpu = backend === "cpu" && bench.name === "MNIST CNN";
+    process.stderr.write(`${bench.name} on ${backend}${slowCpu ? " (about a second per sample on cpu)" : ""} …\n`);
+    const steps = options.steps * bench.stepsScale;
+    results[bench.name] = await measure(
+      bench,
+      slowCpu
+        ? { trainBatch: options.cpuCnnBatch, trainWarmup: 0, trainSteps: options.cpuCnnSteps, inferWarmup: 1, inferSteps: 3 * options.cpuCnnSteps }
+        : { trainBatch: bench.batch, trainWarmup: backend === "cpu" ? 1 : 3, trainSteps: steps, inferWarmup: 3, inferSteps: steps },
+    );
+  }
+  const out: ChildResult = { backend, notes, results };
+  process.stdout.write(JSON.stringify(out) + "\n");
+}
+
+function BENCHES(options: Options): Bench[] {
+  return [BLOCK_MLP, { ...MNIST_CNN, batch: options.cnnBatch }];
+}
+
+// ---------------------------------------------------------------------------------------------
 
 function machine(): Record<string, string | number> {
   return {
@@ -183,55 +260,115 @@ function fmt(x: number): string {
   return x >= 100 ? Math.round(x).toLocaleString("en-US") : x.toFixed(x >= 10 ? 1 : 2);
 }
 
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** The last line of a child's stdout, as JSON. */
+function lastJson(stdout: string): unknown {
+  const lines = stdout.trim().split("\n");
+  return JSON.parse(lines[lines.length - 1] ?? "null") as unknown;
+}
+
+interface TorchResult {
+  torch: string;
+  threads: number;
+  device: string;
+  results: Record<string, Measured>;
+}
+
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
+  if (options.child !== undefined) return runChild(options.child, options);
   const progress = (line: string): void => void process.stderr.write(line + "\n");
   const started = performance.now();
   const info = machine();
-  tf.enableProdMode();
+  const passOn = ["--steps", String(options.steps), "--cnn-batch", String(options.cnnBatch), "--cpu-cnn-steps", String(options.cpuCnnSteps), "--cpu-cnn-batch", String(options.cpuCnnBatch)];
 
-  const results: Record<string, Record<BackendKind, Measured>> = {};
-  for (const bench of [BLOCK_MLP, MNIST_CNN]) {
-    const row: Partial<Record<BackendKind, Measured>> = {};
-    for (const backend of ["wasm", "cpu"] as const) {
-      await selectBackend(backend, () => undefined, { needsConvGradients: true });
-      const slowCpu = backend === "cpu" && bench === MNIST_CNN;
-      progress(`${bench.name} on ${backend}${slowCpu ? ` (about a second per sample on cpu)` : ""} …`);
-      const steps = options.steps * bench.stepsScale;
-      row[backend] = await measure(
-        bench,
-        slowCpu
-          ? { trainBatch: options.cpuCnnBatch, trainWarmup: 0, trainSteps: options.cpuCnnSteps, inferWarmup: 1, inferSteps: 3 * options.cpuCnnSteps }
-          : { trainBatch: bench.batch, trainWarmup: backend === "wasm" ? 3 : 1, trainSteps: steps, inferWarmup: 3, inferSteps: steps },
-      );
+  const measured = new Map<string, ChildResult>();
+  const skipped: Record<string, string> = {};
+  for (const backend of options.backends) {
+    progress(`— ${backend} —`);
+    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--child", backend, ...passOn], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 });
+    let parsed: unknown;
+    try {
+      parsed = lastJson(child.stdout);
+    } catch {
+      parsed = undefined;
     }
-    results[bench.name] = row as Record<BackendKind, Measured>;
+    const record = parsed as Partial<ChildResult> & { skipped?: string };
+    if (child.status !== 0 || record === undefined || record === null) skipped[backend] = `the benchmark process failed (exit ${child.status ?? child.signal})`;
+    else if (record.skipped !== undefined) skipped[backend] = record.skipped;
+    else measured.set(backend, record as ChildResult);
+    if (skipped[backend]) progress(`${backend}: ${skipped[backend]}`);
   }
+
+  progress(`— PyTorch (${options.python}, ${options.torchThreads} threads, ${options.torchDevice}) —`);
+  let torch: TorchResult | undefined;
+  let torchSkipped: string | undefined;
+  const py = spawnSync(options.python, [join(here, "..", "..", "bench", "torch_speed.py"), "--threads", String(options.torchThreads), "--steps", String(options.steps), "--cnn-batch", String(options.cnnBatch), "--device", options.torchDevice], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  if (py.error !== undefined) torchSkipped = `${options.python} could not be started (${py.error.message}); install Debian's python3-torch`;
+  else if (py.status !== 0) torchSkipped = `PyTorch failed: ${(py.stderr ?? "").trim().split("\n").at(-1) ?? ""} (install Debian's python3-torch)`;
+  else torch = lastJson(py.stdout) as TorchResult;
+  if (torchSkipped) progress(torchSkipped);
   const seconds = (performance.now() - started) / 1000;
 
-  const rows = [BLOCK_MLP, MNIST_CNN].flatMap((bench) =>
+  const benches = BENCHES(options);
+  const columns = [...measured.keys()];
+  const rows = benches.flatMap((bench) =>
     (["train", "infer"] as const).map((phase) => {
-      const r = results[bench.name]!;
-      const cpuBatch = phase === "train" ? r.cpu.trainBatch : bench.batch;
-      return { model: bench.name, phase, batch: bench.batch, cpuBatch, cpu: r.cpu[phase], wasm: r.wasm[phase], ratio: r.wasm[phase] / r.cpu[phase] };
+      const values: Record<string, number> = {};
+      for (const b of columns) values[b] = measured.get(b)!.results[bench.name]![phase];
+      const cpuBatch = measured.get("cpu")?.results[bench.name]?.trainBatch;
+      return { model: bench.name, phase, batch: bench.batch, cpuBatch: phase === "train" ? cpuBatch : bench.batch, values, pytorch: torch?.results[bench.name]?.[phase] };
     }),
   );
+  const ratio = (model: string, phase: "train" | "infer", a: string, b: string): number | undefined => {
+    const row = rows.find((r) => r.model === model && r.phase === phase);
+    const x = a === "pytorch" ? row?.pytorch : row?.values[a];
+    const y = b === "pytorch" ? row?.pytorch : row?.values[b];
+    return x !== undefined && y !== undefined ? x / y : undefined;
+  };
+  const webgpuNote = measured.get("webgpu")?.notes.find((n) => n.startsWith("webgpu adapter:"));
+  const webgpuSoftware = webgpuNote?.includes("(software") ?? false;
+  const targets: { what: string; value: number | undefined; target: number; applies: boolean; why?: string }[] = [];
+  for (const bench of benches) targets.push({ what: `${bench.name} training, wasm / cpu`, value: ratio(bench.name, "train", "wasm", "cpu"), target: 10, applies: true });
+  targets.push({ what: `MNIST CNN training, wasm / PyTorch CPU (${torch?.threads ?? options.torchThreads} threads)`, value: ratio("MNIST CNN", "train", "wasm", "pytorch"), target: 0.5, applies: options.torchDevice === "cpu" });
+  targets.push({
+    what: `MNIST CNN training at batch ${options.cnnBatch}, webgpu / PyTorch on the same GPU`,
+    value: ratio("MNIST CNN", "train", "webgpu", "pytorch"),
+    target: 0.3,
+    applies: options.torchDevice !== "cpu" && !webgpuSoftware,
+    why: webgpuSoftware ? "webgpu ran on a software adapter here" : options.torchDevice === "cpu" ? "needs a GPU and --torch-device cuda" : undefined,
+  });
+
+  const report = { machine: { ...info, loadAverage1mAtEnd: Math.round(loadavg()[0]! * 100) / 100 }, seconds, backends: Object.fromEntries([...measured].map(([k, v]) => [k, { notes: v.notes }])), skipped, pytorch: torch ? { version: torch.torch, threads: torch.threads, device: torch.device } : { skipped: torchSkipped }, rows, targets };
   if (options.json) {
-    process.stdout.write(JSON.stringify({ machine: { ...info, loadAverage1mAtEnd: Math.round(loadavg()[0]! * 100) / 100 }, seconds, rows }, null, 2) + "\n");
+    process.stdout.write(JSON.stringify(report, null, 2) + "\n");
     return;
   }
   const out: string[] = [];
   out.push(`Machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB, node ${info.node}, tfjs ${info.tfjs}; load ${info.loadAverage1mAtStart} at start, ${loadavg()[0]!.toFixed(2)} at end`);
+  for (const [b, r] of measured) for (const n of r.notes.filter((line) => line.startsWith("webgpu adapter:"))) out.push(`${b}: ${n.slice("webgpu adapter: ".length)}`);
+  if (torch) out.push(`PyTorch ${torch.torch}, ${torch.threads} threads, device ${torch.device}`);
+  for (const [b, why] of Object.entries(skipped)) out.push(`not measured: ${b}: ${why}`);
+  if (torchSkipped) out.push(`not measured: PyTorch: ${torchSkipped}`);
   out.push("");
-  out.push(`${"model".padEnd(10)} ${"phase".padEnd(6)} ${"batch".padStart(5)} ${"cpu samples/s".padStart(14)} ${"wasm samples/s".padStart(15)} ${"wasm/cpu".padStart(9)}`);
-  out.push("─".repeat(64));
+  const head = ["model".padEnd(10), "phase".padEnd(6), "batch".padStart(5), ...columns.map((c) => `${c} /s`.padStart(12)), "PyTorch /s".padStart(12), ...columns.filter((c) => c !== "cpu").flatMap((c) => [`${c}/cpu`.padStart(11), `${c}/torch`.padStart(12)])];
+  out.push(head.join(" "));
+  out.push("─".repeat(head.join(" ").length));
   for (const r of rows) {
-    const note = r.cpuBatch === r.batch ? "" : ` (cpu: batch ${r.cpuBatch})`;
-    out.push(`${r.model.padEnd(10)} ${r.phase.padEnd(6)} ${String(r.batch).padStart(5)} ${fmt(r.cpu).padStart(14)} ${fmt(r.wasm).padStart(15)} ${(fmt(r.ratio) + "×").padStart(9)}${note}`);
+    const cells = [r.model.padEnd(10), r.phase.padEnd(6), String(r.batch).padStart(5), ...columns.map((c) => fmt(r.values[c]!).padStart(12)), (r.pytorch === undefined ? "—" : fmt(r.pytorch)).padStart(12)];
+    for (const c of columns.filter((x) => x !== "cpu")) {
+      const vsCpu = r.values["cpu"] !== undefined ? r.values[c]! / r.values["cpu"] : undefined;
+      const vsTorch = r.pytorch !== undefined ? r.values[c]! / r.pytorch : undefined;
+      cells.push((vsCpu === undefined ? "—" : fmt(vsCpu) + "×").padStart(11), (vsTorch === undefined ? "—" : fmt(vsTorch) + "×").padStart(12));
+    }
+    const note = r.cpuBatch !== undefined && r.cpuBatch !== r.batch ? ` (cpu: batch ${r.cpuBatch})` : "";
+    out.push(cells.join(" ") + note);
   }
-  out.push("─".repeat(64));
-  for (const r of rows.filter((row) => row.phase === "train")) {
-    out.push(`${r.model} training, wasm / cpu: ${fmt(r.ratio)}× — target ≥ 10×: ${r.ratio >= 10 ? "MET" : "MISSED"}`);
+  out.push("─".repeat(head.join(" ").length));
+  for (const t of targets) {
+    const verdict = !t.applies ? `n/a (${t.why ?? "does not apply to this run"})` : t.value === undefined ? "not measured" : t.value >= t.target ? "MET" : "MISSED";
+    out.push(`${t.what}: ${t.value === undefined ? "—" : fmt(t.value) + "×"} — target ≥ ${t.target}×: ${verdict}`);
   }
   out.push(`whole benchmark: ${seconds.toFixed(0)} s`);
   process.stdout.write(out.join("\n") + "\n");
