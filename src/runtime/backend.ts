@@ -10,6 +10,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs";
+import { readdirSync } from "node:fs";
 import { registerWasmTrainingKernels } from "./wasm-kernels.js";
 
 /** A backend the user can ask for; `auto` takes the first that loads. */
@@ -117,8 +118,10 @@ async function importOptional(pkg: string, install: string): Promise<unknown> {
     const code = isRecord(e) ? e["code"] : undefined;
     const message = errorMessage(e);
     const missing =
-      (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") &&
-      (message.includes(`'${pkg}'`) || message.includes(`"${pkg}"`) || message.includes(`${pkg}/`));
+      ((code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") &&
+        (message.includes(`'${pkg}'`) || message.includes(`"${pkg}"`) || message.includes(`${pkg}/`))) ||
+      // Vite (and so vitest) turns an absent optional peer dependency into a module that throws this.
+      message.startsWith(`Could not resolve "${pkg}"`);
     if (missing) throw new Skip(`${pkg} is not installed (npm i ${install})`);
     throw new Skip(`${pkg} is installed but failed to load: ${message.split("\n")[0]}`);
   }
@@ -126,6 +129,24 @@ async function importOptional(pkg: string, install: string): Promise<unknown> {
 
 function versionHint(pkg: string): string {
   return `install ${pkg}@${tf.version_core} to match @tensorflow/tfjs-core ${tf.version_core}`;
+}
+
+/**
+ * Whether this machine may have a GPU that WebGPU could use. On Linux a GPU shows up as a DRM
+ * render node (AMD, Intel, and NVIDIA's open driver) or as /dev/nvidia*; without either,
+ * Dawn could only find a software adapter, which `auto` would pass by anyway. Elsewhere
+ * (macOS's Metal, Windows's D3D12), ask Dawn.
+ */
+function mayHaveGpu(): boolean {
+  if (process.platform !== "linux") return true;
+  const list = (dir: string): string[] => {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  return list("/dev/dri").some((name) => name.startsWith("renderD")) || list("/dev").some((name) => /^nvidia\d+$/.test(name));
 }
 
 /** The adapter Dawn found, once it has been asked (one per process: Dawn's globals are installed then). */
@@ -145,6 +166,10 @@ async function register(kind: BackendKind, auto: boolean, log: (line: string) =>
     }
     case "webgpu": {
       const install = "webgpu @tensorflow/tfjs-backend-webgpu";
+      if (auto && webgpuAdapter === undefined && !mayHaveGpu()) {
+        // Asking Dawn would find at best a software adapter (and print its warnings).
+        throw new Skip("no GPU device here (no /dev/dri render node, no /dev/nvidia*)");
+      }
       if (webgpuAdapter === undefined) {
         const dawn = moduleExports(await importOptional("webgpu", install));
         if (!isWebGpuModule(dawn)) throw new Skip("the webgpu package does not export create() and globals (expected Dawn's Node binding)");
