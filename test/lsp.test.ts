@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatText } from "../src/format/index.js";
+import { warmUpSpec } from "../src/lsp/warm-up.js";
+import { checkText } from "../src/pipeline.js";
 import { diagnosticsFor, LspClient, type LspDiagnostic } from "./lsp-client.js";
 
 interface Position {
@@ -58,6 +60,19 @@ beforeAll(async () => {
   client = new LspClient();
 });
 afterAll(() => client.kill());
+
+describe("the server's warm-up spec", () => {
+  it("checks clean, so warming up runs every phase to the end", () => {
+    const r = checkText(warmUpSpec(2));
+    expect(r.diagnostics).toEqual([]);
+    expect(r.program.models.map((m) => [m.name, m.complete])).toEqual([
+      ["warm0", true],
+      ["warm1", true],
+    ]);
+    expect(r.program.recipes).toHaveLength(2);
+    expect(r.program.searches).toHaveLength(2);
+  });
+});
 
 describe("nnc lsp --stdio", () => {
   it("advertises incremental sync and every feature it serves", async () => {

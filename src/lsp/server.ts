@@ -29,6 +29,7 @@ import { formatEdits } from "./formatting.js";
 import { hover } from "./hover.js";
 import { shapeHints } from "./inlay-hints.js";
 import { outline } from "./outline.js";
+import { warmUp } from "./warm-up.js";
 
 export interface ServerOptions {
   input: NodeJS.ReadableStream;
@@ -112,6 +113,8 @@ export function startServer(opts: ServerOptions): Connection {
       };
     }),
   );
+
+  connection.onInitialized(guard("initialized", undefined, () => void warmUp()));
 
   documents.onDidChangeContent(guard("didChange", undefined, (e) => publish(e.document.uri)));
   documents.onDidClose(
