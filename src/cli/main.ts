@@ -4,6 +4,7 @@ import { runBuild } from "./build-command.js";
 import { runCheck } from "./check-command.js";
 import { version } from "./files.js";
 import { readStdin, runFmt } from "./fmt-command.js";
+import { runInspect } from "./inspect-command.js";
 import { runTrain } from "./train-command.js";
 
 const HELP = `nnc — a compiler for .nn neural-network specs
@@ -23,6 +24,12 @@ Usage:
       Build and run the recipe: a progress bar on a terminal (one JSON line per epoch
       otherwise, or with --log-json); saves model.json + weights.bin, history.json and the
       normaliser's statistics in DIR (default runs/MODEL).
+  nnc inspect FILE [--model M] [--backend B] [--seed N] [--batch N] [--json]
+      Babysit before training: one forward and backward pass of the untrained model on a
+      batch of the recipe's data (default 256 samples); per layer the mean and std of the
+      pre-activations (Z), activations, weights and gradients; the initial loss against
+      ln(classes); warnings with hints when the signal or the gradients vanish or explode
+      across layers. --json prints it all (with histograms) as one JSON object.
   nnc fmt [--check] FILE|DIR...
   nnc fmt -            (or --stdin)
       Rewrite specs in the canonical layout (docs/LANGUAGE.md, "Formatting"), only those
@@ -67,6 +74,14 @@ function parseArgs(args: string[], flags: string[], valued: string[], command: s
     else out.positional.push(a);
   }
   return out;
+}
+
+/** A `--key N` value as a whole number of at least `min`; a message when it is not one. */
+function wholeNumber(p: Parsed, key: string, min: number): number | undefined | string {
+  const v = p.values.get(key);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= min ? n : `${key} needs a whole number${min > 0 ? ` of at least ${min}` : ""}, not \`${v}\`.`;
 }
 
 function print(lines: string[], stream: NodeJS.WriteStream): void {
@@ -150,6 +165,33 @@ export async function main(argv: string[]): Promise<number> {
       print(r.stderr, process.stderr);
       return r.exitCode;
     }
+    case "inspect": {
+      const p = parseArgs(rest, ["--json", ...common], ["--model", "--backend", "--seed", "--batch"], command);
+      if (typeof p === "string") return usage(p);
+      applyColor(p);
+      if (p.positional.length !== 1) return usage("`nnc inspect` takes one .nn file.");
+      const seed = wholeNumber(p, "--seed", 0);
+      const batch = wholeNumber(p, "--batch", 1);
+      if (typeof seed === "string") return usage(seed);
+      if (typeof batch === "string") return usage(batch);
+      const model = p.values.get("--model");
+      const backend = p.values.get("--backend");
+      const r = await runInspect(
+        {
+          file: p.positional[0]!,
+          json: p.flags.has("--json"),
+          color,
+          ...(model !== undefined ? { model } : {}),
+          ...(backend !== undefined ? { backend } : {}),
+          ...(seed !== undefined ? { seed } : {}),
+          ...(batch !== undefined ? { batch } : {}),
+        },
+        (line) => process.stdout.write(line + "\n"),
+      );
+      print(r.stdout, process.stdout);
+      print(r.stderr, process.stderr);
+      return r.exitCode;
+    }
     case "fmt": {
       const p = parseArgs(rest, ["--check", "--stdin", ...common], [], command);
       if (typeof p === "string") return usage(p);
@@ -169,7 +211,7 @@ export async function main(argv: string[]): Promise<number> {
       return await runLsp(rest);
     }
     default:
-      return usage(`unknown command \`${command}\`. The commands are: check, build, train, fmt, lsp.`);
+      return usage(`unknown command \`${command}\`. The commands are: check, build, train, inspect, fmt, lsp.`);
   }
 }
 
