@@ -3,11 +3,12 @@
  * spoken to over JSON-RPC (test/lsp-client.ts). One server process for the file; the last
  * test shuts it down.
  */
+import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatText } from "../src/format/index.js";
 import { warmUpSpec } from "../src/lsp/warm-up.js";
 import { checkText } from "../src/pipeline.js";
-import { diagnosticsFor, LspClient, type LspDiagnostic } from "./lsp-client.js";
+import { CLI, diagnosticsFor, LspClient, type LspDiagnostic } from "./lsp-client.js";
 
 interface Position {
   line: number;
@@ -57,7 +58,8 @@ function change(uri: string, edits: { range: Range; text: string }[]): void {
 }
 
 beforeAll(async () => {
-  client = new LspClient();
+  // As vscode-languageclient starts a stdio server: with `--clientProcessId=N` after `--stdio`.
+  client = new LspClient(["lsp", "--stdio", `--clientProcessId=${process.pid}`]);
 });
 afterAll(() => client.kill());
 
@@ -71,6 +73,14 @@ describe("the server's warm-up spec", () => {
     ]);
     expect(r.program.recipes).toHaveLength(2);
     expect(r.program.searches).toHaveLength(2);
+  });
+});
+
+describe("nnc lsp's arguments", () => {
+  it("refuses transports other than stdio, with a usage error", () => {
+    const r = spawnSync(process.execPath, [CLI, "lsp", "--socket=5007"], { encoding: "utf8" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("`nnc lsp` speaks LSP over stdin and stdout only (--stdio); unknown argument `--socket=5007`.");
   });
 });
 

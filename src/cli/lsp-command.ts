@@ -6,7 +6,9 @@
 import { createRequire } from "node:module";
 
 export async function runLsp(args: string[]): Promise<number> {
-  const unknown = args.filter((a) => a !== "--stdio");
+  // `--clientProcessId=N` is what vscode-languageclient appends for a stdio transport; the
+  // client's process id also comes in `initialize`, which the server watches.
+  const unknown = args.filter((a) => a !== "--stdio" && !/^--clientProcessId(=\d+)?$/.test(a));
   if (unknown.length > 0) {
     process.stderr.write(`nnc: \`nnc lsp\` speaks LSP over stdin and stdout only (--stdio); unknown argument \`${unknown[0]}\`.\nRun \`nnc --help\` for usage.\n`);
     return 2;
