@@ -304,6 +304,12 @@ describe("nnc lsp --stdio", () => {
     for (let i = 0; i < 50 && !client.stderr.includes("internal error"); i++) await new Promise((r) => setTimeout(r, 20));
     expect(client.stderr).toMatch(/nnc lsp: internal error in hover .*TypeError/);
     expect(await client.call("textDocument/hover", { textDocument: { uri: "file:///unknown.nn" }, position: pos(0, 0) })).toBeNull();
+    // Notifications it cannot make sense of: a change to a document never opened, an open
+    // without its text, a change past the end of a document.
+    client.notify("textDocument/didChange", { textDocument: { uri: "file:///never-opened.nn", version: 3 }, contentChanges: [{ text: "model" }] });
+    client.notify("textDocument/didOpen", { textDocument: { uri: "file:///no-text.nn", languageId: "nn", version: 1 } });
+    change("file:///clean.nn", [{ range: range(400, 0, 400, 3), text: "" }]);
+    expect(await diagnosticsFor(client, "file:///clean.nn", version)).toEqual([]);
     const h = await client.call<{ contents: { value: string } }>("textDocument/hover", { textDocument: { uri: "file:///clean.nn" }, position: pos(2, 3) });
     expect(h.contents.value).toContain("832 parameters");
   });
