@@ -387,3 +387,9 @@ export const ALIASES: Record<string, string> = {
   random_search: "random",
   grid_search: "grid",
 };
+
+// The tables are looked up with words from the spec. Without a prototype, `constructor`,
+// `__proto__` or `toString` are not found in them (a model named `constructor` once read
+// `Object.prototype.constructor` as a layer kind and crashed the parser).
+for (const table of [ACTIVATIONS, INITIALIZERS, LAYER_KINDS, OPTIMIZERS, LOSSES, RECIPE_SETTINGS, SEARCH_DISTRIBUTIONS, SEARCH_SETTINGS, ALIASES]) Object.setPrototypeOf(table, null);
+for (const kind of Object.values(LAYER_KINDS)) Object.setPrototypeOf(kind.options, null);

@@ -49,18 +49,12 @@ export function parse(text: string): ParseResult {
   // (no real spec nests a hundred braces or parentheses) instead of overflowing the stack.
   let cutAt = Infinity;
   {
-    let depth = 0;
-    const cut = lexed.tokens.findIndex((t) => {
-      const k = t.tokenType.name;
-      if (k === "LParen" || k === "LCurly") depth++;
-      else if ((k === "RParen" || k === "RCurly") && depth > 0) depth--;
-      return depth > MAX_NESTING;
-    });
-    if (cut >= 0) {
-      const t = lexed.tokens[cut]!;
+    const deep = tooDeep(lexed.tokens);
+    if (deep) {
+      const t = lexed.tokens[deep.index]!;
       cutAt = t.startOffset;
-      diagnostics.push(diag("NN1021", `This is nested more than ${MAX_NESTING} levels deep, which I do not read.`, lines.range(t.startOffset, t.startOffset + 1), { hint: "Flatten the nesting: name a block for the inner part, or drop redundant parentheses." }));
-      lexed.tokens = lexed.tokens.slice(0, cut);
+      diagnostics.push(diag("NN1021", deep.message, lines.range(t.startOffset, (t.endOffset ?? t.startOffset) + 1), { hint: deep.hint }));
+      lexed.tokens = lexed.tokens.slice(0, deep.index);
     }
   }
 
@@ -96,7 +90,7 @@ export function parse(text: string): ParseResult {
           : found === "=" ? "Parameters take defaults with `=` in a declaration (`block b(c = 1)`); calls name arguments with `:` (`b(c: 1)`)." : undefined;
       diagnostics.push(diag(missing ? "NN1004" : "NN1003", message, range, { hint }));
     }
-    declarations.push(...lowering.file(cst));
+    for (const d of lowering.file(cst)) declarations.push(d);
     if (stopIndex < 0) break;
     let next = stopIndex + 1;
     while (next < toks.length && !TOP_LEVEL.has(toks[next]!.tokenType.name)) next++;
@@ -110,13 +104,14 @@ export function parse(text: string): ParseResult {
   // No cascades: once the parser has complained about a line, what lowering finds there is
   // most likely a consequence of the same mistake.
   const parseErrorLines = new Set(diagnostics.filter((d) => d.code === "NN1003" || d.code === "NN1004").map((d) => d.range.start.line));
-  diagnostics.push(...lowering.diagnostics.filter((d) => !parseErrorLines.has(d.range.start.line)));
+  // (A loop, not push(...): a megabyte of words can give more diagnostics than a call takes arguments.)
+  for (const d of lowering.diagnostics) if (!parseErrorLines.has(d.range.start.line)) diagnostics.push(d);
   if (Number.isFinite(cutAt)) {
     // What follows the cut is unread: keep only what was found before that line.
     const cutLine = lines.position(cutAt).line;
     const kept = diagnostics.filter((d) => d.code === "NN1021" || d.range.end.line < cutLine);
     diagnostics.length = 0;
-    diagnostics.push(...kept);
+    for (const d of kept) diagnostics.push(d);
   }
   const comments = lexed.comments.map((c) => ({ text: c.image, range: lines.range(c.startOffset, (c.endOffset ?? c.startOffset) + 1) }));
   const ast: AstFile = { kind: "file", declarations, comments, range: lines.range(0, text.length) };
@@ -136,4 +131,86 @@ function errorRange(e: IRecognitionException, lines: LineMap): { range: Range; m
   const tokRange = lines.range(tok.startOffset, (tok.endOffset ?? tok.startOffset) + 1);
   if (prevRange && /^Expected `[)}{]`/.test(e.message) && tokRange.start.line > prevRange.end.line) return { range: endOf(prevRange), message: e.message };
   return { range: tokRange, message: e.message };
+}
+
+const MAX_OPERATORS = 500;
+const OPERATORS = new Set(["Plus", "Minus", "Star", "Slash", "DimX"]);
+const OPERAND_END = new Set(["Number", "NumberRunOn", "String", "Ident", "RParen"]);
+const OPERAND_START = new Set(["Number", "NumberRunOn", "String", "Ident", "LParen"]);
+
+/**
+ * The first token at which the parser (and every later walk of the tree) would recurse too
+ * deeply: more than 100 levels of `(`, `{` and `repeat` (`repeat 2 repeat 2 …` nests each
+ * repeat's item inside the one before, braces or not), or one expression of more than 500
+ * operators (`1*1*1*…`, `- - - 1`: each operator nests the expression tree one level).
+ */
+function tooDeep(tokens: readonly IToken[]): { index: number; message: string; hint: string } | undefined {
+  /** Levels each open bracket adds: itself, and the chain of repeats it is the body of. */
+  const open: number[] = [];
+  let level = 0;
+  let chain = 0;
+  let chainEndsAt = -1;
+  let operators = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const k = tokens[i]!.tokenType.name;
+    if (k === "LParen" || k === "LCurly") {
+      open.push(1 + chain);
+      level++;
+      chain = 0;
+    } else if ((k === "RParen" || k === "RCurly") && open.length > 0) {
+      level -= open.pop()!;
+      chain = 0;
+    } else if (k === "Repeat") {
+      chain++;
+      level++;
+      // `repeat N item`: the item is the next repeat, a residual, a body, or a statement,
+      // which ends the chain.
+      const next = skipWord(tokens, i + 1);
+      if (tokens[next]?.tokenType.name === "Ident") chainEndsAt = next;
+    }
+    if (level > MAX_NESTING) {
+      return {
+        index: i,
+        message: `This is nested more than ${MAX_NESTING} levels deep, which I do not read.`,
+        hint: "Flatten the nesting: name a block for the inner part, drop redundant parentheses, or multiply `repeat` counts (`repeat 6` for `repeat 2 repeat 3`).",
+      };
+    }
+    if (i === chainEndsAt) {
+      level -= chain;
+      chain = 0;
+    }
+    if (OPERATORS.has(k)) operators++;
+    else if (!OPERAND_START.has(k) && !OPERAND_END.has(k)) operators = 0;
+    else if (i > 0 && OPERAND_END.has(tokens[i - 1]!.tokenType.name) && OPERAND_START.has(k) && !(k === "LParen" && tokens[i - 1]!.tokenType.name === "Ident")) operators = 0;
+    if (operators > MAX_OPERATORS) {
+      return { index: i, message: `This expression has more than ${MAX_OPERATORS} operators, which I do not read.`, hint: "Compute the value in fewer steps, or pass it in as a parameter." };
+    }
+  }
+  return undefined;
+}
+
+/** The index just after the word (`2`, `depth*2`, `(n)`, `-1`) that starts at `i`. */
+function skipWord(tokens: readonly IToken[], i: number): number {
+  const balanced = (j: number): number => {
+    let level = 0;
+    for (; j < tokens.length; j++) {
+      const k = tokens[j]!.tokenType.name;
+      if (k === "LParen") level++;
+      else if (k === "RParen" && --level === 0) return j + 1;
+    }
+    return j;
+  };
+  for (;;) {
+    while (tokens[i]?.tokenType.name === "Minus") i++;
+    const k = tokens[i]?.tokenType.name;
+    if (k === "LParen") i = balanced(i);
+    else if (k === "Number" || k === "String" || k === "NumberRunOn") i++;
+    else if (k === "Ident") {
+      i++;
+      if (tokens[i]?.tokenType.name === "LParen") i = balanced(i);
+    } else return i;
+    const op = tokens[i]?.tokenType.name;
+    if (op !== "Star" && op !== "Slash" && op !== "DimX") return i;
+    i++;
+  }
 }

@@ -91,7 +91,7 @@ export function check(ast: AstFile): CheckResult {
         // Check the model as this recipe builds it; report what the defaults did not already show.
         const scratch: Diagnostic[] = [];
         model = new ModelExpander(blocks, scratch, usedParams).expand(ast, args);
-        diagnostics.push(...scratch);
+        for (const d of scratch) diagnostics.push(d);
         const i = program.models.findIndex((m) => m.name === model!.name);
         if (i >= 0) program.models[i] = model;
         else program.models.push(model);

@@ -53,6 +53,8 @@ interface Flow {
 }
 
 const MAX_LAYERS = 100_000;
+/** Block calls inside block calls, at most (each is a level of recursion in the expansion). */
+const MAX_CALL_DEPTH = 100;
 
 interface CallFrame {
   block: string;
@@ -329,6 +331,20 @@ export class ModelExpander {
     }
     if (this.calls.some((c) => c.block === name)) {
       this.diagnostics.push(diag("NN2010", `The block \`${name}\` calls itself, so it would never end.`, call.callee.range, { hint: "Use `repeat N` to stack a block several times.", related: this.related() }));
+      return this.unknown();
+    }
+    if (this.calls.length >= MAX_CALL_DEPTH) {
+      // Each call is a level of recursion here (and in every walk of the graph); a chain of
+      // blocks calling blocks this long is a generated file gone wrong, not a network.
+      if (!this.tooDeep) {
+        this.diagnostics.push(
+          diag("NN3014", `Block calls nest more than ${MAX_CALL_DEPTH} deep here (\`${this.calls[0]!.block}\` calls a block that calls a block …), which I stop at.`, call.callee.range, {
+            hint: "Call the blocks one after another in the model instead of each from the one before.",
+          }),
+        );
+      }
+      this.tooDeep = true;
+      this.complete = false;
       return this.unknown();
     }
     if (!this.countExpansion(call.range)) return this.unknown();
