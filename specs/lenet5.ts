@@ -94,6 +94,7 @@ export const recipe: TrainConfig = {
     source: "idx",
     images: "data/mnist32-train-images.idx3-ubyte",
     labels: "data/mnist32-train-labels.idx1-ubyte",
+    classes: 10,
   },
   normalize: { kind: "minmax" },
   augment: [],

@@ -617,6 +617,7 @@ export const recipe: TrainConfig = {
     source: "idx",
     images: "data/cifar10-train-images.idx3-ubyte",
     labels: "data/cifar10-train-labels.idx1-ubyte",
+    classes: 10,
   },
   normalize: { kind: "standard" },
   augment: [

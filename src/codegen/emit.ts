@@ -28,8 +28,13 @@ export function literal(value: unknown): string {
   return JSON.stringify(value).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
 }
 
+/**
+ * Names a layer's variable may not take: JavaScript's reserved words (strict mode's too, and
+ * `arguments` and `eval`, which a module may not declare), TypeScript's type names, and the
+ * names the generated module itself uses.
+ */
 const RESERVED = new Set(
-  "break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with as implements interface let package private protected public static yield await async of type any number string boolean symbol object never unknown undefined tf nnc model seed inputs outputs build train recipe".split(
+  "break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with as implements interface let package private protected public static yield await async of type any number string boolean symbol object never unknown undefined arguments eval NaN Infinity globalThis tf nnc model seed inputs outputs build train recipe".split(
     " ",
   ),
 );
@@ -37,6 +42,23 @@ const RESERVED = new Set(
 /** A layer name as a TypeScript variable: the name itself unless it is a reserved word. */
 function varName(name: string): string {
   return RESERVED.has(name) ? `${name}_` : name;
+}
+
+/**
+ * Hands out names that are each used once: a layer `a_pre` and the `a_pre` variable the
+ * emitter makes for layer `a`'s activation must not both be `const a_pre`.
+ */
+class NameSet {
+  private readonly used = new Set<string>();
+  constructor(taken: Iterable<string> = []) {
+    for (const t of taken) this.used.add(t);
+  }
+  fresh(wanted: string): string {
+    let name = wanted;
+    for (let i = 2; this.used.has(name); i++) name = `${wanted}_${i}`;
+    this.used.add(name);
+    return name;
+  }
 }
 
 function pascal(name: string): string {
@@ -78,12 +100,23 @@ class ModelEmitter {
   private readonly out: string[] = [];
   /** Layer name → the TS variable holding its output. */
   private readonly vars = new Map<string, string>();
+  /** TypeScript variables in the builder (`seed` is its parameter). */
+  private readonly variables = new NameSet(["seed"]);
+  /** TF.js layer names, which must be unique in a model: the checker's, then the emitter's helpers. */
+  private readonly layerNames: NameSet;
   private seedIndex = 0;
 
   constructor(
     private readonly model: CheckedModel,
     private readonly opts: EmitOptions,
-  ) {}
+  ) {
+    this.layerNames = new NameSet(model.layers.map((l) => l.name));
+  }
+
+  /** A variable for `name` (a layer name, or one derived from it) that no other variable has. */
+  private variable(name: string): string {
+    return this.variables.fresh(varName(name));
+  }
 
   private seed(): string {
     this.seedIndex++;
@@ -103,11 +136,11 @@ class ModelEmitter {
   private comment(layer: CheckedLayer): void {
     const line = layer.range.start.line;
     const text = commentText(this.opts.sourceLine(line));
-    this.out.push(`// ${this.opts.specName}:${line + 1}  ${text.length > 100 ? text.slice(0, 97) + "..." : text}`);
+    this.out.push(`// ${commentText(this.opts.specName)}:${line + 1}  ${text.length > 100 ? text.slice(0, 97) + "..." : text}`);
   }
 
   private assign(layer: CheckedLayer, expr: string): void {
-    const v = varName(layer.name);
+    const v = this.variable(layer.name);
     this.vars.set(layer.name, v);
     this.out.push(`const ${v} = ${expr};`);
   }
@@ -122,9 +155,9 @@ class ModelEmitter {
       this.assign(layer, `nnc.apply(${layerExpr}, ${input})`);
       return;
     }
-    const pre = varName(`${layer.name}_pre`);
+    const pre = this.variable(`${layer.name}_pre`);
     this.out.push(`const ${pre} = nnc.apply(${layerExpr}, ${input});`);
-    this.assign(layer, `nnc.apply(nnc.activationLayer(${literal(extra)}, ${literal(`${layer.name}_${extra.name}`)}), ${pre})`);
+    this.assign(layer, `nnc.apply(nnc.activationLayer(${literal(extra)}, ${literal(this.layerNames.fresh(`${layer.name}_${extra.name}`))}), ${pre})`);
   }
 
   private weights(c: Extract<LayerConfig, { op: "dense" | "conv" }>): string[] {
@@ -157,8 +190,8 @@ class ModelEmitter {
           // `full` = pad k'−1 on every side, then a valid convolution.
           const ph = c.dilation[0] * (c.kernel[0] - 1);
           const pw = c.dilation[1] * (c.kernel[1] - 1);
-          const pad = varName(`${layer.name}_pad`);
-          this.out.push(`const ${pad} = nnc.apply(tf.layers.zeroPadding2d({ name: ${literal(`${layer.name}_pad`)}, padding: [[${ph}, ${ph}], [${pw}, ${pw}]] }), ${input});`);
+          const pad = this.variable(`${layer.name}_pad`);
+          this.out.push(`const ${pad} = nnc.apply(tf.layers.zeroPadding2d({ name: ${literal(this.layerNames.fresh(`${layer.name}_pad`))}, padding: [[${ph}, ${ph}], [${pw}, ${pw}]] }), ${input});`);
           input = pad;
           padding = "valid";
         }
@@ -182,8 +215,8 @@ class ModelEmitter {
         let input = this.inputVar(layer);
         let padding = c.padding;
         if (c.padding === "full") {
-          const pad = varName(`${layer.name}_pad`);
-          this.out.push(`const ${pad} = nnc.apply(tf.layers.zeroPadding2d({ name: ${literal(`${layer.name}_pad`)}, padding: [[${c.size[0] - 1}, ${c.size[0] - 1}], [${c.size[1] - 1}, ${c.size[1] - 1}]] }), ${input});`);
+          const pad = this.variable(`${layer.name}_pad`);
+          this.out.push(`const ${pad} = nnc.apply(tf.layers.zeroPadding2d({ name: ${literal(this.layerNames.fresh(`${layer.name}_pad`))}, padding: [[${c.size[0] - 1}, ${c.size[0] - 1}], [${c.size[1] - 1}, ${c.size[1] - 1}]] }), ${input});`);
           input = pad;
           padding = "valid";
         }
@@ -226,17 +259,38 @@ class ModelEmitter {
     }
   }
 
+  get input(): string {
+    const first = this.model.layers[0]!;
+    return this.vars.get(first.name) ?? varName(first.name);
+  }
+
   get output(): string {
     const last = this.model.layers[this.model.layers.length - 1]!;
     return this.vars.get(last.name) ?? varName(last.name);
   }
 }
 
-export function trainConfig(recipe: CheckedRecipe): TrainConfig {
+/**
+ * How many classes a model with this output tells apart, for a recipe with this loss: its
+ * units, or 2 for one unit under a two-class loss. Undefined for one unit under `mse` or
+ * `mae` (a regression on the label's value).
+ */
+function classCount(model: CheckedModel | undefined, loss: string): number | undefined {
+  const units = model?.output?.[model.output.length - 1];
+  if (units === undefined) return undefined;
+  if (units > 1) return units;
+  return loss === "binary_crossentropy" || loss === "hinge" ? 2 : undefined;
+}
+
+/** The recipe as the runtime reads it; with its model, CSV and IDX labels are checked against the model's classes. */
+export function trainConfig(recipe: CheckedRecipe, model?: CheckedModel): TrainConfig {
   const optimizer: OptimizerConfig = { name: recipe.optimizer.name as OptimizerConfig["name"], args: { ...recipe.optimizer.args } };
+  let data = recipe.data!;
+  const classes = classCount(model, recipe.loss ?? "");
+  if ((data.source === "csv" || data.source === "idx") && classes !== undefined) data = { ...data, classes };
   const config: TrainConfig = {
     model: recipe.model,
-    data: recipe.data!,
+    data,
     normalize: recipe.normalize,
     augment: recipe.augment,
     loss: recipe.loss as TrainConfig["loss"],
@@ -272,14 +326,13 @@ export function emitModelModule(model: CheckedModel, recipe: CheckedRecipe | und
   lines.push(" * @param seed seeds every initialiser and dropout layer, so a run can be repeated.");
   lines.push(" */");
   lines.push(`export function ${fn}(seed = 0): tf.LayersModel {`);
-  lines.push(...body.map((l) => `  ${l}`));
-  const inputVar = varName(model.layers[0]!.name);
-  lines.push(`  return tf.model({ name: ${literal(model.name)}, inputs: ${inputVar}, outputs: ${emitter.output} });`);
+  for (const l of body) lines.push(`  ${l}`);
+  lines.push(`  return tf.model({ name: ${literal(model.name)}, inputs: ${emitter.input}, outputs: ${emitter.output} });`);
   lines.push("}");
   if (recipe) {
     lines.push("");
     lines.push(`/** The training recipe of \`${model.name}\` (${commentText(opts.specName)}:${recipe.range.start.line + 1}). */`);
-    lines.push(`export const recipe: TrainConfig = ${literal(trainConfig(recipe))};`);
+    lines.push(`export const recipe: TrainConfig = ${literal(trainConfig(recipe, model))};`);
     lines.push("");
     lines.push(`/** Trains \`${model.name}\` as its recipe says; options override the backend, epochs and output folder. */`);
     lines.push(`export function train(options: TrainOptions = {}): Promise<TrainResult> {`);

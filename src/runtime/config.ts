@@ -7,8 +7,9 @@
 export type DataConfig =
   | { source: "mnist"; train: number; test: number }
   | { source: "ball"; dims: number; n: number; test: number }
-  | { source: "csv"; path: string; label: string }
-  | { source: "idx"; images: string; labels: string };
+  /** `classes`: how many classes the model tells apart (the compiler fills it in); labels must be below it. */
+  | { source: "csv"; path: string; label: string; classes?: number }
+  | { source: "idx"; images: string; labels: string; classes?: number };
 
 export type NormalizeConfig = { kind: "none" | "standard" | "minmax" } | { kind: "scale"; factor: number };
 

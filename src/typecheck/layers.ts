@@ -34,9 +34,11 @@ export class LayerResolver {
     const out: ResolvedLayer = { config: undefined, subjects, frozen: layer.options["frozen"] !== undefined };
     const nameOpt = layer.options["name"];
     if (nameOpt?.value) {
-      if (nameOpt.value.kind === "ref") out.name = { value: nameOpt.value.name, range: nameOpt.value.range };
-      else if (nameOpt.value.kind === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(nameOpt.value.value)) out.name = { value: nameOpt.value.value, range: nameOpt.value.range };
-      else this.error("NN1013", "A layer name is a word of letters, digits and `_`, starting with a letter.", nameOpt.value.range, "For example: `name conv1`.");
+      // TensorFlow.js refuses a weight name that starts with `_` (`_x/kernel`), so a layer
+      // name starts with a letter, as the message has always said.
+      const given = nameOpt.value.kind === "ref" ? nameOpt.value.name : nameOpt.value.kind === "string" ? nameOpt.value.value : undefined;
+      if (given !== undefined && /^[A-Za-z][A-Za-z0-9_]*$/.test(given)) out.name = { value: given, range: nameOpt.value.range };
+      else this.error("NN1013", "A layer name is a word of letters, digits and `_`, starting with a letter.", nameOpt.value.range, given !== undefined && /^_+[A-Za-z0-9_]*$/.test(given) && /[A-Za-z]/.test(given) ? `For example: \`name ${given.replace(/^[_0-9]+/, "")}\`.` : "For example: `name conv1`.");
     }
     for (const key in layer.options) {
       const o = layer.options[key]!;

@@ -84,9 +84,9 @@ export async function loadData(config: DataConfig, opts: LoadOptions): Promise<D
     case "ball":
       return loadBall(config.dims, config.n, config.test, opts);
     case "csv":
-      return loadCsv(config.path, config.label, opts);
+      return loadCsv(config.path, config.label, { ...opts, classes: opts.classes ?? config.classes });
     case "idx":
-      return loadIdx(config.images, config.labels, opts);
+      return loadIdx(config.images, config.labels, { ...opts, classes: opts.classes ?? config.classes });
   }
 }
 
@@ -287,6 +287,8 @@ interface CsvRecord {
 }
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** The largest float32: a feature beyond it would become Infinity in the tensor. */
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * Splits CSV text into records (RFC 4180): fields in double quotes may hold commas, line
@@ -428,15 +430,26 @@ async function loadCsv(path: string, label: string, opts: LoadOptions): Promise<
   const labels: string[] = [];
   rows.forEach((r, k) => {
     if (r.fields.length !== names.length) {
-      throw new DataError(`${shown} row ${r.row}: expected ${plural(names.length, "field")} (as in the header), found ${count(r.fields.length)}.`, { file, row: r.row });
+      throw new DataError(
+        `${shown} row ${r.row}: expected ${plural(names.length, "field")} (as in the header), found ${count(r.fields.length)}. Is a comma missing or extra? A field that holds a comma needs double quotes.`,
+        { file, row: r.row },
+      );
     }
     featureAt.forEach((c, f) => {
       const v = r.fields[c]!.trim();
+      const at = `${shown} row ${r.row}, column ${JSON.stringify(names[c])} (${c + 1})`;
       if (!NUMBER.test(v)) {
         const found = v === "" ? "an empty field" : JSON.stringify(r.fields[c]);
-        throw new DataError(`${shown} row ${r.row}, column ${JSON.stringify(names[c])} (${c + 1}): expected a number, found ${found}.`, { file, row: r.row, column: c + 1 });
+        const hint = /^[+-]?(nan|inf(inity)?)$/i.test(v)
+          ? " Missing or infinite values cannot be trained on: drop the row, or fill it in (with the column's mean, say)."
+          : ` Every column except the label ${JSON.stringify(label)} is a numeric feature.`;
+        throw new DataError(`${at}: expected a number, found ${found}.${hint}`, { file, row: r.row, column: c + 1 });
       }
-      x[k * features + f] = Number(v);
+      const value = Number(v);
+      if (Math.abs(value) > FLOAT32_MAX) {
+        throw new DataError(`${at}: ${v} is too large for a 32-bit float (at most about 3.4e38), so it would train as Infinity. Rescale the column.`, { file, row: r.row, column: c + 1 });
+      }
+      x[k * features + f] = value;
     });
     const l = r.fields[labelAt]!.trim();
     if (l === "") throw new DataError(`${shown} row ${r.row}, column ${JSON.stringify(label)} (${labelAt + 1}): the label is empty.`, { file, row: r.row, column: labelAt + 1 });
@@ -555,7 +568,7 @@ function idxDims(f: IdxFile, rank: number, role: "images" | "labels"): { dims: n
   const what = role === "images" ? `${plural(dims[0]!, "image")} of ${dims[1]}x${dims[2]}` : plural(dims[0]!, "label");
   if (found < need) {
     throw new DataError(
-      `The IDX ${role} file ${f.shown} is truncated: its header promises ${what}, which is ${plural(need, "byte")} after the ${start}-byte header, but only ${plural(found, "byte")} follow (the file ends at byte offset ${count(f.bytes.length)}${f.note}).`,
+      `The IDX ${role} file ${f.shown} is truncated: its header promises ${what}, which is ${plural(need, "byte")} after the ${start}-byte header, but only ${plural(found, "byte")} follow (the file ends at byte offset ${count(f.bytes.length)}${f.note}). Was the download cut short? Fetch the file again.`,
       { file: f.file, offset: f.bytes.length },
     );
   }
@@ -589,7 +602,10 @@ async function loadIdx(imagesPath: string, labelsPath: string, opts: LoadOptions
   const [n, rows, cols] = dims as [number, number, number];
   const { dims: labelDims, start: labelsAt } = idxDims(labels, 1, "labels");
   if (labelDims[0] !== n) {
-    throw new DataError(`${images.shown} holds ${plural(n, "image")} but ${labels.shown} holds ${plural(labelDims[0]!, "label")}; they must match one to one.`, { file: labels.file, offset: 4 });
+    throw new DataError(
+      `${images.shown} holds ${plural(n, "image")} but ${labels.shown} holds ${plural(labelDims[0]!, "label")}; they must match one to one. Are they from the same split (train-… with train-…, t10k-… with t10k-…)?`,
+      { file: labels.file, offset: 4 },
+    );
   }
   if (n === 0) throw new DataError(`The IDX images file ${images.shown} holds no images.`, { file: images.file, offset: 4 });
   const input = opts.inputShape;
