@@ -5,6 +5,7 @@ import { runCheck } from "./check-command.js";
 import { version } from "./files.js";
 import { readStdin, runFmt } from "./fmt-command.js";
 import { runInspect } from "./inspect-command.js";
+import { runSanity } from "./sanity-command.js";
 import { runTrain } from "./train-command.js";
 
 const HELP = `nnc — a compiler for .nn neural-network specs
@@ -30,6 +31,11 @@ Usage:
       pre-activations (Z), activations, weights and gradients; the initial loss against
       ln(classes); warnings with hints when the signal or the gradients vanish or explode
       across layers. --json prints it all (with histograms) as one JSON object.
+  nnc sanity FILE [--model M] [--per-class N] [--epochs N] [--backend B] [--seed N]
+      Can the network overfit a tiny subset (default 20 training samples per class)? Runs the
+      recipe on it without augmentation, validation or weight decay, for up to --epochs
+      (default 200), prints the curve and a verdict with hints; exits 1 if training accuracy
+      does not reach 99%.
   nnc fmt [--check] FILE|DIR...
   nnc fmt -            (or --stdin)
       Rewrite specs in the canonical layout (docs/LANGUAGE.md, "Formatting"), only those
@@ -192,6 +198,33 @@ export async function main(argv: string[]): Promise<number> {
       print(r.stderr, process.stderr);
       return r.exitCode;
     }
+    case "sanity": {
+      const p = parseArgs(rest, [...common], ["--model", "--backend", "--seed", "--per-class", "--epochs"], command);
+      if (typeof p === "string") return usage(p);
+      applyColor(p);
+      if (p.positional.length !== 1) return usage("`nnc sanity` takes one .nn file.");
+      const seed = wholeNumber(p, "--seed", 0);
+      const perClass = wholeNumber(p, "--per-class", 1);
+      const epochs = wholeNumber(p, "--epochs", 1);
+      for (const v of [seed, perClass, epochs]) if (typeof v === "string") return usage(v);
+      const model = p.values.get("--model");
+      const backend = p.values.get("--backend");
+      const r = await runSanity(
+        {
+          file: p.positional[0]!,
+          color,
+          ...(model !== undefined ? { model } : {}),
+          ...(backend !== undefined ? { backend } : {}),
+          ...(typeof seed === "number" ? { seed } : {}),
+          ...(typeof perClass === "number" ? { perClass } : {}),
+          ...(typeof epochs === "number" ? { epochs } : {}),
+        },
+        (line) => process.stdout.write(line + "\n"),
+      );
+      print(r.stdout, process.stdout);
+      print(r.stderr, process.stderr);
+      return r.exitCode;
+    }
     case "fmt": {
       const p = parseArgs(rest, ["--check", "--stdin", ...common], [], command);
       if (typeof p === "string") return usage(p);
@@ -211,7 +244,7 @@ export async function main(argv: string[]): Promise<number> {
       return await runLsp(rest);
     }
     default:
-      return usage(`unknown command \`${command}\`. The commands are: check, build, train, inspect, fmt, lsp.`);
+      return usage(`unknown command \`${command}\`. The commands are: check, build, train, inspect, sanity, fmt, lsp.`);
   }
 }
 

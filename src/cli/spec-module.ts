@@ -173,6 +173,30 @@ export async function runtime(spec: SpecModule): Promise<Runtime> {
   return (await import(spec.runtimeUrl)) as Runtime;
 }
 
+/**
+ * Runs `fn` with the runtime's per-epoch JSON lines (which it writes straight to stdout when
+ * not on a terminal) handed to `onLine` instead; everything else written to stdout passes.
+ */
+export async function withEpochLines<T>(onLine: (line: string) => void, fn: () => Promise<T>): Promise<T> {
+  const original = process.stdout.write;
+  const filtered = (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+    const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+    if (text.startsWith('{"epoch":')) {
+      for (const line of text.split("\n")) if (line) onLine(line);
+      const done = rest.find((r): r is () => void => typeof r === "function");
+      done?.();
+      return true;
+    }
+    return (original as (c: string | Uint8Array, ...r: unknown[]) => boolean).call(process.stdout, chunk, ...rest);
+  };
+  process.stdout.write = filtered as typeof process.stdout.write;
+  try {
+    return await fn();
+  } finally {
+    process.stdout.write = original;
+  }
+}
+
 export function isResult(x: SpecModule | CommandResult): x is CommandResult {
   return "exitCode" in x;
 }

@@ -4,12 +4,19 @@
  * runtime reads them. Keep every field JSON-serialisable.
  */
 
-export type DataConfig =
+export type DataConfig = (
   | { source: "mnist"; train: number; test: number }
   | { source: "ball"; dims: number; n: number; test: number }
   /** `classes`: how many classes the model tells apart (the compiler fills it in); labels must be below it. */
   | { source: "csv"; path: string; label: string; classes?: number }
-  | { source: "idx"; images: string; labels: string; classes?: number };
+  | { source: "idx"; images: string; labels: string; classes?: number }
+) & {
+  /**
+   * Keep only the first N training samples of each class, and no test split: `nnc sanity`
+   * sets it to overfit a few samples. The spec has no word for it.
+   */
+  perClass?: number;
+};
 
 export type NormalizeConfig = { kind: "none" | "standard" | "minmax" } | { kind: "scale"; factor: number };
 

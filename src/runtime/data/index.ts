@@ -13,6 +13,7 @@ import { resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
 import type { DataConfig } from "../config.js";
 import { seededRandom } from "./augment.js";
+import { takePerClass } from "./subset.js";
 
 export { augmentBatch, seededRandom } from "./augment.js";
 export { fitNormalizer, restoreNormalizer, type Normalizer } from "./normalize.js";
@@ -78,6 +79,11 @@ export async function loadData(config: DataConfig, opts: LoadOptions): Promise<D
   if (!opts.inputShape.every((d) => Number.isInteger(d) && d > 0)) {
     throw new Error(`loadData: the input shape must be positive whole numbers, got [${opts.inputShape.join(", ")}]`);
   }
+  const data = await loadSource(config, opts);
+  return config.perClass === undefined ? data : takePerClass(data, config.perClass);
+}
+
+async function loadSource(config: DataConfig, opts: LoadOptions): Promise<Dataset> {
   switch (config.source) {
     case "mnist":
       return loadMnist(config.train, config.test, opts);
