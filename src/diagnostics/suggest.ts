@@ -50,6 +50,9 @@ export function closest(word: string, candidates: Iterable<string>): string | un
     if (c === word) continue;
     const cl = c.toLowerCase();
     if (cl === lower) return c;
+    // The distance is at least the difference in length, and above 3 no candidate is taken:
+    // skipping these keeps a 300,000-letter name from costing seconds.
+    if (Math.abs(cl.length - lower.length) > 3) continue;
     const d = editDistance(lower, cl);
     if (d < bestScore) {
       bestScore = d;
