@@ -1,5 +1,5 @@
 /**
- * `nnc train FILE [--model M] [--backend B] [--epochs N] [--out DIR] [--log-json]`: compiles
+ * `nnc train FILE [--model M] [--backend B] [--epochs N] [--out DIR] [--resume DIR] [--log-json]`: compiles
  * the spec exactly as `nnc build` does, then runs the generated module's `train()`. The
  * compiler does not import TensorFlow.js: the generated module imports the runtime, and this
  * command imports the generated module.
@@ -20,6 +20,8 @@ export interface TrainCommandOptions {
   logJson: boolean;
   color: boolean;
   seed?: number;
+  /** A run folder (or its checkpoint/) to go on from. */
+  resume?: string;
 }
 
 interface GeneratedTrainModule {
@@ -65,7 +67,11 @@ export async function runTrain(opts: TrainCommandOptions, print: (line: string) 
     const modulePath = join(dir, `${chosen.model}.mjs`);
     writeFileSync(modulePath, js);
     const mod = (await import(pathToFileURL(modulePath).href)) as GeneratedTrainModule;
-    const options: Record<string, unknown> = { baseDir: dirname(resolve(opts.file)), logJson: opts.logJson, out: opts.out ?? join("runs", chosen.model) };
+    // Resuming writes into the resumed run's folder unless --out says otherwise.
+    const out = opts.out ?? (opts.resume === undefined ? join("runs", chosen.model) : undefined);
+    const options: Record<string, unknown> = { baseDir: dirname(resolve(opts.file)), logJson: opts.logJson };
+    if (out !== undefined) options["out"] = out;
+    if (opts.resume !== undefined) options["resume"] = opts.resume;
     if (opts.backend !== undefined) options["backend"] = opts.backend;
     if (opts.epochs !== undefined) options["epochs"] = opts.epochs;
     if (opts.seed !== undefined) options["seed"] = opts.seed;

@@ -5,12 +5,15 @@
  * and the browser's `downloads://` write it.
  *
  * Every file is written to a temporary name in the same folder, flushed to disk and then
- * renamed over the real name, so a crash never leaves a half-written file behind.
+ * renamed over the real name, so a crash never leaves a half-written file behind. A folder
+ * whose files must change together (a checkpoint) is written whole under a temporary name
+ * and swapped in (`replaceDirAtomic`).
  */
 
 import * as tf from "@tensorflow/tfjs";
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, open, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 // The custom layers must be registered before a model.json that uses them is read.
 import "./layers.js";
@@ -79,16 +82,21 @@ function weightBytes(data: tf.io.WeightData | undefined): Uint8Array {
   return new Uint8Array(buffer);
 }
 
-/**
- * Saves `model` into `dir` (created if missing) as `model.json` + `weights.bin`.
- * weights.bin is renamed into place before model.json, so model.json never names weights
- * that are not there yet.
- */
-export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
+/** A model in the TF.js layers format, in memory: `model.json`'s text and `weights.bin`'s bytes. */
+export interface ModelFiles {
+  modelJson: string;
+  weights: Uint8Array;
+  /** The weights in `weights.bin`, in order (names are the layers' `originalName`s, e.g. `dense1/kernel`). */
+  specs: tf.io.WeightsManifestEntry[];
+}
+
+/** Serialises `model` as `saveModel` writes it, without writing anything. Reads every weight back. */
+export async function modelFiles(model: tf.LayersModel): Promise<ModelFiles> {
+  let files: ModelFiles | undefined;
   const handler = tf.io.withSaveHandler(async (artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
     if (artifacts.modelTopology instanceof ArrayBuffer) throw new Error("saveModel: expected a JSON model topology, got binary");
-    const manifest: tf.io.WeightsManifestConfig = [{ paths: [`./${WEIGHTS_BIN}`], weights: artifacts.weightSpecs ?? [] }];
+    const specs = artifacts.weightSpecs ?? [];
+    const manifest: tf.io.WeightsManifestConfig = [{ paths: [`./${WEIGHTS_BIN}`], weights: specs }];
     const modelJson: tf.io.ModelJSON = {
       modelTopology: artifacts.modelTopology ?? {},
       weightsManifest: manifest,
@@ -98,13 +106,100 @@ export async function saveModel(model: tf.LayersModel, dir: string): Promise<voi
       ...(artifacts.trainingConfig === undefined ? {} : { trainingConfig: artifacts.trainingConfig }),
       ...(artifacts.userDefinedMetadata === undefined ? {} : { userDefinedMetadata: artifacts.userDefinedMetadata }),
     };
-    await writeFilesAtomic([
-      { path: join(dir, WEIGHTS_BIN), data: weightBytes(artifacts.weightData) },
-      { path: join(dir, MODEL_JSON), data: JSON.stringify(modelJson) },
-    ]);
+    files = { modelJson: JSON.stringify(modelJson), weights: weightBytes(artifacts.weightData), specs };
     return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
   });
   await model.save(handler);
+  if (files === undefined) throw new Error("modelFiles: TF.js did not call the save handler");
+  return files;
+}
+
+/**
+ * Saves `model` into `dir` (created if missing) as `model.json` + `weights.bin`.
+ * weights.bin is renamed into place before model.json, so model.json never names weights
+ * that are not there yet.
+ */
+export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const files = await modelFiles(model);
+  await writeFilesAtomic([
+    { path: join(dir, WEIGHTS_BIN), data: files.weights },
+    { path: join(dir, MODEL_JSON), data: files.modelJson },
+  ]);
+}
+
+/** Where `replaceDirAtomic(dir)` keeps the previous copy while it swaps the new one in. */
+function previousDir(dir: string): string {
+  return join(dirname(dir), `.${basename(dir)}.old`);
+}
+
+const TEMP_DIR = /^\.(.+)\.tmp-\d+-[0-9a-f]+$/;
+
+/**
+ * Replaces the folder `dir` by one holding exactly `files` (names without folders, written in
+ * this order: put the file that marks the folder complete last), so that at every moment
+ * `dir` is either absent, the old complete folder or the new complete folder:
+ *
+ * 1. every file goes into `.<name>.tmp-<pid>-<random>` beside `dir` and is flushed, and so is
+ *    that folder;
+ * 2. `dir` is renamed to `.<name>.old`, the temporary folder to `dir` (POSIX cannot rename a
+ *    folder over a non-empty one), the parent is flushed, and `.<name>.old` is removed.
+ *
+ * A crash between the two renames leaves no `dir` but a complete `.<name>.old`:
+ * `completeDir(dir)` finds it, and the next `replaceDirAtomic` keeps it until its new copy
+ * is in place. A crash before them leaves a temporary folder, which `removeTempDirs` clears.
+ */
+export async function replaceDirAtomic(dir: string, files: { name: string; data: string | Uint8Array }[]): Promise<void> {
+  const parent = dirname(dir);
+  await mkdir(parent, { recursive: true });
+  const temp = join(parent, `.${basename(dir)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+  await mkdir(temp);
+  try {
+    for (const f of files) {
+      if (f.name !== basename(f.name) || f.name === "" || f.name.startsWith(".")) throw new Error(`replaceDirAtomic: bad file name ${JSON.stringify(f.name)}`);
+      const handle = await open(join(temp, f.name), "wx");
+      try {
+        await handle.writeFile(f.data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+    await syncDir(temp);
+  } catch (e) {
+    await rm(temp, { recursive: true, force: true });
+    throw e;
+  }
+  const old = previousDir(dir);
+  if (existsSync(dir)) {
+    // A complete `.old` with a complete `dir` beside it is the leftover of a crash after step 2.
+    await rm(old, { recursive: true, force: true });
+    await rename(dir, old);
+  }
+  await rename(temp, dir);
+  await syncDir(parent);
+  await rm(old, { recursive: true, force: true });
+}
+
+/** `dir`, or the complete copy a crash during `replaceDirAtomic` left beside it, or undefined. */
+export function completeDir(dir: string): string | undefined {
+  if (existsSync(dir)) return dir;
+  const old = previousDir(dir);
+  return existsSync(old) ? old : undefined;
+}
+
+/** Removes the temporary folders that a crash during `replaceDirAtomic` left in `parent` for `names`. */
+export async function removeTempDirs(parent: string, names: string[]): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(parent);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const m = TEMP_DIR.exec(entry);
+    if (m && names.includes(m[1]!)) await rm(join(parent, entry), { recursive: true, force: true });
+  }
 }
 
 function exactBuffer(bytes: Buffer): ArrayBuffer {

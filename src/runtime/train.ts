@@ -4,18 +4,26 @@
  * only, then runs mini-batch gradient descent with the recipe's optimizer, schedule,
  * clipping, weight decay, augmentation, validation, early stopping and checkpoints, and
  * saves the model (TF.js layers format), its history and the normaliser's statistics.
+ *
+ * Every epoch ends with a checkpoint (checkpoint.ts) from which `resume` goes on exactly as
+ * an uninterrupted run would on the same backend: the weights, the optimizer's slots and step
+ * count, the random generator that shuffles and augments, the step number that dropout's
+ * seeds derive from, the best epoch and early stopping's counters, and the history. A loss
+ * that is not finite stops the run before the step's update, naming the layer whose gradient
+ * blew up; the checkpoint of the last good epoch stays as it was.
  */
 import * as tf from "@tensorflow/tfjs";
 import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import type { LossName, MetricName, TrainConfig } from "./config.js";
 import { selectBackend, type BackendName } from "./backend.js";
+import { BEST_DIR, CHECKPOINT_DIR, CheckpointError, locateCheckpoint, readCheckpoint, topologyHash, writeBest, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { clipGradients } from "./clip.js";
-import { augmentBatch, seededRandom } from "./data/augment.js";
+import { augmentBatch, SeededRandom } from "./data/augment.js";
 import { DataError, loadData } from "./data/index.js";
 import { fitNormalizer } from "./data/normalize.js";
-import { loadModel, saveModel, writeJsonAtomic } from "./io.js";
-import { createOptimizer } from "./optimizers.js";
+import { loadModel, modelFiles, removeTempDirs, saveModel, writeJsonAtomic, type ModelFiles } from "./io.js";
+import { createOptimizer, type Optimizer } from "./optimizers.js";
 import { Progress } from "./progress.js";
 import { learningRateAt } from "./schedules.js";
 
@@ -37,6 +45,11 @@ export interface TrainOptions {
   maxBatchesPerEpoch?: number;
   /** Save nothing (tests). */
   noSave?: boolean;
+  /**
+   * Go on from the checkpoint in this folder: a run's output folder (holding `checkpoint/`)
+   * or the checkpoint folder itself. The output folder then defaults to that run's.
+   */
+  resume?: string;
 }
 
 /** What codegen knows about the model without building it. */
@@ -162,104 +175,418 @@ function snapshot(model: tf.LayersModel): tf.Tensor[] {
   return model.getWeights().map((w) => w.clone());
 }
 
+/** Which layer a weight belongs to, as the spec and the summary name it. */
+interface WeightOwner {
+  layer: string;
+  /** The weight within the layer: kernel, bias, gamma, … */
+  weight: string;
+}
+
+/** Weight owners by the weight's variable name (gradient keys) and by its originalName (files). */
+function weightOwners(model: tf.LayersModel): { byVariable: Map<string, WeightOwner>; byOriginal: Map<string, WeightOwner> } {
+  const byVariable = new Map<string, WeightOwner>();
+  const byOriginal = new Map<string, WeightOwner>();
+  for (const layer of model.layers) {
+    for (const w of layer.weights) {
+      const owner = { layer: layer.name, weight: w.originalName.startsWith(layer.name + "/") ? w.originalName.slice(layer.name.length + 1) : w.originalName };
+      byVariable.set(w.name, owner);
+      byOriginal.set(w.originalName, owner);
+    }
+  }
+  return { byVariable, byOriginal };
+}
+
+function ownerText(owner: WeightOwner | undefined, fallback: string): string {
+  return owner ? `\`${owner.layer}\` (${owner.weight})` : `\`${fallback}\``;
+}
+
+/** A number for a message: 10, 0.001, 3.1e38, NaN, infinity. */
+function numberText(x: number): string {
+  if (Number.isNaN(x)) return "NaN";
+  if (!Number.isFinite(x)) return x > 0 ? "infinity" : "-infinity";
+  const a = Math.abs(x);
+  if (a !== 0 && (a >= 1e5 || a < 1e-3)) return x.toExponential(1).replace("e+", "e");
+  return String(Number(x.toPrecision(3)));
+}
+
+/** A path for a message: relative to the working folder when inside it. */
+function pathText(path: string): string {
+  const r = relative(process.cwd(), path);
+  return r !== "" && !r.startsWith("..") && !isAbsolute(r) ? r : path;
+}
+
+/**
+ * Each Dropout layer's seed for one step, from the run's seed, the step number and the
+ * layer's place. TF.js's dropout draws its mask from `randomUniform(…, seed)`, which restarts
+ * its generator on every call: with one fixed seed every step would drop the same units.
+ * Deriving the seed from the step number gives every step its own mask, and the same mask
+ * again in a resumed run.
+ */
+class DropoutSeeds {
+  private readonly layers: { layer: tf.layers.Layer; seed: unknown }[];
+
+  constructor(
+    model: tf.LayersModel,
+    private readonly base: number,
+  ) {
+    this.layers = model.layers.filter((l) => l.getClassName() === "Dropout").map((layer) => ({ layer, seed: Reflect.get(layer, "seed") }));
+  }
+
+  step(iteration: number): void {
+    this.layers.forEach(({ layer }, i) => {
+      let h = Math.imul((this.base >>> 0) ^ 0x9e3779b9, 0x85ebca6b);
+      h = Math.imul(h ^ (h >>> 13) ^ iteration, 0xc2b2ae35);
+      h = Math.imul(h ^ (h >>> 16) ^ (i + 1), 0x27d4eb2f);
+      Reflect.set(layer, "seed", (h ^ (h >>> 15)) >>> 0);
+    });
+  }
+
+  /** The seeds the model was built with, so a saved model.json says what the spec says. */
+  reset(): void {
+    for (const { layer, seed } of this.layers) Reflect.set(layer, "seed", seed);
+  }
+}
+
+/** The first weight in serialised model files that is NaN or infinite, by originalName. */
+function firstNonFinite(files: ModelFiles): { name: string; value: number } | undefined {
+  const values = new Float32Array(files.weights.buffer, files.weights.byteOffset, files.weights.byteLength >>> 2);
+  let offset = 0;
+  for (const spec of files.specs) {
+    const size = spec.shape.reduce((a, b) => a * b, 1);
+    if (spec.dtype === "float32" || spec.dtype === undefined) {
+      for (let i = offset; i < offset + size; i++) if (!Number.isFinite(values[i]!)) return { name: spec.name, value: values[i]! };
+    }
+    offset += size;
+  }
+  return undefined;
+}
+
+/** The rest of a divergence message: where the last good weights are, and what to try. */
+function divergenceAdvice(checkpointDir: string | undefined, lastEpoch: number, config: TrainConfig, lr: number): string {
+  const kept =
+    checkpointDir === undefined ? "" : lastEpoch > 0 ? ` The weights of the last good epoch (${lastEpoch}) are kept in ${pathText(checkpointDir)}.` : " No epoch had finished, so there is no checkpoint to go back to.";
+  const hint = config.clip
+    ? `Hint: lower the learning rate (now ${numberText(lr)}), or clip harder than \`clip ${config.clip.by} ${config.clip.threshold}\`.`
+    : `Hint: add \`clip norm 1.0\` to the recipe, or lower the learning rate (now ${numberText(lr)}).`;
+  return `${kept} ${hint}`;
+}
+
+/** One training step's outcome, kept until the next step shows the weights survived it. */
+interface StepRecord {
+  epoch: number;
+  batch: number;
+  loss: number;
+  grads: Record<string, tf.Tensor>;
+}
+
+/**
+ * Each tensor's L2 norm without overflow: ‖g‖ = m·‖g/m‖ with m = max|g|, the last product
+ * taken in doubles (a float32 Σg² overflows long before the gradient itself does). NaN or
+ * infinite when the tensor holds such a value. One read-back.
+ */
+async function norms(tensors: Record<string, tf.Tensor>): Promise<[string, number][]> {
+  const keys = Object.keys(tensors);
+  if (keys.length === 0) return [];
+  const parts = tf.tidy(() =>
+    tf.stack(
+      keys.flatMap((k) => {
+        const t = tensors[k]!;
+        const m = t.abs().max();
+        const safe = tf.where(tf.greater(m, 0), m, tf.onesLike(m));
+        return [m, t.div(safe).square().sum()];
+      }),
+    ),
+  );
+  const values = await parts.data();
+  parts.dispose();
+  return keys.map((k, i) => {
+    const m = values[2 * i]!;
+    return [k, m === 0 ? 0 : Number.isFinite(m) ? m * Math.sqrt(values[2 * i + 1]!) : m];
+  });
+}
+
+/**
+ * Which gradients blew up: "the gradient of layer `x` (kernel) grew to 3.1e38 (the largest;
+ * next: …)", or which overflowed or became NaN and the largest finite one. Undefined when
+ * every gradient is NaN.
+ */
+async function largestGradient(grads: Record<string, tf.Tensor>, owners: Map<string, WeightOwner>): Promise<string | undefined> {
+  const found = await norms(grads);
+  const infinite = found.filter(([, n]) => n === Infinity);
+  const nan = found.filter(([, n]) => Number.isNaN(n));
+  const finite = found.filter(([, n]) => Number.isFinite(n)).sort((a, b) => b[1] - a[1]);
+  if (finite.length === 0 && infinite.length === 0) return undefined;
+  const names = (list: [string, number][]): string => {
+    const shown = list.slice(0, 3).map(([n]) => ownerText(owners.get(n), n));
+    return (list.length > 1 ? "layers " : "layer ") + shown.join(", ") + (list.length > 3 ? ` and ${list.length - 3} more` : "");
+  };
+  if (infinite.length === 0 && nan.length === 0) {
+    const [name, norm] = finite[0]!;
+    const next = finite
+      .slice(1, 3)
+      .map(([n, v]) => `${ownerText(owners.get(n), n)} ${numberText(v)}`)
+      .join(", ");
+    return `the gradient of layer ${ownerText(owners.get(name), name)} grew to ${numberText(norm)} (the largest${next ? `; next: ${next}` : ""})`;
+  }
+  const parts: string[] = [];
+  if (infinite.length > 0) parts.push(`the gradient${infinite.length > 1 ? "s" : ""} of ${names(infinite)} overflowed to infinity`);
+  if (nan.length > 0) parts.push(`the gradient${nan.length > 1 ? "s" : ""} of ${names(nan)} became NaN`);
+  if (finite.length > 0) parts.push(`the largest finite one is that of layer ${ownerText(owners.get(finite[0]![0]), finite[0]![0])} (${numberText(finite[0]![1])})`);
+  return parts.join("; ");
+}
+
+/**
+ * Why the loss or the gradients of a step are not finite. Its update was not applied, so the
+ * weights are those before it. If they are still finite, this step's gradients say which
+ * layer blew up; if the previous step's update already broke them (its loss and gradients
+ * were finite, but learning rate × gradient overflowed), the previous step's gradients do.
+ */
+async function explainDivergence(now: StepRecord, previous: StepRecord | undefined, vars: Record<string, tf.Variable>, owners: Map<string, WeightOwner>): Promise<string> {
+  const weightNorms = await norms(vars);
+  const broken = weightNorms.find(([, n]) => !Number.isFinite(n));
+  if (broken) {
+    const made = `the update made the weights of layer ${ownerText(owners.get(broken[0]), broken[0])} ${numberText(broken[1])}`;
+    if (previous) {
+      const top = await largestGradient(previous.grads, owners);
+      return `The weights overflowed in epoch ${previous.epoch}, batch ${previous.batch} (its loss was still ${numberText(previous.loss)}): ${top ? `${top}, and ` : ""}${made}.`;
+    }
+    return `The weights are no longer finite in epoch ${now.epoch}, batch ${now.batch}: ${made}.`;
+  }
+  const where = Number.isFinite(now.loss)
+    ? `The gradients overflowed in epoch ${now.epoch}, batch ${now.batch} (the loss was ${numberText(now.loss)})`
+    : `The loss became ${Number.isNaN(now.loss) ? "NaN" : "infinite"} in epoch ${now.epoch}, batch ${now.batch}`;
+  const top = await largestGradient(now.grads, owners);
+  if (top) return `${where}: ${top}.`;
+  // Every gradient is NaN: the forward pass overflowed. Name the largest weights instead.
+  const largest = weightNorms.sort((a, b) => b[1] - a[1])[0];
+  return largest ? `${where}: every gradient is NaN, so the forward pass overflowed; the largest weights are those of layer ${ownerText(owners.get(largest[0]), largest[0])} (norm ${numberText(largest[1])}).` : `${where}.`;
+}
+
+function schedulesOverEpochs(schedule: TrainConfig["schedule"]): boolean {
+  return schedule.name === "cosine" || (schedule.name === "warmup" && schedule.then.name === "cosine");
+}
+
+/**
+ * Checks that a checkpoint can resume this model and recipe: an error (TrainError) when its
+ * weights cannot carry over, warnings (through `log`) when the run will differ from an
+ * uninterrupted one.
+ */
+function checkResumable(checkpoint: Checkpoint, model: tf.LayersModel, topology: string, config: TrainConfig, epochs: number, log: (line: string) => void): void {
+  const s = checkpoint.state;
+  const where = pathText(checkpoint.dir);
+  if (s.model !== config.model) {
+    throw new TrainError(`The checkpoint in ${where} is of the model \`${s.model}\`, not \`${config.model}\`. Resume it with the spec that trained it, or train \`${config.model}\` without --resume.`);
+  }
+  const now = new Map(model.weights.map((w) => [w.originalName, w.shape]));
+  const then = new Map(s.weights.map((w) => [w.name, w.shape]));
+  const problems: string[] = [];
+  for (const [name, shape] of then) {
+    const mine = now.get(name);
+    if (mine === undefined) problems.push(`the checkpoint has \`${name}\`, the model does not`);
+    else if (mine.join("x") !== shape.join("x")) problems.push(`\`${name}\` is ${shape.join("x")} in the checkpoint but ${mine.join("x")} in the spec`);
+  }
+  for (const name of now.keys()) if (!then.has(name)) problems.push(`the model has \`${name}\`, the checkpoint does not`);
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 3).join("; ") + (problems.length > 3 ? `; and ${problems.length - 3} more` : "");
+    throw new TrainError(
+      `The model \`${config.model}\` changed since the checkpoint in ${where} was written, so its weights do not fit: ${shown}. A checkpoint resumes only the model it was made of. Hint: undo the change, or train without --resume (\`pretrained\` starts from the layers of a saved model that still fit).`,
+    );
+  }
+  if (s.optimizer.name !== config.optimizer.name) {
+    throw new TrainError(
+      `The checkpoint in ${where} was trained with \`${s.optimizer.name}\`, but the recipe now says \`${config.optimizer.name}\`: the optimizer's state cannot carry over. Hint: undo the change to resume, or train without --resume.`,
+    );
+  }
+  if (s.topology !== topology) log(`warning: the layers of \`${config.model}\` changed since the checkpoint (their weights still fit): training goes on from its weights, but will not match an uninterrupted run.`);
+  const changed = (Object.keys({ ...s.config, ...config }) as (keyof TrainConfig)[]).filter((k) => k !== "epochs" && k !== "seed" && JSON.stringify(s.config[k]) !== JSON.stringify(config[k]));
+  if (changed.length > 0) log(`warning: the recipe's ${changed.map((k) => `\`${k}\``).join(", ")} changed since the checkpoint: the resumed run will not match an uninterrupted one.`);
+  if (s.epochs !== epochs) {
+    const lr = schedulesOverEpochs(config.schedule) ? ` The ${config.schedule.name} schedule spreads over all epochs, so the learning rates from here on differ from the first run's plan.` : "";
+    log(`warning: the checkpoint's run was to train ${s.epochs} epochs, this one trains ${epochs}.${lr}`);
+  }
+}
+
+async function openCheckpoint(path: string): Promise<Checkpoint> {
+  const found = locateCheckpoint(resolve(path));
+  if (!found) {
+    throw new TrainError(`There is no checkpoint in ${path}: it holds no \`${CHECKPOINT_DIR}/\` folder (nor is it one). \`nnc train\` writes one into its output folder (default runs/MODEL) at the end of every epoch; pass that folder to --resume.`);
+  }
+  try {
+    return await readCheckpoint(found.dir, found.runDir);
+  } catch (e) {
+    if (e instanceof CheckpointError) throw new TrainError(e.message);
+    throw e;
+  }
+}
+
+/** Runs `write`, turning a file system error (disk full, no permission) into a TrainError. */
+async function writing(what: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException | undefined)?.code;
+    if (typeof code === "string") throw new TrainError(`Cannot write ${pathText(what)}: ${(e as Error).message}.`);
+    throw e;
+  }
+}
+
 export async function train(build: (seed: number) => tf.LayersModel, config: TrainConfig, options: TrainOptions = {}, info?: ModelInfo): Promise<TrainResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
   // Production mode: no debug checks, and no TF.js banner on stdout (the backend line says
   // what TF.js's banner would).
   tf.enableProdMode();
-  const seed = options.seed ?? config.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const checkpoint = options.resume !== undefined ? await openCheckpoint(options.resume) : undefined;
+  let seed = options.seed ?? config.seed ?? Math.floor(Math.random() * 2 ** 31);
+  if (checkpoint) {
+    if (options.seed !== undefined && options.seed !== checkpoint.state.seed) log(`warning: --seed ${options.seed} is ignored: a resumed run goes on with the checkpoint's seed ${checkpoint.state.seed}.`);
+    seed = checkpoint.state.seed;
+  }
   const epochs = options.epochs ?? config.epochs;
   const backend = await selectBackend(options.backend ?? "auto", log, { needsConvGradients: info?.convolutional ?? true });
-  log(`seed ${seed}${config.seed === undefined && options.seed === undefined ? " (chosen at random; add `seed " + seed + "` to the recipe to repeat this run)" : ""}`);
+  const randomSeed = config.seed === undefined && options.seed === undefined && !checkpoint;
+  log(`seed ${seed}${randomSeed ? " (chosen at random; add `seed " + seed + "` to the recipe to repeat this run)" : checkpoint ? " (the checkpoint's)" : ""}`);
 
   const model = build(seed);
   const inputShape = info?.inputShape ?? (model.inputs[0]!.shape.slice(1) as number[]);
   const outputShape = info?.outputShape ?? (model.outputs[0]!.shape.slice(1) as number[]);
   const units = outputShape[outputShape.length - 1] ?? 1;
+  const topology = topologyHash(model.toJSON(null, false));
+  const owners = weightOwners(model);
 
-  let data;
-  try {
-    data = await loadData(config.data, { inputShape, seed, baseDir: options.baseDir ?? process.cwd() });
-  } catch (e) {
-    model.dispose();
-    if (e instanceof DataError) throw new TrainError(e.message);
-    throw e;
-  }
-  if (units > 1 && data.classes > units) {
-    model.dispose();
-    throw new TrainError(`The data has ${data.classes} classes, but the model \`${config.model}\` ends in ${units} units.`);
-  }
-  log(`data: ${data.description}`);
-
-  if (config.pretrained) {
-    const dir = resolve(options.baseDir ?? process.cwd(), config.pretrained.replace(/model\.json$/, ""));
-    const source = await loadModel(dir);
-    let copied = 0;
-    for (const layer of model.layers) {
-      const from = source.layers.find((l) => l.name === layer.name);
-      if (!from) continue;
-      const ws = from.getWeights();
-      const mine = layer.getWeights();
-      if (ws.length === mine.length && ws.every((w, i) => w.shape.join() === mine[i]!.shape.join())) {
-        layer.setWeights(ws);
-        copied++;
-      }
-    }
-    source.dispose();
-    log(`pretrained: copied the weights of ${copied} layers from ${dir}`);
-  }
-
-  // Split off validation data, fit the normaliser on what is left, then make the targets.
-  const random = seededRandom(seed ^ 0x9e3779b9);
-  let xTrain = data.xTrain;
-  let yTrainLabels = data.yTrain;
-  let val: { x: tf.Tensor; labels: Int32Array } | undefined;
-  if (config.validate !== undefined) {
-    const n = yTrainLabels.length;
-    const nVal = Math.max(1, Math.round(n * config.validate));
-    const order = permutation(n, random);
-    const valIdx = order.slice(0, nVal);
-    const trainIdx = order.slice(nVal);
-    const xAll = xTrain;
-    val = { x: tf.gather(xAll, tf.tensor1d(valIdx, "int32")), labels: valIdx.map((i) => yTrainLabels[i]!) };
-    xTrain = tf.gather(xAll, tf.tensor1d(trainIdx, "int32"));
-    yTrainLabels = trainIdx.map((i) => yTrainLabels[i]!);
-    xAll.dispose();
-  } else if (data.xTest && data.yTest) {
-    val = { x: data.xTest, labels: data.yTest };
-  }
-  const normalizer = await fitNormalizer(config.normalize, xTrain);
-  const norm = (x: tf.Tensor): tf.Tensor => {
-    const out = normalizer.apply(x);
-    if (out !== x) x.dispose();
-    return out;
-  };
-  const train: Split = { x: norm(xTrain), y: targets(yTrainLabels, config.loss, units), n: yTrainLabels.length };
-  const valSplit: Split | undefined = val ? { x: norm(val.x), y: targets(val.labels, config.loss, units), n: val.labels.length } : undefined;
-  const testSplit: Split | undefined =
-    data.xTest && data.yTest && config.validate !== undefined ? { x: norm(data.xTest), y: targets(data.yTest, config.loss, units), n: data.yTest.length } : undefined;
-
-  const lossFn = lossFunction(config.loss, units);
-  const optimizer = createOptimizer(config.optimizer, config.lr);
-  const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const vars: Record<string, tf.Variable> = Object.fromEntries(trainable.map((v) => [v.name, v]));
-  const kernels = trainable.filter((v) => /kernel/.test(v.name));
-  const images = inputShape.length === 3 && config.augment.length > 0;
-
-  const outDir = options.noSave ? undefined : resolve(options.out ?? join("runs", config.model));
-  if (outDir) mkdirSync(outDir, { recursive: true });
-  const progress = new Progress({ json: options.logJson ?? !process.stderr.isTTY, write: log, epochs });
-  const history: EpochRecord[] = [];
+  let optimizer: Optimizer | undefined;
+  let trainSplit: Split | undefined;
+  let valSplit: Split | undefined;
+  let testSplit: Split | undefined;
   let best: { value: number; weights: tf.Tensor[]; epoch: number } | undefined;
-  let bestCheckpoint: number | undefined;
-  let sinceBest = 0;
-  let stoppedEarly = false;
-  const batches = Math.ceil(train.n / config.batch);
-
+  let previous: StepRecord | undefined;
   try {
-    for (let epoch = 0; epoch < epochs; epoch++) {
+    if (checkpoint) {
+      checkResumable(checkpoint, model, topology, config, epochs, log);
+      const saved = checkpoint.weights();
+      model.setWeights(model.weights.map((w) => saved[w.originalName]!));
+      tf.dispose(Object.values(saved));
+    }
+
+    let data;
+    try {
+      data = await loadData(config.data, { inputShape, seed, baseDir: options.baseDir ?? process.cwd() });
+    } catch (e) {
+      if (e instanceof DataError) throw new TrainError(e.message);
+      throw e;
+    }
+    if (units > 1 && data.classes > units) {
+      throw new TrainError(`The data has ${data.classes} classes, but the model \`${config.model}\` ends in ${units} units.`);
+    }
+    log(`data: ${data.description}`);
+
+    if (config.pretrained && !checkpoint) {
+      const dir = resolve(options.baseDir ?? process.cwd(), config.pretrained.replace(/model\.json$/, ""));
+      const source = await loadModel(dir);
+      let copied = 0;
+      for (const layer of model.layers) {
+        const from = source.layers.find((l) => l.name === layer.name);
+        if (!from) continue;
+        const ws = from.getWeights();
+        const mine = layer.getWeights();
+        if (ws.length === mine.length && ws.every((w, i) => w.shape.join() === mine[i]!.shape.join())) {
+          layer.setWeights(ws);
+          copied++;
+        }
+      }
+      source.dispose();
+      log(`pretrained: copied the weights of ${copied} layers from ${dir}`);
+    }
+
+    // Split off validation data, fit the normaliser on what is left, then make the targets.
+    const rng = new SeededRandom(seed ^ 0x9e3779b9);
+    const random = rng.next;
+    let xTrain = data.xTrain;
+    let yTrainLabels = data.yTrain;
+    let val: { x: tf.Tensor; labels: Int32Array } | undefined;
+    if (config.validate !== undefined) {
+      const n = yTrainLabels.length;
+      const nVal = Math.max(1, Math.round(n * config.validate));
+      const order = permutation(n, random);
+      const valIdx = order.slice(0, nVal);
+      const trainIdx = order.slice(nVal);
+      const xAll = xTrain;
+      val = { x: tf.gather(xAll, tf.tensor1d(valIdx, "int32")), labels: valIdx.map((i) => yTrainLabels[i]!) };
+      xTrain = tf.gather(xAll, tf.tensor1d(trainIdx, "int32"));
+      yTrainLabels = trainIdx.map((i) => yTrainLabels[i]!);
+      xAll.dispose();
+    } else if (data.xTest && data.yTest) {
+      val = { x: data.xTest, labels: data.yTest };
+    }
+    const normalizer = await fitNormalizer(config.normalize, xTrain);
+    const norm = (x: tf.Tensor): tf.Tensor => {
+      const out = normalizer.apply(x);
+      if (out !== x) x.dispose();
+      return out;
+    };
+    const train: Split = { x: norm(xTrain), y: targets(yTrainLabels, config.loss, units), n: yTrainLabels.length };
+    trainSplit = train;
+    valSplit = val ? { x: norm(val.x), y: targets(val.labels, config.loss, units), n: val.labels.length } : undefined;
+    testSplit = data.xTest && data.yTest && config.validate !== undefined ? { x: norm(data.xTest), y: targets(data.yTest, config.loss, units), n: data.yTest.length } : undefined;
+
+    const lossFn = lossFunction(config.loss, units);
+    optimizer = createOptimizer(config.optimizer, config.lr);
+    const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const vars: Record<string, tf.Variable> = Object.fromEntries(trainable.map((v) => [v.name, v]));
+    const kernels = trainable.filter((v) => /kernel/.test(v.name));
+    const images = inputShape.length === 3 && config.augment.length > 0;
+    const dropouts = new DropoutSeeds(model, seed);
+    // Optimizer slots are keyed by variable name, which TF.js makes unique per process
+    // (`dense1/kernel_1` for a second model); files key them by the weight's own name.
+    const originalOf = new Map(model.trainableWeights.map((w) => [w.name, w.originalName]));
+    const variableOf = new Map(model.trainableWeights.map((w) => [w.originalName, w.name]));
+
+    const outDir = options.noSave ? undefined : resolve(options.out ?? checkpoint?.runDir ?? join("runs", config.model));
+    if (outDir) {
+      mkdirSync(outDir, { recursive: true });
+      await removeTempDirs(outDir, [CHECKPOINT_DIR, BEST_DIR]);
+    }
+    const checkpointDir = outDir ? join(outDir, CHECKPOINT_DIR) : undefined;
+    const progress = new Progress({ json: options.logJson ?? !process.stderr.isTTY, write: log, epochs });
+    const history: EpochRecord[] = [];
+    const bestMetric: MetricName = config.checkpoint?.metric ?? (valSplit ? "val_loss" : "loss");
+    let bestEpoch: { metric: MetricName; value: number; epoch: number } | null = null;
+    let sinceBest = 0;
+    let stoppedEarly = false;
+    let iteration = 0;
+    let startEpoch = 0;
+    const batches = Math.ceil(train.n / config.batch);
+
+    if (checkpoint) {
+      const s = checkpoint.state;
+      const slots = checkpoint.optimizerSlots();
+      const renamed: Record<string, tf.Tensor> = {};
+      for (const [key, t] of Object.entries(slots)) {
+        const cut = key.lastIndexOf("/");
+        const variable = variableOf.get(key.slice(0, cut));
+        if (variable === undefined) throw new TrainError(`The checkpoint in ${pathText(checkpoint.dir)} holds optimizer state for \`${key.slice(0, cut)}\`, which the model does not train. Train without --resume.`);
+        renamed[`${variable}/${key.slice(cut + 1)}`] = t;
+      }
+      optimizer.setState({ iterations: s.iterations, slots: renamed });
+      tf.dispose(Object.values(slots));
+      rng.restore(s.random);
+      iteration = s.iterations;
+      startEpoch = s.epoch;
+      history.push(...s.history);
+      if (s.best && s.best.metric === bestMetric) bestEpoch = s.best;
+      if (s.earlyStop && config.earlyStop && s.config.earlyStop?.metric === config.earlyStop.metric) {
+        const saved = checkpoint.earlyStopWeights();
+        best = { value: s.earlyStop.value, epoch: s.earlyStop.epoch, weights: saved ? model.weights.map((w) => saved[w.originalName]!) : [] };
+        sinceBest = s.earlyStop.sinceBest;
+      }
+      stoppedEarly = s.stoppedEarly;
+      const left = stoppedEarly ? "it had stopped early, so nothing is left to train" : startEpoch >= epochs ? "nothing is left to train" : `training epochs ${startEpoch + 1}–${epochs}`;
+      log(`resuming from epoch ${startEpoch} of ${epochs} (${pathText(checkpoint.dir)}): ${left}`);
+    }
+
+    let lr = config.lr;
+    for (let epoch = startEpoch; epoch < epochs && !stoppedEarly; epoch++) {
       const started = performance.now();
-      const lr = learningRateAt(config.schedule, config.lr, epoch, epochs);
+      lr = learningRateAt(config.schedule, config.lr, epoch, epochs);
       optimizer.learningRate = lr;
       const order = permutation(train.n, random);
       let lossSum = 0;
@@ -269,7 +596,8 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
       for (let b = 0; b < limit; b++) {
         const idx = order.slice(b * config.batch, Math.min(train.n, (b + 1) * config.batch));
         const size = idx.length;
-        const { lossValue, accValue } = tf.tidy(() => {
+        dropouts.step(iteration);
+        const step = tf.tidy(() => {
           const index = tf.tensor1d(idx, "int32");
           let xb = tf.gather(train.x, index);
           const yb = tf.gather(train.y, index);
@@ -287,22 +615,41 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
             }
             return loss as tf.Scalar;
           }, trainable);
-          const clipped = config.clip ? clipGradients(grads, config.clip) : grads;
-          optimizer.applyGradients(vars, clipped);
-          return { lossValue: value, accValue: acc! };
+          // Σ of every gradient component: finite exactly when all of them are (or when
+          // their sum overflows, which is divergence too). Read back with the loss.
+          const parts = Object.values(grads).map((g) => g.reshape([-1]));
+          const gradSum = parts.length === 0 ? tf.scalar(0) : (parts.length === 1 ? parts[0]! : tf.concat(parts)).sum();
+          const readout = tf.stack([value, acc!, gradSum]);
+          acc!.dispose();
+          return { grads, readout };
         });
-        const l = (await lossValue.data())[0]!;
-        const a = (await accValue.data())[0]!;
-        lossValue.dispose();
-        accValue.dispose();
-        if (!Number.isFinite(l)) {
-          throw new TrainError(`The loss became ${l} in epoch ${epoch + 1}, batch ${b + 1}: the weights diverged. Try \`clip norm 1.0\` or a lower learning rate (now ${lr}).`);
+        // The one read-back of the step, before the update: a loss that is not finite stops
+        // the run with the weights as they were before this batch.
+        // data(), not dataSync(): webgpu cannot read back synchronously in Node.
+        const [l, a, g] = await step.readout.data();
+        step.readout.dispose();
+        const now: StepRecord = { epoch: epoch + 1, batch: b + 1, loss: l!, grads: step.grads };
+        if (!Number.isFinite(l!) || !Number.isFinite(g!)) {
+          let message: string;
+          try {
+            message = await explainDivergence(now, previous, vars, owners.byVariable);
+          } finally {
+            tf.dispose(Object.values(step.grads));
+          }
+          throw new TrainError(message + divergenceAdvice(checkpointDir, epoch, config, lr));
         }
-        lossSum += l * size;
-        accSum += a * size;
+        tf.tidy(() => optimizer!.applyGradients(vars, config.clip ? clipGradients(step.grads, config.clip) : step.grads));
+        // This step's gradients live until the next step's loss shows the update left the
+        // weights finite: if it did not, they say which layer blew up (no extra work per step).
+        if (previous) tf.dispose(Object.values(previous.grads));
+        previous = now;
+        iteration++;
+        lossSum += l! * size;
+        accSum += a! * size;
         seen += size;
         progress.batch(epoch, b + 1, limit, lossSum / seen, accSum / seen);
       }
+      dropouts.reset();
       const record: EpochRecord = { epoch: epoch + 1, lr, loss: lossSum / seen, acc: accSum / seen, seconds: (performance.now() - started) / 1000 };
       if (valSplit) {
         const v = await evaluate(model, valSplit, lossFn, units, Math.max(config.batch, 256));
@@ -312,13 +659,6 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
       history.push(record);
       progress.epoch(record);
 
-      if (config.checkpoint && outDir) {
-        const value = metricValue(record, config.checkpoint.metric);
-        if (value !== undefined && better(config.checkpoint.metric, value, bestCheckpoint)) {
-          bestCheckpoint = value;
-          await saveModel(model, join(outDir, "best"));
-        }
-      }
       if (config.earlyStop) {
         const value = metricValue(record, config.earlyStop.metric);
         if (value !== undefined) {
@@ -328,10 +668,65 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
             sinceBest = 0;
           } else if (++sinceBest >= config.earlyStop.patience) {
             stoppedEarly = true;
-            log(`early stop: ${config.earlyStop.metric} has not improved for ${config.earlyStop.patience} epochs (best ${best?.value.toFixed(4)} in epoch ${best?.epoch})`);
-            break;
           }
         }
+      }
+
+      if (outDir && checkpointDir) {
+        const files = await modelFiles(model);
+        const bad = firstNonFinite(files);
+        if (bad) {
+          const owner = owners.byOriginal.get(bad.name);
+          throw new TrainError(
+            `The weights of layer ${ownerText(owner, bad.name)} became ${numberText(bad.value)} in epoch ${epoch + 1}, though every batch's loss was finite: the last updates overflowed them.` +
+              divergenceAdvice(checkpointDir, epoch, config, lr),
+          );
+        }
+        // best/ before checkpoint/: after a crash between the two, the resumed run redoes
+        // this epoch and writes the same best/ again; the other order could lose it.
+        const value = metricValue(record, bestMetric);
+        if (value !== undefined && Number.isFinite(value) && better(bestMetric, value, bestEpoch?.value)) {
+          bestEpoch = { metric: bestMetric, value, epoch: epoch + 1 };
+          const snapshotOfBest = bestEpoch;
+          await writing(join(outDir, BEST_DIR), () => writeBest(join(outDir, BEST_DIR), files, snapshotOfBest));
+        }
+        const state = optimizer.getState();
+        try {
+          const slots: Record<string, tf.Tensor> = {};
+          for (const [key, t] of Object.entries(state.slots)) {
+            const cut = key.lastIndexOf("/");
+            slots[`${originalOf.get(key.slice(0, cut)) ?? key.slice(0, cut)}/${key.slice(cut + 1)}`] = t;
+          }
+          const earlyWeights = best && best.weights.length > 0 ? Object.fromEntries(model.weights.map((w, i) => [w.originalName, best!.weights[i]!])) : undefined;
+          await writing(checkpointDir, () =>
+            writeCheckpoint(checkpointDir, {
+              model: files,
+              optimizerSlots: slots,
+              ...(earlyWeights ? { earlyStopWeights: earlyWeights } : {}),
+              state: {
+                model: config.model,
+                epoch: epoch + 1,
+                epochs,
+                iterations: iteration,
+                seed,
+                random: rng.state(),
+                stoppedEarly,
+                config,
+                topology,
+                weights: files.specs.map((w) => ({ name: w.name, shape: w.shape })),
+                optimizer: { name: config.optimizer.name },
+                best: bestEpoch,
+                earlyStop: best ? { value: best.value, epoch: best.epoch, sinceBest } : null,
+                history,
+              },
+            }),
+          );
+        } finally {
+          tf.dispose(Object.values(state.slots));
+        }
+      }
+      if (stoppedEarly && config.earlyStop) {
+        log(`early stop: ${config.earlyStop.metric} has not improved for ${config.earlyStop.patience} epochs (best ${best?.value.toFixed(4)} in epoch ${best?.epoch})`);
       }
     }
     if (config.earlyStop?.restoreBest && best && best.weights.length > 0 && best.epoch !== history.length) {
@@ -349,17 +744,20 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
       log(`test: loss ${t.loss.toFixed(4)}, acc ${(t.acc * 100).toFixed(2)}% on ${testData.n} samples`);
     }
     if (outDir) {
-      await saveModel(model, outDir);
-      await writeJsonAtomic(join(outDir, "history.json"), { model: config.model, backend: backend.name, seed, epochs: history, test: result.test ?? null });
-      await writeJsonAtomic(join(outDir, "normalizer.json"), { kind: config.normalize.kind, stats: normalizer.stats });
+      await writing(outDir, async () => {
+        await saveModel(model, outDir);
+        await writeJsonAtomic(join(outDir, "history.json"), { model: config.model, backend: backend.name, seed, epochs: history, test: result.test ?? null });
+        await writeJsonAtomic(join(outDir, "normalizer.json"), { kind: config.normalize.kind, stats: normalizer.stats });
+      });
       result.outDir = outDir;
       log(`saved ${join(outDir, "model.json")} and history.json`);
     }
     return result;
   } finally {
+    if (previous) tf.dispose(Object.values(previous.grads));
     best?.weights.forEach((w) => w.dispose());
-    optimizer.dispose();
-    for (const s of [train, valSplit, testSplit]) {
+    optimizer?.dispose();
+    for (const s of [trainSplit, valSplit, testSplit]) {
       s?.x.dispose();
       s?.y.dispose();
     }
