@@ -15,9 +15,9 @@ export interface PipelineResult {
 
 export function checkText(text: string): PipelineResult {
   const parsed = parse(text);
-  if (parsed.diagnostics.some((d) => d.code === "NN1021")) {
-    // The parser read only part of an absurdly nested file; checking that part would only
-    // report the missing rest.
+  if (parsed.diagnostics.some((d) => d.code === "NN1021" || d.code === "NN1022")) {
+    // The parser read only part of an absurdly nested file (or one with an absurdly long
+    // line); checking that part would only report the missing rest.
     return { ast: parsed.ast, program: { models: [], recipes: [], searches: [] }, diagnostics: sortDiagnostics(parsed.diagnostics), lines: parsed.lines };
   }
   const checked = check(parsed.ast);

@@ -196,6 +196,19 @@ describe("inputs that once failed the fuzzer", () => {
   }
 });
 
+describe("limits that keep the front end fast", () => {
+  it("stops reading at the 10,001st token of a line (NN1022), and checks nothing after it", () => {
+    const ok = checkText(`model m {\n input 3\n ${"dense 3 relu -> ".repeat(2499)}dense 2 relu\n}\n`); // 9,999 tokens: read
+    expect(ok.diagnostics.filter((d) => d.code === "NN1022")).toEqual([]);
+    const text = `model m {\n input 3\n ${"dense 3 relu -> ".repeat(2500)}dense 2\n}\n`;
+    const r = checkText(text);
+    expect(r.diagnostics.map((d) => d.code)).toEqual(["NN1022"]);
+    const at = r.diagnostics[0]!.range.start.offset;
+    expect(text.slice(at, at + 5)).toBe("dense");
+    expect(text.slice(0, at).match(/dense|relu|->|3|2/g)?.length).toBe(10_000 + 1);
+  });
+});
+
 describe("the grammar-aware fuzzer", () => {
   it("generates specs that mostly check clean and reach codegen", async () => {
     const rng = new Rng(12345);

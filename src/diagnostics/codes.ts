@@ -33,6 +33,7 @@ export const CODES = {
   NN1019: { severity: "error", title: "layer takes no activation" },
   NN1020: { severity: "error", title: "malformed number" },
   NN1021: { severity: "error", title: "nesting too deep" },
+  NN1022: { severity: "error", title: "line too long" },
 
   // --- NN2xxx: names ------------------------------------------------------------------
   NN2001: { severity: "error", title: "unknown layer or block" },

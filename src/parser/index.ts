@@ -53,7 +53,7 @@ export function parse(text: string): ParseResult {
     if (deep) {
       const t = lexed.tokens[deep.index]!;
       cutAt = t.startOffset;
-      diagnostics.push(diag("NN1021", deep.message, lines.range(t.startOffset, (t.endOffset ?? t.startOffset) + 1), { hint: deep.hint }));
+      diagnostics.push(diag(deep.code, deep.message, lines.range(t.startOffset, (t.endOffset ?? t.startOffset) + 1), { hint: deep.hint }));
       lexed.tokens = lexed.tokens.slice(0, deep.index);
     }
   }
@@ -134,6 +134,11 @@ function errorRange(e: IRecognitionException, lines: LineMap): { range: Range; m
 }
 
 const MAX_OPERATORS = 500;
+/**
+ * Tokens on one line, at most: a megabyte line of words is some 300,000 tokens, which the
+ * parser takes over a second for. No spec needs a hundredth of this on a line.
+ */
+const MAX_LINE_TOKENS = 10_000;
 const OPERATORS = new Set(["Plus", "Minus", "Star", "Slash", "DimX"]);
 const OPERAND_END = new Set(["Number", "NumberRunOn", "String", "Ident", "RParen"]);
 const OPERAND_START = new Set(["Number", "NumberRunOn", "String", "Ident", "LParen"]);
@@ -142,17 +147,31 @@ const OPERAND_START = new Set(["Number", "NumberRunOn", "String", "Ident", "LPar
  * The first token at which the parser (and every later walk of the tree) would recurse too
  * deeply: more than 100 levels of `(`, `{` and `repeat` (`repeat 2 repeat 2 …` nests each
  * repeat's item inside the one before, braces or not), or one expression of more than 500
- * operators (`1*1*1*…`, `- - - 1`: each operator nests the expression tree one level).
+ * operators (`1*1*1*…`, `- - - 1`: each operator nests the expression tree one level), all
+ * NN1021; or the first token past 10,000 on one line (NN1022), which would take too long.
  */
-function tooDeep(tokens: readonly IToken[]): { index: number; message: string; hint: string } | undefined {
+function tooDeep(tokens: readonly IToken[]): { index: number; code: "NN1021" | "NN1022"; message: string; hint: string } | undefined {
   /** Levels each open bracket adds: itself, and the chain of repeats it is the body of. */
   const open: number[] = [];
   let level = 0;
   let chain = 0;
   let chainEndsAt = -1;
   let operators = 0;
+  let line = -1;
+  let onLine = 0;
   for (let i = 0; i < tokens.length; i++) {
     const k = tokens[i]!.tokenType.name;
+    const l = tokens[i]!.startLine ?? 0;
+    onLine = l === line ? onLine + 1 : 1;
+    line = l;
+    if (onLine > MAX_LINE_TOKENS) {
+      return {
+        index: i,
+        code: "NN1022",
+        message: `This line has more than ${MAX_LINE_TOKENS.toLocaleString("en-US")} words and symbols, which I do not read.`,
+        hint: "Break it over lines: a chain of layers may break before or after `->`, and the items of a body go one a line.",
+      };
+    }
     if (k === "LParen" || k === "LCurly") {
       open.push(1 + chain);
       level++;
@@ -171,6 +190,7 @@ function tooDeep(tokens: readonly IToken[]): { index: number; message: string; h
     if (level > MAX_NESTING) {
       return {
         index: i,
+        code: "NN1021",
         message: `This is nested more than ${MAX_NESTING} levels deep, which I do not read.`,
         hint: "Flatten the nesting: name a block for the inner part, drop redundant parentheses, or multiply `repeat` counts (`repeat 6` for `repeat 2 repeat 3`).",
       };
@@ -183,7 +203,7 @@ function tooDeep(tokens: readonly IToken[]): { index: number; message: string; h
     else if (!OPERAND_START.has(k) && !OPERAND_END.has(k)) operators = 0;
     else if (i > 0 && OPERAND_END.has(tokens[i - 1]!.tokenType.name) && OPERAND_START.has(k) && !(k === "LParen" && tokens[i - 1]!.tokenType.name === "Ident")) operators = 0;
     if (operators > MAX_OPERATORS) {
-      return { index: i, message: `This expression has more than ${MAX_OPERATORS} operators, which I do not read.`, hint: "Compute the value in fewer steps, or pass it in as a parameter." };
+      return { index: i, code: "NN1021", message: `This expression has more than ${MAX_OPERATORS} operators, which I do not read.`, hint: "Compute the value in fewer steps, or pass it in as a parameter." };
     }
   }
   return undefined;
