@@ -21,12 +21,14 @@ Usage:
       that builds it with the TensorFlow.js layers API, and train() for its recipe. Writes
       nothing if the spec has errors; never overwrites a file nnc did not write, unless --force.
   nnc train FILE [--model M] [--backend auto|node-gpu|node|webgpu|wasm|cpu] [--epochs N]
-                 [--seed N] [--out DIR] [--resume RUN] [--log-json]
+                 [--seed N] [--out DIR] [--resume RUN] [--log-json] [--report FILE.html]
       Build and run the recipe: a progress bar on a terminal (one JSON line per epoch
       otherwise, or with --log-json); saves model.json + weights.bin, history.json and the
       normaliser's statistics in DIR (default runs/MODEL), a checkpoint after every epoch in
       DIR/checkpoint and the best epoch's model in DIR/best. --resume RUN goes on from the
-      checkpoint of the run folder RUN exactly as if it had never stopped.
+      checkpoint of the run folder RUN exactly as if it had never stopped. --report writes
+      one self-contained HTML page: loss, accuracy and learning-rate curves, per-layer
+      histograms at the start and the end, layer statistics and the model summary.
   nnc inspect FILE [--model M] [--backend B] [--seed N] [--batch N] [--json]
       Babysit before training: one forward and backward pass of the untrained model on a
       batch of the recipe's data (default 256 samples); per layer the mean and std of the
@@ -139,7 +141,7 @@ export async function main(argv: string[]): Promise<number> {
       return r.exitCode;
     }
     case "train": {
-      const p = parseArgs(rest, ["--log-json", ...common], ["--model", "--backend", "--epochs", "--out", "-o", "--seed", "--resume"], command);
+      const p = parseArgs(rest, ["--log-json", ...common], ["--model", "--backend", "--epochs", "--out", "-o", "--seed", "--resume", "--report"], command);
       if (typeof p === "string") return usage(p);
       applyColor(p);
       if (p.positional.length !== 1) return usage("`nnc train` takes one .nn file.");
@@ -157,6 +159,7 @@ export async function main(argv: string[]): Promise<number> {
       const model = p.values.get("--model");
       const backend = p.values.get("--backend");
       const resume = p.values.get("--resume");
+      const report = p.values.get("--report");
       const r = await runTrain(
         {
           file: p.positional[0]!,
@@ -168,6 +171,7 @@ export async function main(argv: string[]): Promise<number> {
           ...(seed !== undefined ? { seed } : {}),
           ...(out !== undefined ? { out } : {}),
           ...(resume !== undefined ? { resume } : {}),
+          ...(report !== undefined ? { report } : {}),
         },
         (line) => process.stdout.write(line + "\n"),
       );

@@ -10,6 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { compileSpec, type CommandResult } from "./build-command.js";
 import { packageRoot } from "./files.js";
+import { writeTrainReport } from "./report.js";
 
 export interface TrainCommandOptions {
   file: string;
@@ -22,6 +23,8 @@ export interface TrainCommandOptions {
   seed?: number;
   /** A run folder (or its checkpoint/) to go on from. */
   resume?: string;
+  /** Write a self-contained HTML report of the run here (`--report FILE.html`). */
+  report?: string;
 }
 
 interface GeneratedTrainModule {
@@ -80,7 +83,13 @@ export async function runTrain(opts: TrainCommandOptions, print: (line: string) 
     const summary = [`trained \`${chosen.model}\` on ${result.backend} for ${result.history.length} epoch${result.history.length === 1 ? "" : "s"}`];
     if (last) summary.push(`final loss ${last.loss.toFixed(4)}${last.acc !== undefined ? `, acc ${(last.acc * 100).toFixed(2)}%` : ""}`);
     if (result.test?.acc !== undefined) summary.push(`test acc ${(result.test.acc * 100).toFixed(2)}%`);
-    return { exitCode: 0, stdout: [summary.join("; ") + (result.outDir ? ` → ${result.outDir}` : "")], stderr };
+    const lines = [summary.join("; ") + (result.outDir ? ` → ${result.outDir}` : "")];
+    if (opts.report !== undefined) {
+      const report = await writeTrainReport({ file: opts.file, model: chosen.model, report: opts.report, outDir: result.outDir });
+      if (!report.ok) return { exitCode: 1, stdout: lines, stderr: [...stderr, `nnc: the run is saved, but its report is not: ${report.message}`] };
+      lines.push(`report → ${report.path}`);
+    }
+    return { exitCode: 0, stdout: lines, stderr };
   } catch (e) {
     // The runtime's own errors (data, backend, divergence) carry a message for the user.
     const err = e as Error;

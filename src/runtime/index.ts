@@ -35,3 +35,4 @@ export { clipGradients, globalNorm, gradientNorms } from "./clip.js";
 export { saveModel, loadModel } from "./io.js";
 export { readCheckpoint, locateCheckpoint, CheckpointError, type Checkpoint, type CheckpointState } from "./checkpoint.js";
 export { inspect, inspectSaved, inspectModel, tensorStats, signalStd, diagnose, InspectError, type Inspection, type InspectRun, type InspectOptions, type LayerInspection, type TensorStats, type Histogram, type InspectWarning } from "./inspect.js";
+export { renderReport, escapeHtml, scriptJson, type ReportInput, type ReportSummaryLayer } from "./report.js";
