@@ -6,6 +6,7 @@ import { version } from "./files.js";
 import { readStdin, runFmt } from "./fmt-command.js";
 import { runInspect } from "./inspect-command.js";
 import { runSanity } from "./sanity-command.js";
+import { runSearch } from "./search-command.js";
 import { runTrain } from "./train-command.js";
 
 const HELP = `nnc — a compiler for .nn neural-network specs
@@ -40,6 +41,12 @@ Usage:
       recipe on it without augmentation, validation or weight decay, for up to --epochs
       (default 200), prints the curve and a verdict with hints; exits 1 if training accuracy
       does not reach 99%.
+  nnc search FILE [--model M] [--trials N] [--epochs N] [--out DIR] [--backend B] [--fresh]
+      Run the spec's \`search\` block: each trial is the spec with the trial's values written
+      in, trained into DIR/trial-NNN (spec.nn, log.txt, model, history; default DIR
+      runs/search-MODEL). Prints the results sorted by the objective and writes the best
+      configuration as DIR/best.nn. Interrupted, it resumes: trials in DIR/results.jsonl
+      are skipped (the same seed draws the same configurations); --fresh starts over.
   nnc fmt [--check] FILE|DIR...
   nnc fmt -            (or --stdin)
       Rewrite specs in the canonical layout (docs/LANGUAGE.md, "Formatting"), only those
@@ -233,6 +240,34 @@ export async function main(argv: string[]): Promise<number> {
       print(r.stderr, process.stderr);
       return r.exitCode;
     }
+    case "search": {
+      const p = parseArgs(rest, ["--fresh", ...common], ["--model", "--backend", "--trials", "--epochs", "--out", "-o"], command);
+      if (typeof p === "string") return usage(p);
+      applyColor(p);
+      if (p.positional.length !== 1) return usage("`nnc search` takes one .nn file.");
+      const trials = wholeNumber(p, "--trials", 1);
+      const epochs = wholeNumber(p, "--epochs", 1);
+      for (const v of [trials, epochs]) if (typeof v === "string") return usage(v);
+      const model = p.values.get("--model");
+      const backend = p.values.get("--backend");
+      const out = p.values.get("--out") ?? p.values.get("-o");
+      const r = await runSearch(
+        {
+          file: p.positional[0]!,
+          fresh: p.flags.has("--fresh"),
+          color,
+          ...(model !== undefined ? { model } : {}),
+          ...(backend !== undefined ? { backend } : {}),
+          ...(out !== undefined ? { out } : {}),
+          ...(typeof trials === "number" ? { trials } : {}),
+          ...(typeof epochs === "number" ? { epochs } : {}),
+        },
+        (line) => process.stdout.write(line + "\n"),
+      );
+      print(r.stdout, process.stdout);
+      print(r.stderr, process.stderr);
+      return r.exitCode;
+    }
     case "fmt": {
       const p = parseArgs(rest, ["--check", "--stdin", ...common], [], command);
       if (typeof p === "string") return usage(p);
@@ -252,7 +287,7 @@ export async function main(argv: string[]): Promise<number> {
       return await runLsp(rest);
     }
     default:
-      return usage(`unknown command \`${command}\`. The commands are: check, build, train, inspect, sanity, fmt, lsp.`);
+      return usage(`unknown command \`${command}\`. The commands are: check, build, train, inspect, sanity, search, fmt, lsp.`);
   }
 }
 
