@@ -288,7 +288,7 @@ export async function runSearch(opts: SearchCommandOptions, print: (line: string
   const doneTrials = new Set(done.map((r) => r.trial));
   const metric = search.objective.metric;
   const epochs = opts.epochs ?? search.epochs;
-  print(`search \`${search.model}\`: ${search.strategy}, ${configs.length} trial${configs.length === 1 ? "" : "s"}, ${search.objective.goal} ${metric}${epochs !== undefined ? `, ${epochs} epochs each` : ""} → ${shownDir}`);
+  print(`search \`${search.model}\`: ${search.strategy}, ${configs.length} trial${configs.length === 1 ? "" : "s"}, ${search.objective.goal} ${metric}${epochs !== undefined ? `, ${epochs} epoch${epochs === 1 ? "" : "s"} each` : ""} → ${shownDir}`);
   const already = configs.filter((_, i) => doneTrials.has(i + 1)).length;
   if (already > 0) print(`resuming: ${already} of ${configs.length} trials already done`);
 
@@ -343,7 +343,7 @@ export async function runSearch(opts: SearchCommandOptions, print: (line: string
     const previous = existsSync(resultsPath) ? readFileSync(resultsPath, "utf8") : "";
     writeFileAtomic(resultsPath, previous + JSON.stringify(record) + "\n");
     const outcome = record.status === "ok" ? (record.value === undefined ? `no ${metric}` : `${metric} ${record.value.toFixed(4)}`) : `failed: ${record.error?.split("\n")[0] ?? "?"}`;
-    print(`${trialName(trial)} (${trial}/${configs.length}): ${described} → ${outcome} (${record.epochs ?? 0} epochs, ${record.seconds.toFixed(1)}s)`);
+    print(`${trialName(trial)} (${trial}/${configs.length}): ${described} → ${outcome} (${record.epochs ?? 0} epoch${record.epochs === 1 ? "" : "s"}, ${record.seconds.toFixed(1)}s)`);
   }
 
   const inSearch = done.filter((r) => r.trial <= configs.length);
