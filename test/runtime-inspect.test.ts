@@ -5,7 +5,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { diagnose, inspectModel, signalStd, tensorStats, type Inspection, type LayerInspection } from "../src/runtime/inspect.js";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TrainConfig } from "../src/runtime/config.js";
+import { diagnose, inspect, inspectModel, inspectSaved, signalStd, tensorStats, type Inspection, type LayerInspection } from "../src/runtime/inspect.js";
+import { saveModel } from "../src/runtime/io.js";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");
@@ -67,6 +72,45 @@ describe("inspectModel", () => {
     expect(r.expectedLoss).toBeCloseTo(Math.log(2), 12);
     // Nothing was changed or leaked.
     expect(Array.from(await hidden.getWeights()[0]!.data())).toEqual(Array.from(await w!.data()));
+  });
+});
+
+describe("inspect on a recipe", () => {
+  const build = (seed: number): tf.LayersModel => {
+    const input = tf.input({ shape: [4] });
+    const h = tf.layers.dense({ units: 6, activation: "tanh", name: "h", kernelInitializer: tf.initializers.glorotNormal({ seed }) }).apply(input);
+    return tf.model({ inputs: input, outputs: tf.layers.dense({ units: 1, activation: "sigmoid", name: "o", kernelInitializer: tf.initializers.glorotNormal({ seed: seed + 1 }) }).apply(h) as tf.SymbolicTensor });
+  };
+  const config: TrainConfig = {
+    model: "m",
+    data: { source: "ball", dims: 4, n: 50, test: 0 },
+    normalize: { kind: "standard" },
+    augment: [],
+    loss: "binary_crossentropy",
+    optimizer: { name: "sgd", args: {} },
+    lr: 0.1,
+    schedule: { name: "constant" },
+    weightDecay: 0,
+    batch: 8,
+    epochs: 1,
+    metrics: ["loss", "acc"],
+  };
+
+  it("starts from the weights the seed gives, or from a pretrained model's, and reads a saved one back", async () => {
+    const a = await inspect(build, config, { backend: "cpu", seed: 1, log: () => {} });
+    const b = await inspect(build, config, { backend: "cpu", seed: 1, log: () => {} });
+    const c = await inspect(build, config, { backend: "cpu", seed: 2, log: () => {} });
+    expect(b.layers[0]!.weights).toEqual(a.layers[0]!.weights);
+    expect(c.layers[0]!.weights!.std).not.toBe(a.layers[0]!.weights!.std);
+    expect(a.batch).toBe(50);
+    const dir = mkdtempSync(join(tmpdir(), "nnc-inspect-pre-"));
+    const trained = build(7);
+    await saveModel(trained, dir);
+    const saved = await inspectSaved(dir, config, { backend: "cpu", seed: 1, log: () => {} });
+    const pre = await inspect(build, { ...config, pretrained: "model.json" }, { backend: "cpu", seed: 1, baseDir: dir, log: () => {} });
+    const seven = await inspect(build, config, { backend: "cpu", seed: 7, log: () => {} });
+    for (const r of [saved, pre]) expect(r.layers.map((l) => l.weights)).toEqual(seven.layers.map((l) => l.weights));
+    trained.dispose();
   });
 });
 

@@ -15,7 +15,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { LossName, NormalizeConfig, TrainConfig } from "./config.js";
 import { selectBackend, type BackendName } from "./backend.js";
 import { DataError, loadData } from "./data/index.js";
@@ -67,7 +67,7 @@ export interface LayerInspection {
   saturated?: number;
   /** For relu: the fraction of units that are 0 for every sample of the batch. */
   dead?: number;
-  /** The kernel (or, in layers without one, all trainable weights). */
+  /** The kernel (in a layer without one, its first trainable weight: batchnorm's γ, PReLU's slopes). */
   weights?: TensorStats;
   /** The loss's gradient with respect to those weights. */
   gradients?: TensorStats;
@@ -346,7 +346,7 @@ export async function inspectModel(model: tf.LayersModel, x: tf.Tensor, labels: 
       if (activation === "relu") r.dead = deadFraction(aValues, batch);
       const weights = main.trainableWeights;
       const kernels = weights.filter((w) => /kernel/.test(w.name));
-      const shown = kernels.length > 0 ? kernels : weights;
+      const shown = kernels.length > 0 ? kernels : weights.slice(0, 1);
       if (shown.length > 0) {
         const wv: number[] = [];
         const gv: number[] = [];
@@ -521,8 +521,8 @@ async function dataBatch(config: TrainConfig, inputShape: number[], units: numbe
 }
 
 /**
- * Builds the model as training would (same seed, so the same initial weights), takes a batch
- * of the recipe's data and inspects it.
+ * Builds the model as training would (same seed, so the same initial weights; a `pretrained`
+ * recipe's weights copied in), takes a batch of the recipe's data and inspects it.
  */
 export async function inspect(build: (seed: number) => tf.LayersModel, config: TrainConfig, options: InspectOptions = {}): Promise<InspectRun> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
@@ -531,10 +531,30 @@ export async function inspect(build: (seed: number) => tf.LayersModel, config: T
   const seed = options.seed ?? config.seed ?? 0;
   const model = build(seed);
   try {
+    if (config.pretrained) await copyPretrained(model, config.pretrained, options.baseDir ?? process.cwd());
     return { ...(await inspectOnData(model, config, seed, options)), backend: backend.name, seed };
   } finally {
     model.dispose();
   }
+}
+
+/** As `train()` starts a `pretrained` recipe: the saved model's weights, layer by layer where names and shapes agree. */
+async function copyPretrained(model: tf.LayersModel, pretrained: string, baseDir: string): Promise<void> {
+  const dir = resolve(baseDir, pretrained.replace(/model\.json$/, ""));
+  let source: tf.LayersModel;
+  try {
+    source = await loadModel(dir);
+  } catch (e) {
+    throw new InspectError(`Cannot load the pretrained model in ${dir}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  for (const layer of model.layers) {
+    const from = source.layers.find((l) => l.name === layer.name);
+    if (!from) continue;
+    const ws = from.getWeights();
+    const mine = layer.getWeights();
+    if (ws.length === mine.length && ws.every((w, i) => w.shape.join() === mine[i]!.shape.join())) layer.setWeights(ws);
+  }
+  source.dispose();
 }
 
 /**
