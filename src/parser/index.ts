@@ -109,7 +109,7 @@ export function parse(text: string): ParseResult {
   if (Number.isFinite(cutAt)) {
     // What follows the cut is unread: keep only what was found before that line.
     const cutLine = lines.position(cutAt).line;
-    const kept = diagnostics.filter((d) => d.code === "NN1021" || d.range.end.line < cutLine);
+    const kept = diagnostics.filter((d) => d.code === "NN1021" || d.code === "NN1022" || d.range.end.line < cutLine);
     diagnostics.length = 0;
     for (const d of kept) diagnostics.push(d);
   }
