@@ -13,7 +13,7 @@ export interface RpcError {
   message: string;
 }
 export interface Response {
-  id: number;
+  id: number | string | null;
   result?: unknown;
   error?: RpcError;
 }
@@ -27,7 +27,10 @@ export class LspClient {
   stderr = "";
   private buffer = Buffer.alloc(0);
   private nextId = 1;
-  private readonly pending = new Map<number, (r: Response) => void>();
+  private readonly pending = new Map<number | string, (r: Response) => void>();
+  /** Responses that answer no request of ours: id null, or an id we did not send. */
+  readonly unmatched: Response[] = [];
+  private unmatchedWaiters: { test: (r: Response) => boolean; resolve: (r: Response) => void }[] = [];
   readonly notifications: Notification[] = [];
   private waiters: { test: (n: Notification) => boolean; resolve: (n: Notification) => void }[] = [];
   readonly exited: Promise<number | null>;
@@ -51,11 +54,11 @@ export class LspClient {
       if (this.buffer.length < headerEnd + 4 + length) return;
       const body = this.buffer.subarray(headerEnd + 4, headerEnd + 4 + length).toString("utf8");
       this.buffer = this.buffer.subarray(headerEnd + 4 + length);
-      this.dispatch(JSON.parse(body) as { id?: number; method?: string; params?: unknown; result?: unknown; error?: RpcError });
+      this.dispatch(JSON.parse(body) as { id?: number | string | null; method?: string; params?: unknown; result?: unknown; error?: RpcError });
     }
   }
 
-  private dispatch(msg: { id?: number; method?: string; params?: unknown; result?: unknown; error?: RpcError }): void {
+  private dispatch(msg: { id?: number | string | null; method?: string; params?: unknown; result?: unknown; error?: RpcError }): void {
     if (msg.method !== undefined && msg.id !== undefined) {
       // A request from the server (e.g. client/registerCapability): accept it.
       this.write({ jsonrpc: "2.0", id: msg.id, result: null });
@@ -72,13 +75,53 @@ export class LspClient {
       return;
     }
     if (msg.id !== undefined) {
-      const resolve = this.pending.get(msg.id);
-      this.pending.delete(msg.id);
+      const resolve = msg.id === null ? undefined : this.pending.get(msg.id);
+      if (msg.id !== null) this.pending.delete(msg.id);
       const r: Response = { id: msg.id };
       if ("result" in msg) r.result = msg.result;
       if (msg.error) r.error = msg.error;
-      resolve?.(r);
+      if (resolve) return resolve(r);
+      this.unmatched.push(r);
+      const w = this.unmatchedWaiters.find((x) => x.test(r));
+      if (w) {
+        this.unmatchedWaiters = this.unmatchedWaiters.filter((x) => x !== w);
+        w.resolve(r);
+      }
     }
+  }
+
+  /** Writes bytes as they are, framing or not. */
+  writeRaw(bytes: Buffer | string): void {
+    this.proc.stdin.write(bytes);
+  }
+
+  /** Writes `msg` as it is (in a proper frame) and waits for the response with its id. */
+  send(msg: { id: number | string } & Record<string, unknown>): Promise<Response> {
+    return new Promise((resolve) => {
+      this.pending.set(msg.id, resolve);
+      this.write(msg);
+    });
+  }
+
+  /** Waits for the response with `id` to a request written by other means (writeRaw). */
+  responseTo(id: number | string): Promise<Response> {
+    return new Promise((resolve) => this.pending.set(id, resolve));
+  }
+
+  /** The first unmatched response that passes `test`: one already received, or the next to come. */
+  waitForUnmatched(test: (r: Response) => boolean, timeoutMs = 10_000): Promise<Response> {
+    const seen = this.unmatched.find(test);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for a response; server stderr:\n${this.stderr}`)), timeoutMs);
+      this.unmatchedWaiters.push({
+        test,
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+      });
+    });
   }
 
   write(msg: object): void {
@@ -142,7 +185,7 @@ export interface PublishParams {
 }
 
 /** Waits for the diagnostics of `uri` at `version`. */
-export async function diagnosticsFor(client: LspClient, uri: string, version: number): Promise<LspDiagnostic[]> {
-  const n = await client.waitFor((x) => x.method === "textDocument/publishDiagnostics" && (x.params as PublishParams).uri === uri && (x.params as PublishParams).version === version);
+export async function diagnosticsFor(client: LspClient, uri: string, version: number, timeoutMs = 10_000): Promise<LspDiagnostic[]> {
+  const n = await client.waitFor((x) => x.method === "textDocument/publishDiagnostics" && (x.params as PublishParams).uri === uri && (x.params as PublishParams).version === version, timeoutMs);
   return (n.params as PublishParams).diagnostics;
 }
