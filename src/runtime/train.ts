@@ -469,7 +469,8 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
 
     let data;
     try {
-      data = await loadData(config.data, { inputShape, seed, baseDir: options.baseDir ?? process.cwd() });
+      // The model's classes (one sigmoid unit: 2), so that a label out of range is reported with its file and row.
+      data = await loadData(config.data, { inputShape, seed, baseDir: options.baseDir ?? process.cwd(), classes: units > 1 ? units : 2 });
     } catch (e) {
       if (e instanceof DataError) throw new TrainError(e.message);
       throw e;
