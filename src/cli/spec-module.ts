@@ -76,6 +76,8 @@ export interface LoadSpecOptions {
   color: boolean;
   /** Compile this text instead of reading `file` (search trials); `file` still names it. */
   text?: string;
+  /** What the command did not do when the spec has errors: `${file}: not trained: …` (default "not run"). */
+  refused?: string;
 }
 
 /** The runtime's file URL, next to this program; undefined when the package is not whole. */
@@ -98,7 +100,7 @@ export async function loadSpecModule(opts: LoadSpecOptions): Promise<SpecModule 
   }
   const { files, stdout, ok, text } = opts.text === undefined ? await compileSpec(opts.file, opts.color, url) : await compileText(opts.file, opts.text, opts.color, url);
   if (!ok || !files || text === undefined) {
-    stdout.push(`${opts.file}: not run: fix the errors above first.`);
+    stdout.push(`${opts.file}: ${opts.refused ?? "not run"}: fix the errors above first.`);
     return { exitCode: 1, stdout, stderr };
   }
   const trainable = files.filter((f) => f.hasRecipe);
