@@ -252,7 +252,9 @@ describe("nnc lsp given requests that make no sense", () => {
   });
 
   it("clamps a change whose range lies past the end, and checks the text that results", async () => {
-    const uri = "file:///edits.nn";
+    const uri = "file:///clamped.nn";
+    open(uri, CNN);
+    expect(await diagnosticsFor(client, uri, version)).toEqual([]);
     // Past the last line: the text goes at the end of the document.
     client.notify("textDocument/didChange", { textDocument: { uri, version: ++version }, contentChanges: [{ range: range(400, 0, 500, 9), text: "model tail {\n  input 4\n  dense 0\n}\n" }] });
     const ds = await diagnosticsFor(client, uri, version);
@@ -356,16 +358,16 @@ describe("nnc lsp given a 5 MB document", () => {
     expect(peakRssMb()).toBeLessThan(1024);
   });
 
-  it("checks a document just under the limit, publishing 1,000 diagnostics and a count of the rest", async () => {
-    const uri = "file:///one-mb.nn";
+  it("checks a half-megabyte document with an error on every line, publishing 1,000 diagnostics and a count of the rest", async () => {
+    const uri = "file:///half-mb.nn";
     const lines = ["model big {", "  input 64"];
-    for (let n = 0; n < 1000 * 1000; n += 16) lines.push("  dense 64 rleu");
+    for (let n = 0; n < 500 * 1000; n += 16) lines.push("  dense 64 rleu");
     const text = [...lines, "}", ""].join("\n");
     const t0 = performance.now();
     open(uri, text);
     const ds = await diagnosticsFor(client, uri, version, 20_000);
     const ms = performance.now() - t0;
-    console.log(`1 MB document with an error on every line (${(lines.length - 2).toLocaleString("en-US")}): diagnostics published after ${ms.toFixed(0)} ms; server peak RSS ${peakRssMb().toFixed(0)} MB`);
+    console.log(`0.5 MB document with an error on every line (${(lines.length - 2).toLocaleString("en-US")}): diagnostics published after ${ms.toFixed(0)} ms; server peak RSS ${peakRssMb().toFixed(0)} MB`);
     expect(ms).toBeLessThan(20_000);
     expect(ds).toHaveLength(1001);
     expect(ds.slice(0, 1000).every((d) => d.code === "NN2002")).toBe(true);
@@ -411,6 +413,32 @@ describe("nnc lsp given a burst of edits", () => {
     const h = await client.call<{ contents: { value: string } }>("textDocument/hover", { textDocument: { uri }, position: pos(50, 3) });
     expect(h.contents.value).toContain("`8 → 8`");
     await expectServing();
+  });
+
+  it("checks a 3,000-layer document a few times, not once per change, under a burst of 200", async () => {
+    const uri = "file:///burst-large.nn";
+    const lines = ["model big {", "  input 64"];
+    for (let i = 0; i < 3000; i++) lines.push("  dense 64 relu");
+    open(uri, [...lines, "  dense 1 sigmoid", "}", ""].join("\n"));
+    expect(await diagnosticsFor(client, uri, version)).toEqual([]);
+    const typed = "  dense 8\n".repeat(19) + "  dense 0\n";
+    const seen = publishes(uri).length;
+    let [line, character] = [2, 0];
+    const t0 = performance.now();
+    for (const ch of typed) {
+      client.notify("textDocument/didChange", { textDocument: { uri, version: ++version }, contentChanges: [{ range: range(line, character, line, character), text: ch }] });
+      if (ch === "\n") [line, character] = [line + 1, 0];
+      else character++;
+    }
+    const last = await diagnosticsFor(client, uri, version);
+    const ms = performance.now() - t0;
+    const burst = publishes(uri).slice(seen);
+    console.log(`200 changes to a 3,000-layer document: last diagnostics after ${ms.toFixed(0)} ms, ${burst.length} publishes on the way`);
+    expect(last.map((d) => [d.code, d.range.start.line])).toEqual([["NN3006", 21]]);
+    expect(burst.at(-1)!.version).toBe(version);
+    expect(burst.length).toBeLessThan(20);
+    expect(ms).toBeLessThan(10_000);
+    client.notify("textDocument/didClose", { textDocument: { uri } });
   });
 });
 
