@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
+import type { Diagnostic } from "../src/diagnostics/diagnostic.js";
+import { parse, type AstModel } from "../src/parser/index.js";
 import { checkText } from "../src/pipeline.js";
+import { ModelExpander } from "../src/typecheck/model.js";
 import { codes, diagnostics, model, only, slice } from "./helpers.js";
 
 describe("shape inference", () => {
@@ -214,5 +217,39 @@ describe("searches", () => {
 
   it("rejects a continuous distribution in a grid", () => {
     expect(codes(base + "search m grid {\n lr ~ loguniform(1e-4, 1e-1)\n}")).toEqual(["NN4018"]);
+  });
+});
+
+describe("repeats after an error", () => {
+  /** Every diagnostic the expander reports for the first model, before duplicates are dropped. */
+  function rawDiagnostics(text: string): Diagnostic[] {
+    const model = parse(text).ast.declarations.find((d): d is AstModel => d.kind === "model")!;
+    const raw: Diagnostic[] = [];
+    new ModelExpander(new Map(), raw, new Map()).expand(model, new Map());
+    return raw;
+  }
+
+  it("stop making passes that have no shape and can only repeat the same diagnostics", () => {
+    // 2^14 passes, each asking "did you mean" again (a fuzzed line of 40 chained repeats took 2 s).
+    const text = `model m {\n input 3\n ${"repeat 2 ".repeat(14)}{\n  dense 3\n  dens\n }\n}`;
+    const raw = rawDiagnostics(text);
+    expect(raw.filter((d) => d.code === "NN2001").length).toBeGreaterThan(0);
+    expect(raw.filter((d) => d.code === "NN2001").length).toBeLessThanOrEqual(2 * 14);
+    expect(codes(text)).toEqual(["NN2001"]);
+  });
+
+  it("still count the passes they skip towards the expansion limit", () => {
+    const text = "model m {\n input 3\n repeat 1000 {\n  repeat 1000 {\n   dense 3\n   dens\n  }\n }\n}";
+    const ds = diagnostics(text);
+    expect(ds.map((d) => d.code)).toEqual(["NN3014", "NN2001"]);
+    expect(slice(text, ds[0]!)).toMatch(/^repeat 1000/);
+    expect(rawDiagnostics(text).length).toBeLessThan(10);
+  });
+
+  it("go on making every pass while the shape is known", () => {
+    // Each pass reports both errors and goes on with the shapes the layers were meant to give.
+    const text = "model m {\n input 4\n repeat 3 {\n  reshape 2x3\n  dense 4\n }\n}";
+    expect(rawDiagnostics(text).map((d) => d.code)).toEqual(["NN3003", "NN3001", "NN3003", "NN3001", "NN3003", "NN3001"]);
+    expect(codes(text)).toEqual(["NN3003", "NN3001"]);
   });
 });

@@ -70,6 +70,11 @@ export class ModelExpander {
   private readonly ev: Evaluator;
   private readonly resolver: LayerResolver;
   private expanded = 0;
+  /**
+   * Layers that met a known shape (or began one, as `input` does) so far: only those change
+   * the expander's state (names, counters, the layer list); the rest add diagnostics at most.
+   */
+  private shaped = 0;
   private tooDeep = false;
   private complete = true;
   private sawInput = false;
@@ -173,8 +178,19 @@ export class ModelExpander {
         // Each pass counts towards the expansion limit, so nested repeats of empty or
         // cheap bodies (2^100 passes) stop as surely as long ones.
         for (let i = 0; i < n && !this.tooDeep; i++) {
+          const before = { expanded: this.expanded, shaped: this.shaped };
+          const lost = flow.shape === undefined && flow.tensor === undefined;
           if (!this.countExpansion(item.range)) break;
           flow = this.items(item.body, env, flow);
+          if (lost && flow.shape === undefined && flow.tensor === undefined && this.shaped === before.shaped && i + 1 < n) {
+            // A pass that began and ended with no shape, and in which no layer had one, changed
+            // nothing but the diagnostics (and the next would repeat them exactly, since the
+            // scope is the same): count the passes left towards the limit instead of making
+            // them. Nested repeats after an error (`repeat 2 repeat 2 … typo`) took 2^depth
+            // passes, each spelling out "did you mean" again.
+            this.countPasses(n - i - 1, this.expanded - before.expanded, item.range);
+            break;
+          }
         }
         return flow;
       }
@@ -193,6 +209,15 @@ export class ModelExpander {
     if (!this.recording) return;
     if (this.calls.length > 0) layer.calls = this.calls.map((c) => c.range);
     this.layers.push(layer);
+  }
+
+  /** Counts `passes` more passes of `size` expansions each, as if they were made. */
+  private countPasses(passes: number, size: number, range: Range): void {
+    if (this.expanded + passes * size <= MAX_LAYERS) this.expanded += passes * size;
+    else {
+      this.expanded = MAX_LAYERS;
+      this.countExpansion(range);
+    }
   }
 
   private countExpansion(range: Range): boolean {
@@ -231,10 +256,12 @@ export class ModelExpander {
         return flow;
       }
       this.sawInput = true;
+      this.shaped++;
     }
     const resolved = this.resolver.resolve(item, env);
     if (!resolved.config) return this.unknown();
     if (op !== "input" && flow.shape === undefined) return this.unknown();
+    this.shaped++;
     const config = resolved.config;
     const inputs = flow.shape ? [flow.shape] : [];
     const result = outputShape(config, inputs);
