@@ -9,7 +9,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TrainConfig } from "../src/runtime/config.js";
-import { diagnose, inspect, inspectModel, inspectSaved, signalStd, tensorStats, type Inspection, type LayerInspection } from "../src/runtime/inspect.js";
+import { defaultBatch, diagnose, inspect, inspectModel, inspectSaved, signalStd, tensorStats, type Inspection, type LayerInspection } from "../src/runtime/inspect.js";
 import { saveModel } from "../src/runtime/io.js";
 
 beforeAll(async () => {
@@ -111,6 +111,19 @@ describe("inspect on a recipe", () => {
     const seven = await inspect(build, config, { backend: "cpu", seed: 7, log: () => {} });
     for (const r of [saved, pre]) expect(r.layers.map((l) => l.weights)).toEqual(seven.layers.map((l) => l.weights));
     trained.dispose();
+  });
+});
+
+describe("the default batch", () => {
+  it("is 256 samples unless the activations of that many would not fit in about 256 MB", () => {
+    const small = tf.sequential({ layers: [tf.layers.dense({ inputShape: [10], units: 100 })] });
+    expect(defaultBatch(small)).toBe(256);
+    const input = tf.input({ shape: [224, 224, 3] });
+    const big = tf.model({ inputs: input, outputs: tf.layers.conv2d({ filters: 64, kernelSize: 3, padding: "same" }).apply(input) as tf.SymbolicTensor });
+    // 224·224·(3 + 64) = 3,361,792 values a sample: 19 samples in 64M.
+    expect(defaultBatch(big)).toBe(19);
+    small.dispose();
+    big.dispose();
   });
 });
 

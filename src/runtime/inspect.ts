@@ -259,6 +259,29 @@ function rows(model: tf.LayersModel): Row[] {
   return out;
 }
 
+/** One array of several (no copy for one). */
+function concat(parts: Float32Array[]): Float32Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Values the forward pass keeps per sample (every layer's output), for a batch that fits in memory. */
+export function defaultBatch(model: tf.LayersModel): number {
+  const perSample = model.layers.reduce((n, l) => {
+    const shape = l.outputShape;
+    const one = (Array.isArray(shape[0]) ? (shape[0] as (number | null)[]) : (shape as (number | null)[])).slice(1);
+    return n + one.reduce<number>((p, d) => p * (d ?? 1), 1);
+  }, 0);
+  // About 64M floats (256 MB) of activations at most, and never fewer than 8 samples.
+  return Math.max(8, Math.min(256, Math.floor(64e6 / Math.max(1, perSample))));
+}
+
 // ── the loss ───────────────────────────────────────────────────────────────────────────────
 
 /** The data loss `train()` minimises, on class indices. */
@@ -348,14 +371,10 @@ export async function inspectModel(model: tf.LayersModel, x: tf.Tensor, labels: 
       const kernels = weights.filter((w) => /kernel/.test(w.name));
       const shown = kernels.length > 0 ? kernels : weights.slice(0, 1);
       if (shown.length > 0) {
-        const wv: number[] = [];
-        const gv: number[] = [];
-        for (const w of shown) {
-          const variable = w.read() as tf.Variable;
-          for (const v of await data(variable)) wv.push(v);
-          const g = grads[variable.name];
-          if (g) for (const v of await data(g)) gv.push(v);
-        }
+        const variables = shown.map((w) => w.read() as tf.Variable);
+        const wv = concat(await Promise.all(variables.map((v) => data(v))));
+        const gs = variables.map((v) => grads[v.name]).filter((g): g is tf.Tensor => g !== undefined);
+        const gv = concat(await Promise.all(gs.map((g) => data(g))));
         r.weights = tensorStats(wv, bins);
         if (gv.length > 0) r.gradients = tensorStats(gv, bins);
       }
@@ -480,7 +499,7 @@ export interface InspectOptions {
   seed?: number;
   /** Folder the data paths are relative to (the spec's folder). */
   baseDir?: string;
-  /** Samples to run (default 256, or the whole training set if smaller). */
+  /** Samples to run (default 256, fewer for a model whose activations would not fit: `defaultBatch`; at most the training set). */
   batch?: number;
   /** The model has trainable convolutions (the backend must have their gradients). */
   convolutional?: boolean;
@@ -494,7 +513,7 @@ export interface InspectRun extends Inspection {
 }
 
 /** The first `batch` training samples, normalised as training normalises them. */
-async function dataBatch(config: TrainConfig, inputShape: number[], units: number, seed: number, opts: InspectOptions, saved?: { kind: NormalizeConfig; stats: Record<string, number[]> }): Promise<{ x: tf.Tensor; labels: Int32Array }> {
+async function dataBatch(config: TrainConfig, inputShape: number[], units: number, seed: number, opts: InspectOptions, fits: number, saved?: { kind: NormalizeConfig; stats: Record<string, number[]> }): Promise<{ x: tf.Tensor; labels: Int32Array }> {
   let data;
   try {
     data = await loadData(config.data, { inputShape, seed, baseDir: opts.baseDir ?? process.cwd() });
@@ -507,7 +526,7 @@ async function dataBatch(config: TrainConfig, inputShape: number[], units: numbe
     data.xTrain.dispose();
     throw new InspectError(`The data has ${data.classes} classes, but the model \`${config.model}\` ends in ${units} units.`);
   }
-  const n = Math.min(data.yTrain.length, opts.batch ?? 256);
+  const n = Math.min(data.yTrain.length, opts.batch ?? fits);
   let normalizer: Normalizer;
   try {
     normalizer = saved ? restoreNormalizer(saved.kind, saved.stats) : await fitNormalizer(config.normalize, data.xTrain);
@@ -585,7 +604,7 @@ async function inspectOnData(model: tf.LayersModel, config: TrainConfig, seed: n
   const inputShape = model.inputs[0]!.shape.slice(1) as number[];
   const outputShape = model.outputs[0]!.shape.slice(1) as number[];
   const units = outputShape[outputShape.length - 1] ?? 1;
-  const { x, labels } = await dataBatch(config, inputShape, units, seed, options, saved);
+  const { x, labels } = await dataBatch(config, inputShape, units, seed, options, defaultBatch(model), saved);
   try {
     return await inspectModel(model, x, labels, config.loss, options.bins);
   } finally {
