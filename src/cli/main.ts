@@ -32,10 +32,10 @@ Usage:
       histograms at the start and the end, layer statistics and the model summary.
   nnc inspect FILE [--model M] [--backend B] [--seed N] [--batch N] [--json]
       Babysit before training: one forward and backward pass of the untrained model on a
-      batch of the recipe's data (default 256 samples, fewer for large models); per layer the mean and std of the
-      pre-activations (Z), activations, weights and gradients; the initial loss against
-      ln(classes); warnings with hints when the signal or the gradients vanish or explode
-      across layers. --json prints it all (with histograms) as one JSON object.
+      batch of the recipe's data (default 256 samples, fewer for large models); per layer
+      the mean and std of the pre-activations (Z), activations, weights and gradients; the
+      initial loss against ln(classes); warnings with hints when the signal or the gradients
+      vanish or explode across layers. --json prints it all (with histograms) as JSON.
   nnc sanity FILE [--model M] [--per-class N] [--epochs N] [--backend B] [--seed N]
       Can the network overfit a tiny subset (default 20 training samples per class)? Runs the
       recipe on it without augmentation, validation or weight decay, for up to --epochs
