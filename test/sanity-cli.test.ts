@@ -61,7 +61,7 @@ describe("nnc sanity", () => {
     expect(r.stdout).toContain("run `nnc inspect`");
   }, 60_000);
 
-  it("takes its subset from a CSV too, and says when the learning rate blows the weights up", () => {
+  it("takes its subset from a CSV too, and says when the learning rate is too high or blows the weights up", () => {
     const dir = mkdtempSync(join(tmpdir(), "nnc-sanity-"));
     const rows = ["a,b,label"];
     for (let i = 0; i < 90; i++) rows.push(`${Math.cos(i)},${Math.sin(i * 1.3)},${["x", "y", "z"][i % 3]}`);
@@ -76,6 +76,13 @@ describe("nnc sanity", () => {
     expect(hot.code).toBe(1);
     expect(hot.stdout + hot.stderr).toMatch(/the learning rate \(50\) is too high/);
     expect(hot.stderr).not.toMatch(/\bat .*\.js:\d+/);
+    // A linear output under mse with a huge step overflows: the runtime's divergence guard stops it.
+    writeFileSync(join(dir, "d2.csv"), rows.map((r) => r.replace(/,z$/, ",y")).join("\n") + "\n");
+    writeFileSync(join(dir, "boom.nn"), `model m {\n input 2\n dense 64 relu init he_normal\n dense 1\n}\ntrain m {\n data csv("d2.csv", label: "label")\n loss mse\n optim sgd lr 90\n batch 8\n seed 1\n}\n`);
+    const boom = nnc(["sanity", join(dir, "boom.nn"), "--backend", "cpu", "--per-class", "4"]);
+    expect(boom.code).toBe(1);
+    expect(boom.stdout).toMatch(/^not overfitted: .*(infinite|NaN|overflowed)/m);
+    expect(boom.stdout).toMatch(/learning rate/);
   }, 60_000);
 
   it("refuses bad arguments with usage errors", () => {

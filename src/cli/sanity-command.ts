@@ -121,8 +121,10 @@ export async function runSanity(opts: SanityCommandOptions, print: (line: string
         { inputShape: spec.checked.input ?? [], outputShape: spec.checked.output ?? [], convolutional: spec.checked.layers.some((l) => l.config.op === "conv") },
       ));
     } catch (e) {
-      if (e instanceof Error && e.name === "TrainError" && /diverged/.test(e.message)) {
-        return { exitCode: 1, stdout: [...notes.filter((n) => /^(backend|data):/.test(n)), `not overfitted: ${e.message}`, `  hint: the learning rate (${config.lr}) is too high for this model: try 10× lower.`], stderr: [] };
+      // The runtime's divergence guard: weights, gradients or the loss stopped being finite.
+      if (e instanceof Error && e.name === "TrainError" && /diverged|overflowed|no longer finite|became (NaN|infinite|-?Infinity)/.test(e.message)) {
+        const hint = /\bHint:/.test(e.message) ? [] : [`  hint: the learning rate (${config.lr}) is too high for this model: try 10× lower.`];
+        return { exitCode: 1, stdout: [...notes.filter((n) => /^(backend|data):/.test(n)), `not overfitted: ${e.message}`, ...hint], stderr: [] };
       }
       throw e;
     }
