@@ -3,7 +3,7 @@
  * Diagnostics from both phases come back together, in source order.
  */
 import { sortDiagnostics, type Diagnostic, type LineMap } from "./diagnostics/diagnostic.js";
-import { parse, type AstFile } from "./parser/index.js";
+import { isStackOverflow, parse, stackOverflow, STOPS_READING, type AstFile } from "./parser/index.js";
 import { check, type CheckedProgram } from "./typecheck/index.js";
 
 export interface PipelineResult {
@@ -15,12 +15,20 @@ export interface PipelineResult {
 
 export function checkText(text: string): PipelineResult {
   const parsed = parse(text);
-  if (parsed.diagnostics.some((d) => d.code === "NN1021" || d.code === "NN1022")) {
+  if (parsed.diagnostics.some((d) => STOPS_READING.has(d.code))) {
     // The parser read only part of an absurdly nested file (or one with an absurdly long
-    // line); checking that part would only report the missing rest.
+    // line, or a thousand syntax errors); checking that part would only report the missing rest.
     return { ast: parsed.ast, program: { models: [], recipes: [], searches: [] }, diagnostics: sortDiagnostics(parsed.diagnostics), lines: parsed.lines };
   }
-  const checked = check(parsed.ast);
+  let checked: ReturnType<typeof check>;
+  try {
+    checked = check(parsed.ast);
+  } catch (e) {
+    // The checker's limits (NN3014) exist so that this never happens; if it does, the user gets
+    // a diagnostic rather than a crash.
+    if (!isStackOverflow(e)) throw e;
+    checked = { program: { models: [], recipes: [], searches: [] }, diagnostics: [stackOverflow(parsed.lines, undefined)] };
+  }
   // Where the parser already found a problem on a line, the checker's findings there are
   // most likely its consequences: keep the parser's.
   const syntaxLines = new Set(parsed.diagnostics.filter((d) => d.severity === "error").map((d) => d.range.start.line));

@@ -76,6 +76,9 @@ function run(text: string, formatText: FormatText | undefined): Outcome {
     return fail("threw", `checkText threw: ${e instanceof Error ? (e.stack ?? e.message).split("\n").slice(0, 6).join("\n") : String(e)}`);
   }
   phase();
+  // NN1024 is checkText's last resort when recursion overflows the stack: still a bug to find.
+  const overflow = result.diagnostics.find((d) => d.code === "NN1024");
+  if (overflow) return fail("threw", `the stack overflowed (NN1024 at offset ${overflow.range.start.offset})`);
   const lines = new LineMap(text);
   if (text.length < 20_000) {
     // lexTokens blanks long runs of stray characters before Chevrotain sees them: it must find

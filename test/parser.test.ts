@@ -165,3 +165,42 @@ describe("syntax errors", () => {
     expect(parse("model m {\n input 3\n dense 2, relu\n}").diagnostics.map((d) => d.code)).toEqual(["NN1014"]);
   });
 });
+
+describe("many syntax errors in a row", () => {
+  /** A recipe with `n` stray arrows, one a line (`->` has no place in a recipe). */
+  const strayArrows = (n: number): string => `model m {\n input 3\n dense 2\n}\ntrain m {\n${"  epochs 3 ->\n".repeat(n)}}\n`;
+
+  /** Runs `run` with only about a fifth of the stack left. */
+  function withLittleStack<T>(run: () => T): T {
+    let deepest = 0;
+    const dive = (level: number, target: number): T | undefined => {
+      deepest = level;
+      return level >= target ? run() : dive(level + 1, target);
+    };
+    for (let i = 0; i < 2; i++) {
+      try {
+        dive(0, Infinity);
+      } catch {
+        // the stack ran out: `deepest` is how far it goes
+      }
+    }
+    return dive(0, Math.floor(deepest * 0.8))!;
+  }
+
+  it("are each reported, however little stack is left (recovery resumes in a loop, not by recursion)", () => {
+    const r = withLittleStack(() => parse(strayArrows(900)));
+    expect(r.diagnostics).toHaveLength(900);
+    expect(r.diagnostics.every((d) => d.code === "NN1004" && d.message === "Expected `}` to close this body, but found `->`.")).toBe(true);
+    expect(r.diagnostics[0]!.range.start).toMatchObject({ line: 5, character: 11 });
+  });
+
+  it("stop the parser at the 1,000th, which it reports as NN1023 (a megabyte of them took seconds)", () => {
+    const text = strayArrows(20_000);
+    const r = parse(text);
+    expect(r.diagnostics.filter((d) => d.code === "NN1004")).toHaveLength(999);
+    const stop = r.diagnostics.filter((d) => d.code === "NN1023");
+    expect(stop).toHaveLength(1);
+    expect(stop[0]!.range.start.line).toBe(5 + 999);
+    expect(slice(text, stop[0]!)).toBe("->");
+  });
+});

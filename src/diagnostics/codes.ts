@@ -34,6 +34,8 @@ export const CODES = {
   NN1020: { severity: "error", title: "malformed number" },
   NN1021: { severity: "error", title: "nesting too deep" },
   NN1022: { severity: "error", title: "line too long" },
+  NN1023: { severity: "error", title: "too many syntax errors" },
+  NN1024: { severity: "error", title: "too deep to read (out of stack)" },
 
   // --- NN2xxx: names ------------------------------------------------------------------
   NN2001: { severity: "error", title: "unknown layer or block" },

@@ -3,7 +3,7 @@
  * The grammar is written down in grammar/nn.ebnf; grammar/chevrotain-gast.json is this
  * parser's serialized form, compared in a test so the two cannot drift apart.
  */
-import { CstParser, EOF, type CstNode, type CstNodeLocation, type DSLMethodOpts, type IOrAlt, type IToken } from "chevrotain";
+import { CstParser, EOF, tokenMatcher, type CstNode, type CstNodeLocation, type DSLMethodOpts, type IOrAlt, type IToken, type TokenType } from "chevrotain";
 import * as T from "./lexer.js";
 import { messageProvider } from "./messages.js";
 
@@ -23,6 +23,80 @@ interface TreeBuilderInternals {
   setInitialNodeLocation(node: CstNode): void;
   setNodeLocationFromToken(location: CstNodeLocation, from: IToken): void;
   setNodeLocationFromNode(location: CstNodeLocation, from: CstNodeLocation): void;
+}
+
+/**
+ * The parts of Chevrotain's error recovery (its `Recoverable` trait, not in its typings) that
+ * NnParser wraps: `tryInRepetitionRecovery` skips tokens a repetition (`MANY`, `MANY_SEP`)
+ * cannot take until one lets it go on, saves the error, and then calls the repetition again
+ * from inside itself: one level of recursion per bad token.
+ */
+interface RecoveryInternals {
+  RULE_STACK_IDX: number;
+  /** The errors saved so far (the public `errors` is a copy of it). */
+  _errors: unknown[];
+  /** Saves a recognition error (every syntax error goes through here) and returns it. */
+  SAVE_ERROR(error: Error): Error;
+  /** Where the parser stands: the index of the last token consumed. */
+  exportLexerState(): number;
+  /** The token types recovery may stop at: the follow sets of every rule on the stack, innermost first. */
+  flattenFollowSet(): TokenType[];
+  /** The first of those that one of the next tokens is (scanning forward from the next), EOF at the end. */
+  findReSyncTokenType(): TokenType;
+  /** The token types that may come after `lastTok` on a path through the grammar (a walk of the grammar each time). */
+  getNextPossibleTokenTypes(path: GrammarPath): TokenType[];
+  tryInRepetitionRecovery(this: CstParser, grammarRule: (...args: unknown[]) => unknown, grammarRuleArgs: unknown[], lookAheadFunc: () => boolean, expectedTokType: TokenType): void;
+}
+
+/** Where in the grammar the parser stands: the rules entered and the token expected next. */
+interface GrammarPath {
+  ruleStack: string[];
+  occurrenceStack: number[];
+  lastTok: TokenType;
+  lastTokOccurrence: number;
+}
+
+/**
+ * Syntax errors the parser reports, at most: then it stops (`TooManySyntaxErrors`). Each costs
+ * Chevrotain an exception and a recovery, some 50 µs, so a megabyte of stray tokens in a body
+ * would take seconds; no one reads past the first screenful of them anyway.
+ */
+export const MAX_SYNTAX_ERRORS = 1_000;
+
+/** Thrown out of `parser.file()` at the `MAX_SYNTAX_ERRORS`th error, which is the last one saved. */
+export class TooManySyntaxErrors extends Error {
+  constructor() {
+    super(`more than ${MAX_SYNTAX_ERRORS} syntax errors`);
+    this.name = "TooManySyntaxErrors";
+  }
+}
+
+/** Grammar paths whose follows `NnParser` remembers, at most (each is a short list). */
+const MAX_REMEMBERED_PATHS = 10_000;
+
+/** The last answer of `findReSyncTokenType`, and where it was found. */
+interface ReSyncFound {
+  input: IToken[];
+  follows: TokenType[];
+  /** The parser's position when it was asked. */
+  from: number;
+  /** The index of the token found. */
+  at: number;
+  type: TokenType;
+}
+
+/** A repetition that in-repetition recovery is resuming (see NnParser's constructor). */
+interface Resumption {
+  rule: (...args: unknown[]) => unknown;
+  args: unknown[];
+  /** The rule invocation it belongs to (the depth of the rule stack). */
+  depth: number;
+  /** Set when recovery has skipped to where the repetition can go on. */
+  again: boolean;
+}
+
+function sameArgs(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /**
@@ -78,7 +152,120 @@ export class NnParser extends CstParser {
     };
     self.setNodeLocationFromToken = extendLocation;
     self.setNodeLocationFromNode = extendLocation;
+    this.resumeRepetitionsInALoop();
+    this.rememberReSyncPoints();
+    this.rememberFollows();
+    this.stopAtTooManyErrors();
     this.performSelfAnalysis();
+  }
+
+  /**
+   * In-repetition recovery without recursion. Chevrotain's `tryInRepetitionRecovery` resumes
+   * the repetition by calling it from inside itself, and the resumed repetition, meeting the
+   * next bad token, recovers the same way: a body with thousands of tokens it cannot take
+   * (`dense 3 -> dense 3 -> …` in a recipe, where `->` has no place) nests thousands of calls
+   * and overflows the stack. Both calls are the last thing their callers do, so the resumption
+   * becomes a loop here: a recovery called at the end of a repetition that an outer recovery
+   * is resuming (same repetition, same rule invocation) only skips its tokens, saves its error
+   * and asks the outer one to resume again. Tokens skipped, errors saved and their order are
+   * Chevrotain's own.
+   */
+  private resumeRepetitionsInALoop(): void {
+    const self = this as unknown as RecoveryInternals;
+    const chevrotains = self.tryInRepetitionRecovery;
+    let resuming: Resumption | undefined;
+    self.tryInRepetitionRecovery = function (rule, args, lookAheadFunc, expectedTokType) {
+      const outer = resuming;
+      if (outer && outer.rule === rule && outer.depth === self.RULE_STACK_IDX && sameArgs(outer.args, args)) {
+        chevrotains.call(this, () => void (outer.again = true), args, lookAheadFunc, expectedTokType);
+        return;
+      }
+      const mine: Resumption = { rule, args, depth: self.RULE_STACK_IDX, again: false };
+      resuming = mine;
+      try {
+        chevrotains.call(this, () => void (mine.again = true), args, lookAheadFunc, expectedTokType);
+        while (mine.again) {
+          mine.again = false;
+          rule.apply(this, args);
+        }
+      } finally {
+        resuming = outer;
+      }
+    };
+  }
+
+  /**
+   * Chevrotain's `findReSyncTokenType`, remembering its last answer. It scans forward from the
+   * next token to the first that can follow a rule on the stack, and runs on every error
+   * (each rule an error unwinds through, and each in-repetition recovery): in a long body
+   * with a bad token every few tokens and nothing to stop at until its end, that is a scan
+   * to the end for each bad token, quadratic (3,000 stray `->` in a 10,000-token recipe took
+   * seconds). Asked again with the same follow set from a position no further than the token
+   * it found, the answer is the same, since no token before that one matched.
+   */
+  private rememberReSyncPoints(): void {
+    const self = this as unknown as RecoveryInternals;
+    let last: ReSyncFound | undefined;
+    self.findReSyncTokenType = () => {
+      const follows = self.flattenFollowSet();
+      const from = self.exportLexerState();
+      const input = this.input;
+      if (last && last.input === input && last.from <= from && from < last.at && sameArgs(last.follows, follows)) return last.type;
+      // Chevrotain's search: EOF follows the outermost rule and is (virtually) at the end of
+      // the input, so it ends.
+      for (let k = 1; ; k++) {
+        const token = this.LA(k);
+        const type = follows.find((t) => tokenMatcher(token, t));
+        if (type !== undefined) {
+          last = { input, follows, from, at: from + k, type };
+          return type;
+        }
+      }
+    };
+  }
+
+  /**
+   * Chevrotain's `getNextPossibleTokenTypes`, remembered per grammar path. Before each
+   * in-repetition recovery (and each single-token insertion) Chevrotain asks what may follow
+   * the expected token by walking the grammar, which took more time than the rest of the
+   * parse on a body of thousands of stray tokens. The answer depends only on the path (the
+   * grammar is fixed), and Chevrotain only reads it.
+   */
+  private rememberFollows(): void {
+    const self = this as unknown as RecoveryInternals;
+    const walk = self.getNextPossibleTokenTypes.bind(this);
+    const known = new Map<string, TokenType[]>();
+    self.getNextPossibleTokenTypes = (path) => {
+      const key = `${path.ruleStack.join(" ")}|${path.occurrenceStack.join(" ")}|${path.lastTok.name}|${path.lastTokOccurrence}`;
+      let follows = known.get(key);
+      if (follows === undefined) {
+        // A long-lived parser (the language server's) meets many paths: keep it bounded.
+        if (known.size >= MAX_REMEMBERED_PATHS) known.clear();
+        follows = walk(path);
+        known.set(key, follows);
+      }
+      return follows;
+    };
+  }
+
+  /**
+   * Stops the parse at the `MAX_SYNTAX_ERRORS`th error by throwing `TooManySyntaxErrors`, which
+   * is not one of Chevrotain's recognition errors: its recovery lets it through, out of
+   * `file()`, where `parse()` catches it.
+   */
+  private stopAtTooManyErrors(): void {
+    const self = this as unknown as RecoveryInternals;
+    const save = self.SAVE_ERROR.bind(this);
+    self.SAVE_ERROR = (error) => {
+      const saved = save(error);
+      if (self._errors.length >= MAX_SYNTAX_ERRORS) throw new TooManySyntaxErrors();
+      return saved;
+    };
+  }
+
+  /** The index of the last token the parser has consumed (-1 before the first). */
+  public position(): number {
+    return (this as unknown as RecoveryInternals).exportLexerState();
   }
 
   /**

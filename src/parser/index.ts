@@ -2,11 +2,11 @@
  * The parser phase: `parse(text) → { ast, diagnostics }`. Lexes, parses with Chevrotain's error
  * recovery, and lowers to the AST. The only module that knows Chevrotain is this folder.
  */
-import type { IRecognitionException, IToken } from "chevrotain";
+import type { CstNode, IRecognitionException, IToken } from "chevrotain";
 import { diag, endOf, LineMap, type Diagnostic, type Range } from "../diagnostics/diagnostic.js";
 import type { AstDeclaration, AstFile } from "./ast.js";
 import { closest, replaceFix } from "../diagnostics/suggest.js";
-import { parserInstance } from "./grammar.js";
+import { MAX_SYNTAX_ERRORS, parserInstance, TooManySyntaxErrors } from "./grammar.js";
 import { TOP_LEVEL_PREFIX } from "./messages.js";
 import { lexTokens } from "./lexer.js";
 import { Lowering } from "./lower.js";
@@ -21,6 +21,8 @@ export interface ParseResult {
 }
 
 const TOP_LEVEL = new Set(["Model", "Block", "Train", "Search"]);
+/** The codes after which the parser reads no further (the checker then checks nothing). */
+export const STOPS_READING: ReadonlySet<string> = new Set(["NN1021", "NN1022", "NN1023", "NN1024"]);
 const MAX_NESTING = 100;
 
 export function parse(text: string): ParseResult {
@@ -66,8 +68,30 @@ export function parse(text: string): ParseResult {
   // declaration keyword and parse the rest. Each round consumes at least one token.
   for (;;) {
     parser.input = toks;
-    const cst = parser.file();
+    let cst: CstNode | undefined;
+    let stopped: Diagnostic | undefined;
+    try {
+      cst = parser.file();
+    } catch (e) {
+      if (isStackOverflow(e)) {
+        // A bug (the limits above exist so that this never happens), but the user gets a
+        // diagnostic rather than a crash.
+        stopped = stackOverflow(lines, toks[Math.min(Math.max(parser.position(), 0), toks.length - 1)]);
+      } else if (e instanceof TooManySyntaxErrors) {
+        // The parser stopped at its MAX_SYNTAX_ERRORS-th error: report the errors before it.
+        // (Chevrotain may add one more on the way out: that the input was not all read.)
+        const { range } = errorRange(parser.errors[MAX_SYNTAX_ERRORS - 1]!, lines);
+        stopped = diag("NN1023", `This file has ${MAX_SYNTAX_ERRORS.toLocaleString("en-US")} syntax errors by here, so I stopped reading.`, range, {
+          hint: "Fix the first ones: many errors in a row often come from one mistake, such as a missing `}` or text pasted from elsewhere.",
+        });
+      } else throw e;
+    }
     const errors = parser.errors;
+    if (stopped && stopped.range.start.offset < cutAt) {
+      // What follows is unread, as after NN1022.
+      cutAt = stopped.range.start.offset;
+      diagnostics.push(stopped);
+    }
     let stopIndex = -1;
     const seen = new Set<number>();
     for (const e of errors) {
@@ -90,7 +114,16 @@ export function parse(text: string): ParseResult {
           : found === "=" ? "Parameters take defaults with `=` in a declaration (`block b(c = 1)`); calls name arguments with `:` (`b(c: 1)`)." : undefined;
       diagnostics.push(diag(missing ? "NN1004" : "NN1003", message, range, { hint }));
     }
-    for (const d of lowering.file(cst)) declarations.push(d);
+    if (!cst) break;
+    try {
+      for (const d of lowering.file(cst)) declarations.push(d);
+    } catch (e) {
+      if (!isStackOverflow(e)) throw e;
+      const d = stackOverflow(lines, toks[0]);
+      cutAt = Math.min(cutAt, d.range.start.offset);
+      diagnostics.push(d);
+      break;
+    }
     if (stopIndex < 0) break;
     let next = stopIndex + 1;
     while (next < toks.length && !TOP_LEVEL.has(toks[next]!.tokenType.name)) next++;
@@ -109,13 +142,26 @@ export function parse(text: string): ParseResult {
   if (Number.isFinite(cutAt)) {
     // What follows the cut is unread: keep only what was found before that line.
     const cutLine = lines.position(cutAt).line;
-    const kept = diagnostics.filter((d) => d.code === "NN1021" || d.code === "NN1022" || d.range.end.line < cutLine);
+    const kept = diagnostics.filter((d) => (STOPS_READING.has(d.code) && d.range.start.offset <= cutAt) || d.range.end.line < cutLine);
     diagnostics.length = 0;
     for (const d of kept) diagnostics.push(d);
   }
   const comments = lexed.comments.map((c) => ({ text: c.image, range: lines.range(c.startOffset, (c.endOffset ?? c.startOffset) + 1) }));
   const ast: AstFile = { kind: "file", declarations, comments, range: lines.range(0, text.length) };
   return { ast, diagnostics, lines };
+}
+
+/** True for V8's "Maximum call stack size exceeded". */
+export function isStackOverflow(e: unknown): boolean {
+  return e instanceof RangeError && /call stack/i.test(e.message);
+}
+
+/** NN1024: the last resort when recursion overflows the stack at `token` (or the start of the file). */
+export function stackOverflow(lines: LineMap, token: IToken | undefined): Diagnostic {
+  const range = token && token.startOffset >= 0 ? lines.range(token.startOffset, (token.endOffset ?? token.startOffset) + 1) : lines.range(0, 0);
+  return diag("NN1024", "This file is built too deeply for me to read: I ran out of stack here.", range, {
+    hint: "This is a limit of nnc, not a mistake of yours; please report it. Flattening the nesting or splitting long chains may avoid it.",
+  });
 }
 
 /**
