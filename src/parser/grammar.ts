@@ -63,7 +63,10 @@ interface GrammarPath {
  */
 export const MAX_SYNTAX_ERRORS = 1_000;
 
-/** Thrown out of `parser.file()` at the `MAX_SYNTAX_ERRORS`th error, which is the last one saved. */
+/**
+ * Thrown out of `parser.file()` when the `MAX_SYNTAX_ERRORS`th error is saved (Chevrotain may
+ * save one more on the way out, that the input was not all read).
+ */
 export class TooManySyntaxErrors extends Error {
   constructor() {
     super(`more than ${MAX_SYNTAX_ERRORS} syntax errors`);
