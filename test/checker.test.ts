@@ -154,6 +154,12 @@ describe("names", () => {
   it("reports two layers with one name", () => {
     expect(codes("model m {\n input 3\n dense 3 name fc\n dense 3 name fc\n}")).toEqual(["NN2013"]);
   });
+
+  it("never gives an unnamed layer a name a later layer spells out (found by the fuzzer)", () => {
+    const program = checkText('model m {\n input 6\n dense 4\n dense 4\n dense 4 name "dense2"\n block_user()\n}\nblock block_user {\n dense 2 name "dense5"\n}').program;
+    const names = program.models[0]!.layers.map((l) => l.name);
+    expect(names).toEqual(["input1", "dense1", "dense3", "dense2", "dense5"]);
+  });
 });
 
 describe("recipes", () => {

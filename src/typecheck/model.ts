@@ -66,6 +66,8 @@ export class ModelExpander {
   private readonly counters = new Map<string, number>();
   /** Explicit layer names → the AST node that declared them. */
   private readonly explicitNames = new Map<string, { node: AstLayer; count: number }>();
+  /** Every name a `name "…"` option in this model or any block spells: never given out automatically. */
+  private readonly reserved = new Set<string>();
   private readonly calls: CallFrame[] = [];
   private readonly ev: Evaluator;
   private readonly resolver: LayerResolver;
@@ -93,6 +95,9 @@ export class ModelExpander {
 
   expand(model: AstModel, args: Map<string, { value: number | undefined; range?: Range }>): CheckedModel {
     const name = model.name?.name ?? "?";
+    // A layer named `dense2` after two unnamed denses must not share its name with the second.
+    this.reserveNames(model.body);
+    for (const block of this.blocks.values()) this.reserveNames(block.body);
     const env = new Env(`the model \`${name}\``);
     for (const p of model.params) {
       const given = args.get(p.name.name);
@@ -335,7 +340,24 @@ export class ModelExpander {
       const n = (this.counters.get(base) ?? 0) + 1;
       this.counters.set(base, n);
       const name = `${base}${n}`;
-      if (!this.explicitNames.has(name)) return name;
+      if (!this.explicitNames.has(name) && !this.reserved.has(name)) return name;
+    }
+  }
+
+  /** Collects the literal names of `name` options in these items, with a stack rather than recursion. */
+  private reserveNames(items: readonly AstItem[]): void {
+    const stack: (readonly AstItem[])[] = [items];
+    for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+      for (const item of next) {
+        if (item.kind === "layer") {
+          const value = item.options["name"]?.value;
+          if (value?.kind === "string") this.reserved.add(value.value);
+        } else if (item.kind === "repeat") stack.push(item.body);
+        else if (item.kind === "residual") {
+          stack.push(item.body);
+          if (item.skip) stack.push(item.skip);
+        }
+      }
     }
   }
 
