@@ -173,12 +173,24 @@ export async function replaceDirAtomic(dir: string, files: { name: string; data:
   const old = previousDir(dir);
   if (existsSync(dir)) {
     // A complete `.old` with a complete `dir` beside it is the leftover of a crash after step 2.
-    await rm(old, { recursive: true, force: true });
+    await discardDir(old);
     await rename(dir, old);
   }
   await rename(temp, dir);
   await syncDir(parent);
-  await rm(old, { recursive: true, force: true });
+  await discardDir(old);
+}
+
+/**
+ * Removes a folder without ever leaving it half-deleted under its own name: it is renamed to
+ * a temporary name first (one atomic step), then deleted; a crash during the deletion leaves a
+ * temporary folder, which `removeTempDirs` clears, never a `.old` missing some of its files.
+ */
+async function discardDir(dir: string): Promise<void> {
+  if (!existsSync(dir)) return;
+  const trash = join(dirname(dir), `.${basename(dir).replace(/^\./, "").replace(/\.old$/, "")}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+  await rename(dir, trash);
+  await rm(trash, { recursive: true, force: true });
 }
 
 /** `dir`, or the complete copy a crash during `replaceDirAtomic` left beside it, or undefined. */
