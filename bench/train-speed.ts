@@ -272,6 +272,7 @@ interface TorchResult {
   torch: string;
   threads: number;
   device: string;
+  blas?: string;
   results: Record<string, Measured>;
 }
 
@@ -340,7 +341,7 @@ async function main(): Promise<void> {
     why: webgpuSoftware ? "webgpu ran on a software adapter here" : options.torchDevice === "cpu" ? "needs a GPU and --torch-device cuda" : undefined,
   });
 
-  const report = { machine: { ...info, loadAverage1mAtEnd: Math.round(loadavg()[0]! * 100) / 100 }, seconds, backends: Object.fromEntries([...measured].map(([k, v]) => [k, { notes: v.notes }])), skipped, pytorch: torch ? { version: torch.torch, threads: torch.threads, device: torch.device } : { skipped: torchSkipped }, rows, targets };
+  const report = { machine: { ...info, loadAverage1mAtEnd: Math.round(loadavg()[0]! * 100) / 100 }, seconds, backends: Object.fromEntries([...measured].map(([k, v]) => [k, { notes: v.notes }])), skipped, pytorch: torch ? { version: torch.torch, threads: torch.threads, device: torch.device, blas: torch.blas } : { skipped: torchSkipped }, rows, targets };
   if (options.json) {
     process.stdout.write(JSON.stringify(report, null, 2) + "\n");
     return;
@@ -348,7 +349,7 @@ async function main(): Promise<void> {
   const out: string[] = [];
   out.push(`Machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB, node ${info.node}, tfjs ${info.tfjs}; load ${info.loadAverage1mAtStart} at start, ${loadavg()[0]!.toFixed(2)} at end`);
   for (const [b, r] of measured) for (const n of r.notes.filter((line) => line.startsWith("webgpu adapter:"))) out.push(`${b}: ${n.slice("webgpu adapter: ".length)}`);
-  if (torch) out.push(`PyTorch ${torch.torch}, ${torch.threads} threads, device ${torch.device}`);
+  if (torch) out.push(`PyTorch ${torch.torch}, ${torch.threads} threads, device ${torch.device}, BLAS ${torch.blas ?? "unknown"}`);
   for (const [b, why] of Object.entries(skipped)) out.push(`not measured: ${b}: ${why}`);
   if (torchSkipped) out.push(`not measured: PyTorch: ${torchSkipped}`);
   out.push("");
