@@ -9,21 +9,9 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { diagnosticsFor, LspClient, type LspDiagnostic, type PublishParams, type Response } from "./lsp-client.js";
+import { CNN, diagnosticsFor, LspClient, pos, range, type LspDiagnostic, type PublishParams, type Range, type Response } from "./lsp-client.js";
 
-interface Position {
-  line: number;
-  character: number;
-}
-interface Range {
-  start: Position;
-  end: Position;
-}
 
-const pos = (line: number, character: number): Position => ({ line, character });
-const range = (l1: number, c1: number, l2: number, c2: number): Range => ({ start: pos(l1, c1), end: pos(l2, c2) });
-
-const CNN = ["model mnist {", "  input 28x28x1", "  conv 5x5x32 relu same -> pool 2", "  flatten -> dense 10 softmax", "}", ""].join("\n");
 const BASE = "file:///base.nn";
 
 const INVALID_REQUEST = -32600;

@@ -8,6 +8,21 @@ import { join } from "node:path";
 
 export const CLI = join(import.meta.dirname, "..", "dist", "nnc.mjs");
 
+export interface Position {
+  line: number;
+  character: number;
+}
+export interface Range {
+  start: Position;
+  end: Position;
+}
+
+export const pos = (line: number, character: number): Position => ({ line, character });
+export const range = (l1: number, c1: number, l2: number, c2: number): Range => ({ start: pos(l1, c1), end: pos(l2, c2) });
+
+/** A small CNN spec that checks clean. */
+export const CNN = ["model mnist {", "  input 28x28x1", "  conv 5x5x32 relu same -> pool 2", "  flatten -> dense 10 softmax", "}", ""].join("\n");
+
 export interface RpcError {
   code: number;
   message: string;

@@ -8,25 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatText } from "../src/format/index.js";
 import { warmUpSpec } from "../src/lsp/warm-up.js";
 import { checkText } from "../src/pipeline.js";
-import { CLI, diagnosticsFor, LspClient, type LspDiagnostic } from "./lsp-client.js";
+import { CLI, CNN, diagnosticsFor, LspClient, pos, range, type LspDiagnostic, type Position, type Range } from "./lsp-client.js";
 
-interface Position {
-  line: number;
-  character: number;
-}
-interface Range {
-  start: Position;
-  end: Position;
-}
 interface TextEdit {
   range: Range;
   newText: string;
 }
 
-const pos = (line: number, character: number): Position => ({ line, character });
-const range = (l1: number, c1: number, l2: number, c2: number): Range => ({ start: pos(l1, c1), end: pos(l2, c2) });
-
-const CNN = ["model mnist {", "  input 28x28x1", "  conv 5x5x32 relu same -> pool 2", "  flatten -> dense 10 softmax", "}", ""].join("\n");
 
 const BLOCKS = [
   "block basic(c, stride = 1) {", // 0
