@@ -31,3 +31,13 @@ export function model(text: string, name?: string): CheckedModel {
   if (!m) throw new Error("no model");
   return m;
 }
+
+/** An IDX file's bytes: the magic number, the big-endian dimensions, then the data bytes. */
+export function idx(magic: number, dims: number[], data: number[]): Uint8Array {
+  const b = new Uint8Array(4 + 4 * dims.length + data.length);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, magic);
+  dims.forEach((d, i) => v.setUint32(4 + 4 * i, d));
+  b.set(data, 4 + 4 * dims.length);
+  return b;
+}

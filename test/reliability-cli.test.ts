@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { isGenerated } from "../src/codegen/index.js";
 import { writeFileAtomic } from "../src/cli/files.js";
+import { idx } from "./helpers.js";
 
 const root = join(import.meta.dirname, "..");
 const CLI = join(root, "dist", "nnc.mjs");
@@ -20,14 +21,6 @@ function nnc(args: string[]): { code: number; stdout: string; stderr: string } {
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-const idx = (magic: number, dims: number[], data: number[]): Uint8Array => {
-  const b = new Uint8Array(4 + 4 * dims.length + data.length);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, magic);
-  dims.forEach((d, i) => v.setUint32(4 + 4 * i, d));
-  b.set(data, 4 + 4 * dims.length);
-  return b;
-};
 
 describe("nnc train on bad data", () => {
   const dir = mkdtempSync(join(tmpdir(), "nnc-bad-train-"));

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DataConfig } from "../src/runtime/config.js";
 import { DataError, loadData, type LoadOptions } from "../src/runtime/data/index.js";
+import { idx } from "./helpers.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -36,14 +37,6 @@ async function failure(config: DataConfig, o: LoadOptions): Promise<DataError> {
   throw new Error(`expected ${JSON.stringify(config)} to fail with a DataError`);
 }
 
-const idx = (magic: number, dims: number[], data: number[]): Uint8Array => {
-  const b = new Uint8Array(4 + 4 * dims.length + data.length);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, magic);
-  dims.forEach((d, i) => v.setUint32(4 + 4 * i, d));
-  b.set(data, 4 + 4 * dims.length);
-  return b;
-};
 
 describe("CSV values that are not finite numbers", () => {
   for (const [cell, expected] of [
