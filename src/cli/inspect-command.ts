@@ -5,7 +5,7 @@
  * weights and gradients, the initial loss against ln(classes), and warnings with hints.
  */
 import type { CommandResult } from "./build-command.js";
-import { badBackend, isResult, loadSpecModule, runtime, userError, type Runtime } from "./spec-module.js";
+import { badBackend, isResult, loadSpecModule, runtime, runOnSpec, type Runtime } from "./spec-module.js";
 
 export interface InspectCommandOptions {
   file: string;
@@ -63,7 +63,7 @@ export async function runInspect(opts: InspectCommandOptions, print: (line: stri
   if (bad) return bad;
   const spec = await loadSpecModule({ file: opts.file, color: opts.color, ...(opts.model !== undefined ? { model: opts.model } : {}) });
   if (isResult(spec)) return spec;
-  try {
+  return runOnSpec(spec, async () => {
     if (!opts.json) for (const line of spec.stdout) print(line);
     const rt = await runtime(spec);
     const build = spec.mod[spec.builder] as Parameters<Runtime["inspect"]>[0];
@@ -79,11 +79,5 @@ export async function runInspect(opts: InspectCommandOptions, print: (line: stri
     if (opts.json) return { exitCode: 0, stdout: [JSON.stringify({ version: 1, file: opts.file, model: spec.model, ...r })], stderr: [] };
     const head = `inspect \`${spec.model}\` on ${r.backend}: ${r.batch} samples, seed ${r.seed}, before training`;
     return { exitCode: 0, stdout: [head, ...renderInspection(r, opts.color)], stderr: [] };
-  } catch (e) {
-    const message = userError(e);
-    if (message !== undefined) return { exitCode: 1, stdout: [], stderr: [`nnc: ${message}`] };
-    throw e;
-  } finally {
-    spec.dispose();
-  }
+  });
 }

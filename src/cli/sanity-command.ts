@@ -8,7 +8,7 @@
  */
 import type { TrainConfig } from "../runtime/config.js";
 import type { CommandResult } from "./build-command.js";
-import { badBackend, isResult, loadSpecModule, runtime, userError, withEpochLines, type Runtime } from "./spec-module.js";
+import { badBackend, isResult, loadSpecModule, runtime, runOnSpec, withEpochLines, type Runtime } from "./spec-module.js";
 
 export interface SanityCommandOptions {
   file: string;
@@ -96,7 +96,7 @@ export async function runSanity(opts: SanityCommandOptions, print: (line: string
   if (isResult(spec)) return spec;
   const perClass = opts.perClass ?? 20;
   const epochs = opts.epochs ?? 200;
-  try {
+  return runOnSpec(spec, async () => {
     for (const line of spec.stdout) print(line);
     const rt = await runtime(spec);
     const build = spec.mod[spec.builder] as Parameters<Runtime["nnc"]["train"]>[0];
@@ -140,11 +140,5 @@ export async function runSanity(opts: SanityCommandOptions, print: (line: string
     const v = verdict(h, config.lr, perClass);
     out.push(...v.lines);
     return { exitCode: v.ok ? 0 : 1, stdout: out, stderr: [] };
-  } catch (e) {
-    const message = userError(e);
-    if (message !== undefined) return { exitCode: 1, stdout: [], stderr: [`nnc: ${message}`] };
-    throw e;
-  } finally {
-    spec.dispose();
-  }
+  });
 }

@@ -164,6 +164,23 @@ export function userError(e: unknown): string | undefined {
   return name === "TrainError" || name === "BackendError" || name === "DataError" || name === "InspectError" ? (e as Error).message : undefined;
 }
 
+/**
+ * Runs a command's work on a loaded spec: the runtime's own errors (data, backend,
+ * divergence…) become exit code 1 with their message, anything else is a bug and is thrown,
+ * and the transpiled module's folder is removed either way.
+ */
+export async function runOnSpec(spec: SpecModule, work: () => Promise<CommandResult>): Promise<CommandResult> {
+  try {
+    return await work();
+  } catch (e) {
+    const message = userError(e);
+    if (message === undefined) throw e;
+    return { exitCode: 1, stdout: [], stderr: [`nnc: ${message}`] };
+  } finally {
+    spec.dispose();
+  }
+}
+
 /** `--backend`'s value checked as `nnc train` checks it. */
 export function badBackend(backend: string | undefined): CommandResult | undefined {
   if (backend === undefined || BACKENDS.includes(backend)) return undefined;

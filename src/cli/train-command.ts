@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import type { CommandResult } from "./build-command.js";
 import { writeTrainReport } from "./report.js";
-import { badBackend, isResult, loadSpecModule, userError } from "./spec-module.js";
+import { badBackend, isResult, loadSpecModule, runOnSpec } from "./spec-module.js";
 
 export interface TrainCommandOptions {
   file: string;
@@ -27,11 +27,10 @@ export interface TrainCommandOptions {
 export async function runTrain(opts: TrainCommandOptions, print: (line: string) => void): Promise<CommandResult> {
   const refused = badBackend(opts.backend);
   if (refused) return refused;
-  const stderr: string[] = [];
   const spec = await loadSpecModule({ file: opts.file, color: opts.color, refused: "not trained", ...(opts.model !== undefined ? { model: opts.model } : {}) });
   if (isResult(spec)) return spec;
   for (const line of spec.stdout) print(line);
-  try {
+  return runOnSpec(spec, async () => {
     const mod = spec.mod;
     // Resuming writes into the resumed run's folder unless --out says otherwise.
     const out = opts.out ?? (opts.resume === undefined ? join("runs", spec.model) : undefined);
@@ -49,17 +48,9 @@ export async function runTrain(opts: TrainCommandOptions, print: (line: string) 
     const lines = [summary.join("; ") + (result.outDir ? ` → ${result.outDir}` : "")];
     if (opts.report !== undefined) {
       const report = await writeTrainReport({ file: opts.file, model: spec.model, report: opts.report, outDir: result.outDir });
-      if (!report.ok) return { exitCode: 1, stdout: lines, stderr: [...stderr, `nnc: the run is saved, but its report is not: ${report.message}`] };
+      if (!report.ok) return { exitCode: 1, stdout: lines, stderr: [`nnc: the run is saved, but its report is not: ${report.message}`] };
       lines.push(`report → ${report.path}`);
     }
-    return { exitCode: 0, stdout: lines, stderr };
-  } catch (e) {
-    // The runtime's own errors (data, backend, divergence) carry a message for the user.
-    const message = userError(e);
-    if (message === undefined) throw e;
-    stderr.push(`nnc: ${message}`);
-    return { exitCode: 1, stdout: [], stderr };
-  } finally {
-    spec.dispose();
-  }
+    return { exitCode: 0, stdout: lines, stderr: [] };
+  });
 }
