@@ -617,9 +617,10 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
             return loss as tf.Scalar;
           }, trainable);
           // Σ of every gradient component: finite exactly when all of them are (or when
-          // their sum overflows, which is divergence too). Read back with the loss.
-          const parts = Object.values(grads).map((g) => g.reshape([-1]));
-          const gradSum = parts.length === 0 ? tf.scalar(0) : (parts.length === 1 ? parts[0]! : tf.concat(parts)).sum();
+          // their sum overflows, which is divergence too). Read back with the loss. Summed per
+          // gradient, not over a concatenation, which would copy every gradient each step.
+          const sums = Object.values(grads).map((g) => g.sum());
+          const gradSum = sums.length === 0 ? tf.scalar(0) : sums.length === 1 ? sums[0]! : tf.addN(sums);
           const readout = tf.stack([value, acc!, gradSum]);
           acc!.dispose();
           return { grads, readout };
