@@ -116,5 +116,6 @@ export function train(options: TrainOptions = {}): Promise<TrainResult> {
     inputShape: [32, 32, 1],
     outputShape: [10],
     convolutional: true,
+    multiplyAdds: 416520,
   });
 }

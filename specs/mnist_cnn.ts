@@ -100,5 +100,6 @@ export function train(options: TrainOptions = {}): Promise<TrainResult> {
     inputShape: [28, 28, 1],
     outputShape: [10],
     convolutional: true,
+    multiplyAdds: 13883904,
   });
 }

@@ -371,5 +371,6 @@ export function train(options: TrainOptions = {}): Promise<TrainResult> {
     inputShape: [32, 32, 3],
     outputShape: [10],
     convolutional: true,
+    multiplyAdds: 392612352,
   });
 }

@@ -642,5 +642,6 @@ export function train(options: TrainOptions = {}): Promise<TrainResult> {
     inputShape: [32, 32, 3],
     outputShape: [10],
     convolutional: true,
+    multiplyAdds: 5243328768,
   });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatShape, outputShape, paramCount, windowLength } from "../src/typecheck/shape-rules.js";
+import { formatShape, multiplyAdds, outputShape, paramCount, windowLength } from "../src/typecheck/shape-rules.js";
 import type { LayerConfig, LayerOp, ShapeResult } from "../src/typecheck/layer-config.js";
 import { PADDINGS, type Padding } from "../src/language/vocabulary.js";
 import { SHAPE_CASES, firstInput, inputsOf, type ShapeCase } from "./shape-cases.js";
@@ -131,5 +131,22 @@ describe("the shape rules never throw", () => {
 
   it("reports a layer given no input instead of failing", () => {
     expect(outputShape({ op: "flatten" }, [])).toMatchObject({ ok: false, error: { code: "NN3001" } });
+  });
+});
+
+describe("multiplyAdds", () => {
+  const conv = (kernel: [number, number], filters: number): LayerConfig => ({ op: "conv", kernel, filters, strides: [1, 1], dilation: [1, 1], padding: "same", useBias: true }) as LayerConfig;
+  it("counts a conv layer's output values times its kernel's volume (the MNIST CNN's second conv)", () => {
+    expect(multiplyAdds(conv([5, 5], 64), [14, 14, 32], [14, 14, 64])).toBe(14 * 14 * 64 * 5 * 5 * 32);
+  });
+  it("counts a dense layer's product, for every position of a rank > 1 input", () => {
+    const dense = { op: "dense", units: 1024, useBias: true } as LayerConfig;
+    expect(multiplyAdds(dense, [3136], [1024])).toBe(3136 * 1024);
+    expect(multiplyAdds({ ...dense, units: 3 } as LayerConfig, [5, 8], [5, 3])).toBe(5 * 8 * 3);
+  });
+  it("counts 0 for elementwise layers, reductions, and unknown sizes", () => {
+    expect(multiplyAdds({ op: "pool", mode: "max", size: [2, 2], strides: [2, 2], padding: "valid" }, [28, 28, 32], [14, 14, 32])).toBe(0);
+    expect(multiplyAdds({ op: "flatten" }, [7, 7, 64], [3136])).toBe(0);
+    expect(multiplyAdds(conv([3, 3], 8), [], [])).toBe(0);
   });
 });

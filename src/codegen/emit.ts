@@ -8,7 +8,7 @@
 import type { OptimizerConfig, TrainConfig } from "../runtime/config.js";
 import { OPTIMIZERS } from "../language/vocabulary.js";
 import type { ActivationSpec, CheckedLayer, CheckedModel, CheckedRecipe, InitSpec, LayerConfig } from "../typecheck/index.js";
-import { formatShape } from "../typecheck/index.js";
+import { formatShape, multiplyAdds } from "../typecheck/index.js";
 
 /** The marker `nnc build` looks for before it overwrites a file. */
 export const GENERATED_MARKER = "nnc:generated";
@@ -336,7 +336,12 @@ export function emitModelModule(model: CheckedModel, recipe: CheckedRecipe | und
     lines.push("");
     lines.push(`/** Trains \`${model.name}\` as its recipe says; options override the backend, epochs and output folder. */`);
     lines.push(`export function train(options: TrainOptions = {}): Promise<TrainResult> {`);
-    const info = { inputShape: model.input ?? [], outputShape: model.output ?? [], convolutional: model.layers.some((l) => l.config.op === "conv") };
+    const info = {
+      inputShape: model.input ?? [],
+      outputShape: model.output ?? [],
+      convolutional: model.layers.some((l) => l.config.op === "conv"),
+      multiplyAdds: model.layers.reduce((sum, l) => sum + multiplyAdds(l.config, l.inputShapes[0] ?? [], l.outputShape), 0),
+    };
     lines.push(`  return nnc.train(${fn}, recipe, options, ${literal(info)});`);
     lines.push("}");
   }

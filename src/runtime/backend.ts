@@ -12,6 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { readdirSync } from "node:fs";
 import { registerWasmTrainingKernels } from "./wasm-kernels.js";
+import { isWasmPackage, loadThreadedWasm, wantedWasmThreads } from "./wasm-threads.js";
 
 /** A backend the user can ask for; `auto` takes the first that loads. */
 export type BackendName = "auto" | "node-gpu" | "node" | "webgpu" | "wasm" | "cpu";
@@ -30,6 +31,11 @@ export interface SelectedBackend {
 export interface SelectOptions {
   /** The model has convolutions whose filters are trained (needs `Conv2DBackpropFilter`). */
   needsConvGradients: boolean;
+  /**
+   * Multiply-adds of the model's forward pass over one batch. The wasm backend takes threads
+   * only for models big enough to gain from them (`WASM_THREADS_FROM`); unknown counts as big.
+   */
+  multiplyAddsPerBatch?: number;
 }
 
 /** A requested backend cannot be used. The message is for the user; print it without a stack. */
@@ -153,7 +159,7 @@ function mayHaveGpu(): boolean {
 let webgpuAdapter: { name: string; software: boolean } | undefined;
 
 /** Loads a backend's package(s) so that TF.js knows it, or throws Skip with the reason. */
-async function register(kind: BackendKind, auto: boolean, log: (line: string) => void): Promise<void> {
+async function register(kind: BackendKind, auto: boolean, log: (line: string) => void, options: SelectOptions | undefined): Promise<void> {
   switch (kind) {
     case "node-gpu":
     case "node": {
@@ -204,13 +210,12 @@ async function register(kind: BackendKind, auto: boolean, log: (line: string) =>
       log(`webgpu adapter: ${webgpuAdapter.name}${webgpuAdapter.software ? " (software, on the CPU)" : ""}`);
       return;
     }
-    case "wasm":
+    case "wasm": {
+      const pkg = moduleExports(await importOptional("@tensorflow/tfjs-backend-wasm", "@tensorflow/tfjs-backend-wasm"));
       if (tf.findBackendFactory("wasm") == null) {
-        await importOptional("@tensorflow/tfjs-backend-wasm", "@tensorflow/tfjs-backend-wasm");
-        if (tf.findBackendFactory("wasm") == null) {
-          throw new Skip(`@tensorflow/tfjs-backend-wasm loaded but registered no 'wasm' backend (${versionHint("@tensorflow/tfjs-backend-wasm")})`);
-        }
+        throw new Skip(`@tensorflow/tfjs-backend-wasm loaded but registered no 'wasm' backend (${versionHint("@tensorflow/tfjs-backend-wasm")})`);
       }
+      if (wasmThreads === undefined) wasmThreads = await startWasmThreads(pkg, log, options);
       // The stock backend lacks Conv2DBackpropFilter and gets MaxPoolGrad wrong (wasm-kernels.ts).
       try {
         registerWasmTrainingKernels();
@@ -218,8 +223,54 @@ async function register(kind: BackendKind, auto: boolean, log: (line: string) =>
         throw new Skip(`its training kernels could not be registered: ${errorMessage(e)}`);
       }
       return;
+    }
     case "cpu":
       return; // part of @tensorflow/tfjs
+  }
+}
+
+/** The threads wasm runs on, once it has been set up in this process. */
+let wasmThreads: number | undefined;
+
+/**
+ * Multiply-adds per batch from which wasm's threads pay. Every XNNPACK call on the pool wakes
+ * its workers and waits for them, tens of microseconds each, so small models lose: on 2
+ * cores the BLOCK MLP (1.3 M multiply-adds per batch of 32, ~290 small kernels a step) took
+ * 4.5–5.7 ms a step on one thread and 7.7–8.2 ms on two, and a 784-256-256-10 MLP (8.6 M)
+ * was 8–11% slower on two; a 784-512-512-10 MLP (43 M) took 25.1 ms on one and 16.8 on two,
+ * and the MNIST CNN (0.9 G per batch of 64) went from about 520 to 270 ms. bench/RESULTS.md
+ * has the runs.
+ */
+export const WASM_THREADS_FROM = 30e6;
+
+/**
+ * Replaces the stock single-threaded wasm backend with the package's threaded build
+ * (wasm-threads.ts) when more than one thread is wanted, the model is big enough to gain
+ * from them, and TF.js has not started `wasm` yet. Returns the threads wasm will use; a
+ * failure is logged and leaves the stock backend.
+ */
+async function startWasmThreads(pkg: unknown, log: (line: string) => void, options: SelectOptions | undefined): Promise<number> {
+  let wanted: number;
+  try {
+    wanted = wantedWasmThreads();
+  } catch (e) {
+    throw new Skip(errorMessage(e));
+  }
+  if (wanted <= 1 || "wasm" in tf.engine().registry) return 1;
+  const work = options?.multiplyAddsPerBatch;
+  if (work !== undefined && work < WASM_THREADS_FROM && (process.env["NNC_WASM_THREADS"] ?? "").trim() === "") {
+    log(`wasm: one thread, since this model is small (${(work / 1e6).toPrecision(2)} M multiply-adds per batch; threads pay from ${WASM_THREADS_FROM / 1e6} M). NNC_WASM_THREADS=${wanted} overrides.`);
+    return 1;
+  }
+  if (!isWasmPackage(pkg)) {
+    log("wasm: one thread (this @tensorflow/tfjs-backend-wasm does not export BackendWasm and setThreadsCount)");
+    return 1;
+  }
+  try {
+    return await loadThreadedWasm(pkg, wanted);
+  } catch (e) {
+    log(`wasm: one thread (its threaded build did not start: ${errorMessage(e).split("\n")[0]})`);
+    return 1;
   }
 }
 
@@ -239,7 +290,7 @@ export function backendCanTrain(name: string, needsConvGradients: boolean): { ok
 
 /** Makes `kind` TF.js's backend, or throws Skip with the reason. */
 async function activate(kind: BackendKind, options: SelectOptions | undefined, auto: boolean, log: (line: string) => void): Promise<void> {
-  await register(kind, auto, log);
+  await register(kind, auto, log, options);
   const tfName = TF_NAMES[kind];
   const can = backendCanTrain(tfName, options?.needsConvGradients ?? false);
   if (!can.ok) throw new Skip(can.reason ?? `${kind} cannot train this model`);
@@ -282,7 +333,8 @@ export async function selectBackend(requested: BackendName, log: (line: string) 
       log(`backend ${kind} skipped: ${e.message}`);
       continue;
     }
-    log(`backend: ${kind} (${NOTES[kind]})${requested === "auto" ? "" : ", as requested"}`);
+    const threads = kind === "wasm" && wasmThreads !== undefined ? `, ${wasmThreads === 1 ? "one thread" : `${wasmThreads} threads`}` : "";
+    log(`backend: ${kind} (${NOTES[kind]}${threads})${requested === "auto" ? "" : ", as requested"}`);
     return { name: kind, tfName: tf.getBackend(), reasons };
   }
   // cpu is always last and always loads; reaching here is a bug.

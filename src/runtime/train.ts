@@ -58,6 +58,8 @@ export interface ModelInfo {
   outputShape: number[];
   /** The model has convolutions, so training needs Conv2DBackpropFilter. */
   convolutional: boolean;
+  /** Multiply-adds of one sample's forward pass (dense and conv layers), when codegen gave them. */
+  multiplyAdds?: number;
 }
 
 export interface EpochRecord {
@@ -442,7 +444,10 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
     seed = checkpoint.state.seed;
   }
   const epochs = options.epochs ?? config.epochs;
-  const backend = await selectBackend(options.backend ?? "auto", log, { needsConvGradients: info?.convolutional ?? true });
+  const backend = await selectBackend(options.backend ?? "auto", log, {
+    needsConvGradients: info?.convolutional ?? true,
+    ...(info?.multiplyAdds !== undefined ? { multiplyAddsPerBatch: info.multiplyAdds * config.batch } : {}),
+  });
   const randomSeed = config.seed === undefined && options.seed === undefined && !checkpoint;
   log(`seed ${seed}${randomSeed ? " (chosen at random; add `seed " + seed + "` to the recipe to repeat this run)" : checkpoint ? " (the checkpoint's)" : ""}`);
 

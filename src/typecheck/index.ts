@@ -14,7 +14,7 @@ export type { CheckedLayer, CheckedModel } from "./model.js";
 export type { CheckedRecipe, CheckedSearch, DataSpec, ScheduleSpec, AugmentSpec, SearchVariable } from "./recipe.js";
 export { finalActivation } from "./recipe.js";
 export type * from "./layer-config.js";
-export { formatShape, outputShape, paramCount, windowLength } from "./shape-rules.js";
+export { formatShape, multiplyAdds, outputShape, paramCount, windowLength } from "./shape-rules.js";
 
 export interface CheckedProgram {
   models: CheckedModel[];

@@ -521,3 +521,18 @@ export function paramCount(config: LayerConfig, input: Shape): ParamCount {
       return { trainable: 0, nonTrainable: 0 };
   }
 }
+
+/**
+ * Multiply-adds of one sample's forward pass through a layer, as torchinfo counts "Mult-Adds":
+ * a dense layer's product (for every position of a rank > 1 input) and a conv layer's
+ * (every output value is a kernel-sized dot product). Every other layer is elementwise or a
+ * reduction and counts 0. The runtime uses the sum to judge whether the wasm backend's
+ * threads will pay for themselves.
+ */
+export function multiplyAdds(config: LayerConfig, input: Shape, output: Shape): number {
+  const channels = lastAxis(input);
+  let n = 0;
+  if (config.op === "dense") n = elementCount(input) * config.units;
+  else if (config.op === "conv") n = elementCount(output) * config.kernel[0] * config.kernel[1] * channels;
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
