@@ -538,6 +538,63 @@ describe("gradients end to end", () => {
   });
 });
 
+describe("the fused Adam kernel (WebAssembly SIMD)", () => {
+  for (const config of [
+    { name: "adam", args: { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } },
+    { name: "adamw", args: { weight_decay: 0.01, beta1: 0.9, beta2: 0.999 } },
+  ] satisfies OptimizerConfig[]) {
+    it(`runs ${config.name} on wasm in one kernel and gives the cpu backend's generic rule bit for bit`, async () => {
+      // 1,001 values: the SIMD loop and its scalar tail; large and tiny gradients.
+      const w = rand([7, 11, 13]);
+      const gs = [rand([7, 11, 13], -3, 3), rand([7, 11, 13], -1e-4, 1e-4), rand([7, 11, 13])];
+      const kernels: string[] = [];
+      const run = async (): Promise<Float32Array[]> => {
+        const v = tf.variable(w(), true, `${config.name}-fused-${tf.getBackend()}`);
+        const optimizer = createOptimizer(config, 0.003);
+        const out: Float32Array[] = [];
+        for (const g of gs) {
+          const grad = g();
+          const profile = await tf.profile(() => optimizer.applyGradients({ [v.name]: v }, { [v.name]: grad }));
+          kernels.push(...profile.kernels.map((k) => `${tf.getBackend()}:${k.name}`));
+          grad.dispose();
+          out.push((await v.data()) as Float32Array);
+        }
+        const state = optimizer.getState();
+        for (const slot of Object.values(state.slots)) {
+          out.push((await slot.data()) as Float32Array);
+          slot.dispose();
+        }
+        optimizer.dispose();
+        v.dispose();
+        return out;
+      };
+      await tf.setBackend("cpu");
+      const cpu = await run();
+      await tf.setBackend("wasm");
+      const wasm = await run();
+      await tf.setBackend("cpu");
+      expect(kernels).toContain("wasm:NncFusedAdam");
+      expect(kernels).not.toContain("cpu:NncFusedAdam");
+      expect(wasm.length).toBe(cpu.length);
+      for (let i = 0; i < cpu.length; i++) expect(Array.from(wasm[i]!)).toEqual(Array.from(cpu[i]!));
+    });
+  }
+});
+
+describe("Identity", () => {
+  it("shares the data of what it clones on wasm, and the clone outlives the original", async () => {
+    await tf.setBackend("wasm");
+    const x = tf.tensor1d([1, 2, 3]);
+    const y = x.clone();
+    const profile = await tf.profile(() => x.clone().dispose());
+    x.dispose();
+    expect(Array.from(await y.data())).toEqual([1, 2, 3]);
+    y.dispose();
+    expect(profile.newBytes).toBe(0);
+    await tf.setBackend("cpu");
+  });
+});
+
 // ---------------------------------------------------------------------------------------
 
 describe("training on wasm", () => {

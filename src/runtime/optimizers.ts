@@ -40,6 +40,35 @@ interface UpdateRule {
   readonly slots: readonly string[];
   /** New weight and slots from the old ones; t is the 1-based step number. */
   step(w: tf.Tensor, g: tf.Tensor, s: Record<string, tf.Tensor>, lr: number, t: number): { w: tf.Tensor; slots: Record<string, tf.Tensor> };
+  /**
+   * The same step as one kernel, where the backend has it: the kernel takes `w`, `g` and
+   * the slots as inputs, and gives the new weight and then the new slots in `slots` order.
+   */
+  readonly fused?: { kernel: string; attrs(lr: number, t: number): tf.NamedAttrMap };
+}
+
+/**
+ * The kernel that does a whole adam or adamw step (inputs w, g, m, v; outputs w, m, v). Only
+ * the wasm backend has it (wasm-kernels.ts, in WebAssembly SIMD); it computes exactly what
+ * `adam`/`adamw` below compute, and elsewhere those rules run as TF.js ops.
+ */
+export const FUSED_ADAM_KERNEL = "NncFusedAdam";
+
+/** The fused Adam kernel's attributes: adam is adamw with weightDecay 0. */
+export interface FusedAdamAttrs {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  lr: number;
+  t: number;
+  weightDecay: number;
+}
+
+function fusedAdam(beta1: number, beta2: number, epsilon: number, weightDecay: number): UpdateRule["fused"] {
+  return {
+    kernel: FUSED_ADAM_KERNEL,
+    attrs: (lr, t) => ({ beta1, beta2, epsilon, lr, t, weightDecay }) satisfies FusedAdamAttrs as unknown as tf.NamedAttrMap,
+  };
 }
 
 /** Reads a required argument; the compiler fills every default, so a missing one is a bug. */
@@ -150,6 +179,7 @@ function adam(beta1: number, beta2: number, epsilon: number): UpdateRule {
       const { update, m, v } = adamStep(g, s, lr, t, beta1, beta2, epsilon);
       return { w: w.sub(update), slots: { m, v } };
     },
+    fused: fusedAdam(beta1, beta2, epsilon, 0),
   };
 }
 
@@ -208,6 +238,7 @@ function adamw(weightDecay: number, beta1: number, beta2: number): UpdateRule {
       const { update, m, v } = adamStep(g, s, lr, t, beta1, beta2, ADAMW_EPSILON);
       return { w: w.sub(w.mul(lr * weightDecay)).sub(update), slots: { m, v } };
     },
+    fused: fusedAdam(beta1, beta2, ADAMW_EPSILON, weightDecay),
   };
 }
 
@@ -318,12 +349,22 @@ class RuleOptimizer implements Optimizer {
       const flatten = (ts: tf.Tensor[]): tf.Tensor => (ts.length === 1 ? ts[0]!.reshape([-1]) : tf.concat(ts.map((x) => x.reshape([-1]))));
       const w = flatten(keys.map((k) => vars[k]!));
       const g = flatten(keys.map((k) => grads[k]!));
-      const next = this.rule.step(w, g, layout.slots, lr, t);
+      const next = this.step(w, g, layout.slots, lr, t);
       for (const name of this.rule.slots) layout.slots[name]!.assign(next.slots[name]!);
       const parts = keys.length === 1 ? [next.w] : tf.split(next.w, layout.sizes);
       keys.forEach((k, i) => vars[k]!.assign(parts[i]!.reshape(layout.shapes[i]!)));
     });
     this.iterations = t;
+  }
+
+  /** The rule's step, as its fused kernel where this backend has one. */
+  private step(w: tf.Tensor, g: tf.Tensor, slots: Record<string, tf.Tensor>, lr: number, t: number): { w: tf.Tensor; slots: Record<string, tf.Tensor> } {
+    const fused = this.rule.fused;
+    if (fused === undefined || w.dtype !== "float32" || tf.getKernel(fused.kernel, tf.getBackend()) === undefined) return this.rule.step(w, g, slots, lr, t);
+    const inputs: tf.NamedTensorMap = { w, g };
+    for (const name of this.rule.slots) inputs[name] = slots[name]!;
+    const out = tf.engine().runKernel(fused.kernel, inputs, fused.attrs(lr, t)) as tf.Tensor[];
+    return { w: out[0]!, slots: Object.fromEntries(this.rule.slots.map((name, i) => [name, out[i + 1]!])) };
   }
 
   getState(): { iterations: number; slots: Record<string, tf.Tensor> } {

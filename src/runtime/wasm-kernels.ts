@@ -12,8 +12,9 @@
  *   [C, KH, KW, F]; a last transpose makes it [KH, KW, C, F].
  * - `MaxPoolGrad` is wrong: its C++ starts each window's running maximum at the smallest
  *   positive float, so a window whose maximum is ≤ 0 sends its gradient to the wrong place.
- *   Here it is a loop over the wasm heap that picks each window's first maximum in row-major
- *   order, as the cpu backend does.
+ *   Here it picks each window's first maximum in row-major order, as the cpu backend does:
+ *   four channels at a time in WebAssembly SIMD (wasm-simd/kernels.wat) when the channels
+ *   are a multiple of 4, else a JavaScript loop over the wasm heap.
  * - `AvgPoolGrad` (like the cpu backend's) divides every window by KH·KW, while the forward
  *   `AvgPool` with `same` padding divides a border window by the number of inputs it covers.
  *   Here the output gradient is first scaled by KH·KW / count, which makes it the true
@@ -28,6 +29,10 @@
  * - `Sum` over leading axes (every bias gradient) transposes first; here it is one pass.
  * - `SplitV` (the optimizers split their flat update back into the variables) slices each
  *   piece with a generic strided loop; here each piece is contiguous copies.
+ * - `Identity` (TF.js clones what each gradient will need) copies the data; here it shares it.
+ * - `NncFusedAdam` is nnc's own: the whole Adam/AdamW update of optimizers.ts in one pass of
+ *   WebAssembly SIMD, bit-identical to the generic rule.
+ * - A forward `BatchMatMul` with large fresh weights is computed transposed (see `swapPays`).
  * - `Tile` (layernorm tiles its statistics, gamma and beta to the input's shape) is a generic
  *   C++ loop, ~40× slower than XNNPACK's broadcasting add of zeros used here; and its
  *   gradient, which TF.js computes with one slice and add per repetition (thousands of tiny
@@ -38,6 +43,8 @@
  * backend's convolutions.
  */
 import * as tf from "@tensorflow/tfjs";
+import { FUSED_ADAM_KERNEL, type FusedAdamAttrs } from "./optimizers.js";
+import { SIMD_SUPPORTED, simdKernels } from "./wasm-simd/index.js";
 
 type TensorInfo = tf.TensorInfo;
 type Shape4 = [number, number, number, number];
@@ -183,6 +190,11 @@ function convExplicit(s: Scratch, x: TensorInfo, filter: TensorInfo, pads: [[num
  * With X = x transposed to [C, H, W, N] and D = dy transposed to [OH, OW, N, F] this is
  * conv2d(X, D) with dilation (sh, sw), padding (top, left) and output [C, KH, KW, F].
  */
+/** The filter gradient takes the patch-matrix path up to kh·kw·c of this (a 5×5 filter on 1 channel is 25)… */
+const IM2COL_MAX_PATCH = 32;
+/** …and while the patch matrix has at most this many elements (64 MiB). */
+const IM2COL_MAX_ELEMENTS = 16 * 1024 * 1024;
+
 const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   nhwcOnly(a.dataFormat, "Conv2DBackpropFilter");
@@ -195,6 +207,21 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   // The padding after the input that makes the windows end exactly at the last one.
   const bottom = (info.outHeight - 1) * info.strideHeight + kh - info.inHeight - top;
   const right = (info.outWidth - 1) * info.strideWidth + kw - info.inWidth - left;
+  const [n, , , c] = xShape;
+  const f = a.filterShape[3];
+  const patches = kh * kw * c * n * info.outHeight * info.outWidth;
+  const simd = c * kh * kw <= IM2COL_MAX_PATCH && patches <= IM2COL_MAX_ELEMENTS ? simdKernels(backend) : undefined;
+  if (simd !== undefined) {
+    // Few input channels: the convolution below would have a tiny output (kh·kw·c values per
+    // filter) that XNNPACK cannot spread over its threads. Here it is the patch matrix
+    // (kh·kw·c rows, one column per output position) times dy as a matrix.
+    return withScratch(backend, (s) => {
+      const cols = s.output([1, kh * kw * c, n * info.outHeight * info.outWidth]);
+      simd.im2col_t(heapF32(s.backend, x).byteOffset, heapF32(s.backend, cols).byteOffset, n, info.inHeight, info.inWidth, c, info.outHeight, info.outWidth, kh, kw, info.strideHeight, info.strideWidth, 1, 1, top, left);
+      const dw = s.run(tf.BatchMatMul, { a: cols, b: s.reshape(dy, [1, n * info.outHeight * info.outWidth, f]) }, { transposeA: false, transposeB: false });
+      return s.reshape(dw, [kh, kw, c, f]);
+    });
+  }
   return withScratch(backend, (s) => {
     const xT = s.transpose(x, [3, 1, 2, 0]);
     const dyT = s.transpose(dy, [1, 2, 0, 3]);
@@ -253,10 +280,19 @@ const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const xs = heapF32(wasm, x);
   const gs = heapF32(wasm, dy);
   const dx = heapF32(wasm, out);
+  const simd = info.inChannels % 4 === 0 ? simdKernels(backend) : undefined;
+  if (simd !== undefined) {
+    const p = info.padInfo;
+    simd.maxpool_grad(xs.byteOffset, gs.byteOffset, dx.byteOffset, info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, p.top, p.left);
+    return out;
+  }
   dx.fill(0);
   const { batchSize, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
   const { filterHeight: fh, filterWidth: fw } = info; // pools have no dilation
   const { top, left } = info.padInfo;
+  // Channels innermost: each window's rows are read as contiguous runs of c values.
+  const best = new Float32Array(c);
+  const where = new Int32Array(c);
   for (let b = 0; b < batchSize; b++) {
     const base = b * h * w * c;
     for (let y = 0; y < oh; y++) {
@@ -267,19 +303,25 @@ const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
         const x0 = xo * sw - left;
         const xMin = Math.max(0, x0);
         const xMax = Math.min(w, x0 + fw);
-        const g = ((b * oh + y) * ow + xo) * c;
-        for (let ch = 0; ch < c; ch++) {
-          let best = -Infinity;
-          let where = -1;
-          for (let yi = yMin; yi < yMax; yi++) {
-            for (let xi = xMin, at = base + (yi * w + xMin) * c + ch; xi < xMax; xi++, at += c) {
-              const v = xs[at]!;
-              const greater = v > best; // the first maximum wins ties; NaN never does
-              where = greater ? at : where;
-              best = greater ? v : best;
+        best.fill(-Infinity);
+        where.fill(-1);
+        // Row-major over the window, so the first maximum wins ties; NaN never wins.
+        for (let yi = yMin; yi < yMax; yi++) {
+          for (let xi = xMin; xi < xMax; xi++) {
+            const at = base + (yi * w + xi) * c;
+            for (let ch = 0; ch < c; ch++) {
+              const v = xs[at + ch]!;
+              if (v > best[ch]!) {
+                best[ch] = v;
+                where[ch] = at + ch;
+              }
             }
           }
-          if (where >= 0) dx[where]! += gs[g + ch]!;
+        }
+        const g = ((b * oh + y) * ow + xo) * c;
+        for (let ch = 0; ch < c; ch++) {
+          const at = where[ch]!;
+          if (at >= 0) dx[at]! += gs[g + ch]!;
         }
       }
     }
@@ -344,6 +386,16 @@ const sum: KernelFunc = ({ inputs, backend, attrs }) => {
   const n = sizeOf(kept);
   const rows = sizeOf(x.shape) / n;
   const out = wasm.makeOutput(a.keepDims ? [...axes.map(() => 1), ...kept] : kept, "float32");
+  const simd = simdKernels(backend);
+  if (simd !== undefined) {
+    const scratch = wasm.makeOutput([2 * n], "float32"); // n float64 accumulators
+    try {
+      simd.sum_rows(heapF32(wasm, x).byteOffset, heapF32(wasm, scratch).byteOffset, heapF32(wasm, out).byteOffset, rows, n);
+    } finally {
+      wasm.disposeData(scratch.dataId);
+    }
+    return out;
+  }
   const xs = heapF32(wasm, x);
   const acc = new Float64Array(n);
   for (let r = 0, at = 0; r < rows; r++) {
@@ -382,12 +434,35 @@ function product(s: Scratch, a: TensorInfo, b: TensorInfo, tA: boolean, tB: bool
   // Elements copied: explicit transposes, XNNPACK's packing of the right operand, and (swapped) the result's transpose.
   const direct = (tA ? m * k : 0) + (tB ? k * n : 0) + k * n;
   const swapped = (tA ? 0 : m * k) + (tB ? 0 : k * n) + k * m + m * n;
-  if (swappable && single(a, b) && swapped < direct) {
-    const left = tB ? b : transposeLast2(s, b); // op(B)ᵀ
-    const right = tA ? a : transposeLast2(s, a); // op(A)ᵀ
-    return transposeLast2(s, matMul(left, right));
-  }
+  if (swappable && single(a, b) && swapped < direct) return swappedProduct(s, a, b, tA, tB);
   return matMul(tA ? transposeLast2(s, a) : a, tB ? transposeLast2(s, b) : b);
+}
+
+/** op(A)·op(B) as (op(B)ᵀ·op(A)ᵀ)ᵀ: XNNPACK packs op(A)ᵀ instead of op(B). */
+function swappedProduct(s: Scratch, a: TensorInfo, b: TensorInfo, tA: boolean, tB: boolean): TensorInfo {
+  const left = tB ? b : transposeLast2(s, b); // op(B)ᵀ
+  const right = tA ? a : transposeLast2(s, a); // op(A)ᵀ
+  return transposeLast2(s, s.run(tf.BatchMatMul, { a: left, b: right }, { transposeA: false, transposeB: false }));
+}
+
+/**
+ * Whether A·B (no transposes) is faster swapped. XNNPACK packs B, its "weights", with a
+ * strided gather that is several times slower per element than a transpose (a whole order
+ * of magnitude when B's rows are 4 KB apart, as a dense layer of 1024 units has), and its
+ * operator cache keeps the packing only while B's data stays the same, which a trained
+ * layer's weights never do. Measured on the MNIST CNN's dense layer (64×3136 · 3136×1024,
+ * fresh weights, 2 threads): 42 ms stock, 9 ms swapped. Swapping pays when B is large and
+ * outweighs A and the result together (a forward dense layer on a batch smaller than its
+ * inputs and units); for small products the extra kernels cost more than they save, and
+ * narrow weights (fewer than 256 columns, rows under 1 KB apart) pack fast: a 25×50176 ·
+ * 50176×32 product took 20 ms swapped against 5 ms as it is.
+ */
+function swapPays(a: TensorInfo, b: TensorInfo): boolean {
+  if (!single(a, b)) return false;
+  const m = a.shape[a.shape.length - 2]!;
+  const k = a.shape[a.shape.length - 1]!;
+  const n = b.shape[b.shape.length - 1]!;
+  return n >= 256 && k * n >= 65536 && m * (k + n) < k * n;
 }
 
 /** One matrix per operand (batch dimensions all 1). */
@@ -401,7 +476,12 @@ function transposes(attrs: tf.NamedAttrMap | undefined): [boolean, boolean] {
 
 const batchMatMul: KernelFunc = ({ inputs, backend, attrs }) => {
   const [tA, tB] = transposes(attrs);
-  if (!tA && !tB) return stockKernel(tf.BatchMatMul)({ inputs, backend, attrs });
+  if (!tA && !tB) {
+    const a = input(inputs, "a");
+    const b = input(inputs, "b");
+    if (!swapPays(a, b)) return stockKernel(tf.BatchMatMul)({ inputs, backend, attrs });
+    return withScratch(backend, (s) => swappedProduct(s, a, b, false, false));
+  }
   return withScratch(backend, (s) => product(s, input(inputs, "a"), input(inputs, "b"), tA, tB, true));
 };
 
@@ -564,6 +644,66 @@ const splitV: KernelFunc = ({ inputs, backend, attrs }) => {
 // Registration
 
 /** Kernels added or replaced, and whether each replaces a stock one it is built on. */
+// ---------------------------------------------------------------------------------------
+// Identity and the fused Adam step
+
+/**
+ * `Identity`: TF.js clones every tensor a gradient will need with it while the tape records
+ * (69 clones in a BLOCK MLP step), and the stock wasm kernel copies the data each time. Tensors
+ * are immutable (a variable's `assign` takes new data, it never writes into the old), so
+ * the clone can share the data, as the cpu backend's Identity and every backend's Reshape do.
+ */
+const identity: KernelFunc = ({ inputs, backend, attrs }) => {
+  const x = input(inputs, "x");
+  const b = backend as { incRef?: (dataId: tf.DataId) => void };
+  if (x.dtype === "string" || typeof b.incRef !== "function") return stockKernel(tf.Identity)({ inputs, backend, attrs });
+  b.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+};
+
+/**
+ * The fused Adam/AdamW step of optimizers.ts (`FUSED_ADAM_KERNEL`): new weights, m and v in
+ * one pass of kernels.wat's `adam` over the flat vectors, instead of about fifteen kernels
+ * each reading and writing every element. The scalars are rounded to float32 exactly as
+ * TF.js rounds them when the generic rule multiplies a tensor by a number, and the
+ * arithmetic is the same, so both give the same bits.
+ */
+const fusedAdam: KernelFunc = ({ inputs, backend, attrs }) => {
+  const simd = simdKernels(backend);
+  if (simd === undefined) throw new Error("nnc: the fused Adam kernel needs WebAssembly SIMD on the wasm backend's memory");
+  const a = attrs as unknown as FusedAdamAttrs;
+  const wasm = asWasmBackend(backend);
+  const [w, g, m, v] = [input(inputs, "w"), input(inputs, "g"), input(inputs, "m"), input(inputs, "v")];
+  const n = sizeOf(w.shape);
+  for (const [name, t] of [["g", g], ["m", m], ["v", v]] as const) {
+    if (sizeOf(t.shape) !== n) throw new Error(`nnc: the fused Adam kernel got ${name} of shape [${t.shape.join(", ")}] for weights of shape [${w.shape.join(", ")}]`);
+  }
+  const outs = [wasm.makeOutput(w.shape, "float32"), wasm.makeOutput(m.shape, "float32"), wasm.makeOutput(v.shape, "float32")];
+  const at = (t: TensorInfo): number => heapF32(wasm, t).byteOffset;
+  const f = Math.fround;
+  simd.adam(
+    at(w),
+    at(g),
+    at(m),
+    at(v),
+    at(outs[0]!),
+    at(outs[1]!),
+    at(outs[2]!),
+    n,
+    f(a.beta1),
+    f(1 - a.beta1),
+    f(a.beta2),
+    f(1 - a.beta2),
+    f(1 - a.beta1 ** a.t),
+    f(1 - a.beta2 ** a.t),
+    f(a.lr),
+    f(a.epsilon),
+    f(a.lr * a.weightDecay),
+    a.weightDecay !== 0 ? 1 : 0,
+  );
+  return outs;
+};
+
 const KERNELS: readonly { name: string; kernelFunc: KernelFunc; replaces: boolean }[] = [
   { name: tf.Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter, replaces: false },
   { name: tf.Conv2DBackpropInput, kernelFunc: conv2DBackpropInput, replaces: true },
@@ -574,6 +714,8 @@ const KERNELS: readonly { name: string; kernelFunc: KernelFunc; replaces: boolea
   { name: tf.Tile, kernelFunc: tile, replaces: true },
   { name: tf.Sum, kernelFunc: sum, replaces: true },
   { name: tf.SplitV, kernelFunc: splitV, replaces: true },
+  { name: tf.Identity, kernelFunc: identity, replaces: true },
+  ...(SIMD_SUPPORTED ? [{ name: FUSED_ADAM_KERNEL, kernelFunc: fusedAdam, replaces: false }] : []),
 ];
 
 /** The names of the kernels `registerWasmTrainingKernels` registers for `wasm`. */
