@@ -17,7 +17,11 @@
  *
  *   npm run build && node dist/bench/train-speed.js [--json] [--steps N] [--cnn-batch N]
  *        [--backends cpu,wasm,webgpu] [--python /usr/bin/python3] [--torch-threads N]
- *        [--torch-device cpu|cuda] [--cpu-cnn-steps N] [--cpu-cnn-batch N]
+ *        [--torch-device cpu|cuda] [--cpu-cnn-steps N] [--cpu-cnn-batch N] [--rounds N]
+ *
+ * `--rounds N` measures every backend and then PyTorch N times in turn and reports each
+ * number's median, and the wasm/PyTorch ratio of each round: on a shared machine (or a VM
+ * whose CPU time is stolen by its neighbours) one round can fall in a busy moment.
  *
  * Targets (issue 4): wasm trains ≥ 10× faster than cpu; wasm ≥ 0.5× PyTorch CPU on the MNIST
  * CNN; on a GPU, webgpu ≥ 0.3× PyTorch on the same GPU for the MNIST CNN at batch 256.
@@ -55,12 +59,16 @@ interface Options {
   torchDevice: string;
   /** Set in a child process: the one backend it measures. */
   child?: Backend;
+  /** Set in a child process: the one model it measures. */
+  childModel?: string;
+  /** Times every backend and PyTorch are measured, alternating; the table gives medians. */
+  rounds: number;
 }
 
 const ALL_BACKENDS: Backend[] = ["node-gpu", "node", "webgpu", "wasm", "cpu"];
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { json: false, cpuCnnSteps: 1, cpuCnnBatch: 16, steps: 10, cnnBatch: 64, backends: ["cpu", "wasm", "webgpu", "node", "node-gpu"], python: "/usr/bin/python3", torchThreads: 2, torchDevice: "cpu" };
+  const options: Options = { json: false, cpuCnnSteps: 1, cpuCnnBatch: 16, steps: 10, cnnBatch: 64, backends: ["cpu", "wasm", "webgpu", "node", "node-gpu"], python: "/usr/bin/python3", torchThreads: 2, torchDevice: "cpu", rounds: 1 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = (): string => {
@@ -87,6 +95,8 @@ function parseArgs(argv: string[]): Options {
     else if (arg === "--torch-threads") options.torchThreads = count();
     else if (arg === "--torch-device") options.torchDevice = value();
     else if (arg === "--child") options.child = backend(value());
+    else if (arg === "--child-model") options.childModel = value();
+    else if (arg === "--rounds") options.rounds = count();
     else throw new Error(`unknown argument ${arg}; see the comment at the top of bench/train-speed.ts`);
   }
   return options;
@@ -101,6 +111,12 @@ interface Bench {
   /** Timed batches per phase and backend, as a multiple of `--steps`. */
   stepsScale: number;
   inputShape: number[];
+  /**
+   * Multiply-adds of one sample's forward pass, as nnc's codegen counts them for `nnc train`
+   * (`multiplyAdds` in src/typecheck/shape-rules.ts): the runtime gives wasm threads only to
+   * models big enough to gain from them, and the benchmark must choose as `nnc train` does.
+   */
+  multiplyAdds: number;
   build(): tf.LayersModel;
   /** Targets for a batch. */
   targets(n: number): tf.Tensor;
@@ -112,6 +128,8 @@ const MNIST_CNN: Bench = {
   batch: 64,
   stepsScale: 1,
   inputShape: [28, 28, 1],
+  // conv 1: 28·28·32 outputs × 5·5·1; conv 2: 14·14·64 × 5·5·32; dense 3136·1024; dense 1024·10.
+  multiplyAdds: 28 * 28 * 32 * 25 + 14 * 14 * 64 * 25 * 32 + 3136 * 1024 + 1024 * 10,
   build: () => {
     const input = tf.input({ shape: [28, 28, 1] });
     let h = tf.layers.conv2d({ filters: 32, kernelSize: 5, padding: "same", activation: "relu" }).apply(input) as tf.SymbolicTensor;
@@ -132,6 +150,7 @@ const BLOCK_MLP: Bench = {
   batch: 32,
   stepsScale: 20,
   inputShape: [10],
+  multiplyAdds: 10 * 100 + 4 * 100 * 100 + 100,
   build: () => {
     const input = tf.input({ shape: [10] });
     let h = input;
@@ -158,6 +177,8 @@ interface Measured {
   infer: number;
   /** The batch size of the timed training steps. */
   trainBatch: number;
+  /** How the backend started for this model (wasm's threads), as `nnc train` prints it. */
+  started?: string;
 }
 
 /** How many batches each phase gets: untimed warm-up ones first, then timed ones. */
@@ -217,23 +238,26 @@ interface ChildResult {
 async function runChild(backend: Backend, options: Options): Promise<void> {
   tf.enableProdMode();
   const notes: string[] = [];
+  const benches = BENCHES(options).filter((b) => options.childModel === undefined || b.name === options.childModel);
+  const work = Math.max(...benches.map((b) => b.multiplyAdds * b.batch));
   try {
-    await selectBackend(backend, (line) => notes.push(line), { needsConvGradients: true });
+    await selectBackend(backend, (line) => notes.push(line), { needsConvGradients: true, multiplyAddsPerBatch: work });
   } catch (e) {
     process.stdout.write(JSON.stringify({ backend, skipped: e instanceof Error ? e.message : String(e) }) + "\n");
     return;
   }
   const results: Record<string, Measured> = {};
-  for (const bench of BENCHES(options)) {
+  const started = notes.filter((n) => n.startsWith("backend:") || n.startsWith("wasm:")).join("; ");
+  for (const bench of benches) {
     const slowCpu = backend === "cpu" && bench.name === "MNIST CNN";
     process.stderr.write(`${bench.name} on ${backend}${slowCpu ? " (about a second per sample on cpu)" : ""} …\n`);
     const steps = options.steps * bench.stepsScale;
-    results[bench.name] = await measure(
+    results[bench.name] = { started, ...(await measure(
       bench,
       slowCpu
         ? { trainBatch: options.cpuCnnBatch, trainWarmup: 0, trainSteps: options.cpuCnnSteps, inferWarmup: 1, inferSteps: 3 * options.cpuCnnSteps }
         : { trainBatch: bench.batch, trainWarmup: backend === "cpu" ? 1 : 3, trainSteps: steps, inferWarmup: 3, inferSteps: steps },
-    );
+    )) };
   }
   const out: ChildResult = { backend, notes, results };
   process.stdout.write(JSON.stringify(out) + "\n");
@@ -284,32 +308,84 @@ async function main(): Promise<void> {
   const info = machine();
   const passOn = ["--steps", String(options.steps), "--cnn-batch", String(options.cnnBatch), "--cpu-cnn-steps", String(options.cpuCnnSteps), "--cpu-cnn-batch", String(options.cpuCnnBatch)];
 
-  const measured = new Map<string, ChildResult>();
   const skipped: Record<string, string> = {};
-  for (const backend of options.backends) {
-    progress(`— ${backend} —`);
-    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--child", backend, ...passOn], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 });
-    let parsed: unknown;
-    try {
-      parsed = lastJson(child.stdout);
-    } catch {
-      parsed = undefined;
-    }
-    const record = parsed as Partial<ChildResult> & { skipped?: string };
-    if (child.status !== 0 || record === undefined || record === null) skipped[backend] = `the benchmark process failed (exit ${child.status ?? child.signal})`;
-    else if (record.skipped !== undefined) skipped[backend] = record.skipped;
-    else measured.set(backend, record as ChildResult);
-    if (skipped[backend]) progress(`${backend}: ${skipped[backend]}`);
-  }
-
-  progress(`— PyTorch (${options.python}, ${options.torchThreads} threads, ${options.torchDevice}) —`);
-  let torch: TorchResult | undefined;
   let torchSkipped: string | undefined;
-  const py = spawnSync(options.python, [join(here, "..", "..", "bench", "torch_speed.py"), "--threads", String(options.torchThreads), "--steps", String(options.steps), "--cnn-batch", String(options.cnnBatch), "--device", options.torchDevice], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  if (py.error !== undefined) torchSkipped = `${options.python} could not be started (${py.error.message}); install Debian's python3-torch`;
-  else if (py.status !== 0) torchSkipped = `PyTorch failed: ${(py.stderr ?? "").trim().split("\n").at(-1) ?? ""} (install Debian's python3-torch)`;
-  else torch = lastJson(py.stdout) as TorchResult;
-  if (torchSkipped) progress(torchSkipped);
+  // Every round measures each backend and then PyTorch, so that what other work on the
+  // machine takes from one round falls on both sides of a ratio; the table gives medians.
+  const rounds: { measured: Map<string, ChildResult>; torch?: TorchResult }[] = [];
+  for (let round = 1; round <= options.rounds; round++) {
+    const measured = new Map<string, ChildResult>();
+    // One process per backend and model: each starts its backend as `nnc train` would for
+    // that model (wasm's threads depend on the model's size).
+    for (const backend of options.backends) {
+      if (skipped[backend] !== undefined) continue;
+      progress(`— ${backend}${options.rounds > 1 ? ` (round ${round} of ${options.rounds})` : ""} —`);
+      for (const bench of BENCHES(options)) {
+        if (skipped[backend] !== undefined) break;
+        const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--child", backend, "--child-model", bench.name, ...passOn], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 });
+        let parsed: unknown;
+        try {
+          parsed = lastJson(child.stdout);
+        } catch {
+          parsed = undefined;
+        }
+        const record = parsed as Partial<ChildResult> & { skipped?: string };
+        if (child.status !== 0 || record === undefined || record === null) skipped[backend] = `the benchmark process failed (exit ${child.status ?? child.signal})`;
+        else if (record.skipped !== undefined) skipped[backend] = record.skipped;
+        else {
+          const result = record as ChildResult;
+          const done = measured.get(backend);
+          if (done === undefined) measured.set(backend, result);
+          else {
+            Object.assign(done.results, result.results);
+            for (const n of result.notes) if (!done.notes.includes(n)) done.notes.push(n);
+          }
+        }
+        if (skipped[backend]) progress(`${backend}: ${skipped[backend]}`);
+      }
+      if (skipped[backend] !== undefined) measured.delete(backend);
+    }
+
+    let torch: TorchResult | undefined;
+    if (torchSkipped === undefined) {
+      progress(`— PyTorch (${options.python}, ${options.torchThreads} threads, ${options.torchDevice}) —`);
+      const py = spawnSync(options.python, [join(here, "..", "..", "bench", "torch_speed.py"), "--threads", String(options.torchThreads), "--steps", String(options.steps), "--cnn-batch", String(options.cnnBatch), "--device", options.torchDevice], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+      if (py.error !== undefined) torchSkipped = `${options.python} could not be started (${py.error.message}); install Debian's python3-torch`;
+      else if (py.status !== 0) torchSkipped = `PyTorch failed: ${(py.stderr ?? "").trim().split("\n").at(-1) ?? ""} (install Debian's python3-torch)`;
+      else torch = lastJson(py.stdout) as TorchResult;
+      if (torchSkipped) progress(torchSkipped);
+    }
+    rounds.push(torch === undefined ? { measured } : { measured, torch });
+  }
+  // The median of each number over the rounds (of those that measured it).
+  const median = (xs: number[]): number => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  };
+  const combine = (results: Record<string, Measured>[]): Record<string, Measured> => {
+    const out: Record<string, Measured> = {};
+    for (const name of new Set(results.flatMap((r) => Object.keys(r)))) {
+      const all = results.map((r) => r[name]).filter((m): m is Measured => m !== undefined);
+      out[name] = { ...all[0]!, train: median(all.map((m) => m.train)), infer: median(all.map((m) => m.infer)) };
+    }
+    return out;
+  };
+  const measured = new Map<string, ChildResult>();
+  for (const backend of options.backends) {
+    const per = rounds.map((r) => r.measured.get(backend)).filter((c): c is ChildResult => c !== undefined);
+    if (per.length > 0 && skipped[backend] === undefined) measured.set(backend, { ...per[0]!, results: combine(per.map((c) => c.results)) });
+  }
+  const torchRounds = rounds.map((r) => r.torch).filter((t): t is TorchResult => t !== undefined);
+  const torch: TorchResult | undefined = torchRounds.length > 0 ? { ...torchRounds[0]!, results: combine(torchRounds.map((t) => t.results)) } : undefined;
+  /** wasm / PyTorch for the MNIST CNN's training, round by round. */
+  const perRound = rounds
+    .map((r) => {
+      const w = r.measured.get("wasm")?.results["MNIST CNN"]?.train;
+      const t = r.torch?.results["MNIST CNN"]?.train;
+      return w !== undefined && t !== undefined ? w / t : undefined;
+    })
+    .filter((x): x is number => x !== undefined);
   const seconds = (performance.now() - started) / 1000;
 
   const benches = BENCHES(options);
@@ -341,7 +417,7 @@ async function main(): Promise<void> {
     why: webgpuSoftware ? "webgpu ran on a software adapter here" : options.torchDevice === "cpu" ? "needs a GPU and --torch-device cuda" : undefined,
   });
 
-  const report = { machine: { ...info, loadAverage1mAtEnd: Math.round(loadavg()[0]! * 100) / 100 }, seconds, backends: Object.fromEntries([...measured].map(([k, v]) => [k, { notes: v.notes }])), skipped, pytorch: torch ? { version: torch.torch, threads: torch.threads, device: torch.device, blas: torch.blas } : { skipped: torchSkipped }, rows, targets };
+  const report = { machine: { ...info, loadAverage1mAtEnd: Math.round(loadavg()[0]! * 100) / 100 }, seconds, rounds: options.rounds, wasmOverTorchCnnTrainPerRound: perRound, backends: Object.fromEntries([...measured].map(([k, v]) => [k, { notes: v.notes }])), skipped, pytorch: torch ? { version: torch.torch, threads: torch.threads, device: torch.device, blas: torch.blas } : { skipped: torchSkipped }, rows, targets };
   if (options.json) {
     process.stdout.write(JSON.stringify(report, null, 2) + "\n");
     return;
@@ -350,6 +426,9 @@ async function main(): Promise<void> {
   out.push(`Machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB, node ${info.node}, tfjs ${info.tfjs}; load ${info.loadAverage1mAtStart} at start, ${loadavg()[0]!.toFixed(2)} at end`);
   for (const [b, r] of measured) for (const n of r.notes.filter((line) => line.startsWith("webgpu adapter:"))) out.push(`${b}: ${n.slice("webgpu adapter: ".length)}`);
   if (torch) out.push(`PyTorch ${torch.torch}, ${torch.threads} threads, device ${torch.device}, BLAS ${torch.blas ?? "unknown"}`);
+  for (const [b, r] of measured) {
+    for (const [model, m] of Object.entries(r.results)) if (m.started !== undefined && m.started !== "") out.push(`${b}, ${model}: ${m.started}`);
+  }
   for (const [b, why] of Object.entries(skipped)) out.push(`not measured: ${b}: ${why}`);
   if (torchSkipped) out.push(`not measured: PyTorch: ${torchSkipped}`);
   out.push("");
@@ -371,7 +450,8 @@ async function main(): Promise<void> {
     const verdict = !t.applies ? `n/a (${t.why ?? "does not apply to this run"})` : t.value === undefined ? "not measured" : t.value >= t.target ? "MET" : "MISSED";
     out.push(`${t.what}: ${t.value === undefined ? "—" : fmt(t.value) + "×"} — target ≥ ${t.target}×: ${verdict}`);
   }
-  out.push(`whole benchmark: ${seconds.toFixed(0)} s`);
+  if (perRound.length > 1) out.push(`MNIST CNN training, wasm / PyTorch in each of the ${perRound.length} rounds: ${perRound.map((x) => fmt(x) + "×").join(", ")}`);
+  out.push(`whole benchmark: ${seconds.toFixed(0)} s${options.rounds > 1 ? `, ${options.rounds} rounds (the table gives each number's median)` : ""}`);
   process.stdout.write(out.join("\n") + "\n");
 }
 
