@@ -114,7 +114,7 @@ def main():
                 "BLOCK MLP", block_mlp, (10,),
                 lambda n: (torch.rand((n, 1)) > 0.5).float(),
                 lambda p, y: F.binary_cross_entropy_with_logits(p, y),
-                a.mlp_batch, 3, 20 * a.steps, device),
+                a.mlp_batch, 3 * 20, 20 * a.steps, device),
             "MNIST CNN": measure(
                 "MNIST CNN", mnist_cnn, (1, 28, 28),
                 lambda n: torch.randint(0, 10, (n,)),

@@ -30,8 +30,9 @@
  * warm-up and `--cpu-cnn-steps` (1) timed training steps on a batch of `--cpu-cnn-batch` (16:
  * its time is almost all per-sample convolution work, so samples/s hardly depends on the
  * batch), then one warm-up and 3 × `--cpu-cnn-steps` timed inference batches of 64. Everything
- * else gets warm-up batches, then `--steps` (10) timed batches of the CNN and 20 × `--steps`
- * of the MLP per phase.
+ * else gets warm-up batches (3 of the CNN, 60 of the MLP, so that V8 has compiled the hot
+ * paths of a small step; PyTorch gets the same), then `--steps` (10) timed batches of the
+ * CNN and 20 × `--steps` of the MLP per phase.
  */
 import * as tf from "@tensorflow/tfjs";
 import { spawnSync } from "node:child_process";
@@ -256,7 +257,7 @@ async function runChild(backend: Backend, options: Options): Promise<void> {
       bench,
       slowCpu
         ? { trainBatch: options.cpuCnnBatch, trainWarmup: 0, trainSteps: options.cpuCnnSteps, inferWarmup: 1, inferSteps: 3 * options.cpuCnnSteps }
-        : { trainBatch: bench.batch, trainWarmup: backend === "cpu" ? 1 : 3, trainSteps: steps, inferWarmup: 3, inferSteps: steps },
+        : { trainBatch: bench.batch, trainWarmup: 3 * bench.stepsScale, trainSteps: steps, inferWarmup: 3 * bench.stepsScale, inferSteps: steps },
     )) };
   }
   const out: ChildResult = { backend, notes, results };

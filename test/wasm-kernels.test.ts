@@ -292,6 +292,9 @@ describe("matrix products with transposed operands match the cpu backend", () =>
     ["64x33 · 33x17", [64, 33], [33, 17]],
     ["4x50 · 50x300 (a small left operand)", [4, 50], [50, 300]],
     ["300x6 · 6x5 (a large left operand)", [300, 6], [6, 5]],
+    ["32x100 · 100x100 (a BLOCK MLP layer: nnc's SIMD matmul)", [32, 100], [100, 100]],
+    ["64x600 · 600x100 (past SMALL_MATMUL_MAX: XNNPACK)", [64, 600], [600, 100]],
+    ["2x20000 · 20000x3 (narrow, past SMALL_NARROW_MAX: XNNPACK)", [2, 20000], [20000, 3]],
     ["batched 3x5x7 · 3x7x4", [3, 5, 7], [3, 7, 4]],
     ["broadcast 1x5x7 · 3x7x4", [1, 5, 7], [3, 7, 4]],
   ];
@@ -544,20 +547,25 @@ describe("the fused Adam kernel (WebAssembly SIMD)", () => {
     { name: "adamw", args: { weight_decay: 0.01, beta1: 0.9, beta2: 0.999 } },
   ] satisfies OptimizerConfig[]) {
     it(`runs ${config.name} on wasm in one kernel and gives the cpu backend's generic rule bit for bit`, async () => {
-      // 1,001 values: the SIMD loop and its scalar tail; large and tiny gradients.
+      // Two variables (1,001 and 6 values: SIMD loops and scalar tails, and the second one's
+      // moments at an offset in the flat slots); large and tiny gradients.
       const w = rand([7, 11, 13]);
+      const w2 = rand([2, 3]);
       const gs = [rand([7, 11, 13], -3, 3), rand([7, 11, 13], -1e-4, 1e-4), rand([7, 11, 13])];
+      const g2s = [rand([2, 3], -3, 3), rand([2, 3]), rand([2, 3], -1e-4, 1e-4)];
       const kernels: string[] = [];
       const run = async (): Promise<Float32Array[]> => {
         const v = tf.variable(w(), true, `${config.name}-fused-${tf.getBackend()}`);
+        const v2 = tf.variable(w2(), true, `${config.name}-fused2-${tf.getBackend()}`);
         const optimizer = createOptimizer(config, 0.003);
         const out: Float32Array[] = [];
-        for (const g of gs) {
-          const grad = g();
-          const profile = await tf.profile(() => optimizer.applyGradients({ [v.name]: v }, { [v.name]: grad }));
+        for (let step = 0; step < gs.length; step++) {
+          const grad = gs[step]!();
+          const grad2 = g2s[step]!();
+          const profile = await tf.profile(() => optimizer.applyGradients({ [v.name]: v, [v2.name]: v2 }, { [v.name]: grad, [v2.name]: grad2 }));
           kernels.push(...profile.kernels.map((k) => `${tf.getBackend()}:${k.name}`));
-          grad.dispose();
-          out.push((await v.data()) as Float32Array);
+          tf.dispose([grad, grad2]);
+          out.push((await v.data()) as Float32Array, (await v2.data()) as Float32Array);
         }
         const state = optimizer.getState();
         for (const slot of Object.values(state.slots)) {
@@ -565,7 +573,7 @@ describe("the fused Adam kernel (WebAssembly SIMD)", () => {
           slot.dispose();
         }
         optimizer.dispose();
-        v.dispose();
+        tf.dispose([v, v2]);
         return out;
       };
       await tf.setBackend("cpu");

@@ -58,7 +58,7 @@ describe("multithreaded wasm", () => {
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout) as { lines: string[]; worst: number };
     // On a one-core machine there is nothing to explain.
-    if (availableParallelism() > 1) expect(out.lines[0]).toMatch(/^wasm: one thread, since this model is small \(1\.3 M multiply-adds per batch; threads pay from 30 M\)\. NNC_WASM_THREADS=\d+ overrides\.$/);
+    if (availableParallelism() > 1) expect(out.lines[0]).toMatch(/^wasm: one thread, since this model is small \(1\.3 M multiply-adds per batch; threads pay from 100 M\)\. NNC_WASM_THREADS=\d+ overrides\.$/);
     expect(out.lines.at(-1)).toBe("backend: wasm (WebAssembly with XNNPACK, one thread), as requested");
     expect(out.worst).toBeLessThan(1e-4);
   });

@@ -234,14 +234,13 @@ let wasmThreads: number | undefined;
 
 /**
  * Multiply-adds per batch from which wasm's threads pay. Every XNNPACK call on the pool wakes
- * its workers and waits for them, tens of microseconds each, so small models lose: on 2
- * cores the BLOCK MLP (1.3 M multiply-adds per batch of 32, ~290 small kernels a step) took
- * 4.5–5.7 ms a step on one thread and 7.7–8.2 ms on two, and a 784-256-256-10 MLP (8.6 M)
- * was 8–11% slower on two; a 784-512-512-10 MLP (43 M) took 25.1 ms on one and 16.8 on two,
- * and the MNIST CNN (0.9 G per batch of 64) went from about 520 to 270 ms. bench/RESULTS.md
- * has the runs.
+ * its workers and waits for them, tens of microseconds each, so small models lose. Measured
+ * on 2 cores, ms per training step on one thread / two: the BLOCK MLP (1.3 M multiply-adds
+ * per batch of 32) 3.3–4.1 / 5.2–7.3; a 784-512-512-10 MLP at batch 64 (43 M) 15.1–15.2 /
+ * 15.1–17.1; a small CNN (conv 5x5x8, conv 5x5x16, dense 64; 53 M) 31–35 / 33–34; the MNIST
+ * CNN (0.9 G per batch of 64) about 520 / 270. bench/RESULTS.md has the runs.
  */
-export const WASM_THREADS_FROM = 30e6;
+export const WASM_THREADS_FROM = 100e6;
 
 /**
  * Replaces the stock single-threaded wasm backend with the package's threaded build

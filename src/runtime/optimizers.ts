@@ -41,8 +41,11 @@ interface UpdateRule {
   /** New weight and slots from the old ones; t is the 1-based step number. */
   step(w: tf.Tensor, g: tf.Tensor, s: Record<string, tf.Tensor>, lr: number, t: number): { w: tf.Tensor; slots: Record<string, tf.Tensor> };
   /**
-   * The same step as one kernel, where the backend has it: the kernel takes `w`, `g` and
-   * the slots as inputs, and gives the new weight and then the new slots in `slots` order.
+   * The same step for every variable as one kernel, where the backend has it. The kernel
+   * takes the variables and their gradients unflattened (`w0`, `g0`, `w1`, `g1`, …, `count`
+   * of each, in the flat layout's order) and the flat slots by name; it gives the new
+   * variables (same shapes) and then the new flat slots in `slots` order. No concatenation
+   * or split: on a small model those are a good part of a step's kernels.
    */
   readonly fused?: { kernel: string; attrs(lr: number, t: number): tf.NamedAttrMap };
 }
@@ -54,8 +57,9 @@ interface UpdateRule {
  */
 export const FUSED_ADAM_KERNEL = "NncFusedAdam";
 
-/** The fused Adam kernel's attributes: adam is adamw with weightDecay 0. */
+/** The fused Adam kernel's attributes (and `count`, the number of variables): adam is adamw with weightDecay 0. */
 export interface FusedAdamAttrs {
+  count: number;
   beta1: number;
   beta2: number;
   epsilon: number;
@@ -67,7 +71,7 @@ export interface FusedAdamAttrs {
 function fusedAdam(beta1: number, beta2: number, epsilon: number, weightDecay: number): UpdateRule["fused"] {
   return {
     kernel: FUSED_ADAM_KERNEL,
-    attrs: (lr, t) => ({ beta1, beta2, epsilon, lr, t, weightDecay }) satisfies FusedAdamAttrs as unknown as tf.NamedAttrMap,
+    attrs: (lr, t) => ({ beta1, beta2, epsilon, lr, t, weightDecay }) satisfies Omit<FusedAdamAttrs, "count"> as unknown as tf.NamedAttrMap,
   };
 }
 
@@ -345,26 +349,32 @@ class RuleOptimizer implements Optimizer {
       return;
     }
     const layout = this.layoutFor(keys, vars);
+    const fused = this.rule.fused;
+    if (fused !== undefined && keys.every((k) => vars[k]!.dtype === "float32") && tf.getKernel(fused.kernel, tf.getBackend()) !== undefined) {
+      tf.tidy(() => {
+        const inputs: tf.NamedTensorMap = {};
+        keys.forEach((k, i) => {
+          inputs[`w${i}`] = vars[k]!;
+          inputs[`g${i}`] = grads[k]!;
+        });
+        for (const name of this.rule.slots) inputs[name] = layout.slots[name]!;
+        const out = tf.engine().runKernel(fused.kernel, inputs, { ...fused.attrs(lr, t), count: keys.length }) as tf.Tensor[];
+        keys.forEach((k, i) => vars[k]!.assign(out[i]!));
+        this.rule.slots.forEach((name, i) => layout.slots[name]!.assign(out[keys.length + i]!));
+      });
+      this.iterations = t;
+      return;
+    }
     tf.tidy(() => {
       const flatten = (ts: tf.Tensor[]): tf.Tensor => (ts.length === 1 ? ts[0]!.reshape([-1]) : tf.concat(ts.map((x) => x.reshape([-1]))));
       const w = flatten(keys.map((k) => vars[k]!));
       const g = flatten(keys.map((k) => grads[k]!));
-      const next = this.step(w, g, layout.slots, lr, t);
+      const next = this.rule.step(w, g, layout.slots, lr, t);
       for (const name of this.rule.slots) layout.slots[name]!.assign(next.slots[name]!);
       const parts = keys.length === 1 ? [next.w] : tf.split(next.w, layout.sizes);
       keys.forEach((k, i) => vars[k]!.assign(parts[i]!.reshape(layout.shapes[i]!)));
     });
     this.iterations = t;
-  }
-
-  /** The rule's step, as its fused kernel where this backend has one. */
-  private step(w: tf.Tensor, g: tf.Tensor, slots: Record<string, tf.Tensor>, lr: number, t: number): { w: tf.Tensor; slots: Record<string, tf.Tensor> } {
-    const fused = this.rule.fused;
-    if (fused === undefined || w.dtype !== "float32" || tf.getKernel(fused.kernel, tf.getBackend()) === undefined) return this.rule.step(w, g, slots, lr, t);
-    const inputs: tf.NamedTensorMap = { w, g };
-    for (const name of this.rule.slots) inputs[name] = slots[name]!;
-    const out = tf.engine().runKernel(fused.kernel, inputs, fused.attrs(lr, t)) as tf.Tensor[];
-    return { w: out[0]!, slots: Object.fromEntries(this.rule.slots.map((name, i) => [name, out[i + 1]!])) };
   }
 
   getState(): { iterations: number; slots: Record<string, tf.Tensor> } {

@@ -30,9 +30,13 @@
  * - `SplitV` (the optimizers split their flat update back into the variables) slices each
  *   piece with a generic strided loop; here each piece is contiguous copies.
  * - `Identity` (TF.js clones what each gradient will need) copies the data; here it shares it.
- * - `NncFusedAdam` is nnc's own: the whole Adam/AdamW update of optimizers.ts in one pass of
- *   WebAssembly SIMD, bit-identical to the generic rule.
+ * - `NncFusedAdam` is nnc's own: the whole Adam/AdamW update of optimizers.ts in one kernel
+ *   (one pass of WebAssembly SIMD per variable, no concatenation or split), bit-identical to
+ *   the generic rule.
  * - A forward `BatchMatMul` with large fresh weights is computed transposed (see `swapPays`).
+ * - Small products (`BatchMatMul`, `_FusedMatMul`, up to `SMALL_MATMUL_MAX` multiply-adds)
+ *   run in kernels.wat's SIMD `matmul`: XNNPACK makes an operator and packs B for every new
+ *   B, which costs more than a small layer's arithmetic.
  * - `Tile` (layernorm tiles its statistics, gamma and beta to the input's shape) is a generic
  *   C++ loop, ~40× slower than XNNPACK's broadcasting add of zeros used here; and its
  *   gradient, which TF.js computes with one slice and add per repetition (thousands of tiny
@@ -156,6 +160,17 @@ function withScratch(backend: unknown, f: (s: Scratch) => TensorInfo): TensorInf
   const s = new Scratch(asWasmBackend(backend));
   try {
     return s.keep(f(s));
+  } finally {
+    s.dispose();
+  }
+}
+
+/** `withScratch` for a way of computing that may not apply (undefined: nothing is kept). */
+function maybeWithScratch(backend: unknown, f: (s: Scratch) => TensorInfo | undefined): TensorInfo | undefined {
+  const s = new Scratch(asWasmBackend(backend));
+  try {
+    const out = f(s);
+    return out === undefined ? undefined : s.keep(out);
   } finally {
     s.dispose();
   }
@@ -465,6 +480,42 @@ function swapPays(a: TensorInfo, b: TensorInfo): boolean {
   return n >= 256 && k * n >= 65536 && m * (k + n) < k * n;
 }
 
+/**
+ * Products up to this many multiply-adds (m·k·n) run in kernels.wat's `matmul` rather than
+ * XNNPACK, whose operator must be made (and B packed) for every new B: a layer's weights,
+ * new after every update, and most products of a backward pass. Measured with fresh
+ * weights (µs, one thread / two): 32×100×100 174/235 XNNPACK, 110/72 here; 64×256×256
+ * 808/987 and 799/409; 64×512×512 3023/2485 and 3496/3155. Narrow products (fewer than 16
+ * columns) only up to `SMALL_NARROW_MAX`: the kernel then runs over k once per 4 columns
+ * (64×1024×10: 136 µs XNNPACK, 231 here).
+ */
+export const SMALL_MATMUL_MAX = 1 << 21;
+const SMALL_NARROW_MAX = 1 << 16;
+
+/**
+ * op(A)·op(B) (+ bias) with kernels.wat's `matmul`, for one small product of float32
+ * matrices; undefined where that does not apply (batched, large, another dtype, a bias that
+ * is not one value per column, or no SIMD), so the caller takes XNNPACK.
+ */
+function smallProduct(s: Scratch, a: TensorInfo, b: TensorInfo, tA: boolean, tB: boolean, bias?: TensorInfo): TensorInfo | undefined {
+  if (!single(a, b) || a.dtype !== "float32" || b.dtype !== "float32") return undefined;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const m = a.shape[tA ? ra - 1 : ra - 2]!;
+  const k = a.shape[tA ? ra - 2 : ra - 1]!;
+  const n = b.shape[tB ? rb - 2 : rb - 1]!;
+  if (m * k * n > (n >= 16 ? SMALL_MATMUL_MAX : SMALL_NARROW_MAX) || m * k * n === 0) return undefined;
+  if (bias !== undefined && (bias.dtype !== "float32" || sizeOf(bias.shape) !== n || bias.shape.length > 1)) return undefined;
+  const simd = simdKernels(s.backend);
+  if (simd === undefined) return undefined;
+  const left = tA ? transposeLast2(s, a) : a;
+  const right = tB ? transposeLast2(s, b) : b;
+  const lead = (ra >= rb ? a : b).shape.slice(0, -2);
+  const out = s.output([...lead, m, n]);
+  simd.matmul(heapF32(s.backend, left).byteOffset, heapF32(s.backend, right).byteOffset, bias === undefined ? 0 : heapF32(s.backend, bias).byteOffset, heapF32(s.backend, out).byteOffset, m, k, n);
+  return out;
+}
+
 /** One matrix per operand (batch dimensions all 1). */
 function single(a: TensorInfo, b: TensorInfo): boolean {
   return sizeOf(a.shape.slice(0, -2)) === 1 && sizeOf(b.shape.slice(0, -2)) === 1;
@@ -476,6 +527,8 @@ function transposes(attrs: tf.NamedAttrMap | undefined): [boolean, boolean] {
 
 const batchMatMul: KernelFunc = ({ inputs, backend, attrs }) => {
   const [tA, tB] = transposes(attrs);
+  const small = maybeWithScratch(backend, (s) => smallProduct(s, input(inputs, "a"), input(inputs, "b"), tA, tB));
+  if (small !== undefined) return small;
   if (!tA && !tB) {
     const a = input(inputs, "a");
     const b = input(inputs, "b");
@@ -519,6 +572,11 @@ const fusedMatMul: KernelFunc = ({ inputs, backend, attrs }) => {
   const a = input(inputs, "a");
   const b = input(inputs, "b");
   const stockFused = stockKernel(tf._FusedMatMul);
+  const small = maybeWithScratch(backend, (s) => {
+    const out = smallProduct(s, a, b, tA, tB, inputs["bias"]);
+    return out === undefined ? undefined : activate(s, out, attrs as unknown as tf._FusedMatMulAttrs, inputs["preluActivationWeights"]);
+  });
+  if (small !== undefined) return small;
   if (single(a, b)) {
     if (!tA && !tB) return stockFused({ inputs, backend, attrs });
     return withScratch(backend, (s) => {
@@ -673,34 +731,27 @@ const fusedAdam: KernelFunc = ({ inputs, backend, attrs }) => {
   if (simd === undefined) throw new Error("nnc: the fused Adam kernel needs WebAssembly SIMD on the wasm backend's memory");
   const a = attrs as unknown as FusedAdamAttrs;
   const wasm = asWasmBackend(backend);
-  const [w, g, m, v] = [input(inputs, "w"), input(inputs, "g"), input(inputs, "m"), input(inputs, "v")];
-  const n = sizeOf(w.shape);
-  for (const [name, t] of [["g", g], ["m", m], ["v", v]] as const) {
-    if (sizeOf(t.shape) !== n) throw new Error(`nnc: the fused Adam kernel got ${name} of shape [${t.shape.join(", ")}] for weights of shape [${w.shape.join(", ")}]`);
-  }
-  const outs = [wasm.makeOutput(w.shape, "float32"), wasm.makeOutput(m.shape, "float32"), wasm.makeOutput(v.shape, "float32")];
+  const ws = Array.from({ length: a.count }, (_, i) => input(inputs, `w${i}`));
+  const gs = Array.from({ length: a.count }, (_, i) => input(inputs, `g${i}`));
+  const m = input(inputs, "m");
+  const v = input(inputs, "v");
+  const total = ws.reduce((sum, w) => sum + sizeOf(w.shape), 0);
+  ws.forEach((w, i) => {
+    if (sizeOf(gs[i]!.shape) !== sizeOf(w.shape)) throw new Error(`nnc: the fused Adam kernel got a gradient of shape [${gs[i]!.shape.join(", ")}] for a variable of shape [${w.shape.join(", ")}]`);
+  });
+  if (sizeOf(m.shape) !== total || sizeOf(v.shape) !== total) throw new Error(`nnc: the fused Adam kernel's moments have ${sizeOf(m.shape)} and ${sizeOf(v.shape)} values for ${total} weights`);
+  const outs = [...ws.map((w) => wasm.makeOutput(w.shape, "float32")), wasm.makeOutput(m.shape, "float32"), wasm.makeOutput(v.shape, "float32")];
+  // Offsets after every makeOutput: allocating may move nothing, but may grow the heap.
   const at = (t: TensorInfo): number => heapF32(wasm, t).byteOffset;
+  const [mAt, vAt, mOut, vOut] = [at(m), at(v), at(outs[a.count]!), at(outs[a.count + 1]!)];
   const f = Math.fround;
-  simd.adam(
-    at(w),
-    at(g),
-    at(m),
-    at(v),
-    at(outs[0]!),
-    at(outs[1]!),
-    at(outs[2]!),
-    n,
-    f(a.beta1),
-    f(1 - a.beta1),
-    f(a.beta2),
-    f(1 - a.beta2),
-    f(1 - a.beta1 ** a.t),
-    f(1 - a.beta2 ** a.t),
-    f(a.lr),
-    f(a.epsilon),
-    f(a.lr * a.weightDecay),
-    a.weightDecay !== 0 ? 1 : 0,
-  );
+  const scalars = [f(a.beta1), f(1 - a.beta1), f(a.beta2), f(1 - a.beta2), f(1 - a.beta1 ** a.t), f(1 - a.beta2 ** a.t), f(a.lr), f(a.epsilon), f(a.lr * a.weightDecay)] as const;
+  let offset = 0; // bytes into the flat moments
+  ws.forEach((w, i) => {
+    const n = sizeOf(w.shape);
+    simd.adam(at(w), at(gs[i]!), mAt + offset, vAt + offset, at(outs[i]!), mOut + offset, vOut + offset, n, ...scalars, a.weightDecay !== 0 ? 1 : 0);
+    offset += 4 * n;
+  });
   return outs;
 };
 

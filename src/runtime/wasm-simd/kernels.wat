@@ -184,6 +184,93 @@
       (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
       (br $kyLoop))))
 
+  ;; C = A·B (+ bias on every row) for small row-major matrices: A is m×k, B k×n, C m×n,
+  ;; bias n values or none (pointer 0). Sixteen columns of a row at a time in four vector
+  ;; accumulators, then four, then one; each sum runs over k in order, starting from the bias.
+  ;; XNNPACK needs an operator made for every new B (a layer's weights are new after every
+  ;; update), which costs more than the arithmetic of a small layer.
+  (func (export "matmul") (param $a i32) (param $b i32) (param $bias i32) (param $c i32) (param $m i32) (param $k i32) (param $n i32)
+    (local $i i32) (local $j i32) (local $kk i32) (local $arow i32) (local $crow i32) (local $bp i32) (local $n4 i32) (local $n16 i32)
+    (local $av v128) (local $acc0 v128) (local $acc1 v128) (local $acc2 v128) (local $acc3 v128) (local $s f32)
+    (local.set $n16 (i32.and (local.get $n) (i32.const -16)))
+    (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
+    (block $iDone (loop $iLoop
+      (br_if $iDone (i32.ge_u (local.get $i) (local.get $m)))
+      (local.set $arow (i32.add (local.get $a) (i32.shl (i32.mul (local.get $i) (local.get $k)) (i32.const 2))))
+      (local.set $crow (i32.add (local.get $c) (i32.shl (i32.mul (local.get $i) (local.get $n)) (i32.const 2))))
+      (local.set $j (i32.const 0))
+      (block $j16Done (loop $j16Loop
+        (br_if $j16Done (i32.ge_u (local.get $j) (local.get $n16)))
+        (if (local.get $bias)
+          (then
+            (local.set $bp (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))
+            (local.set $acc0 (v128.load align=4 (local.get $bp)))
+            (local.set $acc1 (v128.load offset=16 align=4 (local.get $bp)))
+            (local.set $acc2 (v128.load offset=32 align=4 (local.get $bp)))
+            (local.set $acc3 (v128.load offset=48 align=4 (local.get $bp))))
+          (else
+            (local.set $acc0 (v128.const i32x4 0 0 0 0))
+            (local.set $acc1 (v128.const i32x4 0 0 0 0))
+            (local.set $acc2 (v128.const i32x4 0 0 0 0))
+            (local.set $acc3 (v128.const i32x4 0 0 0 0))))
+        (local.set $bp (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $kk (i32.const 0))
+        (block $kDone (loop $kLoop
+          (br_if $kDone (i32.ge_u (local.get $kk) (local.get $k)))
+          (local.set $av (f32x4.splat (f32.load (i32.add (local.get $arow) (i32.shl (local.get $kk) (i32.const 2))))))
+          (local.set $acc0 (f32x4.add (local.get $acc0) (f32x4.mul (local.get $av) (v128.load align=4 (local.get $bp)))))
+          (local.set $acc1 (f32x4.add (local.get $acc1) (f32x4.mul (local.get $av) (v128.load offset=16 align=4 (local.get $bp)))))
+          (local.set $acc2 (f32x4.add (local.get $acc2) (f32x4.mul (local.get $av) (v128.load offset=32 align=4 (local.get $bp)))))
+          (local.set $acc3 (f32x4.add (local.get $acc3) (f32x4.mul (local.get $av) (v128.load offset=48 align=4 (local.get $bp)))))
+          (local.set $bp (i32.add (local.get $bp) (i32.shl (local.get $n) (i32.const 2))))
+          (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
+          (br $kLoop)))
+        (local.set $bp (i32.add (local.get $crow) (i32.shl (local.get $j) (i32.const 2))))
+        (v128.store align=4 (local.get $bp) (local.get $acc0))
+        (v128.store offset=16 align=4 (local.get $bp) (local.get $acc1))
+        (v128.store offset=32 align=4 (local.get $bp) (local.get $acc2))
+        (v128.store offset=48 align=4 (local.get $bp) (local.get $acc3))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $j16Loop)))
+      (block $j4Done (loop $j4Loop
+        (br_if $j4Done (i32.ge_u (local.get $j) (local.get $n4)))
+        (local.set $acc0
+          (if (result v128) (local.get $bias)
+            (then (v128.load align=4 (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2)))))
+            (else (v128.const i32x4 0 0 0 0))))
+        (local.set $bp (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $kk (i32.const 0))
+        (block $k4Done (loop $k4Loop
+          (br_if $k4Done (i32.ge_u (local.get $kk) (local.get $k)))
+          (local.set $acc0 (f32x4.add (local.get $acc0)
+            (f32x4.mul (f32x4.splat (f32.load (i32.add (local.get $arow) (i32.shl (local.get $kk) (i32.const 2))))) (v128.load align=4 (local.get $bp)))))
+          (local.set $bp (i32.add (local.get $bp) (i32.shl (local.get $n) (i32.const 2))))
+          (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
+          (br $k4Loop)))
+        (v128.store align=4 (i32.add (local.get $crow) (i32.shl (local.get $j) (i32.const 2))) (local.get $acc0))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $j4Loop)))
+      (block $j1Done (loop $j1Loop
+        (br_if $j1Done (i32.ge_u (local.get $j) (local.get $n)))
+        (local.set $s
+          (if (result f32) (local.get $bias)
+            (then (f32.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2)))))
+            (else (f32.const 0))))
+        (local.set $bp (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $kk (i32.const 0))
+        (block $k1Done (loop $k1Loop
+          (br_if $k1Done (i32.ge_u (local.get $kk) (local.get $k)))
+          (local.set $s (f32.add (local.get $s)
+            (f32.mul (f32.load (i32.add (local.get $arow) (i32.shl (local.get $kk) (i32.const 2)))) (f32.load (local.get $bp)))))
+          (local.set $bp (i32.add (local.get $bp) (i32.shl (local.get $n) (i32.const 2))))
+          (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
+          (br $k1Loop)))
+        (f32.store (i32.add (local.get $crow) (i32.shl (local.get $j) (i32.const 2))) (local.get $s))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $j1Loop)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $iLoop))))
+
   ;; MaxPoolGrad, NHWC, for c a multiple of 4: dx (zeroed here) gets each window's output
   ;; gradient at the window's first maximum in row-major order, per channel, as TF.js's cpu
   ;; backend does (NaN never wins; a window of NaN or no inputs passes nothing). Four
