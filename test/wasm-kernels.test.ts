@@ -589,6 +589,22 @@ describe("the fused Adam kernel (WebAssembly SIMD)", () => {
   }
 });
 
+describe("Tanh (WebAssembly SIMD)", () => {
+  it("matches the cpu backend across its range, at the polynomial's edge, and on NaN and ±Infinity", async () => {
+    const values = [...numbers(4001, seed++, -12, 12), 0, -0, 1e-30, -1e-7, 0.6249999, 0.625, -0.625, 0.6250001, 8.9, 9, 9.5, 50, -50, 1e30, NaN, Infinity, -Infinity];
+    const r = await onBoth(() => [tf.tanh(tf.tensor1d(values)), tf.grad((x: tf.Tensor) => tf.tanh(x).sum())(tf.tensor1d(values.slice(0, 101)))]);
+    const wasm = r.wasm[0]!.values;
+    const cpu = r.cpu[0]!.values;
+    let worst = 0;
+    for (let i = 0; i < values.length; i++) {
+      if (Number.isNaN(cpu[i]!)) expect(wasm[i]).toBeNaN();
+      else worst = Math.max(worst, Math.abs(wasm[i]! - cpu[i]!) / Math.max(Math.abs(cpu[i]!), 1e-30));
+    }
+    expect(worst).toBeLessThan(1e-6);
+    expectSame(r.wasm.slice(1), r.cpu.slice(1), ["tanh's gradient"]);
+  });
+});
+
 describe("Identity", () => {
   it("shares the data of what it clones on wasm, and the clone outlives the original", async () => {
     await tf.setBackend("wasm");

@@ -30,6 +30,7 @@
  * - `SplitV` (the optimizers split their flat update back into the variables) slices each
  *   piece with a generic strided loop; here each piece is contiguous copies.
  * - `Identity` (TF.js clones what each gradient will need) copies the data; here it shares it.
+ * - `Tanh` calls libm's tanhf per element; here it is a SIMD polynomial (Cephes' tanhf).
  * - `NncFusedAdam` is nnc's own: the whole Adam/AdamW update of optimizers.ts in one kernel
  *   (one pass of WebAssembly SIMD per variable, no concatenation or split), bit-identical to
  *   the generic rule.
@@ -755,6 +756,17 @@ const fusedAdam: KernelFunc = ({ inputs, backend, attrs }) => {
   return outs;
 };
 
+/** `Tanh` in kernels.wat's SIMD polynomial (the stock kernel calls libm per element). */
+const tanh: KernelFunc = ({ inputs, backend, attrs }) => {
+  const x = input(inputs, "x");
+  const simd = x.dtype === "float32" ? simdKernels(backend) : undefined;
+  if (simd === undefined) return stockKernel(tf.Tanh)({ inputs, backend, attrs });
+  const wasm = asWasmBackend(backend);
+  const out = wasm.makeOutput(x.shape, "float32");
+  simd.tanh(heapF32(wasm, x).byteOffset, heapF32(wasm, out).byteOffset, sizeOf(x.shape));
+  return out;
+};
+
 const KERNELS: readonly { name: string; kernelFunc: KernelFunc; replaces: boolean }[] = [
   { name: tf.Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter, replaces: false },
   { name: tf.Conv2DBackpropInput, kernelFunc: conv2DBackpropInput, replaces: true },
@@ -766,6 +778,7 @@ const KERNELS: readonly { name: string; kernelFunc: KernelFunc; replaces: boolea
   { name: tf.Sum, kernelFunc: sum, replaces: true },
   { name: tf.SplitV, kernelFunc: splitV, replaces: true },
   { name: tf.Identity, kernelFunc: identity, replaces: true },
+  { name: tf.Tanh, kernelFunc: tanh, replaces: true },
   ...(SIMD_SUPPORTED ? [{ name: FUSED_ADAM_KERNEL, kernelFunc: fusedAdam, replaces: false }] : []),
 ];
 

@@ -28,6 +28,7 @@ export interface SimdKernels {
     decay: number,
     decoupled: number,
   ): void;
+  tanh(x: number, out: number, n: number): void;
   matmul(a: number, b: number, bias: number, c: number, m: number, k: number, n: number): void;
   sum_rows(x: number, acc: number, out: number, rows: number, cols: number): void;
   im2col_t(x: number, out: number, n: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, top: number, left: number): void;
