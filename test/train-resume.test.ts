@@ -213,23 +213,29 @@ describe("nnc train --resume", () => {
 });
 
 describe("the divergence guard", () => {
-  const exploding = (lr: number): string =>
-    `model d {\n input 10\n dense 32 tanh\n dense 16 relu\n dense 1\n}\n\ntrain d {\n data ball(dims: 10, n: 512)\n loss mse\n optim sgd lr ${lr}\n batch 32\n epochs 5\n seed 1\n}\n`;
+  const exploding = (lr: number, schedule = ""): string =>
+    `model d {\n input 10\n dense 32 tanh\n dense 16 relu\n dense 1\n}\n\ntrain d {\n data ball(dims: 10, n: 512)\n loss mse\n optim sgd lr ${lr}\n${schedule} batch 32\n epochs 10\n seed 1\n}\n`;
 
   it("stops at the batch whose loss is not finite, names the layer and keeps the last good epoch's checkpoint", async () => {
     const dir = mkdtempSync(join(tmpdir(), "nnc-diverge-"));
-    writeFileSync(join(dir, "d.nn"), exploding(2));
+    // The learning rate climbs from 0.4 by 0.4 an epoch, so the first epochs are good and a
+    // later one explodes. When exactly depends on float32 rounding (a chaotic run: each
+    // backend's sums round differently), so the test takes the epoch it reports.
+    writeFileSync(join(dir, "d.nn"), exploding(8, " schedule warmup(20) then constant\n"));
     const r = nnc(["train", "d.nn", "--backend", "wasm", "--out", "run", "--log-json"], dir);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/nnc: The loss became (NaN|infinite) in epoch 2, batch \d+: the gradient of layer `dense\d` \((kernel|bias)\) grew to [\d.]+e\d+ \(the largest; next: /);
-    expect(r.stderr).toContain("The weights of the last good epoch (1) are kept in run/checkpoint.");
-    expect(r.stderr).toContain("Hint: add `clip norm 1.0` to the recipe, or lower the learning rate (now 2).");
+    const m = /nnc: The loss became (NaN|infinite) in epoch (\d+), batch \d+: the gradients? of layers? `dense\d` \((kernel|bias)\) (grew to [\d.]+e\d+|overflowed)/.exec(r.stderr);
+    expect(m, r.stderr).not.toBeNull();
+    const epoch = Number(m![2]);
+    expect(epoch).toBeGreaterThanOrEqual(2);
+    expect(r.stderr).toContain(`The weights of the last good epoch (${epoch - 1}) are kept in run/checkpoint.`);
+    expect(r.stderr).toMatch(/Hint: add `clip norm 1\.0` to the recipe, or lower the learning rate \(now [\d.]+\)\./);
     expect(r.stderr).not.toMatch(/\bat .*\.m?js:\d+/);
-    expect(r.stdout.split("\n").filter((l) => l.startsWith("{"))).toHaveLength(1);
-    // The checkpoint is epoch 1's, with finite weights; no final model was saved over it.
+    expect(r.stdout.split("\n").filter((l) => l.startsWith("{"))).toHaveLength(epoch - 1);
+    // The checkpoint is the last good epoch's, with finite weights; no final model was saved over it.
     const { readCheckpoint } = await runtime();
     const ckpt = await readCheckpoint(join(dir, "run", "checkpoint"));
-    expect(ckpt.state.epoch).toBe(1);
+    expect(ckpt.state.epoch).toBe(epoch - 1);
     const weights = ckpt.weights();
     for (const t of Object.values(weights)) expect(Array.from(t.dataSync()).every(Number.isFinite)).toBe(true);
     Object.values(weights).forEach((t) => t.dispose());
@@ -239,7 +245,10 @@ describe("the divergence guard", () => {
   it("catches gradients that overflow while the loss is still finite, before they reach the weights", () => {
     const dir = mkdtempSync(join(tmpdir(), "nnc-diverge-"));
     writeFileSync(join(dir, "d.nn"), exploding(10));
-    const r = nnc(["train", "d.nn", "--backend", "wasm", "--out", "run"], dir);
+    // On cpu, whose sums run in float64, this run's loss is still finite (1e35) when the
+    // gradients overflow float32, the case under test. wasm sums in float32, and there the
+    // loss of the same run overflows a batch earlier (the first test's path).
+    const r = nnc(["train", "d.nn", "--backend", "cpu", "--out", "run"], dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/nnc: The (gradients|weights) overflowed in epoch 1, batch \d+ \(.*loss was .*\): .*layers? `dense\d`/);
     expect(r.stderr).toContain("No epoch had finished, so there is no checkpoint to go back to.");
