@@ -65,6 +65,9 @@ export function wantedWasmThreads(env: NodeJS.ProcessEnv = process.env): number 
   return Math.max(1, Math.min(os.availableParallelism(), 8));
 }
 
+/** How long the threaded module may take to start before the stock backend is used instead. */
+const START_TIMEOUT_MS = 60_000;
+
 function unref(worker: unknown): void {
   if (worker !== null && typeof worker === "object" && typeof (worker as { unref?: unknown }).unref === "function") {
     (worker as { unref(): void }).unref();
@@ -96,10 +99,22 @@ export async function loadThreadedWasm(pkg: WasmPackage, threads: number): Promi
     writeFileSync(workerScript, worker.wasmWorkerContents.replace(/\n/g, "\\n"), { mode: 0o600 });
     const cpus = realCpus();
     os.cpus = () => Array.from({ length: 2 * threads }, (_, i) => cpus[i % Math.max(cpus.length, 1)]!);
-    module = await (factory as Factory)({
+    const started = (factory as Factory)({
       locateFile: (path: string, prefix: string) => (path.endsWith(".worker.js") ? workerScript : prefix + path),
       mainScriptUrlOrBlob: mainScript,
     });
+    // Emscripten waits for every worker to load the module; one that never answers must not
+    // hang the run (it takes well under a second here).
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`its workers did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+      timer.unref();
+    });
+    try {
+      module = await Promise.race([started, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   } finally {
     os.cpus = realCpus;
     rmSync(dir, { recursive: true, force: true });
