@@ -250,14 +250,15 @@ export const WASM_THREADS_FROM = 100e6;
  */
 async function startWasmThreads(pkg: unknown, log: (line: string) => void, options: SelectOptions | undefined): Promise<number> {
   let wanted: number;
+  let asked: boolean;
   try {
-    wanted = wantedWasmThreads();
+    ({ count: wanted, asked } = wantedWasmThreads());
   } catch (e) {
     throw new Skip(errorMessage(e));
   }
   if (wanted <= 1 || "wasm" in tf.engine().registry) return 1;
   const work = options?.multiplyAddsPerBatch;
-  if (work !== undefined && work < WASM_THREADS_FROM && (process.env["NNC_WASM_THREADS"] ?? "").trim() === "") {
+  if (work !== undefined && work < WASM_THREADS_FROM && !asked) {
     log(`wasm: one thread, since this model is small (${(work / 1e6).toPrecision(2)} M multiply-adds per batch; threads pay from ${WASM_THREADS_FROM / 1e6} M). NNC_WASM_THREADS=${wanted} overrides.`);
     return 1;
   }

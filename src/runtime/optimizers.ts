@@ -51,7 +51,8 @@ interface UpdateRule {
 }
 
 /**
- * The kernel that does a whole adam or adamw step (inputs w, g, m, v; outputs w, m, v). Only
+ * The kernel that does a whole adam or adamw step (inputs w0, g0, w1, g1, …, m, v; outputs
+ * the new variables, m and v: see `UpdateRule.fused`). Only
  * the wasm backend has it (wasm-kernels.ts, in WebAssembly SIMD); it computes exactly what
  * `adam`/`adamw` below compute, and elsewhere those rules run as TF.js ops.
  */
@@ -362,18 +363,17 @@ class RuleOptimizer implements Optimizer {
         keys.forEach((k, i) => vars[k]!.assign(out[i]!));
         this.rule.slots.forEach((name, i) => layout.slots[name]!.assign(out[keys.length + i]!));
       });
-      this.iterations = t;
-      return;
+    } else {
+      tf.tidy(() => {
+        const flatten = (ts: tf.Tensor[]): tf.Tensor => (ts.length === 1 ? ts[0]!.reshape([-1]) : tf.concat(ts.map((x) => x.reshape([-1]))));
+        const w = flatten(keys.map((k) => vars[k]!));
+        const g = flatten(keys.map((k) => grads[k]!));
+        const next = this.rule.step(w, g, layout.slots, lr, t);
+        for (const name of this.rule.slots) layout.slots[name]!.assign(next.slots[name]!);
+        const parts = keys.length === 1 ? [next.w] : tf.split(next.w, layout.sizes);
+        keys.forEach((k, i) => vars[k]!.assign(parts[i]!.reshape(layout.shapes[i]!)));
+      });
     }
-    tf.tidy(() => {
-      const flatten = (ts: tf.Tensor[]): tf.Tensor => (ts.length === 1 ? ts[0]!.reshape([-1]) : tf.concat(ts.map((x) => x.reshape([-1]))));
-      const w = flatten(keys.map((k) => vars[k]!));
-      const g = flatten(keys.map((k) => grads[k]!));
-      const next = this.rule.step(w, g, layout.slots, lr, t);
-      for (const name of this.rule.slots) layout.slots[name]!.assign(next.slots[name]!);
-      const parts = keys.length === 1 ? [next.w] : tf.split(next.w, layout.sizes);
-      keys.forEach((k, i) => vars[k]!.assign(parts[i]!.reshape(layout.shapes[i]!)));
-    });
     this.iterations = t;
   }
 

@@ -79,6 +79,14 @@ function heapF32(backend: WasmBackend, info: TensorInfo): Float32Array {
   return a;
 }
 
+/**
+ * Where a float32 tensor's values start in the wasm memory, in bytes: the pointer nnc's SIMD
+ * kernels take. Read it after the last `makeOutput`, which may grow the memory.
+ */
+function heapAt(backend: WasmBackend, info: TensorInfo): number {
+  return heapF32(backend, info).byteOffset;
+}
+
 function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
@@ -201,16 +209,16 @@ function convExplicit(s: Scratch, x: TensorInfo, filter: TensorInfo, pads: [[num
   return s.run(tf.Conv2D, { x: xs, filter }, { strides: [1, 1], pad, dataFormat: "NHWC", dilations });
 }
 
-/**
- * dW[kh, kw, c, f] = Σ_{n, oh, ow} x[n, oh·sh + kh − top, ow·sw + kw − left, c] · dy[n, oh, ow, f].
- * With X = x transposed to [C, H, W, N] and D = dy transposed to [OH, OW, N, F] this is
- * conv2d(X, D) with dilation (sh, sw), padding (top, left) and output [C, KH, KW, F].
- */
 /** The filter gradient takes the patch-matrix path up to kh·kw·c of this (a 5×5 filter on 1 channel is 25)… */
 const IM2COL_MAX_PATCH = 32;
 /** …and while the patch matrix has at most this many elements (64 MiB). */
 const IM2COL_MAX_ELEMENTS = 16 * 1024 * 1024;
 
+/**
+ * dW[kh, kw, c, f] = Σ_{n, oh, ow} x[n, oh·sh + kh − top, ow·sw + kw − left, c] · dy[n, oh, ow, f].
+ * With X = x transposed to [C, H, W, N] and D = dy transposed to [OH, OW, N, F] this is
+ * conv2d(X, D) with dilation (sh, sw), padding (top, left) and output [C, KH, KW, F].
+ */
 const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   nhwcOnly(a.dataFormat, "Conv2DBackpropFilter");
@@ -233,7 +241,7 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
     // (kh·kw·c rows, one column per output position) times dy as a matrix.
     return withScratch(backend, (s) => {
       const cols = s.output([1, kh * kw * c, n * info.outHeight * info.outWidth]);
-      simd.im2col_t(heapF32(s.backend, x).byteOffset, heapF32(s.backend, cols).byteOffset, n, info.inHeight, info.inWidth, c, info.outHeight, info.outWidth, kh, kw, info.strideHeight, info.strideWidth, 1, 1, top, left);
+      simd.im2col_t(heapAt(s.backend, x), heapAt(s.backend, cols), n, info.inHeight, info.inWidth, c, info.outHeight, info.outWidth, kh, kw, info.strideHeight, info.strideWidth, 1, 1, top, left);
       const dw = s.run(tf.BatchMatMul, { a: cols, b: s.reshape(dy, [1, n * info.outHeight * info.outWidth, f]) }, { transposeA: false, transposeB: false });
       return s.reshape(dw, [kh, kw, c, f]);
     });
@@ -306,9 +314,6 @@ const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const { batchSize, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
   const { filterHeight: fh, filterWidth: fw } = info; // pools have no dilation
   const { top, left } = info.padInfo;
-  // Channels innermost: each window's rows are read as contiguous runs of c values.
-  const best = new Float32Array(c);
-  const where = new Int32Array(c);
   for (let b = 0; b < batchSize; b++) {
     const base = b * h * w * c;
     for (let y = 0; y < oh; y++) {
@@ -319,25 +324,19 @@ const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
         const x0 = xo * sw - left;
         const xMin = Math.max(0, x0);
         const xMax = Math.min(w, x0 + fw);
-        best.fill(-Infinity);
-        where.fill(-1);
-        // Row-major over the window, so the first maximum wins ties; NaN never wins.
-        for (let yi = yMin; yi < yMax; yi++) {
-          for (let xi = xMin; xi < xMax; xi++) {
-            const at = base + (yi * w + xi) * c;
-            for (let ch = 0; ch < c; ch++) {
-              const v = xs[at + ch]!;
-              if (v > best[ch]!) {
-                best[ch] = v;
-                where[ch] = at + ch;
-              }
-            }
-          }
-        }
         const g = ((b * oh + y) * ow + xo) * c;
         for (let ch = 0; ch < c; ch++) {
-          const at = where[ch]!;
-          if (at >= 0) dx[at]! += gs[g + ch]!;
+          let best = -Infinity;
+          let where = -1;
+          for (let yi = yMin; yi < yMax; yi++) {
+            for (let xi = xMin, at = base + (yi * w + xMin) * c + ch; xi < xMax; xi++, at += c) {
+              const v = xs[at]!;
+              const greater = v > best; // the first maximum wins ties; NaN never does
+              where = greater ? at : where;
+              best = greater ? v : best;
+            }
+          }
+          if (where >= 0) dx[where]! += gs[g + ch]!;
         }
       }
     }
@@ -406,7 +405,7 @@ const sum: KernelFunc = ({ inputs, backend, attrs }) => {
   if (simd !== undefined) {
     const scratch = wasm.makeOutput([2 * n], "float32"); // n float64 accumulators
     try {
-      simd.sum_rows(heapF32(wasm, x).byteOffset, heapF32(wasm, scratch).byteOffset, heapF32(wasm, out).byteOffset, rows, n);
+      simd.sum_rows(heapAt(wasm, x), heapAt(wasm, scratch), heapAt(wasm, out), rows, n);
     } finally {
       wasm.disposeData(scratch.dataId);
     }
@@ -513,7 +512,7 @@ function smallProduct(s: Scratch, a: TensorInfo, b: TensorInfo, tA: boolean, tB:
   const right = tB ? transposeLast2(s, b) : b;
   const lead = (ra >= rb ? a : b).shape.slice(0, -2);
   const out = s.output([...lead, m, n]);
-  simd.matmul(heapF32(s.backend, left).byteOffset, heapF32(s.backend, right).byteOffset, bias === undefined ? 0 : heapF32(s.backend, bias).byteOffset, heapF32(s.backend, out).byteOffset, m, k, n);
+  simd.matmul(heapAt(s.backend, left), heapAt(s.backend, right), bias === undefined ? 0 : heapAt(s.backend, bias), heapAt(s.backend, out), m, k, n);
   return out;
 }
 
@@ -528,15 +527,15 @@ function transposes(attrs: tf.NamedAttrMap | undefined): [boolean, boolean] {
 
 const batchMatMul: KernelFunc = ({ inputs, backend, attrs }) => {
   const [tA, tB] = transposes(attrs);
-  const small = maybeWithScratch(backend, (s) => smallProduct(s, input(inputs, "a"), input(inputs, "b"), tA, tB));
+  const a = input(inputs, "a");
+  const b = input(inputs, "b");
+  const small = maybeWithScratch(backend, (s) => smallProduct(s, a, b, tA, tB));
   if (small !== undefined) return small;
   if (!tA && !tB) {
-    const a = input(inputs, "a");
-    const b = input(inputs, "b");
     if (!swapPays(a, b)) return stockKernel(tf.BatchMatMul)({ inputs, backend, attrs });
     return withScratch(backend, (s) => swappedProduct(s, a, b, false, false));
   }
-  return withScratch(backend, (s) => product(s, input(inputs, "a"), input(inputs, "b"), tA, tB, true));
+  return withScratch(backend, (s) => product(s, a, b, tA, tB, true));
 };
 
 /** The activations `_FusedMatMul` takes, as the wasm backend's own kernels. */
@@ -700,11 +699,7 @@ const splitV: KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 // ---------------------------------------------------------------------------------------
-// Registration
-
-/** Kernels added or replaced, and whether each replaces a stock one it is built on. */
-// ---------------------------------------------------------------------------------------
-// Identity and the fused Adam step
+// Identity, Tanh and the fused Adam step
 
 /**
  * `Identity`: TF.js clones every tensor a gradient will need with it while the tape records
@@ -721,9 +716,9 @@ const identity: KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 /**
- * The fused Adam/AdamW step of optimizers.ts (`FUSED_ADAM_KERNEL`): new weights, m and v in
- * one pass of kernels.wat's `adam` over the flat vectors, instead of about fifteen kernels
- * each reading and writing every element. The scalars are rounded to float32 exactly as
+ * The fused Adam/AdamW step of optimizers.ts (`FUSED_ADAM_KERNEL`): new variables, m and v
+ * in one pass of kernels.wat's `adam` per variable (each over its range of the flat m and v),
+ * instead of about fifteen kernels each reading and writing every element. The scalars are rounded to float32 exactly as
  * TF.js rounds them when the generic rule multiplies a tensor by a number, and the
  * arithmetic is the same, so both give the same bits.
  */
@@ -742,8 +737,7 @@ const fusedAdam: KernelFunc = ({ inputs, backend, attrs }) => {
   });
   if (sizeOf(m.shape) !== total || sizeOf(v.shape) !== total) throw new Error(`nnc: the fused Adam kernel's moments have ${sizeOf(m.shape)} and ${sizeOf(v.shape)} values for ${total} weights`);
   const outs = [...ws.map((w) => wasm.makeOutput(w.shape, "float32")), wasm.makeOutput(m.shape, "float32"), wasm.makeOutput(v.shape, "float32")];
-  // Offsets after every makeOutput: allocating may move nothing, but may grow the heap.
-  const at = (t: TensorInfo): number => heapF32(wasm, t).byteOffset;
+  const at = (t: TensorInfo): number => heapAt(wasm, t); // after the last makeOutput
   const [mAt, vAt, mOut, vOut] = [at(m), at(v), at(outs[a.count]!), at(outs[a.count + 1]!)];
   const f = Math.fround;
   const scalars = [f(a.beta1), f(1 - a.beta1), f(a.beta2), f(1 - a.beta2), f(1 - a.beta1 ** a.t), f(1 - a.beta2 ** a.t), f(a.lr), f(a.epsilon), f(a.lr * a.weightDecay)] as const;
@@ -763,10 +757,14 @@ const tanh: KernelFunc = ({ inputs, backend, attrs }) => {
   if (simd === undefined) return stockKernel(tf.Tanh)({ inputs, backend, attrs });
   const wasm = asWasmBackend(backend);
   const out = wasm.makeOutput(x.shape, "float32");
-  simd.tanh(heapF32(wasm, x).byteOffset, heapF32(wasm, out).byteOffset, sizeOf(x.shape));
+  simd.tanh(heapAt(wasm, x), heapAt(wasm, out), sizeOf(x.shape));
   return out;
 };
 
+// ---------------------------------------------------------------------------------------
+// Registration
+
+/** Kernels added or replaced, and whether each replaces a stock one it is built on. */
 const KERNELS: readonly { name: string; kernelFunc: KernelFunc; replaces: boolean }[] = [
   { name: tf.Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter, replaces: false },
   { name: tf.Conv2DBackpropInput, kernelFunc: conv2DBackpropInput, replaces: true },

@@ -52,17 +52,18 @@ export function isWasmPackage(mod: unknown): mod is WasmPackage {
 }
 
 /**
- * How many threads wasm should use: `NNC_WASM_THREADS` when set (1 turns threads off), else
- * every core Node may use, at most 8 (the package's pool is 8 workers).
+ * How many threads wasm should use: `NNC_WASM_THREADS` when set (1 turns threads off;
+ * `asked` is then true, and the count overrides any judgement of the model's size), else
+ * every core Node may use. At most 8 either way (the package's pool is 8 workers).
  */
-export function wantedWasmThreads(env: NodeJS.ProcessEnv = process.env): number {
+export function wantedWasmThreads(env: NodeJS.ProcessEnv = process.env): { count: number; asked: boolean } {
   const raw = env["NNC_WASM_THREADS"];
   if (raw !== undefined && raw.trim() !== "") {
     const n = Number(raw);
     if (!Number.isInteger(n) || n < 1) throw new Error(`NNC_WASM_THREADS must be a whole number ≥ 1, got '${raw}'`);
-    return Math.min(n, 8);
+    return { count: Math.min(n, 8), asked: true };
   }
-  return Math.max(1, Math.min(os.availableParallelism(), 8));
+  return { count: Math.max(1, Math.min(os.availableParallelism(), 8)), asked: false };
 }
 
 /** How long the threaded module may take to start before the stock backend is used instead. */
