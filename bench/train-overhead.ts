@@ -16,6 +16,7 @@ import { pathToFileURL } from "node:url";
 import { generate } from "../src/codegen/index.js";
 import { checkText } from "../src/pipeline.js";
 import * as runtime from "../src/runtime/index.js";
+import { median } from "./stats.js";
 
 const { tf } = runtime;
 type BuildFn = (seed: number) => runtime.tf.LayersModel;
@@ -89,11 +90,6 @@ async function timeSteps(model: runtime.tf.LayersModel, x: runtime.tf.Tensor, y:
   const seconds = (performance.now() - t0) / 1000;
   opt.dispose();
   return seconds;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 async function compare(label: string, gen: BuildFn, hand: BuildFn, x: runtime.tf.Tensor, y: runtime.tf.Tensor, batch: number, steps: number, rounds: number, binary: boolean): Promise<{ label: string; generated: number; hand: number; ratio: number }> {

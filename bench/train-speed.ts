@@ -41,6 +41,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { selectBackend, type BackendKind } from "../src/runtime/backend.js";
 import { createOptimizer } from "../src/runtime/optimizers.js";
+import { median } from "./stats.js";
 
 type Backend = BackendKind;
 
@@ -359,11 +360,6 @@ async function main(): Promise<void> {
     rounds.push(torch === undefined ? { measured } : { measured, torch });
   }
   // The median of each number over the rounds (of those that measured it).
-  const median = (xs: number[]): number => {
-    const sorted = [...xs].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  };
   const combine = (results: Record<string, Measured>[]): Record<string, Measured> => {
     const out: Record<string, Measured> = {};
     for (const name of new Set(results.flatMap((r) => Object.keys(r)))) {
