@@ -119,18 +119,14 @@ describe("nnc lsp given broken frames", () => {
 
   it("answers a body cut short by its Content-Length with a parse error, and reads on", async () => {
     const body = JSON.stringify({ jsonrpc: "2.0", id: "short", method: "textDocument/hover", params: { textDocument: { uri: BASE }, position: pos(2, 3) } });
-    const before = client.unmatched.length;
-    client.writeRaw(`Content-Length: 20\r\n\r\n${body}`);
-    const err = await client.waitForUnmatched((r) => client.unmatched.indexOf(r) >= before && r.error?.code === PARSE_ERROR);
+    const err = await client.unmatchedAfter(() => client.writeRaw(`Content-Length: 20\r\n\r\n${body}`), (r) => r.error?.code === PARSE_ERROR);
     expect(err.id).toBeNull();
     await expectServing();
   });
 
   it("answers a body that is not JSON with Parse error (-32700) and id null", async () => {
     for (const body of ["{not json", "", "\u00ff\u00fe", '{"jsonrpc": "2.0", "id": 5, "method": "x"'] as const) {
-      const before = client.unmatched.length;
-      client.writeRaw(frame(body));
-      const r = await client.waitForUnmatched((x) => client.unmatched.indexOf(x) >= before);
+      const r = await client.unmatchedAfter(() => client.writeRaw(frame(body)));
       expect(r).toMatchObject({ id: null, error: { code: PARSE_ERROR } });
     }
     await expectServing();
@@ -138,9 +134,7 @@ describe("nnc lsp given broken frames", () => {
 
   it("answers JSON that is not a message object with Invalid Request (-32600) and id null", async () => {
     for (const body of ["[]", `[${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "shutdown" })}]`, "42", '"hover"', "null", "true", "{}"]) {
-      const before = client.unmatched.length;
-      client.writeRaw(frame(body));
-      const r = await client.waitForUnmatched((x) => client.unmatched.indexOf(x) >= before);
+      const r = await client.unmatchedAfter(() => client.writeRaw(frame(body)));
       expect(r).toMatchObject({ id: null, error: { code: INVALID_REQUEST } });
     }
     await expectServing();
@@ -148,9 +142,7 @@ describe("nnc lsp given broken frames", () => {
 
   it("answers a request with a missing or invalid id, method or params with a JSON-RPC error", async () => {
     for (const id of [null, { n: 1 }, [1], true]) {
-      const before = client.unmatched.length;
-      client.write({ jsonrpc: "2.0", id, method: "textDocument/hover", params: { textDocument: { uri: BASE }, position: pos(2, 3) } });
-      const r = await client.waitForUnmatched((x) => client.unmatched.indexOf(x) >= before);
+      const r = await client.unmatchedAfter(() => client.write({ jsonrpc: "2.0", id, method: "textDocument/hover", params: { textDocument: { uri: BASE }, position: pos(2, 3) } }));
       expect(r).toMatchObject({ id: null, error: { code: INVALID_REQUEST } });
     }
     expect((await client.send({ jsonrpc: "2.0", id: "method", method: 42 })).error?.code).toBe(INVALID_REQUEST);

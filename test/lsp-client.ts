@@ -5,17 +5,11 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { join } from "node:path";
+import type { Position, Range } from "vscode-languageserver/node";
+
+export type { Position, Range };
 
 export const CLI = join(import.meta.dirname, "..", "dist", "nnc.mjs");
-
-export interface Position {
-  line: number;
-  character: number;
-}
-export interface Range {
-  start: Position;
-  end: Position;
-}
 
 export const pos = (line: number, character: number): Position => ({ line, character });
 export const range = (l1: number, c1: number, l2: number, c2: number): Range => ({ start: pos(l1, c1), end: pos(l2, c2) });
@@ -137,6 +131,16 @@ export class LspClient {
         },
       });
     });
+  }
+
+  /**
+   * Runs `send` (which writes something the server cannot answer by id) and gives the first
+   * unmatched response after it that passes `test`.
+   */
+  unmatchedAfter(send: () => void, test: (r: Response) => boolean = () => true): Promise<Response> {
+    const before = this.unmatched.length;
+    send();
+    return this.waitForUnmatched((r) => this.unmatched.indexOf(r) >= before && test(r));
   }
 
   write(msg: object): void {

@@ -7,15 +7,6 @@
  */
 import { ErrorCodes, ResponseError } from "vscode-languageserver/node";
 
-export interface Position {
-  line: number;
-  character: number;
-}
-export interface Range {
-  start: Position;
-  end: Position;
-}
-
 /** Why `v` is not a Position (line and character non-negative integers), or undefined. */
 export function positionProblem(v: unknown, what: string): string | undefined {
   if (typeof v !== "object" || v === null) return `${what} must be {line, character}`;
