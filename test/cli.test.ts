@@ -1,19 +1,15 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Ajv from "ajv";
 import { describe, expect, it } from "vitest";
 import schema from "../schema/check-output.schema.json" with { type: "json" };
+import { nnc as runNnc, type CliResult } from "./cli-run.js";
 
 // The suite runs after `tsc` (see `npm test`), so the built CLI is there.
-const CLI = join(import.meta.dirname, "..", "dist", "nnc.mjs");
 const dir = mkdtempSync(join(tmpdir(), "nnc-cli-"));
 
-function nnc(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const nnc = (...args: string[]): CliResult => runNnc(args);
 
 function spec(name: string, text: string): string {
   const p = join(dir, name);

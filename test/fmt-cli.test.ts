@@ -3,13 +3,13 @@
  * --check, directories, stdin, files with syntax errors and files it cannot read; and, in
  * process, a file it cannot write.
  */
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { runFmt } from "../src/cli/fmt-command.js";
 import { formatText } from "../src/format/index.js";
+import { nnc as runNnc, ROOT, type CliResult } from "./cli-run.js";
 
 const failWrites = vi.hoisted(() => ({ code: undefined as string | undefined }));
 vi.mock("../src/cli/files.js", async (importOriginal) => {
@@ -23,13 +23,9 @@ vi.mock("../src/cli/files.js", async (importOriginal) => {
   };
 });
 
-const CLI = join(import.meta.dirname, "..", "dist", "nnc.mjs");
 const dir = mkdtempSync(join(tmpdir(), "nnc-fmt-"));
 
-function nnc(args: string[], input?: string): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", input, env: { ...process.env, NO_COLOR: "1" } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const nnc = (args: string[], input?: string): CliResult => runNnc(args, ROOT, input);
 
 const MESSY = "model m{\n      input 10->dense 4 relu   # hidden\n\n\n   dense 1 sigmoid\n}\n";
 const CANONICAL = "model m {\n  input 10 -> dense 4 relu  # hidden\n\n  dense 1 sigmoid\n}\n";

@@ -4,19 +4,13 @@
  * Glorot/He and tanh/relu); with tanh and Glorot it does not. Also the JSON output, a conv
  * net with separate activation layers on wasm, and bad input.
  */
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { nnc } from "./cli-run.js";
 
-const root = join(import.meta.dirname, "..");
-const CLI = join(root, "dist", "nnc.mjs");
 
-function nnc(args: string[], cwd = root): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 interface Stats {
   count: number;

@@ -4,7 +4,6 @@
  * training epoch; `nnc build` marks its files, refuses to overwrite anything else without
  * --force, and writes atomically (a failed write leaves the old file, and no temporary one).
  */
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,14 +11,9 @@ import { describe, expect, it } from "vitest";
 import { isGenerated } from "../src/codegen/index.js";
 import { writeFileAtomic } from "../src/cli/files.js";
 import { idx } from "./helpers.js";
+import { nnc } from "./cli-run.js";
 
-const root = join(import.meta.dirname, "..");
-const CLI = join(root, "dist", "nnc.mjs");
 
-function nnc(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 
 describe("nnc train on bad data", () => {

@@ -14,14 +14,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { renderReport, type ReportInput } from "../src/runtime/report.js";
 import { tensorStats, type Inspection } from "../src/runtime/inspect.js";
 import { countColor, decodePng, distinctColors } from "./png.js";
+import { nnc } from "./cli-run.js";
 
-const root = join(import.meta.dirname, "..");
-const CLI = join(root, "dist", "nnc.mjs");
 
-function nnc(args: string[], cwd = root): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 function findChromium(): string | undefined {
   for (const name of ["chromium", "chromium-browser", "google-chrome"]) {

@@ -4,21 +4,15 @@
  * runtime takes (`perClass`), a CSV source, a learning rate that blows up, and bad input.
  */
 import * as tf from "@tensorflow/tfjs";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadData } from "../src/runtime/data/index.js";
 import { sparkline } from "../src/cli/sanity-command.js";
+import { nnc } from "./cli-run.js";
 
-const root = join(import.meta.dirname, "..");
-const CLI = join(root, "dist", "nnc.mjs");
 
-function nnc(args: string[], cwd = root): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe("the runtime's per-class subset", () => {
   it("keeps the first N samples of each class, in order, and drops the test split", async () => {

@@ -5,7 +5,7 @@
  * configuration written out as a spec, and an interrupted search (killed mid-way) resuming
  * to the same results as an uninterrupted one.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,14 +13,11 @@ import { describe, expect, it } from "vitest";
 import { configurations, formatValue, ranked, substitute, type TrialRecord } from "../src/cli/search-command.js";
 import { checkText } from "../src/pipeline.js";
 import type { CheckedSearch } from "../src/typecheck/index.js";
+import { nnc } from "./cli-run.js";
 
 const root = join(import.meta.dirname, "..");
 const CLI = join(root, "dist", "nnc.mjs");
 
-function nnc(args: string[], cwd = root): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 function checked(text: string): { search: CheckedSearch; ast: ReturnType<typeof checkText>["ast"] } {
   const r = checkText(text);

@@ -3,19 +3,14 @@
  * ball to at least 90% test accuracy, logs one JSON line per epoch when not on a terminal,
  * on stdout, and leaves the model, its history and the normaliser on disk. Also `nnc build`.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { nnc } from "./cli-run.js";
 
 const root = join(import.meta.dirname, "..");
-const CLI = join(root, "dist", "nnc.mjs");
 
-function nnc(args: string[], cwd = root): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe("nnc train", () => {
   it("trains the BLOCK model on the ball to at least 90% test accuracy", () => {

@@ -5,7 +5,7 @@
  * checkpoint that is half-written; a learning rate that blows the weights up stops the run
  * with the epoch, the batch and the layer, and keeps the last good checkpoint.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import { describe, expect, it } from "vitest";
 import { generate } from "../src/codegen/index.js";
 import { checkText } from "../src/pipeline.js";
 import type { TrainResult } from "../src/runtime/index.js";
+import { nnc } from "./cli-run.js";
 
 const root = join(import.meta.dirname, "..");
 const CLI = join(root, "dist", "nnc.mjs");
@@ -31,10 +32,6 @@ interface Epoch {
   seconds: number;
 }
 
-function nnc(args: string[], cwd: string): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 /**
  * Starts `nnc train …` and SIGKILLs it `delay(epoch line)` ms after the first epoch line for
