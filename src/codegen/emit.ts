@@ -90,12 +90,6 @@ function builtinActivation(a: ActivationSpec | undefined): string | undefined {
   return BUILTIN_ACTIVATIONS[a.name];
 }
 
-interface Emitted {
-  lines: string[];
-  /** The variable holding this layer's output. */
-  output: string;
-}
-
 class ModelEmitter {
   private readonly out: string[] = [];
   /** Layer name → the TS variable holding its output. */

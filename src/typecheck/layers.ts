@@ -7,7 +7,7 @@ import { diag, type Diagnostic, type Fix, type Range } from "../diagnostics/diag
 import { closest, replaceFix } from "../diagnostics/suggest.js";
 import { ACTIVATIONS, INITIALIZERS, type Padding } from "../language/vocabulary.js";
 import { exprSource, type AstActivation, type AstArg, type AstExpr, type AstLayer } from "../parser/index.js";
-import { capitalise, formatNumber, type Env, type Evaluator } from "./evaluate.js";
+import { formatNumber, type Env, type Evaluator } from "./evaluate.js";
 import type { ActivationSpec, InitSpec, LayerConfig, ShapeErrorSubject, WeightOptions } from "./layer-config.js";
 
 export interface ResolvedLayer {

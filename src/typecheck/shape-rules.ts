@@ -85,8 +85,6 @@ function activationWord(a: ActivationSpec): string {
 }
 
 type Config<K extends LayerOp> = Extract<LayerConfig, { op: K }>;
-type ConvConfig = Config<"conv">;
-type PoolConfig = Config<"pool">;
 
 /** The layer as the spec would write it, without its options: `conv 5x5x32`, `pool avg 3`. */
 export function layerWords(config: LayerConfig): string {
