@@ -12,7 +12,7 @@ import { formatText } from "../src/format/index.js";
 import * as plugin from "../src/format/prettier-plugin.js";
 import { parse } from "../src/parser/index.js";
 import { tokenize } from "../src/parser/tokens.js";
-import { seededRandom } from "../src/runtime/data/augment.js";
+import { seededRandom } from "../src/common/random.js";
 
 const root = join(import.meta.dirname, "..");
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { CODES } from "../src/diagnostics/codes.js";
 import { lexTokens } from "../src/parser/lexer.js";
 import { checkText } from "../src/pipeline.js";
-import { seededRandom } from "../src/runtime/data/augment.js";
+import { seededRandom } from "../src/common/random.js";
 
 const root = join(import.meta.dirname, "..");
 function nnFiles(dir: string): string[] {

@@ -17,6 +17,7 @@ import type { AstExpr, AstFile, AstTrain } from "../parser/index.js";
 import { checkText } from "../pipeline.js";
 import type { CheckedSearch, SearchVariable } from "../typecheck/index.js";
 import type { CommandResult } from "./build-command.js";
+import { seededRandom } from "../common/random.js";
 import { readSpec, writeFileAtomic } from "./files.js";
 import { badBackend, isResult, loadSpecModule, userError, withEpochLines, type GeneratedTrainResult } from "./spec-module.js";
 
@@ -50,18 +51,6 @@ export interface TrialRecord {
 }
 
 // ── sampling ───────────────────────────────────────────────────────────────────────────────
-
-/** mulberry32: the runtime's generator, here so the compiler side needs no TensorFlow.js. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Three significant digits: what a person would write in a spec. */
 const round3 = (v: number): number => Number(v.toPrecision(3));
@@ -97,7 +86,7 @@ export function configurations(search: CheckedSearch, seed: number, trials: numb
     return trials === undefined ? all : all.slice(0, trials);
   }
   return Array.from({ length: trials ?? search.trials ?? 10 }, (_, i) => {
-    const random = mulberry32(Math.imul(seed >>> 0, 0x9e3779b1) + i * 0x85ebca6b);
+    const random = seededRandom(Math.imul(seed >>> 0, 0x9e3779b1) + i * 0x85ebca6b);
     return Object.fromEntries(search.variables.map((v) => [v.name, draw(v.distribution, random)]));
   });
 }

@@ -1,5 +1,6 @@
 /** "Did you mean …?" — the closest candidate by edit distance, if it is close enough. */
 import { ALIASES } from "../language/vocabulary.js";
+import { closestByDistance } from "../common/edit-distance.js";
 import type { Fix, Range } from "./diagnostic.js";
 
 /**
@@ -11,55 +12,13 @@ export function replaceFix(guess: string | undefined, range: Range): Fix[] | und
   return [{ title: `Replace with \`${guess}\``, edits: [{ range, newText: guess }] }];
 }
 
-/** Optimal-string-alignment distance (Levenshtein plus adjacent transpositions). */
-export function editDistance(a: string, b: string): number {
-  const m = a.length;
-  const n = b.length;
-  if (m === 0) return n;
-  if (n === 0) return m;
-  let prev2: number[] = new Array<number>(n + 1).fill(0);
-  let prev: number[] = Array.from({ length: n + 1 }, (_, j) => j);
-  let cur: number[] = new Array<number>(n + 1).fill(0);
-  for (let i = 1; i <= m; i++) {
-    cur[0] = i;
-    for (let j = 1; j <= n; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, prev2[j - 2]! + 1);
-      cur[j] = v;
-    }
-    [prev2, prev, cur] = [prev, cur, prev2];
-  }
-  return prev[n]!;
-}
-
 /**
- * The candidate closest to `word`, when the distance is at most a third of the word's length
- * (at least 1, at most 3), or when one is a case-insensitive match or a prefix/suffix of the other.
+ * The candidate closest to `word`: another library's name for one of ours (`kaiming_normal` →
+ * `he_normal`), else one that differs only in case or by a few edits (`closestByDistance`).
  */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
-  const lower = word.toLowerCase();
   const list = [...candidates];
-  // Another library's name for one of ours: `kaiming_normal` → `he_normal`.
-  const alias = ALIASES[lower];
+  const alias = ALIASES[word.toLowerCase()];
   if (alias !== undefined && alias !== word && list.includes(alias)) return alias;
-  candidates = list;
-  let best: string | undefined;
-  let bestScore = Infinity;
-  for (const c of candidates) {
-    if (c === word) continue;
-    const cl = c.toLowerCase();
-    if (cl === lower) return c;
-    // The distance is at least the difference in length, and above 3 no candidate is taken:
-    // skipping these keeps a 300,000-letter name from costing seconds.
-    if (Math.abs(cl.length - lower.length) > 3) continue;
-    const d = editDistance(lower, cl);
-    if (d < bestScore) {
-      bestScore = d;
-      best = c;
-    }
-  }
-  if (best === undefined) return undefined;
-  const limit = Math.min(3, Math.max(1, Math.floor(word.length / 3)));
-  return bestScore <= limit ? best : undefined;
+  return closestByDistance(word, list);
 }

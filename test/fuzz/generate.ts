@@ -10,7 +10,7 @@
  * such as `x_pre`), strings from a list of injection attempts.
  */
 import { ACTIVATIONS, INITIALIZERS, OPTIMIZERS } from "../../src/language/vocabulary.js";
-import { seededRandom } from "../../src/runtime/data/augment.js";
+import { seededRandom } from "../../src/common/random.js";
 
 export class Rng {
   private readonly next: () => number;

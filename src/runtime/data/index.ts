@@ -13,6 +13,7 @@ import { resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
 import type { DataConfig } from "../config.js";
 import { seededRandom } from "./augment.js";
+import { closestByDistance } from "../../common/edit-distance.js";
 import { takePerClass } from "./subset.js";
 
 export { augmentBatch, seededRandom } from "./augment.js";
@@ -360,39 +361,6 @@ function parseCsv(text: string, shown: string, file: string): CsvRecord[] {
   return records;
 }
 
-/** The names in `names` closest to `wanted` (same up to case, or a small edit distance). */
-function didYouMean(wanted: string, names: string[]): string | undefined {
-  const lower = wanted.toLowerCase();
-  const same = names.find((n) => n.toLowerCase() === lower);
-  if (same !== undefined) return same;
-  let best: string | undefined;
-  let bestD = Math.max(1, Math.floor(wanted.length / 3)) + 1;
-  for (const name of names) {
-    const d = editDistance(lower, name.toLowerCase());
-    if (d < bestD) {
-      best = name;
-      bestD = d;
-    }
-  }
-  return best;
-}
-
-/** Edit distance counting a swap of two neighbouring letters as one edit (optimal string alignment). */
-function editDistance(a: string, b: string): number {
-  let before: number[] = [];
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) cur[j] = Math.min(cur[j]!, before[j - 2]! + 1);
-    }
-    before = prev;
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
-
 /**
  * A CSV file with a header row. The `label` column holds the class of each row: either class
  * numbers 0..C−1 (every label a whole number; C is the largest + 1), or class names, which
@@ -411,7 +379,7 @@ async function loadCsv(path: string, label: string, opts: LoadOptions): Promise<
   const names = header.fields.map((f) => f.trim());
   const at = names.flatMap((n, i) => (n === label ? [i] : []));
   if (at.length === 0) {
-    const guess = didYouMean(label, names);
+    const guess = closestByDistance(label, names);
     throw new DataError(
       `The CSV file ${shown} has no column ${JSON.stringify(label)} for the labels. Its columns are: ${names.map((n) => JSON.stringify(n)).join(", ")}.${guess !== undefined ? ` Did you mean ${JSON.stringify(guess)}?` : ""}`,
       { file, row: header.row },
