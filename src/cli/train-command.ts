@@ -22,6 +22,8 @@ export interface TrainCommandOptions {
   resume?: string;
   /** Write a self-contained HTML report of the run here (`--report FILE.html`). */
   report?: string;
+  /** Train into `--out` even when it holds files nnc did not write (`--force`). */
+  force?: boolean;
 }
 
 export async function runTrain(opts: TrainCommandOptions, print: (line: string) => void): Promise<CommandResult> {
@@ -40,6 +42,7 @@ export async function runTrain(opts: TrainCommandOptions, print: (line: string) 
     if (opts.backend !== undefined) options["backend"] = opts.backend;
     if (opts.epochs !== undefined) options["epochs"] = opts.epochs;
     if (opts.seed !== undefined) options["seed"] = opts.seed;
+    if (opts.force === true) options["force"] = true;
     const result = await mod.train(options);
     const last = result.history[result.history.length - 1];
     const summary = [`trained \`${spec.model}\` on ${result.backend} for ${result.history.length} epoch${result.history.length === 1 ? "" : "s"}`];
