@@ -1,9 +1,11 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Ajv from "ajv";
 import { describe, expect, it } from "vitest";
 import schema from "../schema/check-output.schema.json" with { type: "json" };
+import { MAX_PRINTED_DIAGNOSTICS, renderDiagnostics } from "../src/cli/files.js";
+import { checkText } from "../src/pipeline.js";
 import { nnc as runNnc, type CliResult } from "./cli-run.js";
 
 // The suite runs after `tsc` (see `npm test`), so the built CLI is there.
@@ -104,5 +106,124 @@ describe("nnc check", () => {
     const missing = nnc("check", "--model", "c", two);
     expect(missing.code).toBe(1);
     expect(missing.stdout).toContain("NN5002");
+  });
+});
+
+describe("nnc check: files it cannot read (issue 12, item 2)", () => {
+  /** One line (`path:1:1: error NN5001: …`), no source line and no caret under nothing. */
+  function fileError(out: string, path: string, why: string): void {
+    expect(out).toContain(`${path}:1:1: error NN5001: `);
+    expect(out).toContain(why);
+    expect(out).not.toMatch(/^ *\d* \|/m);
+    expect(out).not.toMatch(/\bat .*\.m?js:\d+|internal error/);
+  }
+
+  it("says there is no such file, without an empty code frame", () => {
+    const missing = join(dir, "missing.nn");
+    const r = nnc("check", missing);
+    expect(r.code).toBe(1);
+    fileError(r.stdout, missing, `I cannot read \`${missing}\`: there is no such file.`);
+    expect(r.stdout).toContain("1 file checked: 1 error, 0 warnings.");
+  });
+
+  it("says so for a folder that is not there, one with no .nn file, and a path through a file", () => {
+    const gone = join(dir, "no-such-folder") + "/";
+    fileError(nnc("check", gone).stdout, gone, "I cannot read");
+    const empty = mkdtempSync(join(tmpdir(), "nnc-empty-"));
+    const r = nnc("check", empty);
+    expect(r.code).toBe(1);
+    fileError(r.stdout, empty, `The folder \`${empty}\` holds no .nn file.`);
+    const through = join(good, "x.nn");
+    fileError(nnc("check", through).stdout, through, "a part of its path is a file, not a folder");
+  });
+
+  it("keeps the file error in --json, at the file's start", () => {
+    const missing = join(dir, "missing.nn");
+    const out = JSON.parse(nnc("check", "--json", missing).stdout);
+    expect(validate(out)).toBe(true);
+    expect(out.files[0].diagnostics[0]).toMatchObject({ code: "NN5001", range: { start: { line: 0, character: 0 } } });
+  });
+
+  it.skipIf(process.getuid?.() === 0)("says permission denied for a file it may not read, and a folder it may not list", () => {
+    const locked = spec("locked.nn", "model m {\n input 3\n dense 2\n}\n");
+    chmodSync(locked, 0o000);
+    fileError(nnc("check", locked).stdout, locked, "permission denied");
+    const closed = mkdtempSync(join(tmpdir(), "nnc-closed-"));
+    mkdirSync(join(closed, "inner"));
+    chmodSync(join(closed, "inner"), 0o000);
+    writeFileSync(join(closed, "a.nn"), "model a {\n input 3\n dense 2\n}\n");
+    const r = nnc("check", closed);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`I cannot list the folder \`${join(closed, "inner")}\`: permission denied.`);
+  });
+
+  it("refuses a device, which would never end", () => {
+    const r = nnc("check", "/dev/zero");
+    expect(r.code).toBe(1);
+    fileError(r.stdout, "/dev/zero", "it is not a regular file");
+  });
+
+  for (const command of ["build", "train", "inspect", "sanity", "search"]) {
+    it(`gives \`nnc ${command}\` the same one line for a missing file and for a folder, exit 1`, () => {
+      const missing = join(dir, "missing.nn");
+      const r = nnc(command, missing);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      fileError(r.stdout, missing, `I cannot read \`${missing}\`: there is no such file.`);
+      expect(r.stdout).not.toContain("fix the errors above");
+      const folder = nnc(command, dir);
+      expect(folder.code).toBe(1);
+      fileError(folder.stdout, dir, `I cannot read \`${dir}\`: it is a folder, not a .nn file.`);
+    });
+  }
+});
+
+describe("a cap on printed diagnostics (issue 12, item 4)", () => {
+  const many = (errors: number, warnings: number): string => {
+    const parts: string[] = [];
+    for (let i = 0; i < errors; i++) parts.push(`model e${i} {\n  input 4x4x1\n  dense 2\n}\n`);
+    for (let i = 0; i < warnings; i++) parts.push(`model w${i} {\n  input 3\n  dense 2 softmax\n  dropout 0.5\n}\n`);
+    return parts.join("");
+  };
+
+  it(`prints ${MAX_PRINTED_DIAGNOSTICS} diagnostics per file, then how many more; the summary counts them all`, () => {
+    const big = spec("big.nn", many(2_345 + 60, 12));
+    const r = nnc("check", big);
+    expect(r.code).toBe(1);
+    expect(r.stdout.match(/^\S+:\d+:\d+: (error|warning) NN\d{4}/gm)).toHaveLength(MAX_PRINTED_DIAGNOSTICS);
+    expect(r.stdout).toContain(`… and 2,305 more errors and 12 warnings in ${big} (not shown; \`nnc check --json\` lists every one)`);
+    expect(r.stdout).toContain("1 file checked: 2,405 errors, 12 warnings.");
+  });
+
+  it("prints everything under the cap, and counts per file", () => {
+    const small = spec("small.nn", many(3, 1));
+    const big = spec("big2.nn", many(101, 0));
+    const r = nnc("check", small, big);
+    expect(r.stdout.match(/^\S+small\.nn:\d+:\d+: /gm)).toHaveLength(4);
+    expect(r.stdout).toContain(`… and 1 more error in ${big} (not shown;`);
+    expect(r.stdout).not.toContain(`more errors in ${small}`);
+    expect(r.stdout).toContain("2 files checked: 104 errors, 1 warning.");
+  });
+
+  it("does not cap --json", () => {
+    const out = JSON.parse(nnc("check", "--json", spec("big3.nn", many(150, 5))).stdout);
+    expect(validate(out)).toBe(true);
+    expect(out.files[0].diagnostics).toHaveLength(155);
+  });
+
+  it("caps what build prints too", () => {
+    const r = nnc("build", spec("big4.nn", many(130, 0)), "-o", join(dir, "never"));
+    expect(r.code).toBe(1);
+    expect(r.stdout.match(/error NN3001/g)).toHaveLength(MAX_PRINTED_DIAGNOSTICS);
+    expect(r.stdout).toContain("… and 30 more errors in");
+  });
+
+  it("renders 100,000 diagnostics as 100 and one line", () => {
+    const text = many(1, 0);
+    const r = checkText(text);
+    const d = r.diagnostics[0]!;
+    const all = Array.from({ length: 100_000 }, (_, i) => ({ ...d, severity: i % 10 === 0 ? ("warning" as const) : d.severity }));
+    const lines = renderDiagnostics("x.nn", all, r.lines, { color: false });
+    expect(lines).toHaveLength(MAX_PRINTED_DIAGNOSTICS + 1);
+    expect(lines[MAX_PRINTED_DIAGNOSTICS]).toBe("… and 89,910 more errors and 9,990 warnings in x.nn (not shown; `nnc check --json` lists every one)\n");
   });
 });

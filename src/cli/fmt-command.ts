@@ -5,10 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import { diag, LineMap, type Diagnostic } from "../diagnostics/diagnostic.js";
-import { renderDiagnostic } from "../diagnostics/render.js";
 import { formatText } from "../format/index.js";
 import { expandPaths, type Output } from "./check-command.js";
-import { readSpec, writeFileAtomic } from "./files.js";
+import { readSpec, renderDiagnostics, writeFileAtomic } from "./files.js";
 
 export interface FmtOptions {
   files: string[];
@@ -44,8 +43,7 @@ function plural(n: number, word: string): string {
 export function runFmt(opts: FmtOptions): FmtResult {
   const result: FmtResult = { exitCode: 0, stdout: [], stderr: [] };
   const report = (path: string, diagnostics: Diagnostic[], text: string): void => {
-    const lines = new LineMap(text);
-    for (const d of diagnostics) result.stderr.push(renderDiagnostic(path, d, lines, { color: opts.color }) + "\n");
+    result.stderr.push(...renderDiagnostics(path, diagnostics, new LineMap(text), { color: opts.color }));
   };
 
   if (opts.stdin !== undefined) {
@@ -70,8 +68,8 @@ export function runFmt(opts: FmtOptions): FmtResult {
   const paths = expandPaths(opts.files);
   let failed = 0;
   const unformatted: string[] = [];
-  for (const path of paths) {
-    const read = readSpec(path);
+  for (const { path, error } of paths) {
+    const read = error ? { error } : readSpec(path);
     if ("error" in read) {
       report(path, [read.error], "");
       failed++;

@@ -118,17 +118,19 @@ export async function runSanity(opts: SanityCommandOptions, print: (line: string
           ...(opts.backend !== undefined ? { backend: opts.backend as NonNullable<Parameters<Runtime["nnc"]["train"]>[2]>["backend"] } : {}),
           ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
         },
-        { inputShape: spec.checked.input ?? [], outputShape: spec.checked.output ?? [], convolutional: spec.checked.layers.some((l) => l.config.op === "conv") },
+        // What `nnc train` passes (the generated train()'s last argument): the multiply-adds
+        // decide whether wasm takes threads, so the check runs as the real training would.
+        spec.info,
       ));
     } catch (e) {
       // The runtime's divergence guard: weights, gradients or the loss stopped being finite.
       if (e instanceof Error && e.name === "TrainError" && /diverged|overflowed|no longer finite|became (NaN|infinite|-?Infinity)/.test(e.message)) {
         const hint = /\bHint:/.test(e.message) ? [] : [`  hint: the learning rate (${config.lr}) is too high for this model: try 10× lower.`];
-        return { exitCode: 1, stdout: [...notes.filter((n) => /^(backend|data):/.test(n)), `not overfitted: ${e.message}`, ...hint], stderr: [] };
+        return { exitCode: 1, stdout: [...notes.filter((n) => /^(backend|wasm|data):/.test(n)), `not overfitted: ${e.message}`, ...hint], stderr: [] };
       }
       throw e;
     }
-    const out = notes.filter((n) => /^(backend|data|seed):? /.test(n) || n.startsWith("seed "));
+    const out = notes.filter((n) => /^(backend|wasm|data|seed):? /.test(n));
     const h = result.history;
     const step = Math.max(1, Math.ceil(h.length / 10));
     out.push("epoch      loss    train acc");

@@ -10,15 +10,14 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { generate } from "../codegen/index.js";
-import { hasErrors } from "../diagnostics/diagnostic.js";
-import { renderDiagnostic } from "../diagnostics/render.js";
+import { modelInfo } from "../codegen/index.js";
+import { closestByDistance } from "../common/edit-distance.js";
 import type { AstFile } from "../parser/index.js";
-import { checkText } from "../pipeline.js";
 import type { CheckedModel, CheckedProgram, CheckedRecipe } from "../typecheck/index.js";
 import type { TrainConfig } from "../runtime/config.js";
-import { compileSpec, type CommandResult } from "./build-command.js";
-import { packageRoot, version } from "./files.js";
+import type { ModelInfo } from "../runtime/train.js";
+import { checkSpec, generateSpec, type CommandResult } from "./build-command.js";
+import { packageRoot } from "./files.js";
 
 /** The runtime's exports, as types only: the module itself is imported by URL at run time. */
 export type Runtime = typeof import("../runtime/index.js");
@@ -59,6 +58,8 @@ export interface SpecModule {
   mod: GeneratedModule;
   /** The model as its recipe instantiates it (shapes and parameter counts for summaries). */
   checked: CheckedModel;
+  /** What the generated `train()` tells the runtime about the model (`nnc.train`'s last argument). */
+  info: ModelInfo;
   recipe: CheckedRecipe;
   program: CheckedProgram;
   ast: AstFile;
@@ -88,8 +89,12 @@ export function runtimeUrl(): string | undefined {
 
 /**
  * Compiles `file` and imports the module of the chosen model: the model named by `model`,
- * else the one model with a recipe. A failure is a CommandResult with the exit code and
- * message `nnc train` gives for it (1: errors in the spec, no recipe; 2: which model?).
+ * else the one model with a recipe. Only that model's module is generated, and it is not
+ * Prettier-formatted (esbuild transpiles it at once; formatting changes no token's meaning).
+ * A failure is a CommandResult with the exit code and message `nnc train` gives for it:
+ * 1 for a problem in the spec (it cannot be read, has errors, has no recipe, or the chosen
+ * model has none), 2 for a mistake on the command line (`--model` names no model of the
+ * spec, or the spec has several recipes and `--model` chooses none).
  */
 export async function loadSpecModule(opts: LoadSpecOptions): Promise<SpecModule | CommandResult> {
   const stderr: string[] = [];
@@ -98,33 +103,26 @@ export async function loadSpecModule(opts: LoadSpecOptions): Promise<SpecModule 
     stderr.push("nnc: cannot find the nnc runtime next to this program (is the package installed whole?).");
     return { exitCode: 1, stdout: [], stderr };
   }
-  const { files, stdout, ok, text } = opts.text === undefined ? await compileSpec(opts.file, opts.color, url) : await compileText(opts.file, opts.text, opts.color, url);
-  if (!ok || !files || text === undefined) {
+  const spec = checkSpec(opts.file, opts.color, opts.text);
+  const { stdout } = spec;
+  if (spec.unreadable) return { exitCode: 1, stdout, stderr };
+  if (!spec.ok || spec.result === undefined || spec.text === undefined) {
     stdout.push(`${opts.file}: ${opts.refused ?? "not run"}: fix the errors above first.`);
     return { exitCode: 1, stdout, stderr };
   }
-  const trainable = files.filter((f) => f.hasRecipe);
-  const chosen = opts.model !== undefined ? files.find((f) => f.model === opts.model) : trainable.length === 1 ? trainable[0] : undefined;
-  if (!chosen) {
-    if (opts.model !== undefined) stderr.push(`nnc: there is no model \`${opts.model}\` in ${opts.file}. Its models: ${files.map((f) => f.model).join(", ") || "none"}.`);
-    else if (trainable.length === 0) stderr.push(`nnc: ${opts.file} has no \`train\` recipe. Add one, e.g. \`train ${files[0]?.model ?? "MODEL"} { data … loss … }\`.`);
-    else stderr.push(`nnc: ${opts.file} has recipes for ${trainable.map((f) => f.model).join(", ")}; choose one with --model.`);
-    return { exitCode: 2, stdout, stderr };
-  }
-  if (!chosen.hasRecipe) {
-    stderr.push(`nnc: the model \`${chosen.model}\` has no \`train\` recipe in ${opts.file}.`);
-    return { exitCode: 1, stdout, stderr };
-  }
-  // The checked program again (compileSpec does not hand it out): the same text, the same result.
-  const { program, ast } = checkText(text);
-  const recipe = program.recipes.find((r) => r.model === chosen.model)!;
-  const checked = recipe.checkedModel ?? program.models.find((m) => m.name === chosen.model)!;
+  const { program, ast } = spec.result;
+  const text = spec.text;
+  const chosen = chooseModel(program, opts.file, opts.model);
+  if (typeof chosen !== "string") return { exitCode: chosen.exitCode, stdout, stderr: [chosen.message] };
+  const recipe = program.recipes.find((r) => r.model === chosen)!;
+  const checked = recipe.checkedModel ?? program.models.find((m) => m.name === chosen)!;
+  const [file] = await generateSpec(opts.file, { ...spec, result: spec.result, text }, { runtimeImport: url, models: [chosen], format: false });
   const { transform } = await import("esbuild");
-  const js = (await transform(chosen.content, { loader: "ts", format: "esm", target: "node20" })).code;
+  const js = (await transform(file!.content, { loader: "ts", format: "esm", target: "node20" })).code;
   const dir = mkdtempSync(join(tmpdir(), "nnc-train-"));
   let mod: GeneratedModule;
   try {
-    const modulePath = join(dir, `${chosen.model}.mjs`);
+    const modulePath = join(dir, `${chosen}.mjs`);
     writeFileSync(modulePath, js);
     mod = (await import(pathToFileURL(modulePath).href)) as GeneratedModule;
   } catch (e) {
@@ -135,10 +133,11 @@ export async function loadSpecModule(opts: LoadSpecOptions): Promise<SpecModule 
     file: opts.file,
     text,
     baseDir: dirname(resolve(opts.file)),
-    model: chosen.model,
-    builder: chosen.builder,
+    model: chosen,
+    builder: file!.builder,
     mod,
     checked,
+    info: modelInfo(checked),
     recipe,
     program,
     ast,
@@ -148,14 +147,34 @@ export async function loadSpecModule(opts: LoadSpecOptions): Promise<SpecModule 
   };
 }
 
-/** `compileSpec` on text already in hand (a search trial's spec). */
-async function compileText(file: string, text: string, color: boolean, runtimeImport: string): ReturnType<typeof compileSpec> {
-  const stdout: string[] = [];
-  const r = checkText(text);
-  for (const d of r.diagnostics) stdout.push(renderDiagnostic(file, d, r.lines, { color }) + "\n");
-  if (hasErrors(r.diagnostics)) return { stdout, ok: false, text };
-  const files = await generate(r.program, { specPath: file, sourceLines: text.split(/\r\n|\r|\n/), version: version(), runtimeImport });
-  return { files, stdout, ok: true, text };
+/**
+ * The model a command runs: `model` when given (it must exist and have a recipe), else the
+ * spec's one model with a recipe. Otherwise the message and exit code (see loadSpecModule).
+ */
+export function chooseModel(program: CheckedProgram, file: string, model: string | undefined): string | { exitCode: number; message: string } {
+  const names = program.models.map((m) => m.name);
+  const withRecipe = new Set(program.recipes.map((r) => r.model));
+  const trainable = names.filter((n) => withRecipe.has(n));
+  if (model !== undefined) {
+    if (!names.includes(model)) {
+      const close = closestByDistance(model, names);
+      return { exitCode: 2, message: `nnc: there is no model \`${model}\` in ${file}.${close !== undefined ? ` Did you mean \`${close}\`?` : ""} Its models: ${listNames(names) || "none"}.` };
+    }
+    if (!withRecipe.has(model)) return { exitCode: 1, message: `nnc: the model \`${model}\` has no \`train\` recipe in ${file}.${trainable.length > 0 ? ` Models with one: ${listNames(trainable)}.` : ` Add one, e.g. \`train ${model} { data … loss … }\`.`}` };
+    return model;
+  }
+  if (trainable.length === 1) return trainable[0]!;
+  if (trainable.length === 0) {
+    if (names.length === 0) return { exitCode: 1, message: `nnc: ${file} declares no model, so there is nothing to run. Add a \`model\` and its \`train\` recipe.` };
+    return { exitCode: 1, message: `nnc: ${file} has no \`train\` recipe, so there is nothing to run. Add one, e.g. \`train ${names[0]} { data … loss … }\`.` };
+  }
+  return { exitCode: 2, message: `nnc: ${file} has recipes for ${listNames(trainable)}; choose one with --model.` };
+}
+
+/** `a`, `b`, `c` (the first ten, and how many more). */
+function listNames(names: readonly string[]): string {
+  const shown = names.slice(0, 10).map((n) => `\`${n}\``).join(", ");
+  return names.length > 10 ? `${shown} and ${(names.length - 10).toLocaleString("en-US")} more` : shown;
 }
 
 /** The runtime's own errors carry a message for the user; anything else is a bug. */
