@@ -1,5 +1,11 @@
 #!/usr/bin/env node
-/** The `nnc` command line. */
+/**
+ * The `nnc` command line: each command's options in one table (`COMMANDS`), read by
+ * `node:util`'s `parseArgs` (strict) and printed by `nnc help COMMAND`. Exit status: 0 ok,
+ * 1 errors in the spec or the run, 2 a usage mistake, 3 a bug in nnc.
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { closestByDistance } from "../common/edit-distance.js";
 import { runBuild } from "./build-command.js";
 import { runCheck } from "./check-command.js";
 import { version } from "./files.js";
@@ -7,287 +13,424 @@ import { readStdin, runFmt } from "./fmt-command.js";
 import { runInspect } from "./inspect-command.js";
 import { runSanity } from "./sanity-command.js";
 import { runSearch } from "./search-command.js";
+import { BACKENDS } from "./spec-module.js";
 import { runTrain } from "./train-command.js";
 
-const HELP = `nnc — a compiler for .nn neural-network specs
+interface OptionSpec {
+  /** The long name, without `--`. */
+  name: string;
+  type: "string" | "boolean";
+  short?: string;
+  /** What the value is, in the help: `N`, `DIR`. */
+  value?: string;
+  /** A whole number of at least this (checked before the command runs). */
+  min?: number;
+  help: string;
+}
 
-Usage:
-  nnc check [--summary] [--json] [--model NAME] FILE|DIR...
-      Parse and shape-check specs. Prints every problem with its place in the file and a
-      hint; exits 1 if there is any error. --summary prints each model's layers, output
-      shapes and parameter counts (like Keras's model.summary()); --json prints one JSON
-      object (schema/check-output.schema.json) for tools.
-  nnc build FILE [-o DIR] [--force]
-      Generate one TypeScript module per model (default folder: ./generated): a function
-      that builds it with the TensorFlow.js layers API, and train() for its recipe. Writes
-      nothing if the spec has errors; never overwrites a file nnc did not write, unless --force.
-  nnc train FILE [--model M] [--backend auto|node-gpu|node|webgpu|wasm|cpu] [--epochs N]
-                 [--seed N] [--out DIR] [--resume RUN] [--log-json] [--report FILE.html]
-      Build and run the recipe: a progress bar on a terminal (one JSON line per epoch
-      otherwise, or with --log-json); saves model.json + weights.bin, history.json and the
-      normaliser's statistics in DIR (default runs/MODEL), a checkpoint after every epoch in
-      DIR/checkpoint and the best epoch's model in DIR/best. --resume RUN goes on from the
-      checkpoint of the run folder RUN exactly as if it had never stopped. --report writes
-      one self-contained HTML page: loss, accuracy and learning-rate curves, per-layer
-      histograms at the start and the end, layer statistics and the model summary.
-  nnc inspect FILE [--model M] [--backend B] [--seed N] [--batch N] [--json]
-      Babysit before training: one forward and backward pass of the untrained model on a
-      batch of the recipe's data (default 256 samples, fewer for large models); per layer
-      the mean and std of the pre-activations (Z), activations, weights and gradients; the
-      initial loss against ln(classes); warnings with hints when the signal or the gradients
-      vanish or explode across layers. --json prints it all (with histograms) as JSON.
-  nnc sanity FILE [--model M] [--per-class N] [--epochs N] [--backend B] [--seed N]
-      Can the network overfit a tiny subset (default 20 training samples per class)? Runs the
-      recipe on it without augmentation, validation or weight decay, for up to --epochs
-      (default 200), prints the curve and a verdict with hints; exits 1 if training accuracy
-      does not reach 99%.
-  nnc search FILE [--model M] [--trials N] [--epochs N] [--out DIR] [--backend B] [--fresh]
-      Run the spec's \`search\` block: each trial is the spec with the trial's values written
-      in, trained into DIR/trial-NNN (spec.nn, log.txt, model, history; default DIR
-      runs/search-MODEL). Prints the results sorted by the objective and writes the best
-      configuration as DIR/best.nn. Interrupted, it resumes: trials in DIR/results.jsonl
-      are skipped (the same seed draws the same configurations); --fresh starts over.
-  nnc fmt [--check] FILE|DIR...
-  nnc fmt -            (or --stdin)
-      Rewrite specs in the canonical layout (docs/LANGUAGE.md, "Formatting"), only those
-      that change. --check writes nothing, lists the files that are not formatted and exits
-      1 if any. A file with syntax errors is left as it is (its errors are printed, exit 1).
-      \`-\` formats stdin to stdout, for editors.
-  nnc lsp --stdio
-      The language server for editors, over stdin and stdout: diagnostics as you type,
-      hover (shapes, parameters, resolved options), inlay hints with each layer's output
-      shape, completion, go to definition, references, outline, quick fixes, formatting.
-  nnc --version
-  nnc --help
+interface CommandSpec {
+  name: string;
+  /** The synopsis lines, after `nnc `. */
+  usage: string[];
+  /** One line for the overview. */
+  summary: string;
+  /** What `nnc help COMMAND` says about it. */
+  about: string;
+  options: OptionSpec[];
+}
 
-Options:
-  --color / --no-color   force colours on or off (default: on for a terminal, off if NO_COLOR is set)
-`;
+const BACKEND_LIST = BACKENDS.join("|");
 
-function usage(message: string): number {
-  process.stderr.write(`nnc: ${message}\nRun \`nnc --help\` for usage.\n`);
+const model: OptionSpec = { name: "model", type: "string", value: "M", help: "the model to run, when the spec has several recipes" };
+const backend: OptionSpec = { name: "backend", type: "string", value: "B", help: `where to run: ${BACKEND_LIST} (default auto: the fastest that works here, and why it passed the others by)` };
+
+/** Every command, its options and its help. The README's command table lists the same options (test/cli-parsing.test.ts). */
+const COMMANDS: CommandSpec[] = [
+  {
+    name: "check",
+    usage: ["check [--summary] [--json] [--model M] FILE|DIR..."],
+    summary: "parse and shape-check specs: every problem in one pass",
+    about: `Parse and shape-check specs (a folder: every .nn file under it). Prints every problem with its
+place in the file and a hint (at most 100 per file, then how many more); exits 1 if there is
+any error.`,
+    options: [
+      { name: "summary", type: "boolean", help: "print each model's layers, output shapes and parameter counts (like Keras's model.summary())" },
+      { name: "json", type: "boolean", help: "print one JSON object (schema/check-output.schema.json) for tools, with every diagnostic" },
+      { name: "model", type: "string", value: "M", help: "only this model" },
+    ],
+  },
+  {
+    name: "build",
+    usage: ["build FILE [-o DIR] [--force]"],
+    summary: "one TypeScript module per model, with train() for its recipe",
+    about: `Generate one TypeScript module per model: a function that builds it with the TensorFlow.js
+layers API, and train() for its recipe. Writes nothing if the spec has errors; never overwrites
+a file nnc did not write, unless --force. Prettier formats the modules when together they come
+to at most 512 KB (larger builds are written as emitted).`,
+    options: [
+      { name: "out", short: "o", type: "string", value: "DIR", help: "the folder to write to (default ./generated)" },
+      { name: "force", type: "boolean", help: "overwrite files that nnc did not write" },
+    ],
+  },
+  {
+    name: "train",
+    usage: ["train FILE [--model M] [--backend B] [--epochs N] [--seed N] [--out DIR] [--force]", "      [--resume RUN] [--log-json] [--report FILE.html]"],
+    summary: "build and run the recipe; saves the model, its history and checkpoints",
+    about: `Build and run the recipe: a progress bar on a terminal (one JSON line per epoch otherwise, or
+with --log-json); saves model.json + weights.bin, history.json and the normaliser's statistics
+in DIR (default runs/MODEL), a checkpoint after every epoch in DIR/checkpoint and the best
+epoch's model in DIR/best.`,
+    options: [
+      model,
+      backend,
+      { name: "epochs", type: "string", value: "N", min: 1, help: "train this many epochs instead of the recipe's" },
+      { name: "seed", type: "string", value: "N", min: 0, help: "seed the weights, the data and dropout instead of the recipe's seed" },
+      { name: "out", short: "o", type: "string", value: "DIR", help: "the run folder (default runs/MODEL)" },
+      { name: "force", type: "boolean", help: "train into DIR even when it holds files nnc did not write" },
+      { name: "resume", type: "string", value: "RUN", help: "go on from the checkpoint of the run folder RUN exactly as if it had never stopped" },
+      { name: "log-json", type: "boolean", help: "one JSON line per epoch on stdout, also on a terminal" },
+      { name: "report", type: "string", value: "FILE.html", help: "write one self-contained HTML page: loss, accuracy and learning-rate curves, per-layer histograms at the start and the end, layer statistics and the model summary" },
+    ],
+  },
+  {
+    name: "inspect",
+    usage: ["inspect FILE [--model M] [--backend B] [--seed N] [--batch N] [--json]"],
+    summary: "one forward and backward pass of the untrained model: does the signal vanish?",
+    about: `Babysit before training: one forward and backward pass of the untrained model on a batch of
+the recipe's data; per layer the mean and std of the pre-activations (Z), activations, weights
+and gradients; the initial loss against ln(classes); warnings with hints when the signal or the
+gradients vanish or explode across layers.`,
+    options: [
+      model,
+      backend,
+      { name: "seed", type: "string", value: "N", min: 0, help: "seed the weights and the data (default: the recipe's seed, else 0)" },
+      { name: "batch", type: "string", value: "N", min: 1, help: "samples in the batch (default 256, fewer for large models)" },
+      { name: "json", type: "boolean", help: "print it all (with histograms) as JSON" },
+    ],
+  },
+  {
+    name: "sanity",
+    usage: ["sanity FILE [--model M] [--per-class N] [--epochs N] [--backend B] [--seed N]"],
+    summary: "can the model overfit 20 samples per class? the curve and a verdict",
+    about: `Can the network overfit a tiny subset of its data? Runs the recipe on it without augmentation,
+validation or weight decay, prints the curve and a verdict with hints; exits 1 if training
+accuracy does not reach 99%.`,
+    options: [
+      model,
+      { name: "per-class", type: "string", value: "N", min: 1, help: "training samples per class (default 20)" },
+      { name: "epochs", type: "string", value: "N", min: 1, help: "at most this many epochs (default 200)" },
+      backend,
+      { name: "seed", type: "string", value: "N", min: 0, help: "seed the weights and the data instead of the recipe's seed" },
+    ],
+  },
+  {
+    name: "search",
+    usage: ["search FILE [--model M] [--trials N] [--epochs N] [--out DIR] [--backend B] [--fresh]"],
+    summary: "run the spec's `search` block: one trained trial per configuration, the best as best.nn",
+    about: `Run the spec's \`search\` block: each trial is the spec with the trial's values written in,
+trained into DIR/trial-NNN (spec.nn, log.txt, model, history). Prints the results sorted by the
+objective and writes the best configuration as DIR/best.nn. Interrupted, it resumes: trials in
+DIR/results.jsonl are skipped (the same seed draws the same configurations).`,
+    options: [
+      model,
+      { name: "trials", type: "string", value: "N", min: 1, help: "run this many trials instead of the block's count" },
+      { name: "epochs", type: "string", value: "N", min: 1, help: "train each trial this many epochs instead of the recipe's" },
+      { name: "out", short: "o", type: "string", value: "DIR", help: "the search's folder (default runs/search-MODEL)" },
+      backend,
+      { name: "fresh", type: "boolean", help: "start over instead of resuming the trials in DIR" },
+    ],
+  },
+  {
+    name: "fmt",
+    usage: ["fmt [--check] FILE|DIR...", "fmt -            (or --stdin)"],
+    summary: "rewrite specs in the canonical layout (`-`: stdin to stdout)",
+    about: `Rewrite specs in the canonical layout (docs/LANGUAGE.md, "Formatting"), only those that
+change. A file with syntax errors is left as it is (its errors are printed, exit 1). \`-\`
+formats stdin to stdout, for editors.`,
+    options: [
+      { name: "check", type: "boolean", help: "write nothing: list the files that are not formatted and exit 1 if any (for CI)" },
+      { name: "stdin", type: "boolean", help: "format stdin to stdout (as `-`)" },
+    ],
+  },
+  {
+    name: "lsp",
+    usage: ["lsp --stdio"],
+    summary: "the language server for editors",
+    about: `The language server for editors, over stdin and stdout: diagnostics as you type, hover
+(shapes, parameters, resolved options), inlay hints with each layer's output shape, completion,
+go to definition, references, outline, quick fixes, formatting.`,
+    options: [{ name: "stdio", type: "boolean", help: "speak LSP over stdin and stdout (the only transport)" }],
+  },
+];
+
+/** Options every command takes. */
+const COMMON: OptionSpec[] = [
+  { name: "color", type: "boolean", help: "colours on" },
+  { name: "no-color", type: "boolean", help: "colours off (default: on for a terminal, off if NO_COLOR is set)" },
+  { name: "help", short: "h", type: "boolean", help: "this help" },
+];
+
+function optionsOf(cmd: CommandSpec): OptionSpec[] {
+  return cmd.name === "lsp" ? [...cmd.options, COMMON[2]!] : [...cmd.options, ...COMMON];
+}
+
+function optionLabel(o: OptionSpec): string {
+  return `${o.short ? `-${o.short}, ` : ""}--${o.name}${o.value ? ` ${o.value}` : ""}`;
+}
+
+/** `text` in lines of at most `width` characters, broken at spaces. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  return [...lines, line];
+}
+
+/** `nnc help COMMAND`: its usage, what it does, and its options only. */
+function commandHelp(cmd: CommandSpec): string {
+  const options = optionsOf(cmd);
+  const width = Math.max(...options.map((o) => optionLabel(o).length));
+  const lines = [`Usage: ${cmd.usage.map((u, i) => (i === 0 ? `nnc ${u}` : u.startsWith(" ") ? `       ${u}` : `       nnc ${u}`)).join("\n")}`, "", cmd.about, "", "Options:"];
+  for (const o of options) lines.push(...wrap(o.help, 100 - width - 4).map((l, i) => `  ${(i === 0 ? optionLabel(o) : "").padEnd(width)}  ${l}`.trimEnd()));
+  return lines.join("\n") + "\n";
+}
+
+/** `nnc --help`: every command in a line or two. */
+function overview(): string {
+  const lines = ["nnc — a compiler for .nn neural-network specs", "", "Usage:"];
+  for (const c of COMMANDS) {
+    for (const [i, u] of c.usage.entries()) lines.push(i === 0 || !u.startsWith(" ") ? `  nnc ${u}` : `      ${u}`);
+    lines.push(`      ${c.summary}`);
+  }
+  lines.push("  nnc --version", "  nnc --help");
+  lines.push("", "Run `nnc help COMMAND` (or `nnc COMMAND --help`) for a command's options.", "");
+  lines.push("Options of every command:", "  --color / --no-color   force colours on or off (default: on for a terminal, off if NO_COLOR is set)");
+  lines.push("", "Exit status: 0 ok; 1 errors in the spec or the run; 2 a mistake on the command line.");
+  return lines.join("\n") + "\n";
+}
+
+function usage(message: string, command?: string): number {
+  process.stderr.write(`nnc: ${message}\nRun \`nnc ${command !== undefined ? `help ${command}` : "--help"}\` for usage.\n`);
   return 2;
 }
 
 interface Parsed {
-  flags: Set<string>;
-  values: Map<string, string>;
-  positional: string[];
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  positionals: string[];
+  color: boolean | undefined;
 }
 
-/** Parses `--flag`, `--key value`, `--key=value` and `-o value` against the command's vocabulary. */
-function parseArgs(args: string[], flags: string[], valued: string[], command: string): Parsed | string {
-  const out: Parsed = { flags: new Set(), values: new Map(), positional: [] };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const eq = a.indexOf("=");
-    const key = a.startsWith("--") && eq > 0 ? a.slice(0, eq) : a;
-    if (flags.includes(key) && eq < 0) out.flags.add(key);
-    else if (valued.includes(key)) {
-      const v = a.startsWith("--") && eq > 0 ? a.slice(eq + 1) : args[++i];
-      if (v === undefined) return `${key} needs a value.`;
-      out.values.set(key, v);
-    } else if (a.startsWith("-") && a !== "-") return `unknown option \`${a}\` for \`nnc ${command}\`.`;
-    else out.positional.push(a);
+/** The arguments of `nnc CMD` against its options (strict), or what is wrong with them. */
+function parseCommandArgs(cmd: CommandSpec, args: string[]): Parsed | string {
+  const specs = optionsOf(cmd);
+  const options: NonNullable<ParseArgsConfig["options"]> = {};
+  for (const o of specs) options[o.name] = { type: o.type, ...(o.short ? { short: o.short } : {}) };
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: true, tokens: true });
+  } catch (e) {
+    return explain(cmd, specs, args, options, e);
   }
-  return out;
+  let color: boolean | undefined;
+  for (const t of parsed.tokens ?? []) if (t.kind === "option" && (t.name === "color" || t.name === "no-color")) color = t.name === "color";
+  for (const o of specs) {
+    const v = parsed.values[o.name];
+    if (o.min !== undefined && typeof v === "string") {
+      const n = v.trim() === "" ? NaN : Number(v);
+      if (!Number.isSafeInteger(n) || n < o.min) return `--${o.name} needs a whole number${o.min > 0 ? ` of at least ${o.min}` : ""}, not \`${v}\`.`;
+    }
+  }
+  return { values: parsed.values, positionals: parsed.positionals, color };
 }
 
-/** A `--key N` value as a whole number of at least `min`; a message when it is not one. */
-function wholeNumber(p: Parsed, key: string, min: number): number | undefined | string {
-  const v = p.values.get(key);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  return Number.isInteger(n) && n >= min ? n : `${key} needs a whole number${min > 0 ? ` of at least ${min}` : ""}, not \`${v}\`.`;
+/** Why strict parsing refused `args`, in the command's terms, with a "did you mean" where one is close. */
+function explain(cmd: CommandSpec, specs: OptionSpec[], args: string[], options: NonNullable<ParseArgsConfig["options"]>, e: unknown): string {
+  // A lenient parse never throws and says which argument each option came from.
+  const { tokens } = parseArgs({ args, options, strict: false, allowPositionals: true, tokens: true });
+  const known = new Map(specs.map((o) => [o.name, o]));
+  const of = `for \`nnc ${cmd.name}\``;
+  for (const t of tokens) {
+    if (t.kind !== "option") continue;
+    // A known short option comes back under its long name (`-o` as `out`).
+    const spec = known.get(t.name);
+    const raw = args[t.index]!;
+    if (!spec) {
+      // `-epochs` is read as the short options e, p, o…: name the whole word instead.
+      const word = raw.startsWith("--") ? t.rawName : raw.split("=")[0]!;
+      const bare = word.replace(/^-+/, "");
+      const guess = known.has(bare) ? bare : closestByDistance(bare, [...known.keys()]);
+      const elsewhere = COMMANDS.filter((c) => c !== cmd && c.options.some((o) => o.name === bare)).map((c) => `\`nnc ${c.name}\``);
+      const hint = guess !== undefined ? ` Did you mean \`--${guess}\`?` : elsewhere.length > 0 ? ` (\`--${bare}\` is an option of ${elsewhere.join(", ")}.)` : "";
+      return `unknown option \`${word}\` ${of}.${hint}`;
+    }
+    if (spec.type === "boolean" && t.inlineValue) return `\`--${spec.name}\` takes no value (${t.rawName}=${t.value ?? ""}).`;
+    if (spec.type === "string") {
+      if (t.value === undefined) return `\`${t.rawName}\` needs a value${spec.value ? ` (${spec.value})` : ""}.`;
+      if (!t.inlineValue && t.value.startsWith("-") && t.value !== "-") {
+        return `\`${t.rawName}\` needs a value${spec.value ? ` (${spec.value})` : ""}, but \`${t.value}\` follows it. A value that starts with \`-\` is written \`--${spec.name}=${t.value}\`.`;
+      }
+    }
+  }
+  // Not one of the cases above: Node's own words.
+  return `${e instanceof Error ? e.message.split("\n")[0] : String(e)} (${of})`;
 }
 
 function print(lines: string[], stream: NodeJS.WriteStream): void {
   if (lines.length) stream.write(lines.join("\n") + "\n");
 }
 
+function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+function unknownCommand(name: string): number {
+  const guess = closestByDistance(name, COMMANDS.map((c) => c.name));
+  return usage(`unknown command \`${name}\`.${guess !== undefined ? ` Did you mean \`${guess}\`?` : ""} The commands are: ${COMMANDS.map((c) => c.name).join(", ")}.`);
+}
+
+/** The arguments before `--` (after it, everything is a file name). */
+function beforeTerminator(args: string[]): string[] {
+  const end = args.indexOf("--");
+  return end < 0 ? args : args.slice(0, end);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
-    process.stdout.write(HELP);
-    return command === undefined ? 2 : 0;
+  if (command === undefined) {
+    process.stderr.write(overview());
+    return 2;
+  }
+  if (command === "--help" || command === "-h") {
+    process.stdout.write(overview());
+    return 0;
+  }
+  if (command === "help") {
+    if (rest.length === 0) {
+      process.stdout.write(overview());
+      return 0;
+    }
+    const cmd = findCommand(rest[0]!);
+    if (!cmd) return unknownCommand(rest[0]!);
+    if (rest.length > 1) return usage("`nnc help` takes one command name.");
+    process.stdout.write(commandHelp(cmd));
+    return 0;
   }
   if (command === "--version" || command === "-v") {
     process.stdout.write(`nnc ${version()}\n`);
     return 0;
   }
-  if (rest.includes("--help") || rest.includes("-h")) {
-    process.stdout.write(HELP);
+  if (command.startsWith("-")) return usage(`\`${command}\` is not a command: options go after the command, as in \`nnc check ${command} FILE\`.`);
+  const cmd = findCommand(command);
+  if (!cmd) return unknownCommand(command);
+  const own = beforeTerminator(rest);
+  if (own.includes("--help") || own.includes("-h")) {
+    process.stdout.write(commandHelp(cmd));
     return 0;
   }
-  let color = process.stdout.isTTY === true && !process.env["NO_COLOR"];
-  const common = ["--color", "--no-color"];
-  const applyColor = (p: Parsed): void => {
-    if (p.flags.has("--color")) color = true;
-    if (p.flags.has("--no-color")) color = false;
+  if (command === "lsp") {
+    // Loaded only here, so the other commands never load the server. It reads its own
+    // arguments: editors add ones of their own (`--clientProcessId=N`).
+    const { runLsp } = await import("./lsp-command.js");
+    return await runLsp(rest);
+  }
+  const p = parseCommandArgs(cmd, rest);
+  if (typeof p === "string") return usage(p, command);
+  const color = p.color ?? (process.stdout.isTTY === true && !process.env["NO_COLOR"]);
+  const str = (name: string): string | undefined => {
+    const v = p.values[name];
+    return typeof v === "string" ? v : undefined;
   };
+  const int = (name: string): number | undefined => {
+    const v = str(name);
+    return v === undefined ? undefined : Number(v);
+  };
+  const flag = (name: string): boolean => p.values[name] === true;
+  /** `{ key: value }` when the value is there, else `{}`: the commands' options are optional, not undefined. */
+  const some = <K extends string, V>(key: K, value: V | undefined): { [k in K]?: V } => (value === undefined ? {} : ({ [key]: value } as { [k in K]: V }));
+  const onLine = (line: string): void => void process.stdout.write(line + "\n");
+  const oneFile = (): string | undefined => (p.positionals.length === 1 ? p.positionals[0] : undefined);
+  const needsOneFile = (): number => usage(p.positionals.length === 0 ? `\`nnc ${command}\` needs a .nn file.` : `\`nnc ${command}\` takes one .nn file, not ${p.positionals.length}: ${p.positionals.map((f) => `\`${f}\``).join(", ")}.`, command);
+
   switch (command) {
     case "check": {
-      const p = parseArgs(rest, ["--json", "--summary", ...common], ["--model"], command);
-      if (typeof p === "string") return usage(p);
-      applyColor(p);
-      if (p.positional.length === 0) return usage("`nnc check` needs at least one .nn file or directory.");
-      const model = p.values.get("--model");
-      const { exitCode, output } = runCheck({ files: p.positional, json: p.flags.has("--json"), summary: p.flags.has("--summary"), color, ...(model !== undefined ? { model } : {}) });
+      if (p.positionals.length === 0) return usage("`nnc check` needs at least one .nn file or directory.", command);
+      const { exitCode, output } = runCheck({ files: p.positionals, json: flag("json"), summary: flag("summary"), color, ...some("model", str("model")) });
       print(output.stdout, process.stdout);
       print(output.stderr, process.stderr);
       return exitCode;
     }
     case "build": {
-      const p = parseArgs(rest, ["--force", ...common], ["-o", "--out"], command);
-      if (typeof p === "string") return usage(p);
-      applyColor(p);
-      if (p.positional.length !== 1) return usage("`nnc build` takes one .nn file.");
-      const r = await runBuild({ file: p.positional[0]!, out: p.values.get("-o") ?? p.values.get("--out") ?? "generated", force: p.flags.has("--force"), color });
+      const file = oneFile();
+      if (file === undefined) return needsOneFile();
+      const r = await runBuild({ file, out: str("out") ?? "generated", force: flag("force"), color });
       print(r.stdout, process.stdout);
       print(r.stderr, process.stderr);
       return r.exitCode;
     }
     case "train": {
-      const p = parseArgs(rest, ["--log-json", ...common], ["--model", "--backend", "--epochs", "--out", "-o", "--seed", "--resume", "--report"], command);
-      if (typeof p === "string") return usage(p);
-      applyColor(p);
-      if (p.positional.length !== 1) return usage("`nnc train` takes one .nn file.");
-      const num = (key: string): number | undefined | string => {
-        const v = p.values.get(key);
-        if (v === undefined) return undefined;
-        const n = Number(v);
-        return Number.isInteger(n) && n >= (key === "--seed" ? 0 : 1) ? n : `${key} needs a whole number${key === "--seed" ? "" : " of at least 1"}, not \`${v}\`.`;
-      };
-      const epochs = num("--epochs");
-      const seed = num("--seed");
-      if (typeof epochs === "string") return usage(epochs);
-      if (typeof seed === "string") return usage(seed);
-      const out = p.values.get("--out") ?? p.values.get("-o");
-      const model = p.values.get("--model");
-      const backend = p.values.get("--backend");
-      const resume = p.values.get("--resume");
-      const report = p.values.get("--report");
+      const file = oneFile();
+      if (file === undefined) return needsOneFile();
       const r = await runTrain(
         {
-          file: p.positional[0]!,
-          logJson: p.flags.has("--log-json"),
+          file,
+          logJson: flag("log-json"),
           color,
-          ...(model !== undefined ? { model } : {}),
-          ...(backend !== undefined ? { backend } : {}),
-          ...(epochs !== undefined ? { epochs } : {}),
-          ...(seed !== undefined ? { seed } : {}),
-          ...(out !== undefined ? { out } : {}),
-          ...(resume !== undefined ? { resume } : {}),
-          ...(report !== undefined ? { report } : {}),
+          ...some("model", str("model")),
+          ...some("backend", str("backend")),
+          ...some("epochs", int("epochs")),
+          ...some("seed", int("seed")),
+          ...some("out", str("out")),
+          ...some("resume", str("resume")),
+          ...some("report", str("report")),
+          ...(flag("force") ? { force: true } : {}),
         },
-        (line) => process.stdout.write(line + "\n"),
+        onLine,
       );
       print(r.stdout, process.stdout);
       print(r.stderr, process.stderr);
       return r.exitCode;
     }
     case "inspect": {
-      const p = parseArgs(rest, ["--json", ...common], ["--model", "--backend", "--seed", "--batch"], command);
-      if (typeof p === "string") return usage(p);
-      applyColor(p);
-      if (p.positional.length !== 1) return usage("`nnc inspect` takes one .nn file.");
-      const seed = wholeNumber(p, "--seed", 0);
-      const batch = wholeNumber(p, "--batch", 1);
-      if (typeof seed === "string") return usage(seed);
-      if (typeof batch === "string") return usage(batch);
-      const model = p.values.get("--model");
-      const backend = p.values.get("--backend");
-      const r = await runInspect(
-        {
-          file: p.positional[0]!,
-          json: p.flags.has("--json"),
-          color,
-          ...(model !== undefined ? { model } : {}),
-          ...(backend !== undefined ? { backend } : {}),
-          ...(seed !== undefined ? { seed } : {}),
-          ...(batch !== undefined ? { batch } : {}),
-        },
-        (line) => process.stdout.write(line + "\n"),
-      );
+      const file = oneFile();
+      if (file === undefined) return needsOneFile();
+      const r = await runInspect({ file, json: flag("json"), color, ...some("model", str("model")), ...some("backend", str("backend")), ...some("seed", int("seed")), ...some("batch", int("batch")) }, onLine);
       print(r.stdout, process.stdout);
       print(r.stderr, process.stderr);
       return r.exitCode;
     }
     case "sanity": {
-      const p = parseArgs(rest, [...common], ["--model", "--backend", "--seed", "--per-class", "--epochs"], command);
-      if (typeof p === "string") return usage(p);
-      applyColor(p);
-      if (p.positional.length !== 1) return usage("`nnc sanity` takes one .nn file.");
-      const seed = wholeNumber(p, "--seed", 0);
-      const perClass = wholeNumber(p, "--per-class", 1);
-      const epochs = wholeNumber(p, "--epochs", 1);
-      for (const v of [seed, perClass, epochs]) if (typeof v === "string") return usage(v);
-      const model = p.values.get("--model");
-      const backend = p.values.get("--backend");
-      const r = await runSanity(
-        {
-          file: p.positional[0]!,
-          color,
-          ...(model !== undefined ? { model } : {}),
-          ...(backend !== undefined ? { backend } : {}),
-          ...(typeof seed === "number" ? { seed } : {}),
-          ...(typeof perClass === "number" ? { perClass } : {}),
-          ...(typeof epochs === "number" ? { epochs } : {}),
-        },
-        (line) => process.stdout.write(line + "\n"),
-      );
+      const file = oneFile();
+      if (file === undefined) return needsOneFile();
+      const r = await runSanity({ file, color, ...some("model", str("model")), ...some("backend", str("backend")), ...some("seed", int("seed")), ...some("perClass", int("per-class")), ...some("epochs", int("epochs")) }, onLine);
       print(r.stdout, process.stdout);
       print(r.stderr, process.stderr);
       return r.exitCode;
     }
     case "search": {
-      const p = parseArgs(rest, ["--fresh", ...common], ["--model", "--backend", "--trials", "--epochs", "--out", "-o"], command);
-      if (typeof p === "string") return usage(p);
-      applyColor(p);
-      if (p.positional.length !== 1) return usage("`nnc search` takes one .nn file.");
-      const trials = wholeNumber(p, "--trials", 1);
-      const epochs = wholeNumber(p, "--epochs", 1);
-      for (const v of [trials, epochs]) if (typeof v === "string") return usage(v);
-      const model = p.values.get("--model");
-      const backend = p.values.get("--backend");
-      const out = p.values.get("--out") ?? p.values.get("-o");
-      const r = await runSearch(
-        {
-          file: p.positional[0]!,
-          fresh: p.flags.has("--fresh"),
-          color,
-          ...(model !== undefined ? { model } : {}),
-          ...(backend !== undefined ? { backend } : {}),
-          ...(out !== undefined ? { out } : {}),
-          ...(typeof trials === "number" ? { trials } : {}),
-          ...(typeof epochs === "number" ? { epochs } : {}),
-        },
-        (line) => process.stdout.write(line + "\n"),
-      );
+      const file = oneFile();
+      if (file === undefined) return needsOneFile();
+      const r = await runSearch({ file, fresh: flag("fresh"), color, ...some("model", str("model")), ...some("backend", str("backend")), ...some("out", str("out")), ...some("trials", int("trials")), ...some("epochs", int("epochs")) }, onLine);
       print(r.stdout, process.stdout);
       print(r.stderr, process.stderr);
       return r.exitCode;
     }
     case "fmt": {
-      const p = parseArgs(rest, ["--check", "--stdin", ...common], [], command);
-      if (typeof p === "string") return usage(p);
-      applyColor(p);
-      const stdin = p.flags.has("--stdin") || p.positional.includes("-");
-      if (stdin && p.positional.some((f) => f !== "-")) return usage("`nnc fmt -` formats stdin; give it no files.");
-      if (!stdin && p.positional.length === 0) return usage("`nnc fmt` needs at least one .nn file or directory, or `-` for stdin.");
-      const r = runFmt({ files: p.positional, check: p.flags.has("--check"), color, ...(stdin ? { stdin: readStdin() } : {}) });
+      const stdin = flag("stdin") || p.positionals.includes("-");
+      if (stdin && p.positionals.some((f) => f !== "-")) return usage("`nnc fmt -` formats stdin; give it no files.", command);
+      if (!stdin && p.positionals.length === 0) return usage("`nnc fmt` needs at least one .nn file or directory, or `-` for stdin.", command);
+      const r = runFmt({ files: p.positionals, check: flag("check"), color, ...(stdin ? { stdin: readStdin() } : {}) });
       if (r.formatted !== undefined) process.stdout.write(r.formatted);
       print(r.stdout, process.stdout);
       print(r.stderr, process.stderr);
       return r.exitCode;
     }
-    case "lsp": {
-      // Loaded only here, so the other commands never load the server.
-      const { runLsp } = await import("./lsp-command.js");
-      return await runLsp(rest);
-    }
     default:
-      return usage(`unknown command \`${command}\`. The commands are: check, build, train, inspect, sanity, search, fmt, lsp.`);
+      return unknownCommand(command);
   }
 }
 
