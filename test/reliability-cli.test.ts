@@ -4,14 +4,15 @@
  * training epoch; `nnc build` marks its files, refuses to overwrite anything else without
  * --force, and writes atomically (a failed write leaves the old file, and no temporary one).
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { isGenerated } from "../src/codegen/index.js";
 import { writeFileAtomic } from "../src/cli/files.js";
 import { idx } from "./helpers.js";
-import { nnc } from "./cli-run.js";
+import { CLI, nnc, ROOT } from "./cli-run.js";
 
 
 
@@ -88,6 +89,30 @@ describe("nnc build safety", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("cannot create the output folder");
     expect(r.stderr).not.toMatch(/internal error/);
+  });
+
+  it("refuses, at once, an output folder the system will not make (under /proc), a file in its way, and a folder it may not write", () => {
+    // Node's recursive mkdir loops forever under /proc, where mkdir answers ENOENT.
+    const spawned = spawnSync(process.execPath, [CLI, "build", "specs/block.nn", "-o", "/proc/nnc-cannot-be-here/sub"], { cwd: ROOT, encoding: "utf8", timeout: 30_000, env: { ...process.env, NO_COLOR: "1" } });
+    expect(spawned.error, "nnc build did not end within 30 s").toBeUndefined();
+    const proc = { code: spawned.status, stdout: spawned.stdout, stderr: spawned.stderr };
+    expect(proc.code).toBe(1);
+    expect(proc.stderr).toContain("nnc: cannot create the output folder `/proc/nnc-cannot-be-here/sub`: the system does not let a folder be made there (at `/proc/nnc-cannot-be-here`). Nothing was written.");
+    const dir = mkdtempSync(join(tmpdir(), "nnc-build-in-the-way-"));
+    writeFileSync(join(dir, "file"), "x");
+    const file = nnc(["build", "specs/block.nn", "-o", join(dir, "file")]);
+    expect(file.code).toBe(1);
+    expect(file.stderr).toContain(`a file is in the way: \`${join(dir, "file")}\` is not a folder`);
+    expect(readFileSync(join(dir, "file"), "utf8")).toBe("x");
+    for (const r of [proc, file]) expect(r.stderr).not.toMatch(/internal error|\bat .*\.m?js:\d+/);
+  }, 60_000);
+
+  it.skipIf(process.getuid?.() === 0)("says permission denied for a folder it may not write in", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nnc-build-locked-"));
+    chmodSync(dir, 0o500);
+    const r = nnc(["build", "specs/block.nn", "-o", join(dir, "sub")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("permission denied");
   });
 
   it("leaves the old file and no temporary file when the rename fails", () => {

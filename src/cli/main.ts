@@ -44,7 +44,7 @@ const BACKEND_LIST = BACKENDS.join("|");
 const model: OptionSpec = { name: "model", type: "string", value: "M", help: "the model to run, when the spec has several recipes" };
 const backend: OptionSpec = { name: "backend", type: "string", value: "B", help: `where to run: ${BACKEND_LIST} (default auto: the fastest that works here, and why it passed the others by)` };
 
-/** Every command, its options and its help. The README's command table lists the same options (test/cli-parsing.test.ts). */
+/** Every command, its options and its help. The README's command table lists the same options (test/cli-args.test.ts). */
 const COMMANDS: CommandSpec[] = [
   {
     name: "check",

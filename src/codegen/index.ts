@@ -114,7 +114,7 @@ export async function generate(program: CheckedProgram, opts: GenerateOptions): 
  * What a generated `train()` passes the runtime about its model (the runtime's `ModelInfo`):
  * shapes, whether it has convolutions, and one sample's multiply-adds, from which the wasm
  * backend decides on threads. For commands that call the runtime's `train()` themselves
- * (`nnc sanity`). The same sums as the emitter's (test/cli-parsing.test.ts compares them on
+ * (`nnc sanity`). The same sums as the emitter's (test/cli-compile.test.ts compares them on
  * every shipped spec).
  */
 export function modelInfo(model: CheckedModel): { inputShape: number[]; outputShape: number[]; convolutional: boolean; multiplyAdds: number } {
