@@ -3,7 +3,7 @@
  * Diagnostics from both phases come back together, in source order.
  */
 import { sortDiagnostics, type Diagnostic, type LineMap } from "./diagnostics/diagnostic.js";
-import { isStackOverflow, parse, stackOverflow, STOPS_READING, type AstFile } from "./parser/index.js";
+import { isStackOverflow, parse, stackOverflow, STOPS_READING, wasReadAsMeant, type AstFile } from "./parser/index.js";
 import { check, type CheckedProgram } from "./typecheck/index.js";
 
 export interface PipelineResult {
@@ -30,8 +30,9 @@ export function checkText(text: string): PipelineResult {
     checked = { program: { models: [], recipes: [], searches: [] }, diagnostics: [stackOverflow(parsed.lines, undefined)] };
   }
   // Where the parser already found a problem on a line, the checker's findings there are
-  // most likely its consequences: keep the parser's.
-  const syntaxLines = new Set(parsed.diagnostics.filter((d) => d.severity === "error").map((d) => d.range.start.line));
+  // most likely its consequences: keep the parser's. Not after a habit the parser read as what
+  // was meant (`'same'`, `28×28`, `Dense(64)`): what the checker finds there is a mistake of its own.
+  const syntaxLines = new Set(parsed.diagnostics.filter((d) => d.severity === "error" && !wasReadAsMeant(d)).map((d) => d.range.start.line));
   const semantic = checked.diagnostics.filter((d) => !syntaxLines.has(d.range.start.line));
   return { ast: parsed.ast, program: checked.program, diagnostics: sortDiagnostics([...parsed.diagnostics, ...semantic]), lines: parsed.lines };
 }

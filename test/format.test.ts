@@ -143,8 +143,8 @@ describe("the canonical layout", () => {
     ],
     [
       "a name and a `(` stay apart or together as written (a call or not); a declaration's parameters touch its name",
-      "block b (c) {\n  dense 1\n}\nmodel m {\n  input 4\n  b(2)\n  b (2)\n}\n",
-      "block b(c) {\n  dense 1\n}\n\nmodel m {\n  input 4\n  b(2)\n  b (2)\n}\n",
+      "block b (c) {\n  dense 1\n}\nmodel m {\n  input 4\n  b(2)\n  dense (2)\n}\n",
+      "block b(c) {\n  dense 1\n}\n\nmodel m {\n  input 4\n  b(2)\n  dense (2)\n}\n",
     ],
     [
       "indentation by nesting, continuation lines after `->`, multi-line arguments",
@@ -201,7 +201,8 @@ describe("syntax errors", () => {
     ["an unclosed body", "model m {\n    input 10\n", "NN1004"],
     ["a dangling arrow", "model m {\n  input 10 ->\n}\n", "NN1006"],
     ["a `//` comment", "model m {\n  input 10   // c\n}\n", "NN1001"],
-    ["a stray character", "model m {\n  input 10;\n}\n", "NN1001"],
+    ["a stray character", "model m {\n  input 10$\n}\n", "NN1001"],
+    ["a semicolon", "model m {\n  input 10;\n}\n", "NN1031"],
     ["an unterminated string", 'train m {\n  data csv("x.csv)\n}\n', "NN1002"],
     ["a number run into a word", "model m {\n  input 10\n  dense 8relu\n}\n", "NN1020"],
     ["spaces around the x of dimensions", "model m {\n  input 28 x 28\n}\n", "NN1003"],

@@ -36,6 +36,18 @@ export const CODES = {
   NN1022: { severity: "error", title: "line too long" },
   NN1023: { severity: "error", title: "too many syntax errors" },
   NN1024: { severity: "error", title: "too deep to read (out of stack)" },
+  NN1025: { severity: "error", title: "another library's syntax (keyword arguments, layer classes)" },
+  NN1026: { severity: "error", title: "a word in quotes" },
+  NN1027: { severity: "error", title: "a string in quotes other than straight double quotes" },
+  NN1028: { severity: "error", title: "a look-alike character (`×` for `x`, `−` for `-`)" },
+  NN1029: { severity: "error", title: "a name with letters outside ASCII" },
+  NN1030: { severity: "error", title: "an invisible character" },
+  NN1031: { severity: "error", title: "a semicolon" },
+  NN1032: { severity: "error", title: "a stray comma" },
+  NN1033: { severity: "error", title: "a colon after a name" },
+  NN1034: { severity: "error", title: "a body without braces (indented, as in YAML or Python)" },
+  NN1035: { severity: "error", title: "a dotted name" },
+  NN1036: { severity: "error", title: "a tuple in parentheses (Python's `(3, 3)`)" },
 
   // --- NN2xxx: names ------------------------------------------------------------------
   NN2001: { severity: "error", title: "unknown layer or block" },
@@ -54,6 +66,7 @@ export const CODES = {
   NN2014: { severity: "error", title: "argument given twice" },
   NN2015: { severity: "warning", title: "unused parameter" },
   NN2016: { severity: "error", title: "model parameter without a value" },
+  NN2017: { severity: "error", title: "a default refers to a parameter declared after it" },
 
   // --- NN3xxx: shapes and values of a network ----------------------------------------
   NN3001: { severity: "error", title: "wrong rank of input" },
@@ -70,6 +83,7 @@ export const CODES = {
   NN3012: { severity: "error", title: "not a number" },
   NN3013: { severity: "error", title: "repeat count must be a positive integer" },
   NN3014: { severity: "error", title: "network too deep to expand" },
+  NN3015: { severity: "error", title: "a tensor too large to hold" },
   NN3101: { severity: "warning", title: "window does not tile its input" },
   NN3102: { severity: "warning", title: "option has no effect" },
   NN3103: { severity: "warning", title: "softmax over one unit" },

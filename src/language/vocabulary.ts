@@ -322,6 +322,10 @@ export const SEARCH_SETTINGS: Record<string, SettingInfo> = {
  */
 export const ALIASES: Record<string, string> = {
   learning_rate: "lr",
+  optimizer: "optim",
+  loss_fn: "loss",
+  criterion: "loss",
+  dataset: "data",
   batch_size: "batch",
   num_epochs: "epochs",
   n_epochs: "epochs",
@@ -388,8 +392,187 @@ export const ALIASES: Record<string, string> = {
   grid_search: "grid",
 };
 
+// ---------------------------------------------------------------------------------------
+// Other frameworks' spellings (Keras, PyTorch), for one precise error that says how nnc
+// writes the same thing (src/parser/foreign.ts). Nothing here is part of the language.
+
+/** What a Keras or PyTorch layer argument means, in nnc's terms. */
+export type ForeignMeaning =
+  | "units"
+  | "filters"
+  | "kernel"
+  | "stride"
+  | "padding"
+  | "dilation"
+  | "activation"
+  | "use_bias"
+  | "init"
+  | "regularizer"
+  | "rate"
+  | "shape"
+  | "momentum"
+  | "epsilon"
+  | "groups"
+  | "alpha"
+  | "name"
+  | "trainable"
+  | "output_size"
+  /** The input's size (`in_features`, `in_channels`): nnc takes it from the layer before. */
+  | "inferred";
+
+export interface ForeignLayer {
+  framework: "Keras" | "PyTorch";
+  /** The nnc layer kind, activation, or `global avgpool`/`global maxpool`, `pool avg`. */
+  nnc: string;
+  /** The meanings of its positional arguments, in order. */
+  positional: ForeignMeaning[];
+}
+
+const keras = (nnc: string, ...positional: ForeignMeaning[]): ForeignLayer => ({ framework: "Keras", nnc, positional });
+const torch = (nnc: string, ...positional: ForeignMeaning[]): ForeignLayer => ({ framework: "PyTorch", nnc, positional });
+
+/**
+ * Layer classes by their exact name (`Conv2D` is Keras's, `Conv2d` PyTorch's), for a head
+ * such as `Dense(64, activation='relu')`, `layers.Conv2D(32, 3)` or `nn.Conv2d(1, 32, 5)`.
+ */
+export const FOREIGN_LAYERS: Record<string, ForeignLayer> = {
+  // Keras
+  Dense: keras("dense", "units", "activation"),
+  Conv2D: keras("conv", "filters", "kernel", "stride", "padding"),
+  Convolution2D: keras("conv", "filters", "kernel", "stride", "padding"),
+  MaxPooling2D: keras("pool", "kernel", "stride", "padding"),
+  MaxPool2D: keras("pool", "kernel", "stride", "padding"),
+  AveragePooling2D: keras("pool avg", "kernel", "stride", "padding"),
+  AvgPool2D: keras("pool avg", "kernel", "stride", "padding"),
+  GlobalAveragePooling2D: keras("global avgpool"),
+  GlobalAvgPool2D: keras("global avgpool"),
+  GlobalMaxPooling2D: keras("global maxpool"),
+  GlobalMaxPool2D: keras("global maxpool"),
+  Flatten: keras("flatten"),
+  Dropout: keras("dropout", "rate"),
+  BatchNormalization: keras("batchnorm"),
+  LayerNormalization: keras("layernorm"),
+  GroupNormalization: keras("groupnorm", "groups"),
+  Reshape: keras("reshape", "shape"),
+  Activation: keras("activation", "activation"),
+  Input: keras("input", "shape"),
+  InputLayer: keras("input", "shape"),
+  ReLU: keras("relu"),
+  LeakyReLU: keras("leaky_relu", "alpha"),
+  PReLU: keras("prelu"),
+  ELU: keras("elu", "alpha"),
+  Softmax: keras("softmax"),
+  // PyTorch
+  Linear: torch("dense", "inferred", "units"),
+  Conv2d: torch("conv", "inferred", "filters", "kernel", "stride", "padding", "dilation"),
+  MaxPool2d: torch("pool", "kernel", "stride", "padding"),
+  AvgPool2d: torch("pool avg", "kernel", "stride", "padding"),
+  AdaptiveAvgPool2d: torch("global avgpool", "output_size"),
+  AdaptiveMaxPool2d: torch("global maxpool", "output_size"),
+  Dropout2d: torch("dropout", "rate"),
+  BatchNorm1d: torch("batchnorm", "inferred", "epsilon", "momentum"),
+  BatchNorm2d: torch("batchnorm", "inferred", "epsilon", "momentum"),
+  LayerNorm: torch("layernorm", "inferred", "epsilon"),
+  GroupNorm: torch("groupnorm", "groups", "inferred", "epsilon"),
+  Sigmoid: torch("sigmoid"),
+  Tanh: torch("tanh"),
+  SELU: torch("selu"),
+  Softplus: torch("softplus"),
+  Identity: torch("linear"),
+};
+
+/** Class names both libraries spell alike, read as PyTorch's under `nn.` or `torch.nn.`. */
+export const TORCH_SAME_NAMES: Record<string, ForeignLayer> = {
+  Dropout: torch("dropout", "rate"),
+  Flatten: torch("flatten"),
+  ReLU: torch("relu"),
+  LeakyReLU: torch("leaky_relu", "alpha"),
+  PReLU: torch("prelu"),
+  ELU: torch("elu", "alpha"),
+  Softmax: torch("softmax"),
+};
+
+/** Keyword arguments of Keras and PyTorch layers, by what they mean in nnc. */
+export const FOREIGN_ARGUMENTS: Record<string, ForeignMeaning> = {
+  units: "units",
+  out_features: "units",
+  filters: "filters",
+  out_channels: "filters",
+  kernel_size: "kernel",
+  pool_size: "kernel",
+  strides: "stride",
+  stride: "stride",
+  padding: "padding",
+  dilation_rate: "dilation",
+  dilation: "dilation",
+  activation: "activation",
+  use_bias: "use_bias",
+  bias: "use_bias",
+  kernel_initializer: "init",
+  kernel_regularizer: "regularizer",
+  rate: "rate",
+  p: "rate",
+  shape: "shape",
+  input_shape: "shape",
+  target_shape: "shape",
+  momentum: "momentum",
+  epsilon: "epsilon",
+  eps: "epsilon",
+  groups: "groups",
+  num_groups: "groups",
+  alpha: "alpha",
+  negative_slope: "alpha",
+  name: "name",
+  trainable: "trainable",
+  output_size: "output_size",
+  in_features: "inferred",
+  in_channels: "inferred",
+  num_features: "inferred",
+  num_channels: "inferred",
+  normalized_shape: "inferred",
+  input_dim: "inferred",
+};
+
+/**
+ * Module paths that come before a layer class or an optimizer, with the library they name:
+ * `nn.Conv2d`, `torch.nn.Linear`, `layers.Dense`, `tf.keras.layers.Dense`, `optim.Adam`.
+ */
+export const FOREIGN_MODULES: Record<string, "Keras" | "PyTorch"> = {
+  nn: "PyTorch",
+  "torch.nn": "PyTorch",
+  optim: "PyTorch",
+  "torch.optim": "PyTorch",
+  layers: "Keras",
+  "keras.layers": "Keras",
+  "tf.keras.layers": "Keras",
+  "tensorflow.keras.layers": "Keras",
+  keras: "Keras",
+  "tf.keras": "Keras",
+  optimizers: "Keras",
+  "keras.optimizers": "Keras",
+  "tf.keras.optimizers": "Keras",
+};
+
+/** Optimizer keyword arguments, by the nnc argument (or setting, for `lr`) they set. */
+export const FOREIGN_OPTIMIZER_ARGUMENTS: Record<string, string> = {
+  lr: "lr",
+  learning_rate: "lr",
+  beta_1: "beta1",
+  beta1: "beta1",
+  beta_2: "beta2",
+  beta2: "beta2",
+  betas: "betas",
+  eps: "epsilon",
+  epsilon: "epsilon",
+  rho: "rho",
+  alpha: "rho",
+  momentum: "momentum",
+  nesterov: "nesterov",
+  weight_decay: "weight_decay",
+};
+
 // The tables are looked up with words from the spec. Without a prototype, `constructor`,
 // `__proto__` or `toString` are not found in them (a model named `constructor` once read
 // `Object.prototype.constructor` as a layer kind and crashed the parser).
-for (const table of [ACTIVATIONS, INITIALIZERS, LAYER_KINDS, OPTIMIZERS, LOSSES, RECIPE_SETTINGS, SEARCH_DISTRIBUTIONS, SEARCH_SETTINGS, ALIASES]) Object.setPrototypeOf(table, null);
+for (const table of [ACTIVATIONS, INITIALIZERS, LAYER_KINDS, OPTIMIZERS, LOSSES, RECIPE_SETTINGS, SEARCH_DISTRIBUTIONS, SEARCH_SETTINGS, ALIASES, FOREIGN_LAYERS, TORCH_SAME_NAMES, FOREIGN_ARGUMENTS, FOREIGN_MODULES, FOREIGN_OPTIMIZER_ARGUMENTS]) Object.setPrototypeOf(table, null);
 for (const kind of Object.values(LAYER_KINDS)) Object.setPrototypeOf(kind.options, null);

@@ -23,6 +23,8 @@ export interface AstString {
   kind: "string";
   value: string;
   range: Range;
+  /** Quotes other than `"…"` it was written in (`'same'`, `“relu”`), already reported. */
+  quote?: "'" | "‘’" | "“”";
 }
 /** A bare name: a parameter reference (`classes`) or a word such as `same`. */
 export interface AstRef {
@@ -42,6 +44,8 @@ export interface AstDims {
   kind: "dims";
   parts: AstExpr[];
   range: Range;
+  /** Written as a Python tuple, `(3, 3)` (already reported). */
+  tuple?: true;
 }
 export interface AstBinary {
   kind: "binary";
@@ -96,6 +100,11 @@ export interface AstLayer {
   options: Record<string, AstOption>;
   activation?: AstActivation;
   range: Range;
+  /**
+   * Set when the statement was not understood as a layer and has been reported (another
+   * library's layer that nnc lacks): the checker knows no shape after it and says nothing more.
+   */
+  unread?: true;
 }
 
 /** A call of a user block: `basic(128, stride: 2)`. */

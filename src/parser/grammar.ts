@@ -294,10 +294,16 @@ export class NnParser extends CstParser {
     ]);
   });
 
+  /**
+   * A colon after a declaration's name (`model mlp: {`, Python's and YAML's habit) is read
+   * and reported by lowering; `parse()` turns an indented body after it (no braces at all)
+   * into a braced one.
+   */
   private modelDecl = this.RULE("modelDecl", () => {
     this.CONSUME(T.Model);
     this.CONSUME(T.AnyName);
     this.OPTION(() => this.SUBRULE(this.paramList));
+    this.OPTION2(() => this.CONSUME(T.Colon));
     this.SUBRULE(this.body);
   });
 
@@ -305,12 +311,21 @@ export class NnParser extends CstParser {
     this.CONSUME(T.Block);
     this.CONSUME(T.AnyName);
     this.OPTION(() => this.SUBRULE(this.paramList));
+    this.OPTION2(() => this.CONSUME(T.Colon));
     this.SUBRULE(this.body);
   });
 
+  /**
+   * `(a, b = 1)`. A comma with nothing after it (`(a, b,)`, `(a,, b)`) is read, and lowering
+   * reports it, so one stray comma is one error.
+   */
   private paramList = this.RULE("paramList", () => {
     this.CONSUME(T.LParen);
-    this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.param) });
+    this.OPTION(() => this.SUBRULE(this.param));
+    this.MANY(() => {
+      this.CONSUME(T.Comma);
+      this.OPTION2(() => this.SUBRULE2(this.param));
+    });
     this.CONSUME(T.RParen);
   });
 
@@ -381,18 +396,33 @@ export class NnParser extends CstParser {
     // (`resdual { … }`), which lowering reports and reads as the keyword it resembles.
     this.OPTION2(this.bodyOnSameLine);
   });
-  private readonly wordOrComma: IOrAlt<unknown>[] = [{ ALT: () => this.SUBRULE(this.word) }, { ALT: () => this.CONSUME(T.Comma) }];
+  /**
+   * Besides words, a statement reads `,` (clauses of a recipe line), and `=` and `:`, which
+   * are not the language's there: lowering reads `kernel_size=3` or `loss: crossentropy` as
+   * the habit of another language it is, and says once how to write it.
+   */
+  private readonly wordOrSeparator: IOrAlt<unknown>[] = [
+    { ALT: () => this.SUBRULE(this.word) },
+    { ALT: () => this.CONSUME(T.Comma) },
+    { ALT: () => this.CONSUME(T.Equals) },
+    { ALT: () => this.CONSUME(T.Colon) },
+  ];
   private readonly wordOnSameLine: DSLMethodOpts<unknown> = {
     GATE: () => sameLine(this.LA(0), this.LA(1)),
-    DEF: () => this.OR(this.wordOrComma),
+    DEF: () => this.OR(this.wordOrSeparator),
   };
   private readonly bodyOnSameLine: DSLMethodOpts<unknown> = { GATE: () => sameLine(this.LA(0), this.LA(1)), DEF: () => this.SUBRULE(this.body) };
   /** `name(`: a call's arguments, only when `(` touches the name. */
   private readonly callArgsIfAdjacent: DSLMethodOpts<unknown> = { GATE: () => adjacent(this.LA(0), this.LA(1)), DEF: () => this.SUBRULE(this.callArgs) };
 
+  /** `(0.9, 0.999)`, `(train: 8000)`; a comma with nothing after it is read (see `paramList`). */
   private callArgs = this.RULE("callArgs", () => {
     this.CONSUME(T.LParen);
-    this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.arg) });
+    this.OPTION(() => this.SUBRULE(this.arg));
+    this.MANY(() => {
+      this.CONSUME(T.Comma);
+      this.OPTION2(() => this.SUBRULE2(this.arg));
+    });
     this.CONSUME(T.RParen);
   });
 
@@ -444,7 +474,9 @@ export class NnParser extends CstParser {
 
   /**
    * An operand: `-` and a term (so a minus binds tightest), a number, a string, a name or
-   * call, or `( expr )`.
+   * call, or `( expr )`. The parentheses also read a list, `(3, 3)` or `(64, stride: 2)`:
+   * Python's tuple, or a block's arguments written after a space; lowering reports the one
+   * and reads the other.
    */
   private term = this.RULE("term", () => {
     this.OR(this.termAlts);
@@ -467,16 +499,22 @@ export class NnParser extends CstParser {
     {
       ALT: () => {
         this.CONSUME(T.LParen);
-        this.SUBRULE(this.expr);
+        this.SUBRULE(this.arg);
+        this.MANY(this.moreArgs);
         this.CONSUME(T.RParen);
       },
     },
   ];
+  private readonly moreArgs = (): void => {
+    this.CONSUME(T.Comma);
+    this.OPTION3(() => this.SUBRULE2(this.arg));
+  };
 
   private trainDecl = this.RULE("trainDecl", () => {
     this.CONSUME(T.Train);
     this.CONSUME(T.AnyName);
     this.OPTION(this.callArgsIfAdjacent);
+    this.OPTION2(() => this.CONSUME(T.Colon));
     this.SUBRULE(this.recipeBody);
   });
 
@@ -484,6 +522,7 @@ export class NnParser extends CstParser {
     this.CONSUME(T.Search);
     this.CONSUME(T.AnyName);
     this.MANY(() => this.SUBRULE(this.word));
+    this.OPTION(() => this.CONSUME(T.Colon));
     this.SUBRULE(this.recipeBody);
   });
 

@@ -5,14 +5,16 @@
 import type { CstNode, IRecognitionException, IToken } from "chevrotain";
 import { diag, endOf, LineMap, type Diagnostic, type Range } from "../diagnostics/diagnostic.js";
 import type { AstDeclaration, AstFile } from "./ast.js";
-import { closest, replaceFix } from "../diagnostics/suggest.js";
+import { unknownWord } from "../diagnostics/suggest.js";
 import { MAX_SYNTAX_ERRORS, parserInstance, TooManySyntaxErrors } from "./grammar.js";
 import { TOP_LEVEL_PREFIX } from "./messages.js";
 import { lexTokens } from "./lexer.js";
 import { Lowering } from "./lower.js";
+import { readDeclarations, reportHabits } from "./habits.js";
 
 export type * from "./ast.js";
 export { exprSource, itemLabel } from "./lower.js";
+export { wasReadAsMeant } from "./read-as-meant.js";
 
 export interface ParseResult {
   ast: AstFile;
@@ -41,10 +43,9 @@ export function parse(text: string): ParseResult {
     diagnostics.push(diag("NN1001", "`//` does not start a comment in a .nn file.", lines.range(t.startOffset, t.startOffset + 2), { hint: "Comments start with `#`." }));
   }
   for (const e of lexed.errors) {
-    {
-      const shown = [...text.slice(e.offset, e.offset + Math.min(e.length, 8))].map((c) => (c < " " ? `U+${c.charCodeAt(0).toString(16).padStart(4, "0").toUpperCase()}` : c)).join("");
-      diagnostics.push(diag("NN1001", `The character${e.length > 1 ? "s" : ""} \`${shown}\` ${e.length > 1 ? "are" : "is"} not part of the language.`, lines.range(e.offset, e.offset + e.length), { hint: "Comments start with `#`; names use letters, digits and `_`." }));
-    }
+    const shown = [...text.slice(e.offset, e.offset + Math.min(e.length, 8))].map((c) => (/[\p{C}\p{Z}]/u.test(c) ? codePoint(c) : c)).join("");
+    const hint = text[e.offset] === "'" ? "Strings are written in double quotes: `\"…\"`." : "Comments start with `#`; names use letters, digits and `_`.";
+    diagnostics.push(diag("NN1001", `The character${e.length > 1 ? "s" : ""} \`${shown}\` ${e.length > 1 ? "are" : "is"} not part of the language.`, lines.range(e.offset, e.offset + e.length), { hint }));
   }
 
   // Recursive descent needs stack for each level of nesting: refuse absurd depths up front
@@ -60,8 +61,17 @@ export function parse(text: string): ParseResult {
     }
   }
 
+  // Declarations as people from elsewhere write them: a misspelt keyword (`traing cnn {`) is
+  // read as the keyword it resembles, and a body indented under a colon (YAML, Python) as if
+  // it had braces; each reported once here.
+  const declared = readDeclarations(lexed.tokens, lines);
+  lexed.tokens = declared.tokens;
+  for (const d of declared.diagnostics) diagnostics.push(d);
+
   const parser = parserInstance();
-  const lowering = new Lowering(lines);
+  const quotes = new Map<number, "'" | "‘’" | "“”">();
+  for (const h of lexed.habits) if (h.kind === "quote") quotes.set(h.start, h.quote);
+  const lowering = new Lowering(lines, { blocks: declared.blocks, quotes, indentedBodyLines: declared.indentedBodyLines });
   const declarations: AstDeclaration[] = [];
   let toks: IToken[] = lexed.tokens;
   // Parse; if the file rule stops before the end, report the stray token, skip to the next
@@ -100,10 +110,18 @@ export function parse(text: string): ParseResult {
       seen.add(range.start.offset);
       if (message.startsWith(TOP_LEVEL_PREFIX)) {
         if (e.name === "NotAllInputParsedException") stopIndex = toks.indexOf(e.token);
-        const guess = e.token.tokenType.name === "Ident" ? closest(e.token.image, ["model", "block", "train", "search"]) : undefined;
-        const hint = guess ? `Did you mean \`${guess}\`?` : e.token.image === "}" ? "This `}` closes nothing: is it one too many?" : "Every declaration starts with `model`, `block`, `train` or `search`.";
-        const fixes = guess ? replaceFix(guess, lines.range(e.token.startOffset, (e.token.endOffset ?? e.token.startOffset) + 1)) : undefined;
-        diagnostics.push(diag("NN1007", message, range, { hint, fixes }));
+        const word = e.token.tokenType.name === "Ident" ? e.token.image : "";
+        diagnostics.push(
+          unknownWord({
+            code: "NN1007",
+            message,
+            word,
+            range,
+            candidates: word ? ["model", "block", "train", "search"] : [],
+            otherwise: e.token.image === "}" ? "This `}` closes nothing: is it one too many?" : "Every declaration starts with `model`, `block`, `train` or `search`.",
+            fix: word !== "" && range.start.offset === e.token.startOffset,
+          }),
+        );
         continue;
       }
       const missing = /^Expected `[)}]`/.test(message) || e.token.tokenType.name === "EOF";
@@ -125,8 +143,7 @@ export function parse(text: string): ParseResult {
       break;
     }
     if (stopIndex < 0) break;
-    let next = stopIndex + 1;
-    while (next < toks.length && !TOP_LEVEL.has(toks[next]!.tokenType.name)) next++;
+    const next = resumeAt(toks, stopIndex);
     if (next >= toks.length) break;
     toks = toks.slice(next);
   }
@@ -139,6 +156,9 @@ export function parse(text: string): ParseResult {
   const parseErrorLines = new Set(diagnostics.filter((d) => d.code === "NN1003" || d.code === "NN1004").map((d) => d.range.start.line));
   // (A loop, not push(...): a megabyte of words can give more diagnostics than a call takes arguments.)
   for (const d of lowering.diagnostics) if (!parseErrorLines.has(d.range.start.line)) diagnostics.push(d);
+  // Habits the lexer read past (other quotes, `×`, `;`, invisible characters, names outside
+  // ASCII), each once, unless lowering reported the statement they are in as a whole.
+  for (const d of reportHabits(lexed.habits, lowering.covered, lines)) diagnostics.push(d);
   if (Number.isFinite(cutAt)) {
     // What follows the cut is unread: keep only what was found before that line.
     const cutLine = lines.position(cutAt).line;
@@ -149,6 +169,35 @@ export function parse(text: string): ParseResult {
   const comments = lexed.comments.map((c) => ({ text: c.image, range: lines.range(c.startOffset, (c.endOffset ?? c.startOffset) + 1) }));
   const ast: AstFile = { kind: "file", declarations, comments, range: lines.range(0, text.length) };
   return { ast, diagnostics, lines };
+}
+
+/** `U+200B`: a character by its code point. */
+function codePoint(c: string): string {
+  return `U+${c.codePointAt(0)!.toString(16).padStart(4, "0").toUpperCase()}`;
+}
+
+/**
+ * Where to go on after a token that starts no declaration (`network cnn { … }`): at the next
+ * declaration keyword that begins a line outside the braces the stray text opened, so that a
+ * keyword inside it (`mnist(train: 8000)`) is not taken for a new declaration.
+ */
+function resumeAt(toks: readonly IToken[], stop: number): number {
+  let depth = 0;
+  let fallback = -1;
+  for (let i = stop; i < toks.length; i++) {
+    const t = toks[i]!;
+    const k = t.tokenType.name;
+    if (i > stop && TOP_LEVEL.has(k) && (toks[i - 1]!.endLine ?? 0) < (t.startLine ?? 0)) {
+      if (depth <= 0) return i;
+      if (fallback < 0) fallback = i;
+    }
+    if (k === "LCurly") depth++;
+    else if (k === "RCurly") depth--;
+  }
+  if (fallback >= 0) return fallback;
+  let next = stop + 1;
+  while (next < toks.length && !TOP_LEVEL.has(toks[next]!.tokenType.name)) next++;
+  return next;
 }
 
 /** True for V8's "Maximum call stack size exceeded". */

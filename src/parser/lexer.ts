@@ -40,12 +40,14 @@ export const Residual = keywordTokens.residual!;
 /**
  * The `x` between dimensions: `5x5x32`, `3x3xc`, `(c)x(c)`. Only an `x` right after a digit or
  * `)` and right before a digit, a letter, `_` or `(` is a dimension separator; any other `x` is
- * part of a name.
+ * part of a name. A minus may come between (`3x3x-8`): the size is then negative, which the
+ * checker reports as such.
  */
 function matchDimX(text: string, offset: number): CustomPatternMatcherReturn | null {
   if (text.charCodeAt(offset) !== 120 /* x */ || offset === 0) return null;
   const prev = text[offset - 1]!;
-  const next = text[offset + 1];
+  let next = text[offset + 1];
+  if (next === "-") next = text[offset + 2];
   if (next === undefined) return null;
   if (!/[0-9)]/.test(prev) || !/[0-9A-Za-z_(]/.test(next)) return null;
   return ["x"] as unknown as CustomPatternMatcherReturn;
@@ -57,7 +59,7 @@ export const NumberLit = createToken({ name: "Number", pattern: /(?:\d+(?:\.\d*)
  * A number run into a word (`8relu`, `1e`): reported, then read as the number alone. An `x`
  * right after the digits is a dims separator, not a word (`5x5x32`).
  */
-export const NumberRunOn = createToken({ name: "NumberRunOn", pattern: /(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?![eE][+-]?\d)(?=[A-Za-wyzA-Z_]|x(?![0-9A-Za-z_(]))[A-Za-z_][A-Za-z0-9_]*/, start_chars_hint: NUMBER_STARTS, line_breaks: false });
+export const NumberRunOn = createToken({ name: "NumberRunOn", pattern: /(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?![eE][+-]?\d)(?=[A-Za-wyzA-Z_]|x(?!-?[0-9A-Za-z_(]))[A-Za-z_][A-Za-z0-9_]*/, start_chars_hint: NUMBER_STARTS, line_breaks: false });
 /** `//` is not a comment in .nn; reported with a hint, then skipped like one. */
 export const SlashComment = createToken({ name: "SlashComment", pattern: /\/\/[^\n\r]*/, group: "badComments", start_chars_hint: ["/"], line_breaks: false });
 export const StringLit = createToken({ name: "String", pattern: /"(?:[^"\\\n\r]|\\.)*"/, start_chars_hint: ['"'], line_breaks: false });
@@ -202,8 +204,192 @@ export interface LexResult {
   runOn: { token: IToken; digits: number }[];
   /** `//` comments. */
   slashComments: IToken[];
+  /** Other languages' and word processors' habits, already read as the language's own (see `readHabits`). */
+  habits: LexHabit[];
 }
 
+/**
+ * A habit from elsewhere that the lexer reads as what was meant, for the parser to report
+ * once with the right words: the text the lexer sees has the habit replaced by characters of
+ * the same length (so every offset, line and column stays put), and names keep their own
+ * spelling in their tokens.
+ */
+export type LexHabit =
+  /** `'same'`, `‘same’`, `“relu”`: a string in quotes other than `"…"` (read as `"same"`). */
+  | { kind: "quote"; start: number; end: number; quote: "'" | "‘’" | "“”" }
+  /** `28×28` (read as `28x28`). */
+  | { kind: "times"; start: number; end: number; char: string }
+  /** `−1`, `–>`: a dash that looks like `-` (read as `-`). */
+  | { kind: "dash"; start: number; end: number; char: string }
+  /** `réseau`: a name with letters outside ASCII (one token, its own spelling). */
+  | { kind: "non-ascii"; start: number; end: number; name: string }
+  /** `nn.Conv2d`: a dotted name (one token, its own spelling). */
+  | { kind: "dotted"; start: number; end: number; name: string }
+  /** A zero-width space, a BOM after the start of the file, a bidirectional control: skipped. */
+  | { kind: "invisible"; start: number; end: number; char: string }
+  /** `;` at the end of a statement: skipped. */
+  | { kind: "semicolon"; start: number; end: number };
+
+/** Quotes other than `"` that open a string: the closing ones they pair with. */
+const OTHER_QUOTES: Record<string, { close: string; kind: "'" | "‘’" | "“”" }> = {
+  "'": { close: "'", kind: "'" },
+  "\u2018": { close: "\u2019\u2018'", kind: "‘’" },
+  "\u2019": { close: "\u2019", kind: "‘’" },
+  "\u201a": { close: "\u2019\u2018", kind: "‘’" },
+  "\u201c": { close: "\u201d\u201c\"", kind: "“”" },
+  "\u201d": { close: "\u201d", kind: "“”" },
+  "\u201e": { close: "\u201c\u201d", kind: "“”" },
+  "\u00ab": { close: "\u00bb", kind: "“”" },
+  "\u00bb": { close: "\u00ab", kind: "“”" },
+};
+/** Look-alikes of `x` between dimensions. */
+const TIMES = new Set(["\u00d7", "\u2715", "\u2716", "\u2a2f"]);
+/** Look-alikes of `-`: minus sign, hyphen, en and em dash. */
+const DASHES = new Set(["\u2212", "\u2010", "\u2011", "\u2013", "\u2014"]);
+/**
+ * Characters that show nothing: zero-width space, joiners and non-joiner, word joiner,
+ * invisible operators, soft hyphen, bidirectional marks, embeddings, overrides and isolates,
+ * and the byte-order mark (allowed as the file's first character only).
+ */
+const INVISIBLE = /[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
+const NAME_CHAR = /[A-Za-z0-9_\p{L}\p{M}\p{Nd}]/u;
+const LETTER = /[\p{L}\p{M}]/u;
+/** Where `readHabits` looks: strings and comments (to skip them), and each kind of habit. */
+const HABIT_POINTS = /["#\/';.\u0080-\uffff]/g;
+
+/**
+ * Finds the habits of other languages and word processors that the lexer would otherwise
+ * trip over, character by character, and returns the text with each replaced by what was
+ * meant (same length): quotes other than `"` around a string become `"`, `×` between
+ * dimensions `x`, look-alike dashes `-`, letters outside ASCII and the dots of dotted names
+ * `_` (so the name is one token; `lexTokens` gives it back its spelling), invisible
+ * characters and semicolons spaces. Strings and comments are skipped as the lexer skips
+ * them. Text with none of these comes back as it is, without a copy.
+ */
+export function readHabits(source: string): { text: string; habits: LexHabit[] } {
+  const habits: LexHabit[] = [];
+  let chars: string[] | undefined;
+  const put = (at: number, replacement: string): void => {
+    chars ??= [...source.split("")];
+    for (let k = 0; k < replacement.length; k++) chars[at + k] = replacement[k]!;
+  };
+  HABIT_POINTS.lastIndex = 0;
+  for (let m = HABIT_POINTS.exec(source); m !== null; m = HABIT_POINTS.exec(source)) {
+    const i = m.index;
+    const c = source[i]!;
+    if (c === '"') {
+      HABIT_POINTS.lastIndex = skipString(source, i);
+      continue;
+    }
+    if (c === "#" || (c === "/" && source[i + 1] === "/")) {
+      HABIT_POINTS.lastIndex = lineEnd(source, i);
+      continue;
+    }
+    if (c === "/") continue;
+    if (c === ";") {
+      habits.push({ kind: "semicolon", start: i, end: i + 1 });
+      put(i, " ");
+      continue;
+    }
+    if (c === ".") {
+      // `nn.Conv2d`, `layers.Dense`: a dot between two names (not in a number: `1.5`, `2.e3`).
+      const before = wordStart(source, i);
+      if (before < i && /[A-Za-z_]/.test(source[before]!) && /[A-Za-z_]/.test(source[i + 1] ?? "")) {
+        let end = i + 1;
+        while (end < source.length && (NAME_CHAR.test(source[end]!) || (source[end] === "." && /[A-Za-z_]/.test(source[end + 1] ?? "")))) end++;
+        const name = source.slice(before, end);
+        if (/[^\x00-\x7f]/.test(name)) {
+          // Letters outside ASCII in a dotted name: reported as such once, below.
+          habits.push({ kind: "non-ascii", start: before, end, name });
+        }
+        habits.push({ kind: "dotted", start: before, end, name });
+        for (let k = before; k < end; k++) if (source[k] === "." || source.charCodeAt(k) > 0x7f) put(k, "_");
+        HABIT_POINTS.lastIndex = end;
+      }
+      continue;
+    }
+    const quote = OTHER_QUOTES[c];
+    if (quote) {
+      // A string in other quotes, closed on the same line, with no `"` inside.
+      let end = i + 1;
+      while (end < source.length && !quote.close.includes(source[end]!) && source[end] !== "\n" && source[end] !== "\r" && source[end] !== '"') end++;
+      if (end < source.length && quote.close.includes(source[end]!)) {
+        habits.push({ kind: "quote", start: i, end: end + 1, quote: quote.kind });
+        put(i, '"');
+        put(end, '"');
+        HABIT_POINTS.lastIndex = end + 1;
+      }
+      continue;
+    }
+    if (TIMES.has(c)) {
+      habits.push({ kind: "times", start: i, end: i + 1, char: c });
+      put(i, "x");
+      continue;
+    }
+    if (DASHES.has(c)) {
+      habits.push({ kind: "dash", start: i, end: i + 1, char: c });
+      put(i, "-");
+      continue;
+    }
+    if (INVISIBLE.test(c)) {
+      if (c === "\ufeff" && i === 0) continue;
+      habits.push({ kind: "invisible", start: i, end: i + 1, char: c });
+      put(i, " ");
+      continue;
+    }
+    const code = source.codePointAt(i)!;
+    const ch = String.fromCodePoint(code);
+    if (LETTER.test(ch)) {
+      // A name with letters outside ASCII: the whole word, ASCII letters, digits and `_`
+      // included; each other UTF-16 unit is read as `_` so the lexer keeps it one name.
+      const start = wordStart(source, i);
+      let end = i;
+      while (end < source.length) {
+        const cp = source.codePointAt(end)!;
+        const s = String.fromCodePoint(cp);
+        if (!NAME_CHAR.test(s)) break;
+        end += s.length;
+      }
+      const name = source.slice(start, end);
+      habits.push({ kind: "non-ascii", start, end, name });
+      for (let k = start; k < end; k++) if (source.charCodeAt(k) > 0x7f) put(k, "_");
+      HABIT_POINTS.lastIndex = end;
+    }
+  }
+  return { text: chars ? chars.join("") : source, habits };
+}
+
+/** The offset just past the string that starts with `"` at `i` (as the lexer reads it). */
+function skipString(text: string, i: number): number {
+  let k = i + 1;
+  while (k < text.length) {
+    const c = text[k]!;
+    if (c === "\\") k += 2;
+    else if (c === '"') return k + 1;
+    else if (c === "\n" || c === "\r") return k;
+    else k++;
+  }
+  return k;
+}
+
+function lineEnd(text: string, i: number): number {
+  let k = i;
+  while (k < text.length && text[k] !== "\n" && text[k] !== "\r") k++;
+  return k;
+}
+
+/** Where the name ending just before `i` starts (`i` when none does). */
+function wordStart(text: string, i: number): number {
+  let k = i;
+  while (k > 0) {
+    const c = text[k - 1]!;
+    if (/[A-Za-z0-9_]/.test(c)) k--;
+    else if (c.charCodeAt(0) >= 0xdc00 && c.charCodeAt(0) <= 0xdfff && k >= 2 && NAME_CHAR.test(text.slice(k - 2, k))) k -= 2;
+    else if (c.charCodeAt(0) > 0x7f && NAME_CHAR.test(c)) k--;
+    else break;
+  }
+  return k;
+}
 /**
  * What the lexer skips as a whole (a string, with the lexer's own pattern; a `#` or `//`
  * comment), or a run of at least 16 characters that no token can contain; the regex engine
@@ -234,8 +420,20 @@ function blankInvalidRuns(text: string): { text: string; errors: { offset: numbe
 }
 
 export function lexTokens(source: string): LexResult {
-  const { text, errors: blanked } = blankInvalidRuns(source);
+  const read = readHabits(source);
+  const { text, errors: blanked } = blankInvalidRuns(read.text);
   const result = nnLexer.tokenize(text);
+  if (read.text !== source) {
+    // Names read with `_` in place of their other letters and dots get their spelling back.
+    const names = read.habits.filter((h) => h.kind === "non-ascii" || h.kind === "dotted");
+    if (names.length > 0) {
+      let n = 0;
+      for (const t of result.tokens) {
+        while (n < names.length && names[n]!.end <= t.startOffset) n++;
+        if (n < names.length && names[n]!.start <= (t.endOffset ?? t.startOffset)) t.image = source.slice(t.startOffset, (t.endOffset ?? t.startOffset) + 1);
+      }
+    }
+  }
   const unterminated: IToken[] = [];
   for (const t of result.tokens) {
     if (t.tokenType === UnterminatedString) {
@@ -264,5 +462,6 @@ export function lexTokens(source: string): LexResult {
     unterminated,
     comments: (result.groups["comments"] as IToken[] | undefined) ?? [],
     errors: [...blanked, ...result.errors.map((e) => ({ offset: e.offset, length: e.length }))].sort((a, b) => a.offset - b.offset),
+    habits: read.habits,
   };
 }

@@ -4,9 +4,12 @@
  * which is an option, which the activation). Reports problems as diagnostics; never throws.
  */
 import type { CstNode, IToken } from "chevrotain";
+import { exprSource } from "./expr-source.js";
+import { translateForeignLayer, translateOptimizer, type StatementPart } from "./foreign.js";
+import { readAsMeantAfter } from "./read-as-meant.js";
 import { diag, endOf, type Diagnostic, type Fix, type LineMap, type Range } from "../diagnostics/diagnostic.js";
-import { closest, replaceFix } from "../diagnostics/suggest.js";
-import { ACTIVATIONS, KEYWORDS, LAYER_KINDS, isActivation, isLayerKind, type LayerKindInfo } from "../language/vocabulary.js";
+import { closest, unknownWord } from "../diagnostics/suggest.js";
+import { ACTIVATIONS, ALIASES, KEYWORDS, LAYER_KINDS, RECIPE_SETTINGS, SEARCH_SETTINGS, isActivation, isLayerKind, type LayerKindInfo } from "../language/vocabulary.js";
 import type {
   AstActivation,
   AstArg,
@@ -24,8 +27,11 @@ import type {
   AstSearch,
   AstSearchVar,
   AstStatement,
+  AstString,
   AstTrain,
 } from "./ast.js";
+
+export { exprSource } from "./expr-source.js";
 
 type Child = CstNode | IToken;
 type Children = Record<string, Child[] | undefined>;
@@ -117,8 +123,10 @@ function inOrder(...all: (Child[] | undefined)[]): readonly Child[] {
 function statementParts(c: Children): readonly Child[] {
   const words = c["word"];
   const commas = c["Comma"];
-  if (commas === undefined) return words ?? NONE;
-  return inOrder(words, commas);
+  const equals = c["Equals"];
+  const colons = c["Colon"];
+  if (commas === undefined && equals === undefined && colons === undefined) return words ?? NONE;
+  return inOrder(words, commas, equals, colons);
 }
 
 function byStart(a: Child, b: Child): number {
@@ -128,9 +136,46 @@ function byStart(a: Child, b: Child): number {
 /** What a lone activation (`-> relu name act1`) takes: the options every layer has. */
 let loneActivation: LayerKindInfo | undefined;
 
+/** What lowering knows of the file beyond the node at hand (gathered by `parse()`). */
+export interface LoweringContext {
+  /** Names declared with `block NAME`: a call of one is never another library's layer. */
+  blocks?: ReadonlySet<string>;
+  /** Strings written in quotes other than `"…"`, by their start offset (`readHabits`). */
+  quotes?: ReadonlyMap<number, "'" | "‘’" | "“”">;
+  /**
+   * Lines of bodies written without braces, under a colon and indented as in YAML (already
+   * reported once): a colon after a statement's head there is part of that mistake.
+   */
+  indentedBodyLines?: ReadonlySet<number>;
+}
+
+/** A word in quotes that is not a string: `'same'`, `"relu"` (identifier-like text). */
+const WORD_LIKE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 export class Lowering {
   readonly diagnostics: Diagnostic[] = [];
-  constructor(private readonly lines: LineMap) {}
+  /**
+   * Offsets (start, end) of the source that a diagnostic of lowering already covers, so that
+   * `parse()` does not report the habits found inside them (`readHabits`) a second time: the
+   * quotes of `padding='same'` are part of the keyword argument reported.
+   */
+  readonly covered: { start: number; end: number }[] = [];
+  /** While a statement's words are lowered, their diagnostics wait here (see `held`). */
+  private buffer: Diagnostic[] | undefined;
+  /** Call arguments written `name=value`, and the diagnostics that said so. */
+  private readonly equalsArgs = new WeakSet<AstArg>();
+  private readonly equalsDiagnostics = new WeakSet<Diagnostic>();
+  /** The arguments in a parenthesised word, `(64)` or `(64, stride: 2)`, by the word. */
+  private readonly parenArgs = new WeakMap<AstExpr, AstArg[]>();
+  /** Words already reported as unreadable, which statements leave out. */
+  private readonly reported = new WeakSet<AstExpr>();
+  private readonly blocks: ReadonlySet<string>;
+  constructor(
+    private readonly lines: LineMap,
+    private readonly context: LoweringContext = {},
+  ) {
+    this.blocks = context.blocks ?? new Set();
+  }
 
   // --- ranges ------------------------------------------------------------------------
   // The lexer tracks lines and columns (1-based; lines end at \n, \r\n or \r, as in
@@ -158,8 +203,36 @@ export class Lowering {
   ident(t: IToken): AstIdent {
     return { kind: "ident", name: t.image, range: this.tokenRange(t) };
   }
-  private error(code: Parameters<typeof diag>[0], message: string, range: Range, hint?: string, fixes?: Fix[]): void {
-    this.diagnostics.push(diag(code, message, range, hint === undefined ? { fixes } : { hint, fixes }));
+  private error(code: Parameters<typeof diag>[0], message: string, range: Range, hint?: string, fixes?: Fix[]): Diagnostic {
+    const d = diag(code, message, range, hint === undefined ? { fixes } : { hint, fixes });
+    (this.buffer ?? this.diagnostics).push(d);
+    return d;
+  }
+
+  /**
+   * Runs `f` holding back the diagnostics it reports, and returns them with its value: a
+   * statement in another library's spelling is then reported once, as that, instead of
+   * once for each thing in it that is not nnc's.
+   */
+  private held<T>(f: () => T): { value: T; held: Diagnostic[] } {
+    const outer = this.buffer;
+    const mine: Diagnostic[] = [];
+    this.buffer = mine;
+    try {
+      return { value: f(), held: mine };
+    } finally {
+      this.buffer = outer;
+    }
+  }
+  /** Reports a diagnostic made elsewhere (`unknownWord`), held back like the others. */
+  private report(d: Diagnostic): void {
+    (this.buffer ?? this.diagnostics).push(d);
+  }
+  private release(held: readonly Diagnostic[]): void {
+    for (const d of held) (this.buffer ?? this.diagnostics).push(d);
+  }
+  private cover(range: Range): void {
+    this.covered.push({ start: range.start.offset, end: range.end.offset });
   }
 
   // --- declarations -------------------------------------------------------------------
@@ -181,6 +254,15 @@ export class Lowering {
     const c = n.children;
     const nameTok = token(c, "AnyName");
     const name = nameTok ? this.ident(nameTok) : undefined;
+    const colon = token(c, "Colon");
+    if (colon) {
+      // `model mlp: {`: Python's and YAML's colon (a body without braces is found and
+      // reported by parse(), which reads its colon as the `{`).
+      const what = n.name.replace("Decl", "");
+      const r = this.tokenRange(colon);
+      const before = this.lines.text[r.start.offset - 1] === " " ? { ...r, start: this.lines.position(r.start.offset - 1) } : r;
+      readAsMeantAfter(this.error("NN1033", `A declaration has no colon: the ${what === "train" ? "recipe" : what}'s body follows in braces.`, r, `Write \`${what} ${name?.name ?? "…"} {\`.`, [{ title: "Remove the colon", edits: [{ range: before, newText: "" }] }]));
+    }
     switch (n.name) {
       case "modelDecl":
       case "blockDecl": {
@@ -233,6 +315,7 @@ export class Lowering {
 
   private params(n: CstNode | undefined): AstParam[] {
     if (!n) return [];
+    this.strayCommas(n, "param", "parameters");
     const out: AstParam[] = [];
     for (const p of nodes(n.children, "param")) {
       const range = this.nodeRange(p);
@@ -357,17 +440,20 @@ export class Lowering {
     return out;
   }
 
-  /** Words of a statement in source order, split into clauses at commas. */
-  private statementClauses(n: CstNode): AstExpr[][] {
-    const clauses: AstExpr[][] = [[]];
+  /**
+   * The words of a statement and the separators between them (`,`, and `=` and `:`, which
+   * are read only to be reported), in source order.
+   */
+  private parts(n: CstNode): StatementPart[] {
+    const out: StatementPart[] = [];
     for (const p of statementParts(n.children)) {
-      if (isToken(p)) clauses.push([]);
+      if (isToken(p)) out.push({ kind: p.image === "=" ? "=" : p.image === ":" ? ":" : ",", range: this.tokenRange(p) });
       else {
         const e = this.expr(p);
-        if (e) clauses[clauses.length - 1]!.push(e);
+        if (e) out.push({ kind: "word", expr: e });
       }
     }
-    return clauses;
+    return out;
   }
 
   /** A statement in a model or block body: a layer, a lone activation or a block call. */
@@ -378,34 +464,59 @@ export class Lowering {
     if (!range || !headTok) return undefined;
     const head = this.ident(headTok);
     const callArgsNode = firstNode(c["callArgs"]);
-    // The words in source order; a comma between them is an error reported below.
-    const raw: AstExpr[] = [];
-    let comma: IToken | undefined;
-    for (const p of statementParts(n.children)) {
-      if (isToken(p)) comma ??= p;
-      else {
-        const e = this.expr(p);
-        if (e) raw.push(e);
-      }
-    }
-    let words = this.joinSpacedDims(raw);
     const bodyNode = firstNode(c["body"]);
+    // The words, with what they report held back: a statement written as another library
+    // writes it is one mistake, reported once as that.
+    const { value: lowered, held } = this.held(() => ({ parts: this.parts(n), call: callArgsNode ? this.callArgs(callArgsNode) : undefined }));
+    if (!bodyNode) {
+      const callRange = callArgsNode ? this.nodeRange(callArgsNode) : undefined;
+      const foreign = translateForeignLayer(head, lowered.call && callRange ? { args: lowered.call, range: callRange } : undefined, lowered.parts, range, this.blocks);
+      if (foreign) {
+        this.cover(range);
+        readAsMeantAfter(this.error("NN1025", foreign.message, foreign.range, foreign.hint, foreign.replace ? [{ title: `Write \`${foreign.replace.text}\``, edits: [{ range: foreign.replace.range, newText: foreign.replace.text }] }] : undefined));
+        return foreign.layer;
+      }
+      const spaced = this.spacedBlockCall(head, callArgsNode, lowered.parts, range);
+      if (spaced) return spaced;
+    }
+    this.release(held);
+    let parts = lowered.parts.filter((x) => x.kind !== "word" || !this.reported.has(x.expr));
+    if (parts[0]?.kind === ":" && !bodyNode) {
+      // `dense: 32 relu`, `input: 10`: YAML's colon after the head.
+      this.headColon(head, parts[0].range, "layer");
+      parts = parts.slice(1);
+    }
+    parts = this.unquoteWords(parts, head.name === "pretrained" ? () => true : (prev) => prev?.kind === "ref" && prev.name === "name");
+    const raw: AstExpr[] = [];
+    const commas: Range[] = [];
+    let stray: { kind: "=" | ":"; range: Range } | undefined;
+    for (const p of parts) {
+      if (p.kind === "word") raw.push(p.expr);
+      else if (p.kind === ",") commas.push(p.range);
+      else stray ??= { kind: p.kind, range: p.range };
+    }
+    const comma = commas[0];
+    let words = this.joinSpacedDims(raw);
     if (bodyNode) return this.misspeltKeyword(head, words, bodyNode, range);
     if (comma) {
-      this.error("NN1014", "Layer words are separated by spaces, not commas.", this.tokenRange(comma), "Remove the comma; options follow the layer on the same line, e.g. `conv 3x3x64 relu same`.");
+      readAsMeantAfter(this.error("NN1014", "Layer words are separated by spaces, not commas.", comma, "Remove the comma; options follow the layer on the same line, e.g. `conv 3x3x64 relu same`.", [{ title: commas.length > 1 ? "Remove the commas" : "Remove the comma", edits: commas.map((range) => ({ range, newText: "" })) }]));
+    }
+    if (stray) {
+      this.error("NN1003", `\`${stray.kind}\` has no place between a layer's words.`, stray.range, "A layer is its kind and words separated by spaces, e.g. `conv 3x3x64 relu same`; block arguments go in its parentheses: `basic(64, stride: 2)`.");
     }
     const info = LAYER_KINDS[head.name];
     if (info) {
       if (callArgsNode) {
         // `conv(3x3x32, relu)`: say where the values go, then read them as if written right.
         const r = this.nodeRange(callArgsNode) ?? head.range;
-        words = [...this.callArgs(callArgsNode).flatMap((a) => (a.value ? [a.value] : [])), ...words];
-        this.error("NN1015", `\`${head.name}\` takes its values after a space, not in parentheses.`, r, `Write \`${[head.name, ...words.map(exprSource)].join(" ")}\`.`);
+        words = [...(lowered.call ?? []).flatMap((a) => (a.value ? [a.value] : [])), ...words];
+        const text = [head.name, ...words.map(exprSource)].join(" ");
+        readAsMeantAfter(this.error("NN1015", `\`${head.name}\` takes its values after a space, not in parentheses.`, r, `Write \`${text}\`.`, [{ title: `Write \`${text}\``, edits: [{ range, newText: text }] }]));
       }
       return this.layer(head, info, words, range);
     }
     if (isActivation(head.name)) {
-      const activation: AstActivation = { kind: "activation", name: head, args: this.callArgs(callArgsNode), range: callArgsNode ? this.span(head.range, this.nodeRange(callArgsNode) ?? head.range) : head.range };
+      const activation: AstActivation = { kind: "activation", name: head, args: lowered.call ?? [], range: callArgsNode ? this.span(head.range, this.nodeRange(callArgsNode) ?? head.range) : head.range };
       const layer: AstLayer = { kind: "layer", op: head, positional: [], options: {}, activation, range };
       this.layerOptions(layer, (loneActivation ??= { positional: [], options: { name: LAYER_KINDS.dense!.options.name!, frozen: LAYER_KINDS.dense!.options.frozen! }, activation: false, summary: "", example: "" }), words, head.name);
       return layer;
@@ -415,8 +526,16 @@ export class Lowering {
       const first = words[0]!;
       const last = words[words.length - 1]!;
       if (!callArgsNode) {
-        const guess = closestLayer(head.name);
-        this.error("NN2001", `\`${head.name}\` is not a layer kind I know.`, head.range, suggestLayer(head.name), replaceFix(guess, head.range));
+        this.report(
+          unknownWord({
+            code: "NN2001",
+            message: `\`${head.name}\` is not a layer kind I know.`,
+            word: head.name,
+            range: head.range,
+            candidates: [...Object.keys(LAYER_KINDS), ...Object.keys(ACTIVATIONS)],
+            otherwise: `Layer kinds are ${Object.keys(LAYER_KINDS).map((k) => `\`${k}\``).join(", ")}; a block is called with parentheses, e.g. \`basic(64)\`.`,
+          }),
+        );
         return undefined;
       }
       const next = wordName(first);
@@ -427,7 +546,69 @@ export class Lowering {
         this.error("NN1015", `The block \`${head.name}\` takes its arguments in its parentheses, not after them.`, this.span(first.range, last.range), `Move them inside: \`${head.name}(…, ${exprSource(first)})\`.`);
       }
     }
-    return { kind: "block-call", callee: head, args: this.callArgs(callArgsNode), range };
+    return { kind: "block-call", callee: head, args: lowered.call ?? [], range };
+  }
+
+  /**
+   * `conv_bn (64)`: a block of this file called with a space before its parentheses, which
+   * makes `(64)` a word of its own. Reported once, with the edit that removes the space, and
+   * read as the call it is.
+   */
+  private spacedBlockCall(head: AstIdent, callArgsNode: CstNode | undefined, parts: readonly StatementPart[], range: Range): AstItem | undefined {
+    if (callArgsNode || !this.blocks.has(head.name) || parts.length !== 1 || parts[0]!.kind !== "word") return undefined;
+    const word = parts[0]!.expr;
+    const args = this.parenArgs.get(word);
+    if (!args) return undefined;
+    const gap: Range = { start: head.range.end, end: word.range.start };
+    this.cover(range);
+    const written = this.lines.text.slice(word.range.start.offset, word.range.end.offset);
+    readAsMeantAfter(this.error("NN1015", `The arguments of the block \`${head.name}\` go in parentheses touching its name; with a space, \`${written}\` is read as a value of its own.`, this.span(head.range, word.range), `Write \`${head.name}${written}\`.`, [{ title: "Remove the space", edits: [{ range: gap, newText: "" }] }]));
+    return { kind: "block-call", callee: head, args, range };
+  }
+
+  /** `loss: crossentropy`, `dense: 32`: a colon after a statement's head (YAML's habit). */
+  private headColon(head: AstIdent, colon: Range, what: "layer" | "setting"): void {
+    // Part of one mistake when the whole body is written YAML-style (reported by parse()).
+    if (this.context.indentedBodyLines?.has(colon.start.line)) return;
+    const edit: Range = this.lines.text[colon.end.offset] === " " ? colon : colon;
+    readAsMeantAfter(this.error(
+      "NN1033",
+      what === "layer" ? `A layer has no colon after its kind: \`${head.name}\` is followed by its words.` : `A setting has no colon: \`${head.name}\` is followed by its value.`,
+      colon,
+      `Write \`${head.name} …\` without the colon.`,
+      [{ title: "Remove the colon", edits: [{ range: edit, newText: "" }] }],
+    ));
+  }
+
+  /**
+   * Words written as strings (`'same'`, `"relu"`, `‘softmax’`): one error for the statement,
+   * with the edits that remove the quotes, and the words read as words. `isStringSlot(prev)`
+   * says where a string belongs (after `name`, for instance): those are left alone.
+   */
+  private unquoteWords(parts: StatementPart[], isStringSlot: (prev: AstExpr | undefined) => boolean): StatementPart[] {
+    const quoted: number[] = [];
+    parts.forEach((p, i) => {
+      const prev = parts[i - 1];
+      if (p.kind === "word" && p.expr.kind === "string" && WORD_LIKE.test(p.expr.value) && !isStringSlot(prev?.kind === "word" ? prev.expr : undefined)) quoted.push(i);
+    });
+    if (quoted.length === 0) return parts;
+    const strings = quoted.map((i) => (parts[i] as { expr: AstExpr & { kind: "string" } }).expr);
+    for (const str of strings) this.cover(str.range);
+    const shown = strings.map((str) => `\`${exprSource(str)}\``);
+    const names = strings.map((str) => `\`${str.value}\``);
+    readAsMeantAfter(this.error(
+      "NN1026",
+      strings.length === 1 ? `${shown[0]} is a word, not a string: nnc writes it without quotes.` : `${shown.slice(0, -1).join(", ")} and ${shown[shown.length - 1]} are words, not strings: nnc writes them without quotes.`,
+      this.span(strings[0]!.range, strings[strings.length - 1]!.range),
+      `Write ${names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`} without quotes; quotes are for file paths and names, e.g. \`csv("iris.csv")\`.`,
+      [{ title: "Remove the quotes", edits: strings.map((str) => ({ range: str.range, newText: str.value })) }],
+    ));
+    const out = [...parts];
+    for (const i of quoted) {
+      const str = (parts[i] as { expr: AstExpr & { kind: "string" } }).expr;
+      out[i] = { kind: "word", expr: { kind: "ref", name: str.value, range: str.range } };
+    }
+    return out;
   }
 
   /**
@@ -467,15 +648,14 @@ export class Lowering {
   private misspeltKeyword(head: AstIdent, words: AstExpr[], bodyNode: CstNode, range: Range): AstItem | undefined {
     const guess = closest(head.name, ["repeat", "residual"]);
     const body = this.body(bodyNode);
+    if (guess !== undefined) this.report(unknownWord({ code: "NN2001", message: `\`${head.name}\` is not a keyword I know.`, word: head.name, range: head.range, candidates: ["repeat", "residual"] }));
     if (guess === "residual") {
-      this.error("NN2001", `\`${head.name}\` is not a keyword I know.`, head.range, "Did you mean `residual`?", replaceFix(guess, head.range));
       const project = words.find((w) => w.kind === "ref" && w.name === "project");
       const item: AstResidual = { kind: "residual", keyword: head.range, body, range };
       if (project) item.project = project.range;
       return item;
     }
     if (guess === "repeat") {
-      this.error("NN2001", `\`${head.name}\` is not a keyword I know.`, head.range, "Did you mean `repeat`?", replaceFix(guess, head.range));
       const item: AstRepeat = { kind: "repeat", keyword: head.range, body, range };
       if (words[0]) item.count = words[0];
       return item;
@@ -550,13 +730,15 @@ export class Lowering {
         continue;
       }
       if (name !== undefined && (word.kind === "ref" || word.kind === "call-expr")) {
-        const candidates = [...Object.keys(info.options), ...(info.activation ? Object.keys(ACTIVATIONS) : [])];
-        const guess = closest(name, candidates);
         const options = Object.keys(info.options).map((x) => `\`${x}\``);
         const takes = options.length > 0 ? `\`${kind}\` takes the options ${options.join(", ")}${info.activation ? ", and an activation word (`relu`, `tanh`, …)" : ""}.` : `\`${kind}\` takes no options.`;
-        const hint = name === "activation" && info.activation ? `Write the activation itself after the layer, e.g. \`${kind} … relu\`.` : guess ? `Did you mean \`${guess}\`?` : takes;
         const nameRange = word.kind === "call-expr" ? word.callee.range : word.range;
-        this.error("NN2002", `\`${name}\` is not an option of \`${kind}\`.`, nameRange, hint, name === "activation" && info.activation ? undefined : replaceFix(guess, nameRange));
+        if (name === "activation" && info.activation) {
+          this.error("NN2002", `\`${name}\` is not an option of \`${kind}\`.`, nameRange, `Write the activation itself after the layer, e.g. \`${kind} … relu\`.`);
+        } else {
+          const candidates = [...Object.keys(info.options), ...(info.activation ? Object.keys(ACTIVATIONS) : [])];
+          this.report(unknownWord({ code: "NN2002", message: `\`${name}\` is not an option of \`${kind}\`.`, word: name, range: nameRange, candidates, otherwise: takes }));
+        }
         // The value an unknown option was given (`strides 2`) is part of the same mistake.
         const next = words[i + 1];
         const slotFree = layer.positional.some((p, k) => p === undefined && !info.positional[k]?.optional);
@@ -600,31 +782,122 @@ export class Lowering {
       if (callArgsNode) {
         this.error("NN1015", `\`${headTok.image}\` takes its values after a space, not in parentheses.`, this.nodeRange(callArgsNode) ?? range);
       }
-      out.push({ kind: "statement", head: this.ident(headTok), clauses: this.statementClauses(p), range });
+      out.push(this.recipeStatement(this.ident(headTok), p, range, search));
     }
     return out;
+  }
+
+  /**
+   * A recipe (or search) line: a head and its words, split into clauses at commas. Python's
+   * `batch_size = 64` and YAML's `loss: crossentropy`, another library's optimizer
+   * (`optim Adam(lr=0.001)`) and quoted words (`loss "mse"`) are each reported once and read
+   * as what they mean.
+   */
+  private recipeStatement(head: AstIdent, p: CstNode, range: Range, search: boolean): AstStatement {
+    const { value: lowered, held } = this.held(() => this.parts(p));
+    let parts = lowered.filter((x) => x.kind !== "word" || !this.reported.has(x.expr));
+    let drop = new Set<Diagnostic>();
+    const sep = parts[0];
+    if (sep && (sep.kind === "=" || sep.kind === ":")) {
+      parts = parts.slice(1);
+      const settings = search ? SEARCH_SETTINGS : RECIPE_SETTINGS;
+      const alias = ALIASES[head.name.toLowerCase()];
+      const setting = Object.hasOwn(settings, head.name) ? head.name : alias !== undefined && Object.hasOwn(settings, alias) ? alias : undefined;
+      const text = [setting ?? head.name, ...parts.map((x) => (x.kind === "word" ? exprSource(x.expr) : x.kind))].join(" ").replace(/ ,/g, ",");
+      const whole = this.span(head.range, parts.length > 0 ? partRange(parts[parts.length - 1]!) : sep.range);
+      if (sep.kind === "=") {
+        // The `=` of named arguments on the same line is the same habit: one error says it all.
+        drop = new Set(held.filter((d) => this.equalsDiagnostics.has(d)));
+        this.cover(whole);
+        readAsMeantAfter(this.error("NN1025", `\`${head.name} =\` is Python's assignment; a setting takes its value after a space: \`${text}\`.`, this.span(head.range, sep.range), `Write \`${text}\`.`, [{ title: `Write \`${text}\``, edits: [{ range: whole, newText: text }] }]));
+      } else if (!this.context.indentedBodyLines?.has(sep.range.start.line)) {
+        readAsMeantAfter(this.error("NN1033", `A setting has no colon: \`${setting ?? head.name}\` is followed by its value.`, sep.range, `Write \`${text}\`.`, [{ title: `Write \`${text}\``, edits: [{ range: whole, newText: text }] }]));
+      }
+      if (setting !== undefined && setting !== head.name) head = { ...head, name: setting };
+    }
+    if (head.name !== "pretrained") parts = this.unquoteWords(parts, () => false);
+    const clauses: AstExpr[][] = [[]];
+    let stray: StatementPart | undefined;
+    for (const x of parts) {
+      if (x.kind === "word") clauses[clauses.length - 1]!.push(x.expr);
+      else if (x.kind === ",") clauses.push([]);
+      else stray ??= x;
+    }
+    let statement: AstStatement = { kind: "statement", head, clauses, range };
+    const optimizer = translateOptimizer(statement, this.equalsArgs);
+    if (optimizer) {
+      for (const d of held) if (this.equalsDiagnostics.has(d)) drop.add(d);
+      this.cover(range);
+      readAsMeantAfter(this.error(optimizer.code, optimizer.message, optimizer.range, optimizer.hint, optimizer.replace ? [{ title: `Write \`${optimizer.replace.text}\``, edits: [{ range: optimizer.replace.range, newText: optimizer.replace.text }] }] : undefined));
+      statement = optimizer.statement;
+    }
+    this.release(held.filter((d) => !drop.has(d)));
+    if (stray && stray.kind !== "word") {
+      this.error("NN1003", `\`${stray.kind}\` has no place in a setting.`, stray.range, `A setting is its name and words separated by spaces, e.g. \`${(search ? SEARCH_SETTINGS : RECIPE_SETTINGS)[head.name]?.example ?? "epochs 20"}\`.`);
+    }
+    return statement;
   }
 
   // --- expressions -------------------------------------------------------------------
   callArgs(n: CstNode | undefined): AstArg[] {
     if (!n) return [];
+    this.strayCommas(n, "arg", "arguments");
     const out: AstArg[] = [];
     for (const a of nodes(n.children, "arg")) {
-      const range = this.nodeRange(a);
-      if (!range) continue;
-      const arg: AstArg = { kind: "arg", range };
-      const nameTok = token(a.children, "AnyName");
-      if (nameTok) arg.name = this.ident(nameTok);
-      const e = node(a.children, "expr");
-      const value = e ? this.expr(e) : undefined;
-      if (value) arg.value = value;
-      const equals = token(a.children, "Equals");
-      if (equals && nameTok) {
-        this.error("NN1003", `Named arguments take \`:\`, not \`=\`.`, this.tokenRange(equals), `Write \`${nameTok.image}: ${value ? exprSource(value) : "…"}\`.`);
-      }
-      out.push(arg);
+      const arg = this.arg(a);
+      if (arg) out.push(arg);
     }
     return out;
+  }
+
+  /** One argument: `0.9`, `stride: 2` (or Python's `stride=2`, reported). */
+  private arg(a: CstNode): AstArg | undefined {
+    const range = this.nodeRange(a);
+    if (!range) return undefined;
+    const arg: AstArg = { kind: "arg", range };
+    const nameTok = token(a.children, "AnyName");
+    if (nameTok) arg.name = this.ident(nameTok);
+    const e = node(a.children, "expr");
+    const value = e ? this.expr(e) : undefined;
+    if (value) arg.value = value;
+    const equals = token(a.children, "Equals");
+    if (equals && nameTok) {
+      this.equalsArgs.add(arg);
+      const r = this.tokenRange(equals);
+      const d = readAsMeantAfter(this.error("NN1003", `Named arguments take \`:\`, not \`=\`.`, r, `Write \`${nameTok.image}: ${value ? exprSource(value) : "…"}\`.`, [{ title: "Write `:`", edits: [{ range: r, newText: ": " }] }]));
+      this.equalsDiagnostics.add(d);
+    }
+    return arg;
+  }
+
+  /**
+   * `(a, b,)` or `(a,, b)`: a comma with nothing after it (or before it), in parameters or
+   * arguments. One error for the first, with the edit that removes it.
+   */
+  private strayCommas(n: CstNode, item: "arg" | "param", what: string): void {
+    const commas = n.children["Comma"] as IToken[] | undefined;
+    if (!commas) return;
+    const starts = nodes(n.children, item).map((x) => startOf(x)).filter((x) => !Number.isNaN(x));
+    const close = firstToken(n.children["RParen"]);
+    for (let i = 0; i < commas.length; i++) {
+      const comma = commas[i]!;
+      if (isRecovered(comma)) continue;
+      const next = commas[i + 1]?.startOffset ?? close?.startOffset ?? Infinity;
+      const prev = i > 0 ? commas[i - 1]!.startOffset : -1;
+      const after = starts.some((x) => x > comma.startOffset && x < next);
+      const before = starts.some((x) => x < comma.startOffset && x > prev);
+      if (after && before) continue;
+      const r = this.tokenRange(comma);
+      const last = !after && i === commas.length - 1;
+      readAsMeantAfter(this.error(
+        "NN1032",
+        last ? `This comma ends the ${what} with nothing after it.` : !before ? `This comma has nothing before it.` : "Two commas in a row: a value is missing between them, or one comma is too many.",
+        r,
+        last ? "Remove it: a list ends with its last item, without a trailing comma." : "Remove it, or put the missing value here.",
+        [{ title: "Remove the comma", edits: [{ range: r, newText: "" }] }],
+      ));
+      return;
+    }
   }
 
   private optionalExpr(n: CstNode): AstExpr[] {
@@ -687,6 +960,37 @@ export class Lowering {
     return { kind: "unary", op: "-", operand, range };
   }
 
+  /**
+   * `(3, 3)`, `(784,)`: Python's tuple, reported and read as dimensions (`3x3`, `784`); or
+   * `(64, stride: 2)`, the arguments of a block written after a space (which the statement
+   * reads: see `spacedBlockCall`). Its arguments are kept in `parenArgs` either way.
+   */
+  private tuple(c: Children, argNodes: CstNode[]): AstExpr | undefined {
+    const open = firstToken(c["LParen"]);
+    const close = firstToken(c["RParen"]);
+    const args: AstArg[] = [];
+    let failed = false;
+    for (const a of argNodes) {
+      const arg = this.arg(a);
+      if (arg?.value) args.push(arg);
+      else failed = true;
+    }
+    if (failed || args.length === 0 || !open) return undefined;
+    const range = this.span(this.tokenRange(open), close ? this.tokenRange(close) : args[args.length - 1]!.range);
+    const out: AstExpr = { kind: "dims", parts: args.map((a) => a.value!), range, tuple: true };
+    this.parenArgs.set(out, args);
+    const named = args.find((a) => a.name);
+    if (named) {
+      this.error("NN1036", "Names with values go in a call's parentheses, touching its name: `basic(64, stride: 2)`.", named.name!.range, "A value in parentheses of its own is one number or a sum, e.g. `dense (c+1)`.");
+      // Kept only for a block call written with a space (`spacedBlockCall`); dropped otherwise.
+      this.reported.add(out);
+      return out;
+    }
+    const text = args.map((a) => exprSource(a.value!)).join("x");
+    readAsMeantAfter(this.error("NN1036", `\`${exprSource(out)}\` is a Python tuple; nnc writes sizes with \`x\`: \`${text}\`.`, range, `Write \`${text}\`.`, [{ title: `Write \`${text}\``, edits: [{ range, newText: text }] }]));
+    return out;
+  }
+
   private atom(c: Children): AstExpr | undefined {
     const num = firstToken(c["Number"]);
     if (num) {
@@ -698,7 +1002,12 @@ export class Lowering {
       return { kind: "number", value, raw: num.image, range: this.tokenRange(num) };
     }
     const str = firstToken(c["String"]);
-    if (str) return { kind: "string", value: unquote(str.image), range: this.tokenRange(str) };
+    if (str) {
+      const out: AstString = { kind: "string", value: unquote(str.image), range: this.tokenRange(str) };
+      const quote = this.context.quotes?.get(str.startOffset);
+      if (quote) out.quote = quote;
+      return out;
+    }
     const id = firstToken(c["Ident"]);
     if (id) {
       const args = firstNode(c["callArgs"]);
@@ -710,9 +1019,13 @@ export class Lowering {
     }
     // A parenthesised expression: its range takes in the parentheses (as far as they were
     // read: a missing `)` leaves the range at the end of what is inside).
-    const inner = firstNode(c["expr"]);
+    const argNodes = c["arg"] as CstNode[] | undefined;
+    if (argNodes !== undefined && (argNodes.length > 1 || c["Comma"] !== undefined || token((argNodes[0] as CstNode).children, "AnyName"))) return this.tuple(c, argNodes);
+    const innerArg = firstNode(argNodes);
+    const inner = innerArg ? firstNode(innerArg.children["expr"]) : undefined;
     const e = inner ? this.expr(inner) : undefined;
     const open = firstToken(c["LParen"]);
+    if (e !== undefined) this.parenArgs.set(e, [{ kind: "arg", value: e, range: e.range }]);
     if (e === undefined || open === undefined) return e;
     let end: Child = open;
     const close = firstToken(c["RParen"]);
@@ -722,6 +1035,10 @@ export class Lowering {
     if (endRange) e.range = this.span(this.tokenRange(open), endRange);
     return e;
   }
+}
+
+function partRange(p: StatementPart): Range {
+  return p.kind === "word" ? p.expr.range : p.range;
 }
 
 function endOffsetOf(x: Child): number {
@@ -766,15 +1083,6 @@ function isKnownWordElsewhere(name: string): boolean {
   return isActivation(name) || Object.hasOwn(LAYER_KINDS, name);
 }
 
-function closestLayer(name: string): string | undefined {
-  return closest(name, [...Object.keys(LAYER_KINDS), ...Object.keys(ACTIVATIONS)]);
-}
-
-function suggestLayer(name: string): string {
-  const guess = closestLayer(name);
-  return guess ? `Did you mean \`${guess}\`?` : `Layer kinds are ${Object.keys(LAYER_KINDS).map((k) => `\`${k}\``).join(", ")}; a block is called with parentheses, e.g. \`basic(64)\`.`;
-}
-
 function exampleValue(v: string): string {
   switch (v) {
     case "pair":
@@ -787,35 +1095,6 @@ function exampleValue(v: string): string {
       return "he_normal";
     default:
       return "1e-4";
-  }
-}
-
-/** A short source-like rendering of an expression for messages. */
-export function exprSource(e: AstExpr): string {
-  switch (e.kind) {
-    case "number":
-      return e.raw;
-    case "string":
-      return JSON.stringify(e.value);
-    case "ref":
-      return e.name;
-    case "call-expr":
-      return `${e.callee.name}(${e.args.map((a) => (a.name ? `${a.name.name}: ` : "") + (a.value ? exprSource(a.value) : "")).join(", ")})`;
-    case "dims":
-      return e.parts.map((p) => (p.kind === "binary" ? `(${exprSource(p)})` : exprSource(p))).join("x");
-    case "binary": {
-      // Parenthesise a child that binds more loosely (or equally, on the right of - and /).
-      const prec = (op: string): number => (op === "+" || op === "-" ? 1 : 2);
-      const wrap = (child: AstExpr, right: boolean): string => {
-        const src = exprSource(child);
-        if (child.kind !== "binary") return src;
-        const looser = prec(child.op) < prec(e.op) || (right && prec(child.op) === prec(e.op) && (e.op === "-" || e.op === "/"));
-        return looser ? `(${src})` : src;
-      };
-      return `${wrap(e.left, false)}${e.op}${wrap(e.right, true)}`;
-    }
-    case "unary":
-      return `-${exprSource(e.operand)}`;
   }
 }
 
