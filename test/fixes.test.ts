@@ -49,8 +49,24 @@ describe("fixes: the hints as edits", () => {
     expect(checkText(apply(text, fixes[0]!)).diagnostics).toEqual([]);
   });
 
-  it("offers no `project` where a projection cannot help", () => {
+  it("offers `same` padding, not `project`, where `valid` padding shrank the main path", () => {
     const text = "model m {\n  input 8x8x4\n  residual { conv 3x3x4 }\n}\n";
+    const { d, fixes } = withFix(text, "NN3004");
+    expect(d.hint).not.toContain("Add `project`");
+    expect(fixes.map((f) => f.title)).toEqual(["Use `same` padding in the main path"]);
+    expect(apply(text, fixes[0]!)).toBe("model m {\n  input 8x8x4\n  residual { conv 3x3x4 same }\n}\n");
+    expect(checkText(apply(text, fixes[0]!)).diagnostics).toEqual([]);
+  });
+
+  it("adds `same` and `project` together where the main path also changes the channels", () => {
+    const text = "model m {\n  input 8x8x4\n  residual {\n    conv 3x3x8 relu\n    conv 3x3x8\n  }\n}\n";
+    const { fixes } = withFix(text, "NN3004");
+    expect(fixes).toHaveLength(1);
+    expect(checkText(apply(text, fixes[0]!)).diagnostics).toEqual([]);
+  });
+
+  it("offers no fix where neither `same` nor `project` can make the paths agree", () => {
+    const text = "block shrink { conv 3x3x4 }\nmodel m {\n  input 8x8x4\n  residual { shrink() }\n}\n";
     expect(withFix(text, "NN3004").fixes).toEqual([]);
   });
 
@@ -83,6 +99,29 @@ describe("fixes: the hints as edits", () => {
       expect(fixedAt(text, code, fix)).toEqual([]);
     });
   }
+
+  it("removes its diagnostic with every fix the wrong specs get, and adds no syntax error", () => {
+    const dir = "specs/wrong";
+    let seen = 0;
+    const problems: string[] = [];
+    for (const f of readdirSync(dir).filter((n) => n.endsWith(".nn"))) {
+      const text = readFileSync(join(dir, f), "utf8");
+      const before = checkText(text).diagnostics;
+      for (const d of before) {
+        for (const fix of d.fixes ?? []) {
+          seen++;
+          const after = checkText(apply(text, fix)).diagnostics;
+          // The diagnostic is gone: one fewer of its code, and no new syntax error.
+          const count = (ds: Diagnostic[], code: string): number => ds.filter((x) => x.code === code).length;
+          if (count(after, d.code) >= count(before, d.code)) problems.push(`${f}:${d.range.start.line + 1} ${d.code} "${fix.title}" leaves its diagnostic`);
+          const syntax = (ds: Diagnostic[]): number => ds.filter((x) => x.code.startsWith("NN1") && x.code !== d.code).length;
+          if (syntax(after) > syntax(before)) problems.push(`${f}:${d.range.start.line + 1} ${d.code} "${fix.title}" adds a syntax error: ${after.filter((x) => x.code.startsWith("NN1")).map((x) => `${x.code} ${x.message}`).join("; ")}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(seen).toBeGreaterThan(40);
+  });
 
   it("gives every fix of the wrong specs ranges inside the file, with lines and columns that agree with the offsets", () => {
     const dir = "specs/wrong";

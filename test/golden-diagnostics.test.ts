@@ -14,9 +14,10 @@
  *   that line (a diagnostic's start is the first character it underlines).
  * - `# expect-next-line: CODES` on a line of its own does the same for the line below it, for
  *   a line that cannot carry a comment (a `#` after an unterminated string is part of it).
- * - Per line, the set of codes reported must equal the set expected: a diagnostic starting on
- *   a line with no expectation fails the test, and so does an expected code not reported
- *   there. A code listed once matches one or more diagnostics with that code.
+ * - Per line, the codes reported must equal the codes expected, each as many times as it is
+ *   listed: a diagnostic starting on a line with no expectation fails the test, and so does an
+ *   expected code not reported there, or reported twice where it is listed once. One mistake is
+ *   one error: a habit brought from another language must not come back as three.
  * - Every file begins with a comment saying what the mistake is, and expects at least one
  *   diagnostic; warnings are expected like errors.
  *
@@ -63,8 +64,8 @@ const KNOWN_ISSUES: Record<string, { lines: number[]; why: string }> = {
 interface FileResult {
   file: string;
   text: string;
-  expected: Map<number, Set<string>>;
-  reported: Map<number, Set<string>>;
+  expected: Map<number, string[]>;
+  reported: Map<number, string[]>;
   rendered: string[];
   errors: number;
   warnings: number;
@@ -77,13 +78,13 @@ function codesIn(list: string): string[] {
   return list.trim().split(/[\s,]+/).filter(Boolean);
 }
 
-/** Expected codes per 0-based line. */
-function expectations(text: string): Map<number, Set<string>> {
-  const out = new Map<number, Set<string>>();
+/** Expected codes per 0-based line, as often as each is listed. */
+function expectations(text: string): Map<number, string[]> {
+  const out = new Map<number, string[]>();
   const add = (line: number, codes: string[]): void => {
-    const set = out.get(line) ?? new Set<string>();
-    for (const c of codes) set.add(c);
-    out.set(line, set);
+    const list = out.get(line) ?? [];
+    for (const c of codes) list.push(c);
+    out.set(line, list);
   };
   text.split(/\r\n|\r|\n/).forEach((line, i) => {
     const next = EXPECT_NEXT.exec(line);
@@ -99,11 +100,11 @@ function expectations(text: string): Map<number, Set<string>> {
 function checkFile(file: string): FileResult {
   const text = readFileSync(join(ROOT, WRONG_DIR, file), "utf8");
   const result = checkText(text);
-  const reported = new Map<number, Set<string>>();
+  const reported = new Map<number, string[]>();
   for (const d of result.diagnostics) {
-    const set = reported.get(d.range.start.line) ?? new Set<string>();
-    set.add(d.code);
-    reported.set(d.range.start.line, set);
+    const list = reported.get(d.range.start.line) ?? [];
+    list.push(d.code);
+    reported.set(d.range.start.line, list);
   }
   return {
     file,

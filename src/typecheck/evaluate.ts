@@ -3,7 +3,7 @@
  * parameter values. Reports unknown names with "did you mean", never throws.
  */
 import { diag, type Diagnostic, type Range } from "../diagnostics/diagnostic.js";
-import { closest, replaceFix } from "../diagnostics/suggest.js";
+import { unknownWord } from "../diagnostics/suggest.js";
 import { exprSource, type AstExpr } from "../parser/index.js";
 
 export interface Binding {
@@ -17,11 +17,27 @@ export interface Binding {
 /** A scope of parameter values: a model's or a block call's. */
 export class Env {
   readonly bindings = new Map<string, Binding>();
+  /** Parameters declared but not bound yet (their defaults are evaluated in order). */
+  private readonly pending = new Map<string, { range: Range; used: boolean }>();
   constructor(readonly owner: string) {}
   set(name: string, value: number | undefined, declared?: Range): void {
-    const b: Binding = { value, used: false };
+    const b: Binding = { value, used: this.pending.get(name)?.used ?? false };
     if (declared) b.declared = declared;
     this.bindings.set(name, b);
+    this.pending.delete(name);
+  }
+  /**
+   * Declares parameters that are bound one after another, so that a default that refers to
+   * one declared after it (`a = b, b = 1`) is told so, not that no such parameter exists.
+   */
+  declareInOrder(params: readonly { name: { name: string; range: Range } }[]): void {
+    for (const p of params) this.pending.set(p.name.name, { range: p.name.range, used: false });
+  }
+  /** Where a parameter not yet bound is declared, if it is one (which counts as a use of it). */
+  declaredLater(name: string): Range | undefined {
+    const p = this.pending.get(name);
+    if (p) p.used = true;
+    return p?.range;
   }
 }
 
@@ -35,13 +51,27 @@ export class Evaluator {
         return e.value;
       case "ref": {
         const b = env.bindings.get(e.name);
+        const later = b ? undefined : env.declaredLater(e.name);
+        if (later) {
+          const self = what === `the default of \`${e.name}\``;
+          this.diagnostics.push(
+            diag("NN2017", self ? `The default of \`${e.name}\` refers to \`${e.name}\` itself.` : `${capitalise(what)} refers to \`${e.name}\`, which is declared after it.`, e.range, {
+              hint: self ? "Give it a number, or compute it from the parameters before it." : `A default may use only the parameters before it: move \`${e.name}\` first, or give a number here.`,
+              related: [{ message: `\`${e.name}\` is declared here`, range: later }],
+            }),
+          );
+          return undefined;
+        }
         if (!b) {
-          const guess = closest(e.name, env.bindings.keys());
           const names = [...env.bindings.keys()];
           this.diagnostics.push(
-            diag("NN2003", `I cannot find a parameter named \`${e.name}\` in ${env.owner}.`, e.range, {
-              hint: guess ? `Did you mean \`${guess}\`?` : names.length > 0 ? `The parameters here are ${names.map((n) => `\`${n}\``).join(", ")}.` : `${capitalise(env.owner)} has no parameters; ${what} must be a number here.`,
-              fixes: replaceFix(guess, e.range),
+            unknownWord({
+              code: "NN2003",
+              message: `I cannot find a parameter named \`${e.name}\` in ${env.owner}.`,
+              word: e.name,
+              range: e.range,
+              candidates: names,
+              otherwise: names.length > 0 ? `The parameters here are ${names.map((n) => `\`${n}\``).join(", ")}.` : `${capitalise(env.owner)} has no parameters; ${what} must be a number here.`,
             }),
           );
           return undefined;
@@ -90,7 +120,12 @@ export class Evaluator {
     const v = this.number(e, env, what);
     if (v === undefined) return undefined;
     if (!Number.isInteger(v) || v <= 0) {
-      this.diagnostics.push(diag("NN3006", `${capitalise(what)} must be a positive whole number, but it is ${formatNumber(v)}.`, e.range, { hint: v > 0 ? `Round it: \`${Math.max(1, Math.round(v))}\`?` : v === -1 ? "A -1 (\"infer this size\") is not supported: write the size out." : undefined }));
+      this.diagnostics.push(
+        diag("NN3006", `${capitalise(what)} must be a positive whole number, but it is ${formatNumber(v)}.`, e.range, {
+          hint: v > 0 ? `Round it: \`${Math.max(1, Math.round(v))}\`?` : v === -1 ? "A -1 (\"infer this size\") is not supported: write the size out." : v < 0 && Number.isInteger(v) && e.kind === "number" ? `Sizes count things: \`${-v}\`?` : undefined,
+          fixes: v < -1 && Number.isInteger(v) && e.kind === "number" ? [{ title: `Write \`${-v}\``, edits: [{ range: e.range, newText: String(-v) }] }] : undefined,
+        }),
+      );
       return undefined;
     }
     if (v > 2 ** 31 - 1) {

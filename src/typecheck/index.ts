@@ -4,7 +4,7 @@
  * checks recipes and searches against their models. Never throws for a user's mistake.
  */
 import { diag, type Diagnostic, type Range } from "../diagnostics/diagnostic.js";
-import { closest, replaceFix } from "../diagnostics/suggest.js";
+import { unknownWord } from "../diagnostics/suggest.js";
 import type { AstBlock, AstFile, AstModel, AstSearch, AstTrain } from "../parser/index.js";
 import { Evaluator, Env } from "./evaluate.js";
 import { ModelExpander, type CheckedModel } from "./model.js";
@@ -52,6 +52,7 @@ export function check(ast: AstFile): CheckResult {
   for (const d of [...models.values(), ...blocks.values()]) checkParams(d, diagnostics);
 
   const usedParams = new Map<AstModel | AstBlock, Set<string>>();
+  const reportedCycles = new Set<string>();
   const program: CheckedProgram = { models: [], recipes: [], searches: [] };
   const recipeByModel = new Map<string, CheckedRecipe>();
 
@@ -64,7 +65,7 @@ export function check(ast: AstFile): CheckResult {
       diagnostics.push(diag("NN2016", `The parameter \`${p.name.name}\` of the model \`${m.name!.name}\` has no value.`, p.name.range, { hint: `Give it a default (\`${p.name.name} = 10\`), or pass it from a recipe: \`train ${m.name!.name}(${p.name.name}: 10) { … }\`.` }));
     }
     if (missing.length > 0) continue;
-    program.models.push(new ModelExpander(blocks, diagnostics, usedParams).expand(m, new Map()));
+    program.models.push(new ModelExpander(blocks, diagnostics, usedParams, reportedCycles).expand(m, new Map()));
   }
 
   const recipes = new RecipeChecker(diagnostics);
@@ -73,8 +74,16 @@ export function check(ast: AstFile): CheckResult {
     if (!t.model) continue;
     const ast = models.get(t.model.name);
     if (!ast) {
-      const guess = closest(t.model.name, models.keys());
-      diagnostics.push(diag("NN2004", `I cannot find a model named \`${t.model.name}\` to train.`, t.model.range, { hint: guess ? `Did you mean \`${guess}\`?` : models.size > 0 ? `The models in this file are ${[...models.keys()].map((m) => `\`${m}\``).join(", ")}.` : `Declare it: \`model ${t.model.name} { input … }\`.`, fixes: replaceFix(guess, t.model.range) }));
+      diagnostics.push(
+        unknownWord({
+          code: "NN2004",
+          message: `I cannot find a model named \`${t.model.name}\` to train.`,
+          word: t.model.name,
+          range: t.model.range,
+          candidates: models.keys(),
+          otherwise: models.size > 0 ? `The models in this file are ${[...models.keys()].map((m) => `\`${m}\``).join(", ")}.` : `Declare it: \`model ${t.model.name} { input … }\`.`,
+        }),
+      );
       recipes.train(t, undefined);
       continue;
     }
@@ -90,7 +99,7 @@ export function check(ast: AstFile): CheckResult {
       if (args) {
         // Check the model as this recipe builds it; report what the defaults did not already show.
         const scratch: Diagnostic[] = [];
-        model = new ModelExpander(blocks, scratch, usedParams).expand(ast, args);
+        model = new ModelExpander(blocks, scratch, usedParams, reportedCycles).expand(ast, args);
         for (const d of scratch) diagnostics.push(d);
         const i = program.models.findIndex((m) => m.name === model!.name);
         if (i >= 0) program.models[i] = model;
@@ -139,8 +148,7 @@ function bindModelArgs(model: AstModel, t: AstTrain, diagnostics: Diagnostic[]):
     const param = a.name ? model.params.find((p) => p.name.name === a.name!.name) : model.params[positional++];
     if (!param) {
       if (a.name) {
-        const guess = closest(a.name.name, model.params.map((p) => p.name.name));
-        diagnostics.push(diag("NN2007", `The model \`${model.name!.name}\` has no parameter \`${a.name.name}\`.`, a.name.range, { hint: guess ? `Did you mean \`${guess}\`?` : undefined, fixes: replaceFix(guess, a.name.range) }));
+        diagnostics.push(unknownWord({ code: "NN2007", message: `The model \`${model.name!.name}\` has no parameter \`${a.name.name}\`.`, word: a.name.name, range: a.name.range, candidates: model.params.map((p) => p.name.name), otherwise: model.params.length > 0 ? `Its parameters are ${model.params.map((p) => `\`${p.name.name}\``).join(", ")}.` : `It has no parameters.` }));
       } else diagnostics.push(diag("NN2009", `The model \`${model.name!.name}\` takes ${model.params.length} parameter${model.params.length === 1 ? "" : "s"}, but got more.`, a.range));
       ok = false;
       continue;

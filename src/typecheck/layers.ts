@@ -4,7 +4,7 @@
  * where each part of the layer is written, so shape errors can point at the right word.
  */
 import { diag, type Diagnostic, type Fix, type Range } from "../diagnostics/diagnostic.js";
-import { closest, replaceFix } from "../diagnostics/suggest.js";
+import { unknownWord } from "../diagnostics/suggest.js";
 import { ACTIVATIONS, INITIALIZERS, type Padding } from "../language/vocabulary.js";
 import { exprSource, type AstActivation, type AstArg, type AstExpr, type AstLayer } from "../parser/index.js";
 import { formatNumber, type Env, type Evaluator } from "./evaluate.js";
@@ -160,8 +160,7 @@ export class LayerResolver {
     const name = a.name.name;
     const info = ACTIVATIONS[name];
     if (!info) {
-      const guess = closest(name, Object.keys(ACTIVATIONS));
-      this.error("NN2011", `\`${name}\` is not an activation I know.`, a.name.range, guess ? `Did you mean \`${guess}\`?` : undefined, replaceFix(guess, a.name.range));
+      this.diagnostics.push(unknownWord({ code: "NN2011", message: `\`${name}\` is not an activation I know.`, word: name, range: a.name.range, candidates: Object.keys(ACTIVATIONS), kinds: "Activations" }));
       return undefined;
     }
     const value = this.singleArg(a.args, info.arg?.name, env, `\`${name}\``, a.range);
@@ -216,8 +215,7 @@ export class LayerResolver {
     }
     const info = INITIALIZERS[name];
     if (!info) {
-      const guess = closest(name, Object.keys(INITIALIZERS));
-      this.error("NN2012", `\`${name}\` is not an initialiser I know.`, nameRange, guess ? `Did you mean \`${guess}\`?` : `Initialisers: ${Object.keys(INITIALIZERS).map((k) => `\`${k}\``).join(", ")}.`, replaceFix(guess, nameRange));
+      this.diagnostics.push(unknownWord({ code: "NN2012", message: `\`${name}\` is not an initialiser I know.`, word: name, range: nameRange, candidates: Object.keys(INITIALIZERS), kinds: "Initialisers" }));
       return undefined;
     }
     const args = e.kind === "call-expr" ? e.args : [];

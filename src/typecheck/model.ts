@@ -4,7 +4,7 @@
  * names its inputs), ready for codegen, plus diagnostics.
  */
 import { diag, endOf, type Diagnostic, type Fix, type RelatedInformation, type Range } from "../diagnostics/diagnostic.js";
-import { closest, replaceFix } from "../diagnostics/suggest.js";
+import { closest, unknownWord } from "../diagnostics/suggest.js";
 import { isLayerKind, LAYER_KINDS, ACTIVATIONS } from "../language/vocabulary.js";
 import { exprSource, type AstArg, type AstBlock, type AstBlockCall, type AstItem, type AstLayer, type AstModel, type AstParam, type AstResidual } from "../parser/index.js";
 import { capitalise, Env, Evaluator, formatNumber } from "./evaluate.js";
@@ -88,6 +88,8 @@ export class ModelExpander {
     private readonly diagnostics: Diagnostic[],
     /** Parameter names used anywhere, per declaration (for unused-parameter warnings). */
     private readonly usedParams: Map<AstModel | AstBlock, Set<string>>,
+    /** Cycles of block calls already reported, by their blocks in order (`a b`), for all models. */
+    private readonly reportedCycles: Set<string> = new Set(),
   ) {
     this.ev = new Evaluator(diagnostics);
     this.resolver = new LayerResolver(this.ev, diagnostics);
@@ -99,6 +101,7 @@ export class ModelExpander {
     this.reserveNames(model.body);
     for (const block of this.blocks.values()) this.reserveNames(block.body);
     const env = new Env(`the model \`${name}\``);
+    env.declareInOrder(model.params);
     for (const p of model.params) {
       const given = args.get(p.name.name);
       if (given) env.set(p.name.name, given.value, p.name.range);
@@ -249,6 +252,8 @@ export class ModelExpander {
 
   private layer(item: AstLayer, env: Env, flow: Flow): Flow {
     if (!this.countExpansion(item.range)) return this.unknown();
+    // Another library's layer that nnc could not read as one of its own (already reported).
+    if (item.unread) return this.unknown();
     const op = item.op.name;
     if (op === "input") {
       if (this.sawInput || this.calls.length > 0 || flow.tensor !== undefined) {
@@ -264,7 +269,16 @@ export class ModelExpander {
       this.shaped++;
     }
     const resolved = this.resolver.resolve(item, env);
-    if (!resolved.config) return this.unknown();
+    if (!resolved.config) {
+      // A value of this layer is wrong (already reported). Where its output shape is clear
+      // anyway (a dropout keeps its input's), go on with it: a later mistake in the same
+      // model is then found in the same pass. The summary stops here.
+      const meant = flow.shape ? shapeDespiteValues(item, flow.shape) : undefined;
+      if (!meant) return this.unknown();
+      this.recording = false;
+      this.complete = false;
+      return { shape: meant, tensor: undefined, from: { name: item.op.name, range: item.range } };
+    }
     if (op !== "input" && flow.shape === undefined) return this.unknown();
     this.shaped++;
     const config = resolved.config;
@@ -367,19 +381,47 @@ export class ModelExpander {
     if (!block) {
       const candidates = [...this.blocks.keys(), ...Object.keys(LAYER_KINDS), ...Object.keys(ACTIVATIONS)];
       const guess = closest(name, candidates);
-      const isKind = guess !== undefined && isLayerKind(guess);
+      const isKind = guess !== undefined && isLayerKind(guess) && !this.blocks.has(guess);
       this.diagnostics.push(
-        diag("NN2001", `I cannot find a layer kind or block named \`${name}\`.`, call.callee.range, {
-          hint: guess ? `Did you mean \`${guess}\`${isKind && call.args.length > 0 ? " (its values go after a space, not in parentheses)" : ""}?` : this.blocks.size > 0 ? `The blocks in this file are ${[...this.blocks.keys()].map((b) => `\`${b}\``).join(", ")}.` : "Define it with `block " + name + "(…) { … }`.",
+        unknownWord({
+          code: "NN2001",
+          message: `I cannot find a layer kind or block named \`${name}\`.`,
+          word: name,
+          range: call.callee.range,
+          candidates,
+          after: isKind && call.args.length > 0 ? " (its values go after a space, not in parentheses)" : "",
+          otherwise: this.blocks.size > 0 ? `The blocks in this file are ${[...this.blocks.keys()].map((b) => `\`${b}\``).join(", ")}.` : "Define it with `block " + name + "(…) { … }`.",
           related: this.related(),
           // A layer kind written as a call (`conv(3x3x8)`) needs more than a new name.
-          fixes: isKind && call.args.length > 0 ? undefined : replaceFix(guess, call.callee.range),
+          fix: !(isKind && call.args.length > 0),
         }),
       );
       return this.unknown();
     }
-    if (this.calls.some((c) => c.block === name)) {
-      this.diagnostics.push(diag("NN2010", `The block \`${name}\` calls itself, so it would never end.`, call.callee.range, { hint: "Use `repeat N` to stack a block several times.", related: this.related() }));
+    const from = this.calls.findIndex((c) => c.block === name);
+    if (from >= 0) {
+      // The cycle: the blocks from the first call of this one to here, and this one again.
+      const cycle = this.calls.slice(from).map((c) => c.block);
+      // Every parameter on the cycle is used by the calls that make it (not evaluated here).
+      for (const b of cycle) {
+        const decl = this.blocks.get(b);
+        if (!decl) continue;
+        let set = this.usedParams.get(decl);
+        if (!set) this.usedParams.set(decl, (set = new Set()));
+        for (const p of decl.params) set.add(p.name.name);
+      }
+      const smallest = cycle.indexOf([...cycle].sort()[0]!);
+      const key = [...cycle.slice(smallest), ...cycle.slice(0, smallest)].join(" ");
+      if (this.reportedCycles.has(key)) return this.unknown();
+      this.reportedCycles.add(key);
+      const path = [...cycle, name].map((b) => `\`${b}\``).join(" → ");
+      const message =
+        cycle.length === 1
+          ? `The block \`${name}\` calls itself, so it would never end.`
+          : cycle.length === 2
+            ? `The blocks \`${cycle[0]}\` and \`${cycle[1]}\` call each other (${path}), so they would never end.`
+            : `The blocks ${path} call each other in a cycle, so they would never end.`;
+      this.diagnostics.push(diag("NN2010", message, call.callee.range, { hint: cycle.length === 1 ? "Use `repeat N` to stack a block several times." : "A block may call other blocks, but not one that leads back to it; use `repeat N` to stack blocks.", related: this.related() }));
       return this.unknown();
     }
     if (this.calls.length >= MAX_CALL_DEPTH) {
@@ -412,6 +454,7 @@ export class ModelExpander {
   /** Binds call arguments to a block's parameters in a new scope; undefined on error. */
   private bindArgs(block: AstBlock, args: AstArg[], callerEnv: Env, owner: string, at: Range): Env | undefined {
     const env = new Env(owner);
+    env.declareInOrder(block.params);
     const given = new Map<string, { value: number | undefined; range: Range }>();
     let ok = true;
     let positional = 0;
@@ -424,12 +467,15 @@ export class ModelExpander {
       if (a.name) {
         param = block.params.find((p) => p.name.name === a.name!.name);
         if (!param) {
-          const guess = closest(a.name.name, block.params.map((p) => p.name.name));
           this.diagnostics.push(
-            diag("NN2007", `${capitalise(owner)} has no parameter \`${a.name.name}\`.`, a.name.range, {
-              hint: guess ? `Did you mean \`${guess}\`?` : `Its parameters are ${block.params.map((p) => `\`${p.name.name}\``).join(", ") || "none"}.`,
+            unknownWord({
+              code: "NN2007",
+              message: `${capitalise(owner)} has no parameter \`${a.name.name}\`.`,
+              word: a.name.name,
+              range: a.name.range,
+              candidates: block.params.map((p) => p.name.name),
+              otherwise: `Its parameters are ${block.params.map((p) => `\`${p.name.name}\``).join(", ") || "none"}.`,
               related: block.name ? [{ message: "the block is defined here", range: block.name.range }] : [],
-              fixes: replaceFix(guess, a.name.range),
             }),
           );
           ok = false;
@@ -492,16 +538,33 @@ export class ModelExpander {
       if (main.from) related.push({ message: `the main path ends in ${formatShape(main.shape)} here`, range: main.from.range });
       if (item.skip && skip.from) related.push({ message: `the skip path ends in ${formatShape(skip.shape)} here`, range: skip.from.range });
       else if (start.from) related.push({ message: `the residual's input is ${formatShape(start.shape ?? [])}, from here`, range: start.from.range });
-      const canProject = !item.skip && !item.project && main.shape.length === start.shape?.length;
+      const sameRank = main.shape.length === start.shape?.length;
+      const canProject = !item.skip && !item.project && sameRank && projectionStride(start.shape!, main.shape) !== undefined;
+      // A main path that shrank by a size no stride gives (`valid` padding) needs `same`
+      // padding in its windows; a projection cannot undo it.
+      const shrank = !item.skip && sameRank && main.shape.length === 3 && projectionStride(start.shape!, main.shape) === undefined;
+      const unpadded = shrank ? unpaddedWindows(item.body) : [];
+      const fixes: Fix[] = [];
+      let hint: string;
+      if (canProject) {
+        hint = `Add \`project\` (\`residual project { … }\`) to put a 1x1 conv with the right stride and ${main.shape[main.shape.length - 1]} filters on the skip path.`;
+        fixes.push({ title: "Add `project` (a 1x1 conv on the skip path)", edits: [{ range: endOf(item.keyword), newText: " project" }] });
+      } else if (shrank) {
+        const channels = main.shape[2] !== start.shape![2];
+        hint = `The main path shrinks ${formatShape(start.shape!.slice(0, 2))} to ${formatShape(main.shape.slice(0, 2))}, which no projection can undo: give its windows \`same\` padding${unpadded.length > 0 ? ` (${unpadded.map((l) => `\`${l.op.name}\` on line ${l.range.start.line + 1}`).join(", ")})` : ""}${channels && !item.project ? `, and add \`project\` for the change of channels (${start.shape![2]} → ${main.shape[2]})` : ""}.`;
+        if (unpadded.length > 0) {
+          const edits = unpadded.map((l) => ({ range: endOf(l.range), newText: " same" }));
+          if (channels && !item.project) edits.push({ range: endOf(item.keyword), newText: " project" });
+          fixes.push({ title: "Use `same` padding in the main path", edits });
+        }
+      } else if (item.project) {
+        hint = "A projection can change the channels and downsample by a whole stride; it cannot change the rank of the tensor.";
+      } else hint = "Make both paths end in the same shape.";
       this.diagnostics.push(
         diag("NN3004", `The two paths of this residual must end in the same shape to be added, but the main path gives ${formatShape(main.shape)} and ${skipDesc} gives ${formatShape(skip.shape)}.`, item.keyword, {
-          hint: canProject
-            ? `Add \`project\` (\`residual project { … }\`) to put a 1x1 conv with the right stride and ${main.shape[main.shape.length - 1]} filters on the skip path.`
-            : item.project
-              ? "A projection can change the channels and downsample by a whole stride; it cannot make up for `valid` padding. Use `same` padding in the main path."
-              : "Make both paths end in the same shape.",
+          hint,
           related: this.related(related),
-          fixes: canProject && projectionStride(start.shape!, main.shape) ? [{ title: "Add `project` (a 1x1 conv on the skip path)", edits: [{ range: endOf(item.keyword), newText: " project" }] }] : undefined,
+          fixes,
         }),
       );
       return this.unknown();
@@ -554,6 +617,23 @@ export class ModelExpander {
 }
 
 /**
+ * The convs and pools written directly in a path (not through blocks) whose padding is the
+ * default `valid` and whose window is larger than 1: where `same` padding would keep the size.
+ */
+function unpaddedWindows(items: readonly AstItem[]): AstLayer[] {
+  const out: AstLayer[] = [];
+  for (const item of items) {
+    if (item.kind === "repeat") out.push(...unpaddedWindows(item.body));
+    if (item.kind !== "layer" || (item.op.name !== "conv" && item.op.name !== "pool")) continue;
+    if (item.options["same"] || item.options["full"] || item.options["valid"]) continue;
+    const k = item.positional[0];
+    const ones = k?.kind === "number" ? k.value === 1 : k?.kind === "dims" ? k.parts.slice(0, 2).every((p) => p.kind === "number" && p.value === 1) : false;
+    if (!ones) out.push(item);
+  }
+  return out;
+}
+
+/**
  * The stride of the 1x1 conv that takes an image `x` to the height and width of `target`
  * (`[1, 1]` for vectors), or undefined when no whole stride does.
  */
@@ -576,6 +656,19 @@ function rankFixes(code: string, config: LayerConfig, input: number[] | undefine
   const fixes: Fix[] = [{ title: "Add `flatten` before `dense`", edits: [{ range: at, newText: "flatten -> " }] }];
   if (input.length === 3) fixes.push({ title: "Add `global avgpool` before `dense`", edits: [{ range: at, newText: "global avgpool -> " }] });
   return fixes;
+}
+
+/**
+ * The shape a layer gives whatever its values, when its input is known: what dropout and the
+ * norms keep, what an activation keeps (not maxout), a `dense` of a literal number of units.
+ */
+function shapeDespiteValues(item: AstLayer, input: number[]): number[] | undefined {
+  const op = item.op.name;
+  if (op === "dropout" || op === "batchnorm" || op === "layernorm" || op === "groupnorm") return [...input];
+  if (item.activation && item.op.name === item.activation.name.name) return item.activation.name.name === "maxout" ? undefined : [...input];
+  const first = item.positional[0];
+  if (op === "dense" && first?.kind === "number" && Number.isInteger(first.value) && first.value > 0) return [first.value];
+  return undefined;
 }
 
 /** The shape a layer would give if its input were right: dense → its units, and so on. */

@@ -4,8 +4,8 @@
  * (loss vs final layer, data shape vs input, class count vs output units).
  */
 import { diag, type Diagnostic, type Fix, type Range } from "../diagnostics/diagnostic.js";
-import { closest, replaceFix } from "../diagnostics/suggest.js";
-import { DATA_SOURCES, LOSSES, METRICS, NORMALIZATIONS, OPTIMIZERS, RECIPE_SETTINGS, SEARCH_DISTRIBUTIONS, SEARCH_SETTINGS } from "../language/vocabulary.js";
+import { unknownWord, type UnknownWord } from "../diagnostics/suggest.js";
+import { AUGMENTATIONS, DATA_SOURCES, LOSSES, METRICS, NORMALIZATIONS, OPTIMIZERS, RECIPE_SETTINGS, SCHEDULES, SEARCH_DISTRIBUTIONS, SEARCH_SETTINGS } from "../language/vocabulary.js";
 import { exprSource, type AstArg, type AstExpr, type AstModel, type AstSearch, type AstStatement, type AstTrain } from "../parser/index.js";
 import { capitalise, Env, Evaluator, formatNumber } from "./evaluate.js";
 import type { AugmentConfig, DataConfig, ScheduleConfig } from "../runtime/config.js";
@@ -87,6 +87,9 @@ export class RecipeChecker {
   private error(code: Parameters<typeof diag>[0], message: string, range: Range, hint?: string, severity?: "warning", fixes?: Fix[]): void {
     this.diagnostics.push(diag(code, message, range, { hint, severity, fixes }));
   }
+  private unknown(u: UnknownWord): void {
+    this.diagnostics.push(unknownWord(u));
+  }
 
   train(t: AstTrain, model: CheckedModel | undefined): CheckedRecipe {
     const r: CheckedRecipe = {
@@ -107,8 +110,7 @@ export class RecipeChecker {
     for (const s of t.statements) {
       const key = s.head.name;
       if (!Object.hasOwn(RECIPE_SETTINGS, key)) {
-        const guess = closest(key, Object.keys(RECIPE_SETTINGS));
-        this.error("NN4001", `\`${key}\` is not a recipe setting.`, s.head.range, guess ? `Did you mean \`${guess}\`?` : `Recipe settings: ${Object.keys(RECIPE_SETTINGS).map((k) => `\`${k}\``).join(", ")}.`, undefined, replaceFix(guess, s.head.range));
+        this.unknown({ code: "NN4001", message: `\`${key}\` is not a recipe setting.`, word: key, range: s.head.range, candidates: Object.keys(RECIPE_SETTINGS), kinds: "Recipe settings" });
         continue;
       }
       const prev = seen.get(key);
@@ -189,8 +191,7 @@ export class RecipeChecker {
   private metric(e: AstExpr): string | undefined {
     if (e.kind !== "ref" || !(METRICS as readonly string[]).includes(e.name)) {
       const name = e.kind === "ref" ? e.name : exprSource(e);
-      const guess = closest(name, METRICS);
-      this.error("NN4013", `\`${name}\` is not a metric I track.`, e.range, guess ? `Did you mean \`${guess}\`?` : `Metrics: ${METRICS.map((m) => `\`${m}\``).join(", ")}.`, undefined, e.kind === "ref" ? replaceFix(guess, e.range) : undefined);
+      this.unknown({ code: "NN4013", message: `\`${name}\` is not a metric I track.`, word: name, range: e.range, candidates: METRICS, kinds: "Metrics", fix: e.kind === "ref" });
       return undefined;
     }
     return e.name;
@@ -210,8 +211,7 @@ export class RecipeChecker {
         continue;
       }
       if (!slots.includes(name)) {
-        const guess = closest(name, slots);
-        this.error("NN2007", `${owner} has no argument \`${name}\`.`, a.name?.range ?? a.range, guess ? `Did you mean \`${guess}\`?` : `Its arguments: ${slots.map((s) => `\`${s}\``).join(", ") || "none"}.`, undefined, a.name ? replaceFix(guess, a.name.range) : undefined);
+        this.unknown({ code: "NN2007", message: `${owner} has no argument \`${name}\`.`, word: name, range: a.name?.range ?? a.range, candidates: slots, otherwise: `Its arguments: ${slots.map((s) => `\`${s}\``).join(", ") || "none"}.`, fix: a.name !== undefined });
         ok = false;
         continue;
       }
@@ -247,8 +247,7 @@ export class RecipeChecker {
         const e = w[0]!;
         const name = e.kind === "ref" ? e.name : e.kind === "call-expr" ? e.callee.name : undefined;
         if (!name || !(DATA_SOURCES as readonly string[]).includes(name)) {
-          const guess = name ? closest(name, DATA_SOURCES) : undefined;
-          this.error("NN4007", `${name ? `\`${name}\`` : "This"} is not a data source I know.`, e.kind === "call-expr" ? e.callee.range : e.range, guess ? `Did you mean \`${guess}\`?` : `Data sources: ${DATA_SOURCES.map((d) => `\`${d}(…)\``).join(", ")}.`, undefined, replaceFix(guess, e.kind === "call-expr" ? e.callee.range : e.range));
+          this.unknown({ code: "NN4007", message: `${name ? `\`${name}\`` : "This"} is not a data source I know.`, word: name ?? "", range: e.kind === "call-expr" ? e.callee.range : e.range, candidates: name ? DATA_SOURCES : [], otherwise: `Data sources: ${DATA_SOURCES.map((d) => `\`${d}(…)\``).join(", ")}.` });
           return;
         }
         const args = e.kind === "call-expr" ? e.args : [];
@@ -294,8 +293,7 @@ export class RecipeChecker {
           return;
         }
         if (!(NORMALIZATIONS as readonly string[]).includes(name) || e.kind !== "ref") {
-          const guess = closest(name, NORMALIZATIONS);
-          this.error("NN4022", `\`${exprSource(e)}\` is not a normalisation I know.`, e.range, guess ? `Did you mean \`${guess}\`?` : "Use `standard` (mean 0, std 1 per feature), `minmax`, `scale(k)` or `none`.", undefined, e.kind === "ref" ? replaceFix(guess, e.range) : undefined);
+          this.unknown({ code: "NN4022", message: `\`${exprSource(e)}\` is not a normalisation I know.`, word: name, range: e.range, candidates: NORMALIZATIONS, otherwise: "Use `standard` (mean 0, std 1 per feature), `minmax`, `scale(k)` or `none`.", fix: e.kind === "ref" });
           return;
         }
         r.normalize = { kind: name as "none" | "standard" | "minmax" };
@@ -319,8 +317,7 @@ export class RecipeChecker {
         const e = w[0]!;
         if (e.kind !== "ref" || !Object.hasOwn(LOSSES, e.name)) {
           const name = e.kind === "ref" ? e.name : exprSource(e);
-          const guess = closest(name, Object.keys(LOSSES));
-          this.error("NN4005", `\`${name}\` is not a loss I know.`, e.range, guess ? `Did you mean \`${guess}\`?` : `Losses: ${Object.keys(LOSSES).map((l) => `\`${l}\``).join(", ")}.`, undefined, e.kind === "ref" ? replaceFix(guess, e.range) : undefined);
+          this.unknown({ code: "NN4005", message: `\`${name}\` is not a loss I know.`, word: name, range: e.range, candidates: Object.keys(LOSSES), kinds: "Losses", fix: e.kind === "ref" });
           return;
         }
         r.loss = e.name;
@@ -333,8 +330,7 @@ export class RecipeChecker {
         const name = e.kind === "ref" ? e.name : e.kind === "call-expr" ? e.callee.name : undefined;
         const info = name ? OPTIMIZERS[name] : undefined;
         if (!name || !info) {
-          const guess = name ? closest(name, Object.keys(OPTIMIZERS)) : undefined;
-          this.error("NN4003", `${name ? `\`${name}\`` : "This"} is not an optimizer I know.`, e.kind === "call-expr" ? e.callee.range : e.range, guess ? `Did you mean \`${guess}\`?` : `Optimizers: ${Object.keys(OPTIMIZERS).map((o) => `\`${o}\``).join(", ")}.`, undefined, replaceFix(guess, e.kind === "call-expr" ? e.callee.range : e.range));
+          this.unknown({ code: "NN4003", message: `${name ? `\`${name}\`` : "This"} is not an optimizer I know.`, word: name ?? "", range: e.kind === "call-expr" ? e.callee.range : e.range, candidates: name ? Object.keys(OPTIMIZERS) : [], otherwise: `Optimizers: ${Object.keys(OPTIMIZERS).map((o) => `\`${o}\``).join(", ")}.` });
           return;
         }
         if (name === "sgd" && e.kind === "call-expr" && e.args.length > 0) {
@@ -557,8 +553,7 @@ export class RecipeChecker {
         return epochs !== undefined ? { name: "warmup", epochs } : undefined;
       }
       default: {
-        const guess = closest(name, ["constant", "step", "exp", "cosine", "warmup"]);
-        this.error("NN4012", `\`${name || exprSource(e)}\` is not a learning-rate schedule I know.`, e.kind === "call-expr" ? e.callee.range : e.range, guess ? `Did you mean \`${guess}\`?` : "Schedules: `step(0.1, every: 10)`, `exp(0.95)`, `cosine`, `warmup(5) then cosine`, `constant`.", undefined, name ? replaceFix(guess, e.kind === "call-expr" ? e.callee.range : e.range) : undefined);
+        this.unknown({ code: "NN4012", message: `\`${name || exprSource(e)}\` is not a learning-rate schedule I know.`, word: name, range: e.kind === "call-expr" ? e.callee.range : e.range, candidates: SCHEDULES, otherwise: "Schedules: `step(0.1, every: 10)`, `exp(0.95)`, `cosine`, `warmup(5) then cosine`, `constant`.", fix: name !== "" });
         return undefined;
       }
     }
@@ -624,8 +619,7 @@ export class RecipeChecker {
         return { kind: "jitter", brightness, contrast };
       }
       default: {
-        const guess = closest(name, ["flip", "crop", "jitter"]);
-        this.error("NN4014", `\`${name}\` is not an augmentation I know.`, head.range, guess ? `Did you mean \`${guess}\`?` : "Augmentations: `flip horizontal`, `crop 24x24 pad 4`, `jitter brightness 0.2 contrast 0.2`.", undefined, head.kind === "ref" ? replaceFix(guess, head.range) : undefined);
+        this.unknown({ code: "NN4014", message: `\`${name}\` is not an augmentation I know.`, word: name, range: head.range, candidates: AUGMENTATIONS, otherwise: "Augmentations: `flip horizontal`, `crop 24x24 pad 4`, `jitter brightness 0.2 contrast 0.2`.", fix: head.kind === "ref" });
         return undefined;
       }
     }
@@ -702,8 +696,7 @@ export class RecipeChecker {
     const name = s.model?.name;
     const model = name ? models.get(name) : undefined;
     if (name && !model) {
-      const guess = closest(name, models.keys());
-      this.error("NN2004", `I cannot find a model named \`${name}\` to search.`, s.model!.range, guess ? `Did you mean \`${guess}\`?` : models.size > 0 ? `The models in this file are ${[...models.keys()].map((m) => `\`${m}\``).join(", ")}.` : "This file declares no model.", undefined, replaceFix(guess, s.model!.range));
+      this.unknown({ code: "NN2004", message: `I cannot find a model named \`${name}\` to search.`, word: name, range: s.model!.range, candidates: models.keys(), otherwise: models.size > 0 ? `The models in this file are ${[...models.keys()].map((m) => `\`${m}\``).join(", ")}.` : "This file declares no model." });
     } else if (name && model && !recipes.has(name)) {
       this.error("NN4019", `A search runs the recipe of \`${name}\`, but there is no \`train ${name} { … }\`.`, s.model!.range, `Add a recipe: \`train ${name} { data … loss … }\`; the search varies it.`);
     }
@@ -711,8 +704,7 @@ export class RecipeChecker {
     let strategy: "random" | "grid" | undefined;
     if (!strategyE || strategyE.kind !== "ref" || (strategyE.name !== "random" && strategyE.name !== "grid")) {
       const word = strategyE?.kind === "ref" ? strategyE.name : undefined;
-      const guess = word ? closest(word, ["random", "grid"]) : undefined;
-      this.error("NN4016", strategyE ? `\`${exprSource(strategyE)}\` is not a search strategy.` : "A search needs its strategy: `random N` or `grid`.", strategyE?.range ?? s.model?.range ?? s.keyword, guess ? `Did you mean \`${guess}\`?` : "Write `search MODEL random 20 { … }` (random, as Bergstra & Bengio recommend) or `search MODEL grid { … }`.", undefined, strategyE ? replaceFix(guess, strategyE.range) : undefined);
+      this.unknown({ code: "NN4016", message: strategyE ? `\`${exprSource(strategyE)}\` is not a search strategy.` : "A search needs its strategy: `random N` or `grid`.", word: word ?? "", range: strategyE?.range ?? s.model?.range ?? s.keyword, candidates: word ? ["random", "grid"] : [], otherwise: "Write `search MODEL random 20 { … }` (random, as Bergstra & Bengio recommend) or `search MODEL grid { … }`.", fix: strategyE !== undefined });
     } else strategy = strategyE.name;
     let trials: number | undefined;
     if (trialsE) trials = this.posInt(trialsE, "the number of trials");
@@ -736,8 +728,7 @@ export class RecipeChecker {
         const modelParam = model?.params.some((p) => p.name.name === v);
         if (!recipeSetting && !modelParam) {
           const candidates = [...Object.keys(RECIPE_SETTINGS).filter((k) => RECIPE_SETTINGS[k]!.searchable), ...(model?.params.map((p) => p.name.name) ?? [])];
-          const guess = closest(v, candidates);
-          this.error("NN4017", `\`${v}\` is neither a recipe setting a search can vary nor a parameter of \`${name ?? "?"}\`.`, st.name.range, guess ? `Did you mean \`${guess}\`?` : model && model.params.length === 0 ? `To search a model value, make it a parameter: \`model ${name}(${v} = …) { … }\`.` : `Searchable: ${candidates.map((c) => `\`${c}\``).join(", ")}.`, undefined, replaceFix(guess, st.name.range));
+          this.unknown({ code: "NN4017", message: `\`${v}\` is neither a recipe setting a search can vary nor a parameter of \`${name ?? "?"}\`.`, word: v, range: st.name.range, candidates, otherwise: model && model.params.length === 0 ? `To search a model value, make it a parameter: \`model ${name}(${v} = …) { … }\`.` : `Searchable: ${candidates.map((c) => `\`${c}\``).join(", ")}.` });
           continue;
         }
         if (!st.distribution) continue;
@@ -747,9 +738,9 @@ export class RecipeChecker {
       }
       const key = st.head.name;
       if (!Object.hasOwn(SEARCH_SETTINGS, key)) {
-        const guess = closest(key, Object.keys(SEARCH_SETTINGS));
         const isRecipe = Object.hasOwn(RECIPE_SETTINGS, key);
-        this.error("NN4001", `\`${key}\` is not a search setting.`, st.head.range, isRecipe ? `To vary it write \`${key} ~ choice(…)\`; to fix it, set it in the \`train\` recipe.` : guess ? `Did you mean \`${guess}\`?` : `Search settings: ${Object.keys(SEARCH_SETTINGS).map((k) => `\`${k}\``).join(", ")}, and \`NAME ~ distribution\`.`, undefined, isRecipe ? undefined : replaceFix(guess, st.head.range));
+        if (isRecipe) this.error("NN4001", `\`${key}\` is not a search setting.`, st.head.range, `To vary it write \`${key} ~ choice(…)\`; to fix it, set it in the \`train\` recipe.`);
+        else this.unknown({ code: "NN4001", message: `\`${key}\` is not a search setting.`, word: key, range: st.head.range, candidates: Object.keys(SEARCH_SETTINGS), otherwise: `Search settings: ${Object.keys(SEARCH_SETTINGS).map((k) => `\`${k}\``).join(", ")}, and \`NAME ~ distribution\`.` });
         continue;
       }
       const w = this.words(st, 1, 1, SEARCH_SETTINGS[key]!.example);
@@ -773,8 +764,7 @@ export class RecipeChecker {
   private distribution(e: AstExpr, strategy: "random" | "grid" | undefined, integer: boolean): SearchVariable["distribution"] | undefined {
     if (e.kind !== "call-expr" || !Object.hasOwn(SEARCH_DISTRIBUTIONS, e.callee.name)) {
       const name = e.kind === "call-expr" ? e.callee.name : e.kind === "ref" ? e.name : undefined;
-      const guess = name ? closest(name, Object.keys(SEARCH_DISTRIBUTIONS)) : undefined;
-      this.error("NN4018", `${name ? `\`${name}\`` : `\`${exprSource(e)}\``} is not a distribution.`, e.kind === "call-expr" ? e.callee.range : e.range, guess ? `Did you mean \`${guess}\`?` : "Use `loguniform(a, b)`, `uniform(a, b)`, `int(a, b)` or `choice(x, y, …)`.", undefined, replaceFix(guess, e.kind === "call-expr" ? e.callee.range : e.range));
+      this.unknown({ code: "NN4018", message: `${name ? `\`${name}\`` : `\`${exprSource(e)}\``} is not a distribution.`, word: name ?? "", range: e.kind === "call-expr" ? e.callee.range : e.range, candidates: name ? Object.keys(SEARCH_DISTRIBUTIONS) : [], otherwise: "Use `loguniform(a, b)`, `uniform(a, b)`, `int(a, b)` or `choice(x, y, …)`." });
       return undefined;
     }
     const kind = e.callee.name as "loguniform" | "uniform" | "int" | "choice";
