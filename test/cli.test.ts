@@ -227,3 +227,36 @@ describe("a cap on printed diagnostics (issue 12, item 4)", () => {
     expect(lines[MAX_PRINTED_DIAGNOSTICS]).toBe("… and 89,910 more errors and 9,990 warnings in x.nn (not shown; `nnc check --json` lists every one)\n");
   });
 });
+
+describe("which model to run (issue 12, item 3)", () => {
+  const noRecipe = spec("no-recipe.nn", "model m {\n  input 3\n  dense 2 softmax\n}\n");
+  const noModel = spec("no-model.nn", "# nothing yet\n");
+  const twoRecipes = spec("two-recipes.nn", "model a {\n  input 3\n  dense 2 softmax\n}\nmodel b {\n  input 3\n  dense 2 softmax\n}\nmodel c {\n  input 3\n  dense 2 softmax\n}\ntrain a {\n  data ball(dims: 3)\n  loss crossentropy\n}\ntrain b {\n  data ball(dims: 3)\n  loss crossentropy\n}\n");
+
+  for (const command of ["train", "inspect", "sanity"]) {
+    it(`\`nnc ${command}\`: a spec without a recipe is a problem with the spec (exit 1); choosing is the command line's (exit 2)`, () => {
+      const none = nnc(command, noRecipe);
+      expect(none.code).toBe(1);
+      expect(none.stderr).toContain(`nnc: ${noRecipe} has no \`train\` recipe, so there is nothing to run. Add one, e.g. \`train m { data … loss … }\`.`);
+      const empty = nnc(command, noModel);
+      expect(empty.code).toBe(1);
+      expect(empty.stderr).toContain(`nnc: ${noModel} declares no model, so there is nothing to run.`);
+      const several = nnc(command, twoRecipes);
+      expect(several.code).toBe(2);
+      expect(several.stderr).toContain(`nnc: ${twoRecipes} has recipes for \`a\`, \`b\`; choose one with --model.`);
+      const typo = nnc(command, twoRecipes, "--model", "bb");
+      expect(typo.code).toBe(2);
+      expect(typo.stderr).toContain(`nnc: there is no model \`bb\` in ${twoRecipes}. Did you mean \`b\`? Its models: \`a\`, \`b\`, \`c\`.`);
+      const without = nnc(command, twoRecipes, "--model", "c");
+      expect(without.code).toBe(1);
+      expect(without.stderr).toContain(`nnc: the model \`c\` has no \`train\` recipe in ${twoRecipes}. Models with one: \`a\`, \`b\`.`);
+      for (const r of [none, empty, several, typo, without]) expect(r.stderr).not.toMatch(/internal error|\bat .*\.m?js:\d+/);
+    });
+  }
+
+  it("`nnc check --model` suggests the model meant, in one line without a source line", () => {
+    const r = nnc("check", "--model", "bb", twoRecipes);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`${twoRecipes}:1:1: error NN5002: There is no model \`bb\` in this file. Did you mean \`b\`?\n hint: Its models: \`a\`, \`b\`, \`c\`.`);
+  });
+});
