@@ -196,7 +196,24 @@ export function asciiName(name: string): string | undefined {
 /** Habits of the lexer's that no diagnostic of lowering covers, each reported once. */
 export function reportHabits(habits: readonly LexHabit[], covered: readonly { start: number; end: number }[], lines: LineMap): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const inCovered = (h: LexHabit): boolean => covered.some((c) => h.start >= c.start && h.end <= c.end);
+  // Covered spans sorted by start, each with the furthest end up to it: a binary search finds
+  // whether any covers a habit (a file of ten thousand translated lines stays linear-ish).
+  const spans = [...covered].sort((a, b) => a.start - b.start);
+  const reach: number[] = [];
+  for (let i = 0; i < spans.length; i++) reach.push(Math.max(spans[i]!.end, i > 0 ? reach[i - 1]! : -1));
+  const inCovered = (h: LexHabit): boolean => {
+    let lo = 0;
+    let hi = spans.length - 1;
+    let last = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (spans[mid]!.start <= h.start) {
+        last = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return last >= 0 && reach[last]! >= h.end;
+  };
   const range = (start: number, end: number) => lines.range(start, end);
   // Several of one kind on one line (`28×28×1`, `a;;`) are one mistake there.
   const byLine = (kind: LexHabit["kind"]): LexHabit[][] => {
@@ -211,6 +228,13 @@ export function reportHabits(habits: readonly LexHabit[], covered: readonly { st
     return [...groups.values()];
   };
   const seenNames = new Set<string>();
+  const byName = new Map<string, LexHabit[]>();
+  for (const h of habits) {
+    if (h.kind !== "non-ascii") continue;
+    const list = byName.get(h.name);
+    if (list) list.push(h);
+    else byName.set(h.name, [h]);
+  }
   for (const h of habits) {
     switch (h.kind) {
       case "quote": {
@@ -229,11 +253,15 @@ export function reportHabits(habits: readonly LexHabit[], covered: readonly { st
       case "non-ascii": {
         if (seenNames.has(h.name)) break;
         seenNames.add(h.name);
-        const all = habits.filter((x) => x.kind === "non-ascii" && x.name === h.name);
-        const ascii = asciiName(h.name.replace(/\./g, "_"));
-        const letters = [...new Set([...h.name].filter((c) => c.charCodeAt(0) > 0x7f))].map((c) => `\`${c}\``);
+        const all = byName.get(h.name)!;
+        // A name of a thousand letters is not a name anyone will rename by hand: no fix for it,
+        // and messages show its start.
+        const long = h.name.length > 64;
+        const ascii = long ? undefined : asciiName(h.name.replace(/\./g, "_"));
+        const letters = [...new Set([...h.name.slice(0, 64)].filter((c) => c.charCodeAt(0) > 0x7f))].slice(0, 8).map((c) => `\`${c}\``);
+        const shown = long ? `${h.name.slice(0, 40)}…` : h.name;
         out.push(
-          diag("NN1029", `The name \`${h.name}\` has ${letters.length === 1 ? "a letter" : "letters"} outside ASCII (${letters.join(", ")}); nnc's names are the letters a–z and A–Z, digits and \`_\`.`, range(h.start, h.end), {
+          diag("NN1029", `The name \`${shown}\` has ${letters.length === 1 ? "a letter" : "letters"} outside ASCII (${letters.join(", ")}); nnc's names are the letters a–z and A–Z, digits and \`_\`.`, range(h.start, h.end), {
             hint: ascii ? `Write \`${ascii}\`${all.length > 1 ? ` (here and in the ${all.length - 1} other place${all.length > 2 ? "s" : ""} it is used)` : ""}.` : "Rename it with ASCII letters.",
             fixes: ascii ? [{ title: `Rename to \`${ascii}\``, edits: all.map((x) => ({ range: range(x.start, x.end), newText: ascii })) }] : undefined,
           }),

@@ -253,6 +253,8 @@ const DASHES = new Set(["\u2212", "\u2010", "\u2011", "\u2013", "\u2014"]);
  */
 const INVISIBLE = /[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
 const NAME_CHAR = /[A-Za-z0-9_\p{L}\p{M}\p{Nd}]/u;
+/** The rest of a name from where it stands (sticky): ASCII and other letters, marks, digits, `_`. */
+const NAME_RUN = /[A-Za-z0-9_\p{L}\p{M}\p{Nd}]*/uy;
 const LETTER = /[\p{L}\p{M}]/u;
 /** Where `readHabits` looks: strings and comments (to skip them), and each kind of habit. */
 const HABIT_POINTS = /["#\/';.\u0080-\uffff]/g;
@@ -268,10 +270,11 @@ const HABIT_POINTS = /["#\/';.\u0080-\uffff]/g;
  */
 export function readHabits(source: string): { text: string; habits: LexHabit[] } {
   const habits: LexHabit[] = [];
-  let chars: string[] | undefined;
+  // Replacements, in order of their offsets (the scan goes forward): the text is rebuilt once
+  // from slices (splitting a megabyte into characters took 300 ms).
+  const edits: { at: number; text: string }[] = [];
   const put = (at: number, replacement: string): void => {
-    chars ??= [...source.split("")];
-    for (let k = 0; k < replacement.length; k++) chars[at + k] = replacement[k]!;
+    edits.push({ at, text: replacement });
   };
   HABIT_POINTS.lastIndex = 0;
   for (let m = HABIT_POINTS.exec(source); m !== null; m = HABIT_POINTS.exec(source)) {
@@ -341,22 +344,25 @@ export function readHabits(source: string): { text: string; habits: LexHabit[] }
     const ch = String.fromCodePoint(code);
     if (LETTER.test(ch)) {
       // A name with letters outside ASCII: the whole word, ASCII letters, digits and `_`
-      // included; each other UTF-16 unit is read as `_` so the lexer keeps it one name.
-      const start = wordStart(source, i);
-      let end = i;
-      while (end < source.length) {
-        const cp = source.codePointAt(end)!;
-        const s = String.fromCodePoint(cp);
-        if (!NAME_CHAR.test(s)) break;
-        end += s.length;
-      }
-      const name = source.slice(start, end);
-      habits.push({ kind: "non-ascii", start, end, name });
-      for (let k = start; k < end; k++) if (source.charCodeAt(k) > 0x7f) put(k, "_");
+      // included (not digits it starts with), read as `_`s so the lexer keeps it one name.
+      let start = wordStart(source, i);
+      while (start < i && /[0-9]/.test(source[start]!)) start++;
+      NAME_RUN.lastIndex = i;
+      NAME_RUN.exec(source);
+      const end = Math.max(NAME_RUN.lastIndex, i + ch.length);
+      habits.push({ kind: "non-ascii", start, end, name: source.slice(start, end) });
+      put(start, "_".repeat(end - start));
       HABIT_POINTS.lastIndex = end;
     }
   }
-  return { text: chars ? chars.join("") : source, habits };
+  if (edits.length === 0) return { text: source, habits };
+  let text = "";
+  let copied = 0;
+  for (const e of edits) {
+    text += source.slice(copied, e.at) + e.text;
+    copied = e.at + e.text.length;
+  }
+  return { text: text + source.slice(copied), habits };
 }
 
 /** The offset just past the string that starts with `"` at `i` (as the lexer reads it). */
