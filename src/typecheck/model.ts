@@ -10,7 +10,7 @@ import { exprSource, type AstArg, type AstBlock, type AstBlockCall, type AstItem
 import { capitalise, Env, Evaluator, formatNumber } from "./evaluate.js";
 import type { LayerConfig, ParamCount, ShapeErrorSubject } from "./layer-config.js";
 import { LayerResolver } from "./layers.js";
-import { formatShape, outputShape, paramCount, sameShape } from "./shape-rules.js";
+import { exactCount, formatShape, MAX_TENSOR_VALUES, outputShape, paramCount, sameShape, weightTensors } from "./shape-rules.js";
 
 export interface CheckedLayer {
   /** Unique within the model: the `name` option, or the kind and a counter (`conv2`). */
@@ -82,6 +82,8 @@ export class ModelExpander {
   private sawInput = false;
   /** False once a shape error broke the graph: later layers are checked but not listed. */
   private recording = true;
+  /** True once a tensor too large to hold (NN3015) was reported in this model. */
+  private sawTooLarge = false;
 
   constructor(
     private readonly blocks: Map<string, AstBlock>,
@@ -303,6 +305,12 @@ export class ModelExpander {
     for (const w of result.warnings ?? []) {
       this.diagnostics.push(diag(w.code, w.message, subjectRange(resolved.subjects, w.subject) ?? item.op.range, { hint: w.hint, related: this.related() }));
     }
+    if (this.tooLarge(item, config, flow, result.shape)) {
+      // Counted exactly and refused: what follows is checked with the shape, not listed.
+      this.recording = false;
+      this.complete = false;
+      return { shape: result.shape, tensor: undefined, from: { name: item.op.name, range: item.range } };
+    }
     let params = paramCount(config, flow.shape ?? result.shape);
     if (resolved.frozen) {
       const total = params.trainable + params.nonTrainable;
@@ -325,6 +333,42 @@ export class ModelExpander {
     };
     this.push(layer);
     return { shape: result.shape, tensor: name, from: { name, range: item.range } };
+  }
+
+  /**
+   * NN3015: a weight tensor of this layer, or one sample of its output, holds more values than
+   * one tensor can (MAX_TENSOR_VALUES). Counted with BigInts, so the message says exactly how
+   * many (a dense layer on `input 100000x100000x3` has 3e13 weights per unit).
+   */
+  private tooLarge(item: AstLayer, config: LayerConfig, flow: Flow, output: number[]): boolean {
+    // After one, the layers that follow are too large because of it: one error says it.
+    if (this.sawTooLarge) return true;
+    const limit = BigInt(MAX_TENSOR_VALUES);
+    const shown = (n: bigint): string => n.toLocaleString("en-US");
+    const input = flow.shape ?? [];
+    for (const w of weightTensors(config, input)) {
+      if (w.values <= limit) continue;
+      this.diagnostics.push(
+        diag("NN3015", `The ${w.name} of this \`${item.op.name}\` would hold ${shown(w.values)} weights (${w.shape}), more than one tensor can hold (${shown(limit)}).`, item.positional[0]?.range ?? item.op.range, {
+          hint: input.length > 1 ? "Shrink its input first: pool or stride the image down, or use `global avgpool` instead of `flatten`." : `Use fewer ${config.op === "dense" ? "units" : "filters"}, or shrink what comes before it.`,
+          related: this.related(flow.from ? [{ message: `its input, ${formatShape(input)}, comes from here`, range: flow.from.range }] : []),
+        }),
+      );
+      this.sawTooLarge = true;
+      return true;
+    }
+    const values = exactCount(output);
+    if (values > limit) {
+      this.diagnostics.push(
+        diag("NN3015", `One sample of this \`${item.op.name}\` is ${formatShape(output)} = ${shown(values)} values, more than one tensor can hold (${shown(limit)}).`, item.positional[0]?.range ?? item.op.range, {
+          hint: config.op === "input" ? "Resize the data to a smaller input (images are usually a few hundred pixels a side)." : "Shrink it: fewer filters or units, or a stride or pool before it.",
+          related: this.related(),
+        }),
+      );
+      this.sawTooLarge = true;
+      return true;
+    }
+    return false;
   }
 
   private layerName(item: AstLayer, explicit: { value: string; range: Range } | undefined, config: LayerConfig): string {
@@ -364,8 +408,11 @@ export class ModelExpander {
     for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
       for (const item of next) {
         if (item.kind === "layer") {
+          // `name "conv1"` and `name conv1` alike: an unnamed input must not become `input1`
+          // beside a layer named so.
           const value = item.options["name"]?.value;
           if (value?.kind === "string") this.reserved.add(value.value);
+          else if (value?.kind === "ref") this.reserved.add(value.name);
         } else if (item.kind === "repeat") stack.push(item.body);
         else if (item.kind === "residual") {
           stack.push(item.body);

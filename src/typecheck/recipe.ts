@@ -11,7 +11,7 @@ import { capitalise, Env, Evaluator, formatNumber } from "./evaluate.js";
 import type { AugmentConfig, DataConfig, ScheduleConfig } from "../runtime/config.js";
 import type { ActivationSpec } from "./layer-config.js";
 import type { CheckedModel } from "./model.js";
-import { formatShape, sameShape } from "./shape-rules.js";
+import { exactCount, formatShape, MAX_TENSOR_VALUES, sameShape } from "./shape-rules.js";
 
 /**
  * What a recipe's data, schedule and augmentation resolve to: the very types the runtime
@@ -152,6 +152,30 @@ export class RecipeChecker {
     if (trainSize !== undefined && r.batch > trainSize && at["batch"]) {
       this.diagnostics.push(diag("NN4021", `\`batch ${r.batch}\` is larger than the ${trainSize} training samples: every step sees the whole set.`, at["batch"], { severity: "warning", hint: `Use a batch of at most ${trainSize}.` }));
     }
+  }
+
+  /**
+   * NN3015: one batch of a layer's activations holds more values than a tensor can, though one
+   * sample fits (`input 512x512x3 -> conv 3x3x64 same` at batch 256).
+   */
+  private batchTooLarge(r: CheckedRecipe, model: CheckedModel, at: Partial<Record<string, Range>>, t: AstTrain): void {
+    let largest: { name: string; shape: number[]; values: bigint } | undefined;
+    for (const l of model.layers) {
+      const values = exactCount(l.outputShape);
+      if (!largest || values > largest.values) largest = { name: l.name, shape: l.outputShape, values };
+    }
+    if (!largest) return;
+    const limit = BigInt(MAX_TENSOR_VALUES);
+    const batch = BigInt(r.batch);
+    if (largest.values * batch <= limit) return;
+    const fits = limit / largest.values;
+    const shown = (n: bigint): string => n.toLocaleString("en-US");
+    this.diagnostics.push(
+      diag("NN3015", `At batch ${r.batch}, the output of \`${largest.name}\` is ${r.batch} × ${formatShape(largest.shape)} = ${shown(largest.values * batch)} values, more than one tensor can hold (${shown(limit)}).`, at["batch"] ?? t.keyword, {
+        hint: fits >= 1n ? `Use a batch of at most ${shown(fits)}, or shrink \`${largest.name}\`.` : `Shrink \`${largest.name}\`.`,
+        related: [{ message: `\`${largest.name}\` gives ${formatShape(largest.shape)} here`, range: model.layers.find((l) => l.name === largest.name)!.range }],
+      }),
+    );
   }
 
   private words(s: AstStatement, min: number, max: number, example: string): AstExpr[] | undefined {
@@ -627,6 +651,7 @@ export class RecipeChecker {
 
   /** The recipe against its model: data shape, class count, loss vs final layer, augmentation. */
   private againstModel(r: CheckedRecipe, model: CheckedModel, at: Partial<Record<string, Range>>, t: AstTrain): void {
+    this.batchTooLarge(r, model, at, t);
     const input = model.input;
     const output = model.output;
     const last = finalActivation(model);

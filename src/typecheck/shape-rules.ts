@@ -521,6 +521,36 @@ export function paramCount(config: LayerConfig, input: Shape): ParamCount {
 }
 
 /**
+ * The most values one tensor may hold: TensorFlow.js indexes a tensor's values with 32-bit
+ * integers (and WebAssembly's whole memory is 4 GiB), so no backend holds more. nnc checks every
+ * weight and every sample's activations against it (NN3015), and a batch of them in a recipe.
+ */
+export const MAX_TENSOR_VALUES = 2 ** 31 - 1;
+
+/**
+ * The weight tensors of a layer with their exact sizes, as BigInts: a dense layer on a huge
+ * input has more weights than a double counts exactly, which is what NN3015 must say.
+ */
+export function weightTensors(config: LayerConfig, input: Shape): { name: string; shape: string; values: bigint }[] {
+  const channels = BigInt(lastAxis(input));
+  switch (config.op) {
+    case "dense":
+      return [{ name: "kernel", shape: `${lastAxis(input)}x${config.units}`, values: channels * BigInt(config.units) }];
+    case "conv": {
+      const [kh, kw] = config.kernel;
+      return [{ name: "kernel", shape: `${kh}x${kw}x${lastAxis(input)}x${config.filters}`, values: BigInt(kh) * BigInt(kw) * channels * BigInt(config.filters) }];
+    }
+    default:
+      return [];
+  }
+}
+
+/** The number of values in a shape, exactly. */
+export function exactCount(shape: Shape): bigint {
+  return shape.reduce((a, b) => a * BigInt(b), 1n);
+}
+
+/**
  * Multiply-adds of one sample's forward pass through a layer, as torchinfo counts "Mult-Adds":
  * a dense layer's product (for every position of a rank > 1 input) and a conv layer's
  * (every output value is a kernel-sized dot product). Every other layer is elementwise or a
