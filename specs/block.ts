@@ -103,5 +103,8 @@ export function train(options: TrainOptions = {}): Promise<TrainResult> {
     outputShape: [1],
     convolutional: false,
     multiplyAdds: 41100,
+    parameters: 41601,
+    trainableParameters: 41601,
+    activationsPerSample: 511,
   });
 }

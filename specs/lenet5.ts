@@ -117,5 +117,8 @@ export function train(options: TrainOptions = {}): Promise<TrainResult> {
     outputShape: [10],
     convolutional: true,
     multiplyAdds: 416520,
+    parameters: 61706,
+    trainableParameters: 61706,
+    activationsPerSample: 9238,
   });
 }

@@ -101,5 +101,8 @@ export function train(options: TrainOptions = {}): Promise<TrainResult> {
     outputShape: [10],
     convolutional: true,
     multiplyAdds: 13883904,
+    parameters: 3274634,
+    trainableParameters: 3274634,
+    activationsPerSample: 53018,
   });
 }

@@ -372,5 +372,8 @@ export function train(options: TrainOptions = {}): Promise<TrainResult> {
     outputShape: [10],
     convolutional: true,
     multiplyAdds: 392612352,
+    parameters: 2752506,
+    trainableParameters: 2748890,
+    activationsPerSample: 1527050,
   });
 }

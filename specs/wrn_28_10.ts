@@ -643,5 +643,8 @@ export function train(options: TrainOptions = {}): Promise<TrainResult> {
     outputShape: [10],
     convolutional: true,
     multiplyAdds: 5243328768,
+    parameters: 36497146,
+    trainableParameters: 36479194,
+    activationsPerSample: 7204490,
   });
 }

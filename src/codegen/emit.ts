@@ -335,6 +335,10 @@ export function emitModelModule(model: CheckedModel, recipe: CheckedRecipe | und
       outputShape: model.output ?? [],
       convolutional: model.layers.some((l) => l.config.op === "conv"),
       multiplyAdds: model.layers.reduce((sum, l) => sum + multiplyAdds(l.config, l.inputShapes[0] ?? [], l.outputShape), 0),
+      // What the runtime weighs against the backend's memory before it builds anything.
+      parameters: model.params.total,
+      trainableParameters: model.params.trainable,
+      activationsPerSample: model.layers.reduce((sum, l) => sum + l.outputShape.reduce((a, b) => a * b, 1), 0),
     };
     lines.push(`  return nnc.train(${fn}, recipe, options, ${literal(info)});`);
     lines.push("}");
