@@ -142,6 +142,24 @@ describe("generated code from a hostile spec", () => {
     }
   });
 
+  it("gives automatic names around layers named like them (`name input1`, `name add1`), the input staying the input", async () => {
+    const text = "model m {\n  input 10\n  dense 8 relu name input1\n  dense 8 relu name add1\n  residual { dense 8 relu name project1 }\n  residual project { dense 4 relu }\n  dense 1 sigmoid name m\n}\n";
+    const r = checkText(text);
+    expect(r.diagnostics).toEqual([]);
+    const names = r.program.models[0]!.layers.map((l) => l.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names[0]).toBe("input2");
+    const [file] = await generate(r.program, { specPath: "m.nn", sourceLines: text.split("\n"), version: "0.0.0-test", runtimeImport: pathToFileURL(runtimePath).href });
+    const { transform } = await import("esbuild");
+    const path = join(dir, "automatic-names.mjs");
+    writeFileSync(path, (await transform(file!.content, { loader: "ts", format: "esm" })).code);
+    const mod = (await import(pathToFileURL(path).href)) as { buildM: (seed?: number) => { inputs: { shape: (number | null)[] }[]; layers: { name: string }[]; dispose(): void } };
+    const model = mod.buildM(1);
+    expect(model.inputs[0]!.shape).toEqual([null, 10]);
+    expect(model.layers.map((l) => l.name)).toEqual(names);
+    model.dispose();
+  });
+
   it("refuses a layer name TensorFlow.js cannot take", () => {
     const r = checkText("model m {\n input 3\n dense 2 name __proto__\n dense 2 name \"_x\"\n}\n");
     const errors = r.diagnostics.filter((d) => d.code === "NN1013");
