@@ -3,7 +3,7 @@
  * The grammar is written down in grammar/nn.ebnf; grammar/chevrotain-gast.json is this
  * parser's serialized form, compared in a test so the two cannot drift apart.
  */
-import { CstParser, EOF, tokenMatcher, type CstNode, type CstNodeLocation, type DSLMethodOpts, type IOrAlt, type IToken, type TokenType } from "chevrotain";
+import { CstParser, EOF, tokenMatcher, type CstNode, type CstNodeLocation, type DSLMethodOpts, type IOrAlt, type IToken, type ITokenGrammarPath, type TokenType } from "chevrotain";
 import * as T from "./lexer.js";
 import { messageProvider } from "./messages.js";
 
@@ -43,17 +43,46 @@ interface RecoveryInternals {
   flattenFollowSet(): TokenType[];
   /** The first of those that one of the next tokens is (scanning forward from the next), EOF at the end. */
   findReSyncTokenType(): TokenType;
-  /** The token types that may come after `lastTok` on a path through the grammar (a walk of the grammar each time). */
-  getNextPossibleTokenTypes(path: GrammarPath): TokenType[];
   tryInRepetitionRecovery(this: CstParser, grammarRule: (...args: unknown[]) => unknown, grammarRuleArgs: unknown[], lookAheadFunc: () => boolean, expectedTokType: TokenType): void;
 }
 
-/** Where in the grammar the parser stands: the rules entered and the token expected next. */
-interface GrammarPath {
-  ruleStack: string[];
-  occurrenceStack: number[];
-  lastTok: TokenType;
-  lastTokOccurrence: number;
+/**
+ * Chevrotain's members that are not in its public typings and that NnParser (and the lexer,
+ * lexer.ts) replace or read, with what they must be. Chevrotain is pinned to an exact version
+ * in package.json because of them, and `missingChevrotainInternals()` (run by the tests and by
+ * `new NnParser({ validate: true })`) names any that a new version changed, so an upgrade fails
+ * by name instead of breaking every check in ways hard to trace.
+ */
+export const CHEVROTAIN_INTERNALS: readonly { name: string; on: "parser" | "lexer"; kind: "method" | "array" | "number" | "object"; params?: number; use: string }[] = [
+  { name: "CST_STACK", on: "parser", kind: "array", use: "cstInvocationStateUpdate pushes plain CST nodes on it" },
+  { name: "cstInvocationStateUpdate", on: "parser", kind: "method", params: 1, use: "overridden: CST nodes with plain objects for children" },
+  { name: "setInitialNodeLocation", on: "parser", kind: "method", params: 1, use: "replaced: node locations with -1, not NaN" },
+  { name: "setNodeLocationFromToken", on: "parser", kind: "method", params: 2, use: "replaced: node locations grow with each token" },
+  { name: "setNodeLocationFromNode", on: "parser", kind: "method", params: 2, use: "replaced: node locations grow with each child" },
+  { name: "tryInRepetitionRecovery", on: "parser", kind: "method", params: 4, use: "wrapped: in-repetition recovery in a loop (resumeRepetitionsInALoop)" },
+  { name: "RULE_STACK_IDX", on: "parser", kind: "number", use: "read: which rule invocation a recovery belongs to" },
+  { name: "findReSyncTokenType", on: "parser", kind: "method", params: 0, use: "replaced: remembers its last answer (rememberReSyncPoints)" },
+  { name: "flattenFollowSet", on: "parser", kind: "method", params: 0, use: "called by the findReSyncTokenType replacement" },
+  { name: "exportLexerState", on: "parser", kind: "method", params: 0, use: "read: where the parser stands" },
+  { name: "SAVE_ERROR", on: "parser", kind: "method", params: 1, use: "wrapped: stops at MAX_SYNTAX_ERRORS (stopAtTooManyErrors)" },
+  { name: "_errors", on: "parser", kind: "array", use: "read: the count of errors so far" },
+  { name: "createTokenInstance", on: "lexer", kind: "method", params: 7, use: "replaced: tokens with small-integer positions (lexer.ts)" },
+  { name: "createFullToken", on: "lexer", kind: "method", params: 7, use: "compared: the replacement applies only to full position tracking" },
+  { name: "patternIdxToConfig", on: "lexer", kind: "object", use: "read by validateTokens (the tests)" },
+  { name: "charCodeToPatternIdxToConfig", on: "lexer", kind: "object", use: "read by validateTokens (the tests)" },
+];
+
+/** The entries of CHEVROTAIN_INTERNALS that `parser` or `lexer` lacks or has in another form. */
+export function missingChevrotainInternals(parser: object, lexer: object): string[] {
+  const out: string[] = [];
+  for (const i of CHEVROTAIN_INTERNALS) {
+    const v = (i.on === "parser" ? parser : lexer) as Record<string, unknown>;
+    const value = v[i.name];
+    const ok =
+      i.kind === "method" ? typeof value === "function" && (i.params === undefined || (value as (...a: unknown[]) => unknown).length === i.params) : i.kind === "array" ? Array.isArray(value) : i.kind === "number" ? typeof value === "number" : typeof value === "object" && value !== null;
+    if (!ok) out.push(`Chevrotain's ${i.on} no longer has \`${i.name}\` as ${i.kind === "array" || i.kind === "object" ? "an" : "a"} ${i.kind}${i.params !== undefined ? ` of ${i.params} parameters` : ""} (${i.use}).`);
+  }
+  return out;
 }
 
 /**
@@ -145,7 +174,11 @@ export class NnParser extends CstParser {
   constructor(options: { validate?: boolean } = {}) {
     const validate = options.validate ?? true;
     super(T.allTokens, { recoveryEnabled: true, nodeLocationTracking: "full", maxLookahead: 3, errorMessageProvider: messageProvider, skipValidations: !validate });
-    if (validate) T.validateTokens();
+    if (validate) {
+      T.validateTokens();
+      const missing = missingChevrotainInternals(this, T.nnLexer);
+      if (missing.length > 0) throw new Error(`nnc's parser relies on parts of Chevrotain that this version changed:\n${missing.join("\n")}`);
+    }
     // Node locations with -1 for "none yet" instead of NaN (see unplacedLocation). These are
     // instance fields Chevrotain sets in its constructor; setInitialNodeLocation is used only
     // if Chevrotain's own cstInvocationStateUpdate runs instead of the one below.
@@ -157,10 +190,12 @@ export class NnParser extends CstParser {
     self.setNodeLocationFromNode = extendLocation;
     this.resumeRepetitionsInALoop();
     this.rememberReSyncPoints();
-    this.rememberFollows();
     this.stopAtTooManyErrors();
     this.performSelfAnalysis();
   }
+
+  /** The follows of each grammar path, remembered (see `getNextPossibleTokenTypes`). */
+  private readonly knownFollows = new Map<string, TokenType[]>();
 
   /**
    * In-repetition recovery without recursion. Chevrotain's `tryInRepetitionRecovery` resumes
@@ -228,27 +263,22 @@ export class NnParser extends CstParser {
   }
 
   /**
-   * Chevrotain's `getNextPossibleTokenTypes`, remembered per grammar path. Before each
-   * in-repetition recovery (and each single-token insertion) Chevrotain asks what may follow
-   * the expected token by walking the grammar, which took more time than the rest of the
-   * parse on a body of thousands of stray tokens. The answer depends only on the path (the
-   * grammar is fixed), and Chevrotain only reads it.
+   * Chevrotain's `getNextPossibleTokenTypes` (a protected method of its API), remembered per
+   * grammar path. Before each in-repetition recovery (and each single-token insertion)
+   * Chevrotain asks what may follow the expected token by walking the grammar, which took more
+   * time than the rest of the parse on a body of thousands of stray tokens. The answer depends
+   * only on the path (the grammar is fixed), and Chevrotain only reads it.
    */
-  private rememberFollows(): void {
-    const self = this as unknown as RecoveryInternals;
-    const walk = self.getNextPossibleTokenTypes.bind(this);
-    const known = new Map<string, TokenType[]>();
-    self.getNextPossibleTokenTypes = (path) => {
-      const key = `${path.ruleStack.join(" ")}|${path.occurrenceStack.join(" ")}|${path.lastTok.name}|${path.lastTokOccurrence}`;
-      let follows = known.get(key);
-      if (follows === undefined) {
-        // A long-lived parser (the language server's) meets many paths: keep it bounded.
-        if (known.size >= MAX_REMEMBERED_PATHS) known.clear();
-        follows = walk(path);
-        known.set(key, follows);
-      }
-      return follows;
-    };
+  protected override getNextPossibleTokenTypes(path: ITokenGrammarPath): TokenType[] {
+    const key = `${path.ruleStack.join(" ")}|${path.occurrenceStack.join(" ")}|${path.lastTok.name}|${path.lastTokOccurrence}`;
+    let follows = this.knownFollows.get(key);
+    if (follows === undefined) {
+      // A long-lived parser (the language server's) meets many paths: keep it bounded.
+      if (this.knownFollows.size >= MAX_REMEMBERED_PATHS) this.knownFollows.clear();
+      follows = super.getNextPossibleTokenTypes(path);
+      this.knownFollows.set(key, follows);
+    }
+    return follows;
   }
 
   /**
