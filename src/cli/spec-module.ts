@@ -203,7 +203,8 @@ export async function runOnSpec(spec: SpecModule, work: () => Promise<CommandRes
 /** `--backend`'s value checked as `nnc train` checks it. */
 export function badBackend(backend: string | undefined): CommandResult | undefined {
   if (backend === undefined || BACKENDS.includes(backend)) return undefined;
-  return { exitCode: 2, stdout: [], stderr: [`nnc: unknown backend \`${backend}\`. Backends: ${BACKENDS.join(", ")}.`] };
+  const close = closestByDistance(backend, BACKENDS);
+  return { exitCode: 2, stdout: [], stderr: [`nnc: unknown backend \`${backend}\`.${close !== undefined ? ` Did you mean \`${close}\`?` : ""} Backends: ${BACKENDS.join(", ")}.`] };
 }
 
 /** Imports the runtime the generated module uses (the same URL: the same TensorFlow.js). */
