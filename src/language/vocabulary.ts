@@ -553,6 +553,27 @@ export const FOREIGN_MODULES: Record<string, "Keras" | "PyTorch"> = {
   "tf.keras.optimizers": "Keras",
 };
 
+/** Losses by their Keras and PyTorch names (classes and strings, lower-cased): nnc's loss. */
+export const FOREIGN_LOSSES: Record<string, string> = {
+  categorical_crossentropy: "crossentropy",
+  categoricalcrossentropy: "crossentropy",
+  crossentropyloss: "crossentropy",
+  nllloss: "crossentropy",
+  sparse_categorical_crossentropy: "sparse_crossentropy",
+  sparsecategoricalcrossentropy: "sparse_crossentropy",
+  binarycrossentropy: "binary_crossentropy",
+  bceloss: "binary_crossentropy",
+  bcewithlogitsloss: "binary_crossentropy",
+  mean_squared_error: "mse",
+  meansquarederror: "mse",
+  mseloss: "mse",
+  mean_absolute_error: "mae",
+  meanabsoluteerror: "mae",
+  l1loss: "mae",
+  hingeloss: "hinge",
+  hingeembeddingloss: "hinge",
+};
+
 /** Optimizer keyword arguments, by the nnc argument (or setting, for `lr`) they set. */
 export const FOREIGN_OPTIMIZER_ARGUMENTS: Record<string, string> = {
   lr: "lr",
@@ -574,5 +595,5 @@ export const FOREIGN_OPTIMIZER_ARGUMENTS: Record<string, string> = {
 // The tables are looked up with words from the spec. Without a prototype, `constructor`,
 // `__proto__` or `toString` are not found in them (a model named `constructor` once read
 // `Object.prototype.constructor` as a layer kind and crashed the parser).
-for (const table of [ACTIVATIONS, INITIALIZERS, LAYER_KINDS, OPTIMIZERS, LOSSES, RECIPE_SETTINGS, SEARCH_DISTRIBUTIONS, SEARCH_SETTINGS, ALIASES, FOREIGN_LAYERS, TORCH_SAME_NAMES, FOREIGN_ARGUMENTS, FOREIGN_MODULES, FOREIGN_OPTIMIZER_ARGUMENTS]) Object.setPrototypeOf(table, null);
+for (const table of [ACTIVATIONS, INITIALIZERS, LAYER_KINDS, OPTIMIZERS, LOSSES, RECIPE_SETTINGS, SEARCH_DISTRIBUTIONS, SEARCH_SETTINGS, ALIASES, FOREIGN_LAYERS, TORCH_SAME_NAMES, FOREIGN_ARGUMENTS, FOREIGN_MODULES, FOREIGN_OPTIMIZER_ARGUMENTS, FOREIGN_LOSSES]) Object.setPrototypeOf(table, null);
 for (const kind of Object.values(LAYER_KINDS)) Object.setPrototypeOf(kind.options, null);

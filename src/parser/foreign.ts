@@ -14,7 +14,9 @@ import {
   ALIASES,
   FOREIGN_ARGUMENTS,
   FOREIGN_LAYERS,
+  FOREIGN_LOSSES,
   FOREIGN_MODULES,
+  LOSSES,
   FOREIGN_OPTIMIZER_ARGUMENTS,
   INITIALIZERS,
   LAYER_KINDS,
@@ -568,6 +570,38 @@ function partRange(p: StatementPart): Range {
 }
 
 // --- recipes -------------------------------------------------------------------------
+
+/**
+ * A recipe's `loss` line naming the loss as Keras or PyTorch do: `loss nn.CrossEntropyLoss()`,
+ * `loss 'categorical_crossentropy'`, `loss keras.losses.MeanSquaredError()`.
+ */
+export function translateLoss(s: AstStatement): ForeignRecipeTranslation | undefined {
+  if (s.head.name !== "loss" || s.clauses.length !== 1 || s.clauses[0]!.length !== 1) return undefined;
+  const e = s.clauses[0]![0]!;
+  const written = e.kind === "ref" ? e.name : e.kind === "string" ? e.value : e.kind === "call-expr" && e.args.length === 0 ? e.callee.name : undefined;
+  // A plain word (`loss categorical_crossentropy`) is an unknown loss, which the checker
+  // answers with "did you mean"; quotes, a call or a module path make it another library's.
+  if (written === undefined || (e.kind === "ref" && !written.includes("."))) return undefined;
+  const { name } = splitName(written);
+  const key = name.toLowerCase();
+  // nnc's own name in quotes is a quoted word (NN1026), not another library's loss.
+  if (written === name && LOSSES[name]) return undefined;
+  const nnc = FOREIGN_LOSSES[key] ?? FOREIGN_LOSSES[snake(name)] ?? (LOSSES[key] ? key : undefined);
+  if (nnc === undefined) return undefined;
+  const text = `loss ${nnc}`;
+  const library = /^(nn|torch)\./.test(written) || /Loss$/.test(name) ? "PyTorch" : "Keras";
+  const shown = e.kind === "call-expr" ? `${written}()` : exprSource(e);
+  const statement: AstStatement = { kind: "statement", head: s.head, clauses: [[ref(nnc, e.range)]], range: s.range };
+  return {
+    code: "NN1025",
+    library,
+    message: `\`${shown}\` is ${library}'s name for this loss; nnc's is \`${nnc}\`.`,
+    hint: `Write \`${text}\`.`,
+    range: e.range,
+    replace: { range: span(s.head.range, e.range), text },
+    statement,
+  };
+}
 
 /** The nnc optimizer another library's name stands for: `Adam` → `adam`, `optim.SGD` → `sgd`. */
 function optimizerName(name: string): string | undefined {

@@ -5,7 +5,7 @@
  */
 import type { CstNode, IToken } from "chevrotain";
 import { exprSource } from "./expr-source.js";
-import { translateForeignLayer, translateOptimizer, type StatementPart } from "./foreign.js";
+import { translateForeignLayer, translateLoss, translateOptimizer, type StatementPart } from "./foreign.js";
 import { readAsMeantAfter } from "./read-as-meant.js";
 import { diag, endOf, type Diagnostic, type Fix, type LineMap, type Range } from "../diagnostics/diagnostic.js";
 import { closest, unknownWord } from "../diagnostics/suggest.js";
@@ -814,6 +814,15 @@ export class Lowering {
         readAsMeantAfter(this.error("NN1033", `A setting has no colon: \`${setting ?? head.name}\` is followed by its value.`, sep.range, `Write \`${text}\`.`, [{ title: `Write \`${text}\``, edits: [{ range: whole, newText: text }] }]));
       }
       if (setting !== undefined && setting !== head.name) head = { ...head, name: setting };
+    }
+    // Another library's loss (`loss 'categorical_crossentropy'`, `loss nn.CrossEntropyLoss()`)
+    // is one mistake, quotes and all.
+    const loss = head.name === "loss" ? translateLoss({ kind: "statement", head, clauses: [parts.flatMap((x) => (x.kind === "word" ? [x.expr] : []))], range }) : undefined;
+    if (loss && parts.every((x) => x.kind === "word")) {
+      this.cover(range);
+      readAsMeantAfter(this.error("NN1025", loss.message, loss.range, loss.hint, loss.replace ? [{ title: `Write \`${loss.replace.text}\``, edits: [{ range: loss.replace.range, newText: loss.replace.text }] }] : undefined));
+      this.release(held.filter((d) => !drop.has(d)));
+      return loss.statement;
     }
     if (head.name !== "pretrained") parts = this.unquoteWords(parts, () => false);
     const clauses: AstExpr[][] = [[]];
