@@ -253,8 +253,11 @@ const DASHES = new Set(["\u2212", "\u2010", "\u2011", "\u2013", "\u2014"]);
  */
 const INVISIBLE = /[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
 const NAME_CHAR = /[A-Za-z0-9_\p{L}\p{M}\p{Nd}]/u;
-/** The rest of a name from where it stands (sticky): ASCII and other letters, marks, digits, `_`. */
-const NAME_RUN = /[A-Za-z0-9_\p{L}\p{M}\p{Nd}]*/uy;
+/**
+ * The rest of a name from where it stands (sticky): ASCII and other letters, marks, digits,
+ * `_`, and dots between them (`ré.seau` is one dotted name).
+ */
+const NAME_RUN = /(?:[A-Za-z0-9_\p{L}\p{M}\p{Nd}]|\.(?=[A-Za-z_\p{L}]))*/uy;
 const LETTER = /[\p{L}\p{M}]/u;
 /** Where `readHabits` looks: strings and comments (to skip them), and each kind of habit. */
 const HABIT_POINTS = /["#\/';.\u0080-\uffff]/g;
@@ -350,7 +353,9 @@ export function readHabits(source: string): { text: string; habits: LexHabit[] }
       NAME_RUN.lastIndex = i;
       NAME_RUN.exec(source);
       const end = Math.max(NAME_RUN.lastIndex, i + ch.length);
-      habits.push({ kind: "non-ascii", start, end, name: source.slice(start, end) });
+      const name = source.slice(start, end);
+      habits.push({ kind: "non-ascii", start, end, name });
+      if (name.includes(".")) habits.push({ kind: "dotted", start, end, name });
       put(start, "_".repeat(end - start));
       HABIT_POINTS.lastIndex = end;
     }

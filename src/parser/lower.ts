@@ -835,7 +835,8 @@ export class Lowering {
     let statement: AstStatement = { kind: "statement", head, clauses, range };
     const optimizer = translateOptimizer(statement, this.equalsArgs);
     if (optimizer) {
-      for (const d of held) if (this.equalsDiagnostics.has(d)) drop.add(d);
+      // Its `lr=` and `betas=(0.9, 0.999)` are part of the one mistake reported.
+      for (const d of held) if (this.equalsDiagnostics.has(d) || d.code === "NN1036") drop.add(d);
       this.cover(range);
       readAsMeantAfter(this.error(optimizer.code, optimizer.message, optimizer.range, optimizer.hint, optimizer.replace ? [{ title: `Write \`${optimizer.replace.text}\``, edits: [{ range: optimizer.replace.range, newText: optimizer.replace.text }] }] : undefined));
       statement = optimizer.statement;
