@@ -151,7 +151,7 @@ train tiny {
     const dir = mkdtempSync(join(tmpdir(), "nnc-inspect-bad-"));
     writeFileSync(join(dir, "norecipe.nn"), "model m {\n input 2\n dense 2 softmax\n}\n");
     const none = nnc(["inspect", join(dir, "norecipe.nn")]);
-    expect(none.code).toBe(2);
+    expect(none.code).toBe(1);
     expect(none.stderr).toContain("has no `train` recipe");
     writeFileSync(join(dir, "s.nn"), 'model m {\n input 2\n dense 2 softmax\n}\ntrain m {\n data csv("missing.csv", label: "y")\n loss crossentropy\n}\n');
     const data = nnc(["inspect", join(dir, "s.nn"), "--backend", "cpu"]);

@@ -1,6 +1,6 @@
 /** Reading specs and writing outputs safely, shared by the commands. */
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { diag, LineMap, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { renderDiagnostic } from "../diagnostics/render.js";
@@ -113,39 +113,7 @@ export function writeFileAtomic(path: string, content: string): void {
   }
 }
 
-/**
- * `mkdir -p` that ends: Node's `mkdirSync(dir, { recursive: true })` loops forever where the
- * system answers ENOENT for a folder whose parent exists (under /proc). This walks up to the
- * nearest folder that exists, then makes each missing one below it once. Throws the system's
- * error (with `path` set to the folder it was making, or to the file in the way: ENOTDIR).
- */
-export function makeFolder(dir: string): void {
-  const missing: string[] = [];
-  let p = resolve(dir);
-  for (;;) {
-    let isDir: boolean;
-    try {
-      isDir = statSync(p).isDirectory();
-    } catch (e) {
-      const up = dirname(p);
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT" || up === p) throw e;
-      missing.push(p);
-      p = up;
-      continue;
-    }
-    if (!isDir) throw Object.assign(new Error(`${p} is not a folder`), { code: "ENOTDIR", path: p });
-    break;
-  }
-  for (const m of missing.reverse()) {
-    try {
-      mkdirSync(m);
-    } catch (e) {
-      // Made meanwhile by someone else: as good.
-      if ((e as NodeJS.ErrnoException).code === "EEXIST" && statSync(m).isDirectory()) continue;
-      throw Object.assign(e as NodeJS.ErrnoException, { path: m });
-    }
-  }
-}
+export { makeFolder } from "../common/make-folder.js";
 
 /** The folder of the nnc package (where package.json says `"name": "nnc"`), from this file up. */
 export function packageRoot(): string | undefined {

@@ -11,14 +11,14 @@
  * already there are skipped. At the end: the results sorted by the objective, and the best
  * configuration written out as `DIR/best.nn`.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { AstExpr, AstFile, AstTrain } from "../parser/index.js";
 import { checkText } from "../pipeline.js";
 import type { CheckedSearch, SearchVariable } from "../typecheck/index.js";
 import type { CommandResult } from "./build-command.js";
 import { seededRandom } from "../common/random.js";
-import { readSpec, writeFileAtomic } from "./files.js";
+import { makeFolder, readSpec, writeFileAtomic } from "./files.js";
 import { badBackend, isResult, loadSpecModule, userError, withEpochLines, type GeneratedTrainResult } from "./spec-module.js";
 
 export interface SearchCommandOptions {
@@ -250,7 +250,9 @@ export async function runSearch(opts: SearchCommandOptions, print: (line: string
   for (const line of first.stdout) print(line);
 
   try {
-    mkdirSync(dir, { recursive: true });
+    // Not mkdirSync's recursive mode, which never ends where the system refuses a folder
+    // inside one that exists (under /proc).
+    makeFolder(dir);
   } catch (e) {
     return { exitCode: 1, stdout: [], stderr: [`nnc: cannot create the search folder \`${shownDir}\`: ${(e as Error).message}.`] };
   }
@@ -287,7 +289,7 @@ export async function runSearch(opts: SearchCommandOptions, print: (line: string
     const values = configs[i]!;
     const trialDir = join(dir, trialName(trial));
     rmSync(trialDir, { recursive: true, force: true });
-    mkdirSync(trialDir, { recursive: true });
+    makeFolder(trialDir);
     const trialText = substitute(text, ast, search, values);
     writeFileSync(join(trialDir, "spec.nn"), trialText);
     const log: string[] = [];

@@ -330,19 +330,38 @@ export function emitModelModule(model: CheckedModel, recipe: CheckedRecipe | und
     lines.push("");
     lines.push(`/** Trains \`${model.name}\` as its recipe says; options override the backend, epochs and output folder. */`);
     lines.push(`export function train(options: TrainOptions = {}): Promise<TrainResult> {`);
-    const info = {
-      inputShape: model.input ?? [],
-      outputShape: model.output ?? [],
-      convolutional: model.layers.some((l) => l.config.op === "conv"),
-      multiplyAdds: model.layers.reduce((sum, l) => sum + multiplyAdds(l.config, l.inputShapes[0] ?? [], l.outputShape), 0),
-      // What the runtime weighs against the backend's memory before it builds anything.
-      parameters: model.params.total,
-      trainableParameters: model.params.trainable,
-      activationsPerSample: model.layers.reduce((sum, l) => sum + l.outputShape.reduce((a, b) => a * b, 1), 0),
-    };
-    lines.push(`  return nnc.train(${fn}, recipe, options, ${literal(info)});`);
+    lines.push(`  return nnc.train(${fn}, recipe, options, ${literal(modelInfo(model))});`);
     lines.push("}");
   }
   lines.push("");
   return lines.join("\n");
+}
+
+/** What a generated `train()` tells the runtime about its model (the runtime's `ModelInfo`). */
+export interface EmittedModelInfo {
+  inputShape: number[];
+  outputShape: number[];
+  convolutional: boolean;
+  multiplyAdds: number;
+  parameters: number;
+  trainableParameters: number;
+  activationsPerSample: number;
+}
+
+/**
+ * What a generated `train()` passes the runtime about its model: shapes, whether it has
+ * convolutions, one sample's multiply-adds (from which the wasm backend decides on threads),
+ * and the counts the runtime weighs against the backend's memory before it builds anything.
+ * Commands that call the runtime's `train()` themselves (`nnc sanity`) pass the same.
+ */
+export function modelInfo(model: CheckedModel): EmittedModelInfo {
+  return {
+    inputShape: [...(model.input ?? [])],
+    outputShape: [...(model.output ?? [])],
+    convolutional: model.layers.some((l) => l.config.op === "conv"),
+    multiplyAdds: model.layers.reduce((sum, l) => sum + multiplyAdds(l.config, l.inputShapes[0] ?? [], l.outputShape), 0),
+    parameters: model.params.total,
+    trainableParameters: model.params.trainable,
+    activationsPerSample: model.layers.reduce((sum, l) => sum + l.outputShape.reduce((a, b) => a * b, 1), 0),
+  };
 }

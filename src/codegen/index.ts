@@ -3,10 +3,10 @@
  * checked program (plus the spec's lines, for comments). Never called when there are errors.
  */
 import { basename } from "node:path";
-import { multiplyAdds, type CheckedModel, type CheckedProgram } from "../typecheck/index.js";
+import type { CheckedProgram } from "../typecheck/index.js";
 import { emitModelModule, GENERATED_MARKER, builderName } from "./emit.js";
 
-export { GENERATED_MARKER, builderName, emitModelModule, literal, trainConfig } from "./emit.js";
+export { GENERATED_MARKER, builderName, emitModelModule, literal, modelInfo, trainConfig, type EmittedModelInfo } from "./emit.js";
 
 export interface GeneratedFile {
   /** File name inside the output folder: `<model>.ts`. */
@@ -108,36 +108,6 @@ export async function generate(program: CheckedProgram, opts: GenerateOptions): 
     });
   }
   return out;
-}
-
-/** What a generated `train()` tells the runtime about its model (the runtime's `ModelInfo`). */
-export interface EmittedModelInfo {
-  inputShape: number[];
-  outputShape: number[];
-  convolutional: boolean;
-  multiplyAdds: number;
-  parameters: number;
-  trainableParameters: number;
-  activationsPerSample: number;
-}
-
-/**
- * What a generated `train()` passes the runtime about its model: shapes, whether it has
- * convolutions, one sample's multiply-adds (from which the wasm backend decides on threads),
- * and the counts the runtime weighs against the backend's memory. For commands that call the
- * runtime's `train()` themselves (`nnc sanity`). The same sums as the emitter's, which does
- * not export its own (test/cli-compile.test.ts compares them on every shipped spec).
- */
-export function modelInfo(model: CheckedModel): EmittedModelInfo {
-  return {
-    inputShape: [...(model.input ?? [])],
-    outputShape: [...(model.output ?? [])],
-    convolutional: model.layers.some((l) => l.config.op === "conv"),
-    multiplyAdds: model.layers.reduce((sum, l) => sum + multiplyAdds(l.config, l.inputShapes[0] ?? [], l.outputShape), 0),
-    parameters: model.params.total,
-    trainableParameters: model.params.trainable,
-    activationsPerSample: model.layers.reduce((sum, l) => sum + l.outputShape.reduce((a, b) => a * b, 1), 0),
-  };
 }
 
 /**
