@@ -5,8 +5,7 @@
  * its out folder, both on a batch of the recipe's data; the curves and the learning rate
  * from the run's history.json. The page itself is the runtime's `renderReport`.
  */
-import { mkdirSync, readFileSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import type { ScheduleConfig } from "../runtime/config.js";
 import { formatShape } from "../typecheck/index.js";
 import type { CheckedModel } from "../typecheck/index.js";
@@ -22,14 +21,6 @@ export interface TrainReportOptions {
   report: string;
   /** The run's folder (`train()`'s `outDir`): its model.json, history.json and normalizer.json. */
   outDir: string | undefined;
-}
-
-/** What `train()` writes to history.json. */
-interface SavedHistory {
-  backend: string;
-  seed: number;
-  epochs: GeneratedTrainResult["history"];
-  test?: { loss: number; acc?: number } | null;
 }
 
 /** A schedule as the spec writes it. */
@@ -57,23 +48,23 @@ type BackendName = NonNullable<Parameters<Runtime["inspect"]>[2]>["backend"];
 /** Inspects the run's model at its start and end and writes the page; a message when it cannot. */
 export async function writeTrainReport(opts: TrainReportOptions): Promise<{ ok: true; path: string } | { ok: false; message: string }> {
   if (opts.outDir === undefined) return { ok: false, message: "the run saved nothing to report on." };
-  let saved: SavedHistory;
-  try {
-    saved = JSON.parse(readFileSync(join(opts.outDir, "history.json"), "utf8")) as SavedHistory;
-  } catch (e) {
-    return { ok: false, message: `cannot read the run's history.json in ${opts.outDir} (${e instanceof Error ? e.message : String(e)}).` };
-  }
   const spec = await loadSpecModule({ file: opts.file, model: opts.model, color: false });
   if (isResult(spec)) return { ok: false, message: [...spec.stdout, ...spec.stderr].join("\n") || `cannot compile ${opts.file} again` };
   try {
+    const rt = await runtime(spec);
+    // Validated against schema/history.schema.json before any value is used.
+    const saved = await rt.readHistory(opts.outDir);
     const result: GeneratedTrainResult = { backend: saved.backend, seed: saved.seed, history: saved.epochs, stoppedEarly: false, outDir: opts.outDir, ...(saved.test ? { test: saved.test } : {}) };
     const html = await reportHtml(spec, result);
     const path = resolve(opts.report);
-    mkdirSync(dirname(path), { recursive: true });
+    // Not mkdirSync(…, { recursive: true }), which spins forever under /proc.
+    rt.makeDirs(dirname(path));
     writeFileAtomic(path, html);
     return { ok: true, path: opts.report };
   } catch (e) {
-    const message = userError(e) ?? (e instanceof Error && "code" in e ? `cannot write ${opts.report}: ${e.message}` : undefined);
+    const name = e instanceof Error ? e.name : undefined;
+    const fileProblem = name === "JsonFileError" || name === "ModelFileError" || name === "MakeDirError" ? (e as Error).message : undefined;
+    const message = userError(e) ?? fileProblem ?? (e instanceof Error && "code" in e ? `cannot write ${opts.report}: ${e.message}` : undefined);
     if (message !== undefined) return { ok: false, message };
     throw e;
   } finally {

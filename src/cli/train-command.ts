@@ -4,7 +4,7 @@
  * compiler does not import TensorFlow.js: the generated module imports the runtime, and this
  * command imports the generated module.
  */
-import { join } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import type { CommandResult } from "./build-command.js";
 import { writeTrainReport } from "./report.js";
 import { badBackend, isResult, loadSpecModule, runOnSpec } from "./spec-module.js";
@@ -36,14 +36,22 @@ export async function runTrain(opts: TrainCommandOptions, print: (line: string) 
     const mod = spec.mod;
     // Resuming writes into the resumed run's folder unless --out says otherwise.
     const out = opts.out ?? (opts.resume === undefined ? join("runs", spec.model) : undefined);
-    const options: Record<string, unknown> = { baseDir: spec.baseDir, logJson: opts.logJson };
+    // Ctrl-C stops after the batch in progress, with the command that goes on (below).
+    const options: Record<string, unknown> = { baseDir: spec.baseDir, logJson: opts.logJson, interruptible: true };
     if (out !== undefined) options["out"] = out;
     if (opts.resume !== undefined) options["resume"] = opts.resume;
     if (opts.backend !== undefined) options["backend"] = opts.backend;
     if (opts.epochs !== undefined) options["epochs"] = opts.epochs;
     if (opts.seed !== undefined) options["seed"] = opts.seed;
     if (opts.force === true) options["force"] = true;
-    const result = await mod.train(options);
+    let result;
+    try {
+      result = await mod.train(options);
+    } catch (e) {
+      const stopped = interruption(e);
+      if (stopped === undefined) throw e;
+      return { exitCode: 130, stdout: [], stderr: [`nnc: ${resumeAdvice(opts, stopped)}`] };
+    }
     const last = result.history[result.history.length - 1];
     const summary = [`trained \`${spec.model}\` on ${result.backend} for ${result.history.length} epoch${result.history.length === 1 ? "" : "s"}`];
     if (last) summary.push(`final loss ${last.loss.toFixed(4)}${last.acc !== undefined ? `, acc ${(last.acc * 100).toFixed(2)}%` : ""}`);
@@ -56,4 +64,35 @@ export async function runTrain(opts: TrainCommandOptions, print: (line: string) 
     }
     return { exitCode: 0, stdout: lines, stderr: [] };
   });
+}
+
+/** What a TrainError of an interrupted run carries (`interrupted`), or undefined for any other error. */
+function interruption(e: unknown): { epoch: number; runDir: string | undefined } | undefined {
+  if (!(e instanceof Error) || e.name !== "TrainError") return undefined;
+  const i = (e as { interrupted?: unknown }).interrupted;
+  if (typeof i !== "object" || i === null) return undefined;
+  const epoch = (i as { epoch?: unknown }).epoch;
+  const runDir = (i as { runDir?: unknown }).runDir;
+  return typeof epoch === "number" ? { epoch, runDir: typeof runDir === "string" ? runDir : undefined } : undefined;
+}
+
+/** A word for a shell: quoted when it holds anything but plain path characters. */
+function shellWord(word: string): string {
+  return /^[\w./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** "interrupted after epoch 3; go on with: nnc train spec.nn --resume runs/x" (with the flags that decide how it goes on). */
+export function resumeAdvice(opts: TrainCommandOptions, stopped: { epoch: number; runDir: string | undefined }): string {
+  if (stopped.epoch === 0 || stopped.runDir === undefined) {
+    return `interrupted before the first epoch finished: nothing was saved to go on from; run \`nnc train ${shellWord(opts.file)}\` again to start over.`;
+  }
+  const r = relative(process.cwd(), stopped.runDir);
+  const run = r !== "" && !r.startsWith("..") && !isAbsolute(r) ? r : stopped.runDir;
+  const words = ["nnc", "train", opts.file];
+  if (opts.model !== undefined) words.push("--model", opts.model);
+  if (opts.backend !== undefined) words.push("--backend", opts.backend);
+  if (opts.epochs !== undefined) words.push("--epochs", String(opts.epochs));
+  words.push("--resume", run);
+  if (opts.report !== undefined) words.push("--report", opts.report);
+  return `interrupted after epoch ${stopped.epoch}; go on with: ${words.map(shellWord).join(" ")}`;
 }

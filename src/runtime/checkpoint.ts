@@ -20,7 +20,8 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { MetricName, OptimizerName, TrainConfig } from "./config.js";
-import { completeDir, MODEL_JSON, replaceDirAtomic, WEIGHTS_BIN, type ModelFiles } from "./io.js";
+import { completeDir, MODEL_JSON, pathText, replaceDirAtomic, WEIGHTS_BIN, type ModelFiles } from "./io.js";
+import { checkJson, JsonFileError, parseJson, schemaProblem } from "./json-files.js";
 import type { EpochRecord } from "./train.js";
 
 export const CHECKPOINT_DIR = "checkpoint";
@@ -57,11 +58,12 @@ export interface CheckpointState {
   topology: string;
   /** Every weight of the model, in order: the shapes a resumed model must have. */
   weights: { name: string; shape: number[] }[];
-  optimizer: { name: OptimizerName; slots: tf.io.WeightsManifestEntry[] };
+  /** `slots` describes optimizer.bin: each entry `<weight>/<slot>` with its byte offset. */
+  optimizer: { name: OptimizerName; slots: SlotEntry[] };
   /** The best epoch so far by the `best/` metric (null before the metric has a value). */
   best: { metric: MetricName; value: number; epoch: number } | null;
   /** Early stopping's counters; `weights` describes early-stop.bin when it restores the best. */
-  earlyStop: { value: number; epoch: number; sinceBest: number; weights: tf.io.WeightsManifestEntry[] | null } | null;
+  earlyStop: { value: number; epoch: number; sinceBest: number; weights: SlotEntry[] | null } | null;
   history: EpochRecord[];
   /** SHA-256 (hex) of every other file of the checkpoint. */
   files: Record<string, string>;
@@ -103,8 +105,8 @@ export async function writeCheckpoint(dir: string, contents: CheckpointContents)
     format: FORMAT,
     version: VERSION,
     ...contents.state,
-    optimizer: { name: contents.state.optimizer.name, slots: slots.specs },
-    earlyStop: contents.state.earlyStop ? { ...contents.state.earlyStop, weights: early?.specs ?? null } : null,
+    optimizer: { name: contents.state.optimizer.name, slots: withOffsets(slots.specs) },
+    earlyStop: contents.state.earlyStop ? { ...contents.state.earlyStop, weights: early ? withOffsets(early.specs) : null } : null,
     files: Object.fromEntries(files.map((f) => [f.name, sha256(f.data)])),
   };
   files.push({ name: STATE_JSON, data: JSON.stringify(state, null, 1) + "\n" });
@@ -149,36 +151,63 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function isSpecList(v: unknown): v is tf.io.WeightsManifestEntry[] {
-  return Array.isArray(v) && v.every((e) => isRecord(e) && typeof e["name"] === "string" && Array.isArray(e["shape"]) && e["dtype"] === "float32");
+/** A manifest entry as a checkpoint stores it: where the tensor's bytes start in its file. */
+export type SlotEntry = tf.io.WeightsManifestEntry & { offset?: number };
+
+/** The manifest's entries with their byte offsets, so that reading does not depend on their order. */
+function withOffsets(specs: tf.io.WeightsManifestEntry[]): SlotEntry[] {
+  let offset = 0;
+  return specs.map((s) => {
+    const entry = { ...s, offset };
+    offset += 4 * s.shape.reduce((a, b) => a * b, 1);
+    return entry;
+  });
 }
 
-/** The first field of `v` that does not look like a CheckpointState, or undefined. */
-function badField(v: Record<string, unknown>): string | undefined {
-  const whole = (k: string) => Number.isInteger(v[k]) && (v[k] as number) >= 0;
-  for (const k of ["epoch", "epochs", "iterations", "seed", "random"]) if (!whole(k)) return k;
-  if (typeof v["model"] !== "string") return "model";
-  if (typeof v["stoppedEarly"] !== "boolean") return "stoppedEarly";
-  if (!isRecord(v["config"])) return "config";
-  if (typeof v["topology"] !== "string") return "topology";
-  if (!Array.isArray(v["weights"]) || !v["weights"].every((w) => isRecord(w) && typeof w["name"] === "string" && Array.isArray(w["shape"]))) return "weights";
-  const opt = v["optimizer"];
-  if (!isRecord(opt) || typeof opt["name"] !== "string" || !isSpecList(opt["slots"])) return "optimizer";
-  const best = v["best"];
-  if (best !== null && (!isRecord(best) || typeof best["value"] !== "number" || typeof best["metric"] !== "string")) return "best";
-  const early = v["earlyStop"];
-  if (early !== null && (!isRecord(early) || typeof early["value"] !== "number" || !Number.isInteger(early["sinceBest"]) || (early["weights"] !== null && !isSpecList(early["weights"])))) return "earlyStop";
-  if (!Array.isArray(v["history"]) || v["history"].length !== v["epoch"] || !v["history"].every((r) => isRecord(r) && typeof r["loss"] === "number")) return "history";
-  if (!isRecord(v["files"]) || !Object.values(v["files"]).every((h) => typeof h === "string")) return "files";
-  return undefined;
+interface TensorRange {
+  name: string;
+  shape: number[];
+  offset: number;
+  size: number;
 }
 
-function decode(bytes: Uint8Array, specs: tf.io.WeightsManifestEntry[], what: string): tf.NamedTensorMap {
-  const size = specs.reduce((n, s) => n + 4 * s.shape.reduce((a, b) => a * b, 1), 0);
-  if (size !== bytes.byteLength) throw new CheckpointError(`The checkpoint's ${what} holds ${bytes.byteLength} bytes, but its manifest describes ${size}. Was it edited? Train again without --resume.`);
-  const copy = new ArrayBuffer(bytes.byteLength);
-  new Uint8Array(copy).set(bytes);
-  return tf.io.decodeWeights(copy, specs);
+/**
+ * Where each float32 tensor a manifest describes lies in its file. With offsets (what nnc
+ * writes) every entry is read from its own offset, so reordering the entries in state.json
+ * cannot bind a name to another tensor's bytes; without (an older checkpoint), in order.
+ * Either way the entries must cover the file exactly, without gaps or overlaps, and name each
+ * tensor once.
+ */
+function tensorRanges(byteLength: number, specs: SlotEntry[], what: string, shown: string): TensorRange[] {
+  const again = " Was it edited? Train again without --resume.";
+  const some = specs.filter((s) => s.offset !== undefined).length;
+  if (some !== 0 && some !== specs.length) throw new CheckpointError(`${shown}: some entries describing ${what} have an \`offset\` and some do not.${again}`);
+  let next = 0;
+  const ranges = specs.map((s) => {
+    const size = 4 * s.shape.reduce((a, b) => a * b, 1);
+    const offset = s.offset ?? next;
+    next = offset + size;
+    return { name: s.name, shape: s.shape, offset, size };
+  });
+  const names = new Set<string>();
+  for (const r of ranges) {
+    if (names.has(r.name)) throw new CheckpointError(`${shown}: \`${r.name}\` is listed twice among the tensors of ${what}.${again}`);
+    names.add(r.name);
+  }
+  let end = 0;
+  for (const r of [...ranges].sort((a, b) => a.offset - b.offset)) {
+    if (r.offset !== end) throw new CheckpointError(`${shown}: the tensors it describes in ${what} ${r.offset > end ? "leave a gap" : "overlap"} at byte ${end}.${again}`);
+    end = r.offset + r.size;
+  }
+  if (end !== byteLength) throw new CheckpointError(`The checkpoint's ${what} holds ${byteLength} bytes, but ${shown} describes ${end}.${again}`);
+  return ranges;
+}
+
+/** The tensors at `ranges` of `bytes` (copied: the file's buffer may not be 4-byte aligned). */
+function decode(bytes: Uint8Array, ranges: TensorRange[]): tf.NamedTensorMap {
+  const out: tf.NamedTensorMap = {};
+  for (const r of ranges) out[r.name] = tf.tensor(new Float32Array(new Uint8Array(bytes.subarray(r.offset, r.offset + r.size)).buffer), r.shape, "float32");
+  return out;
 }
 
 /**
@@ -187,50 +216,63 @@ function decode(bytes: Uint8Array, specs: tf.io.WeightsManifestEntry[], what: st
  */
 export async function readCheckpoint(dir: string, runDir = dirname(dir)): Promise<Checkpoint> {
   const statePath = join(dir, STATE_JSON);
+  const shown = pathText(statePath);
+  const again = "Was it edited? Train again without --resume.";
   let text: string;
   try {
     text = await readFile(statePath, "utf8");
   } catch {
-    throw new CheckpointError(`The checkpoint in ${dir} is incomplete: it has no ${STATE_JSON}. Was the folder copied in part? Train again without --resume.`);
+    throw new CheckpointError(`The checkpoint in ${pathText(dir)} is incomplete: it has no ${STATE_JSON}. Was the folder copied in part? Train again without --resume.`);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new CheckpointError(`The checkpoint's ${statePath} is not valid JSON (${e instanceof Error ? e.message : String(e)}). Was it edited or cut short? Train again without --resume.`);
+    throw new CheckpointError(`The checkpoint's ${shown} is not valid JSON (${e instanceof Error ? e.message.slice(0, 200) : String(e)}). Was it edited or cut short? Train again without --resume.`);
   }
-  if (!isRecord(parsed) || parsed["format"] !== FORMAT) throw new CheckpointError(`${statePath} is not an nnc checkpoint (it lacks \`"format": "${FORMAT}"\`).`);
-  if (parsed["version"] !== VERSION) throw new CheckpointError(`The checkpoint in ${dir} has format version ${JSON.stringify(parsed["version"])}; this nnc reads version ${VERSION}. Train again without --resume.`);
-  const bad = badField(parsed);
-  if (bad !== undefined) throw new CheckpointError(`The checkpoint's ${statePath} has a bad \`${bad}\` field. Was it edited? Train again without --resume.`);
+  if (!isRecord(parsed) || parsed["format"] !== FORMAT) throw new CheckpointError(`${shown} is not an nnc checkpoint (it lacks \`"format": "${FORMAT}"\`).`);
+  if (parsed["version"] !== VERSION) throw new CheckpointError(`The checkpoint in ${pathText(dir)} has format version ${JSON.stringify(parsed["version"]).slice(0, 40)}; this nnc reads version ${VERSION}. Train again without --resume.`);
+  const problem = schemaProblem("checkpoint", parsed);
+  if (problem !== undefined) throw new CheckpointError(`${shown}: ${problem}. ${again}`);
   const state = parsed as unknown as CheckpointState;
+  if (state.history.length !== state.epoch) {
+    throw new CheckpointError(`${shown}: \`history\` must hold one record per finished epoch: \`epoch\` is ${state.epoch}, but \`history\` has ${state.history.length}. ${again}`);
+  }
   const needed = [WEIGHTS_BIN, MODEL_JSON, OPTIMIZER_BIN, ...(state.earlyStop?.weights ? [EARLY_STOP_BIN] : [])];
   const bytes = new Map<string, Uint8Array>();
   for (const name of needed) {
     const expected = state.files[name];
-    if (expected === undefined) throw new CheckpointError(`The checkpoint's ${STATE_JSON} lists no checksum for ${name}. Was it edited? Train again without --resume.`);
+    if (expected === undefined) throw new CheckpointError(`${shown}: \`files\` lists no checksum for ${name}. ${again}`);
     let data: Uint8Array;
     try {
       data = await readFile(join(dir, name));
     } catch {
-      throw new CheckpointError(`The checkpoint in ${dir} is incomplete: ${name} is missing. Train again without --resume.`);
+      throw new CheckpointError(`The checkpoint in ${pathText(dir)} is incomplete: ${name} is missing. Train again without --resume.`);
     }
-    if (sha256(data) !== expected) throw new CheckpointError(`The checkpoint in ${dir} is damaged: ${name} does not match its checksum (was it changed or cut short?). Train again without --resume.`);
+    if (sha256(data) !== expected) throw new CheckpointError(`The checkpoint in ${pathText(dir)} is damaged: ${name} does not match its checksum (was it changed or cut short?). Train again without --resume.`);
     bytes.set(name, data);
   }
-  let weightSpecs: tf.io.WeightsManifestEntry[];
+  const modelShown = pathText(join(dir, MODEL_JSON));
+  let modelJson: tf.io.ModelJSON;
   try {
-    const modelJson = JSON.parse(new TextDecoder().decode(bytes.get(MODEL_JSON)!)) as tf.io.ModelJSON;
-    weightSpecs = (modelJson.weightsManifest ?? []).flatMap((g) => g.weights);
-  } catch {
-    throw new CheckpointError(`The checkpoint's ${MODEL_JSON} in ${dir} is not valid JSON. Train again without --resume.`);
+    modelJson = checkJson<tf.io.ModelJSON>("model", parseJson(new TextDecoder().decode(bytes.get(MODEL_JSON)!), modelShown), modelShown);
+  } catch (e) {
+    if (e instanceof JsonFileError) throw new CheckpointError(`${e.message} Train again without --resume.`);
+    throw e;
   }
+  const weightSpecs = (modelJson.weightsManifest ?? []).flatMap((g) => g.weights);
+  const notFloat = weightSpecs.find((w) => w.dtype !== "float32" || w.quantization !== undefined);
+  if (notFloat) throw new CheckpointError(`${modelShown}: the weight \`${notFloat.name.slice(0, 80)}\` is not plain float32, which every weight nnc saves is. ${again}`);
+  // Check every manifest against its file now, so that reading the tensors later cannot fail.
+  const weightRanges = tensorRanges(bytes.get(WEIGHTS_BIN)!.byteLength, weightSpecs, WEIGHTS_BIN, modelShown);
+  const slotRanges = tensorRanges(bytes.get(OPTIMIZER_BIN)!.byteLength, state.optimizer.slots, OPTIMIZER_BIN, shown);
+  const earlyRanges = state.earlyStop?.weights ? tensorRanges(bytes.get(EARLY_STOP_BIN)!.byteLength, state.earlyStop.weights, EARLY_STOP_BIN, shown) : undefined;
   return {
     dir,
     runDir,
     state,
-    weights: () => decode(bytes.get(WEIGHTS_BIN)!, weightSpecs, WEIGHTS_BIN),
-    optimizerSlots: () => decode(bytes.get(OPTIMIZER_BIN)!, state.optimizer.slots, OPTIMIZER_BIN),
-    earlyStopWeights: () => (state.earlyStop?.weights ? decode(bytes.get(EARLY_STOP_BIN)!, state.earlyStop.weights, EARLY_STOP_BIN) : undefined),
+    weights: () => decode(bytes.get(WEIGHTS_BIN)!, weightRanges),
+    optimizerSlots: () => decode(bytes.get(OPTIMIZER_BIN)!, slotRanges),
+    earlyStopWeights: () => (earlyRanges ? decode(bytes.get(EARLY_STOP_BIN)!, earlyRanges) : undefined),
   };
 }

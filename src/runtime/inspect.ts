@@ -14,13 +14,14 @@
  * Z = its output.
  */
 import * as tf from "@tensorflow/tfjs";
-import { readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import type { LossName, NormalizeConfig, TrainConfig } from "./config.js";
 import { selectBackend, type BackendName } from "./backend.js";
 import { DataError, loadData } from "./data/index.js";
 import { fitNormalizer, restoreNormalizer, type Normalizer } from "./data/normalize.js";
-import { loadModel } from "./io.js";
+import { loadModel, locatePretrained, ModelFileError, pathText } from "./io.js";
+import { JsonFileError, readJsonFile } from "./json-files.js";
 
 /** A user's problem that stops an inspection (a message, no stack trace). */
 export class InspectError extends Error {
@@ -527,6 +528,12 @@ async function dataBatch(config: TrainConfig, inputShape: number[], units: numbe
     throw new InspectError(`The data has ${data.classes} classes, but the model \`${config.model}\` ends in ${units} units.`);
   }
   const n = Math.min(data.yTrain.length, opts.batch ?? fits);
+  const features = inputShape.reduce((a, b) => a * b, 1);
+  const wrong = saved ? Object.entries(saved.stats).find(([k, v]) => k !== "factor" && v.length !== features) : undefined;
+  if (wrong) {
+    data.xTrain.dispose();
+    throw new InspectError(`The saved normalizer.json has ${wrong[1].length} values in \`stats.${wrong[0]}\`, but the model takes ${features} per example: it belongs to another model. Train it again.`);
+  }
   let normalizer: Normalizer;
   try {
     normalizer = saved ? restoreNormalizer(saved.kind, saved.stats) : await fitNormalizer(config.normalize, data.xTrain);
@@ -559,12 +566,14 @@ export async function inspect(build: (seed: number) => tf.LayersModel, config: T
 
 /** As `train()` starts a `pretrained` recipe: the saved model's weights, layer by layer where names and shapes agree. */
 async function copyPretrained(model: tf.LayersModel, pretrained: string, baseDir: string): Promise<void> {
-  const dir = resolve(baseDir, pretrained.replace(/model\.json$/, ""));
+  const found = locatePretrained(pretrained, baseDir);
+  if (typeof found === "string") throw new InspectError(found);
   let source: tf.LayersModel;
   try {
-    source = await loadModel(dir);
+    source = await loadModel(found.dir, found.json);
   } catch (e) {
-    throw new InspectError(`Cannot load the pretrained model in ${dir}: ${e instanceof Error ? e.message : String(e)}`);
+    if (e instanceof ModelFileError) throw new InspectError(`The pretrained model ${JSON.stringify(pretrained)} cannot be loaded: ${e.message}`);
+    throw e;
   }
   for (const layer of model.layers) {
     const from = source.layers.find((l) => l.name === layer.name);
@@ -577,6 +586,32 @@ async function copyPretrained(model: tf.LayersModel, pretrained: string, baseDir
 }
 
 /**
+ * The normaliser's statistics `train()` saved in `dir`, validated against
+ * schema/normalizer.schema.json and against the recipe; undefined when there is no
+ * normalizer.json (then they are fitted again on the training data).
+ */
+async function savedNormalizer(dir: string, config: TrainConfig): Promise<{ kind: NormalizeConfig; stats: Record<string, number[]> } | undefined> {
+  const path = join(dir, "normalizer.json");
+  if (!existsSync(path)) return undefined;
+  const shown = pathText(path);
+  let raw: { kind: NormalizeConfig["kind"]; stats: Record<string, number[]> };
+  try {
+    raw = await readJsonFile("normalizer", path, shown);
+  } catch (e) {
+    if (e instanceof JsonFileError) throw new InspectError(e.message);
+    throw e;
+  }
+  if (raw.kind !== config.normalize.kind) {
+    throw new InspectError(`${shown}: \`kind\` is ${JSON.stringify(raw.kind)}, but the recipe says \`normalize ${config.normalize.kind}\`: the saved model was trained with other inputs. Train it again with this recipe.`);
+  }
+  const lengths = Object.entries(raw.stats).filter(([k]) => k !== "factor").map(([k, v]) => [k, v.length] as const);
+  const first = lengths[0];
+  const odd = lengths.find(([, n]) => n !== first?.[1]);
+  if (first && odd) throw new InspectError(`${shown}: \`stats.${odd[0]}\` has ${odd[1]} values, but \`stats.${first[0]}\` has ${first[1]}; there must be one per input value.`);
+  return { kind: config.normalize, stats: raw.stats };
+}
+
+/**
  * Inspects a trained model saved by `train()` in `dir` (model.json, weights.bin and the
  * normaliser's statistics), on a batch of the recipe's data normalised as in training.
  */
@@ -585,14 +620,14 @@ export async function inspectSaved(dir: string, config: TrainConfig, options: In
   tf.enableProdMode();
   const backend = await selectBackend(options.backend ?? "auto", log, { needsConvGradients: options.convolutional ?? true });
   const seed = options.seed ?? config.seed ?? 0;
-  let saved: { kind: NormalizeConfig; stats: Record<string, number[]> } | undefined;
+  const saved = await savedNormalizer(dir, config);
+  let model: tf.LayersModel;
   try {
-    const raw = JSON.parse(await readFile(join(dir, "normalizer.json"), "utf8")) as { stats?: Record<string, number[]> };
-    saved = { kind: config.normalize, stats: raw.stats ?? {} };
-  } catch {
-    saved = undefined; // no saved statistics: fit them again on the training data
+    model = await loadModel(dir);
+  } catch (e) {
+    if (e instanceof ModelFileError) throw new InspectError(e.message);
+    throw e;
   }
-  const model = await loadModel(dir);
   try {
     return { ...(await inspectOnData(model, config, seed, options, saved)), backend: backend.name, seed };
   } finally {

@@ -148,7 +148,9 @@ function describe(e: ErrorObject, parents: Compiled["parents"]): string {
   const segments = e.instancePath === "" ? [] : e.instancePath.slice(1).split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
   if (e.keyword === "required") {
     const missing = String((e.params as Record<string, unknown>)["missingProperty"]);
-    return `\`${fieldPath([...segments, missing])}\` is missing`;
+    const whole = (e.parentSchema as Record<string, unknown> | undefined)?.["x-message"];
+    const context = typeof whole === "string" ? `; ${segments.length === 0 ? "the file" : `\`${fieldPath(segments)}\``} ${whole}` : "";
+    return `\`${fieldPath([...segments, missing])}\` is missing${context}`;
   }
   // The nearest x-message at or above the failed rule, and the instance path at that node.
   let node: object | undefined = e.parentSchema;

@@ -491,3 +491,8 @@ class RuleOptimizer implements Optimizer {
 export function createOptimizer(config: OptimizerConfig, learningRate: number): Optimizer {
   return new RuleOptimizer(config.name, learningRate, ruleFor(config));
 }
+
+/** The slots the optimizer keeps per trainable weight, by name (adam: m, v; momentum: v; sgd: none). */
+export function slotNames(config: OptimizerConfig): readonly string[] {
+  return ruleFor(config).slots;
+}

@@ -13,17 +13,18 @@
  * blew up; the checkpoint of the last good epoch stays as it was.
  */
 import * as tf from "@tensorflow/tfjs";
-import { mkdirSync } from "node:fs";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { LossName, MetricName, TrainConfig } from "./config.js";
 import { selectBackend, type BackendName } from "./backend.js";
-import { BEST_DIR, CHECKPOINT_DIR, CheckpointError, locateCheckpoint, readCheckpoint, topologyHash, writeBest, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
+import { BEST_DIR, CHECKPOINT_DIR, CheckpointError, locateCheckpoint, readCheckpoint, STATE_JSON, topologyHash, writeBest, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { clipGradients } from "./clip.js";
 import { augmentBatch, SeededRandom } from "./data/augment.js";
-import { DataError, loadData } from "./data/index.js";
+import { DataError, loadData, type Dataset } from "./data/index.js";
 import { fitNormalizer } from "./data/normalize.js";
-import { loadModel, modelFiles, removeTempDirs, saveModel, writeJsonAtomic, type ModelFiles } from "./io.js";
-import { createOptimizer, type Optimizer } from "./optimizers.js";
+import { loadableLayerName, loadModel, locatePretrained, makeDirs, MakeDirError, MODEL_JSON, ModelFileError, modelFiles, pathText, removeStaleTemporaries, saveModel, writeJsonAtomic, type ModelFiles } from "./io.js";
+import { backendMemoryLimit, bytesText, measuredSize, modelTooBig, outOfMemory, slotsPerWeight, stackOverflow, stepMemory, updateCopies, type MemoryLimit, type ModelSize } from "./memory.js";
+import { createOptimizer, slotNames, type Optimizer } from "./optimizers.js";
+import { checkRunFolder, HISTORY_JSON, markRunFolder, NORMALIZER_JSON, RUN_DIRS, RUN_FILES, RunFolderError } from "./run-folder.js";
 import { Progress } from "./progress.js";
 import { learningRateAt } from "./schedules.js";
 
@@ -50,6 +51,17 @@ export interface TrainOptions {
    * or the checkpoint folder itself. The output folder then defaults to that run's.
    */
   resume?: string;
+  /**
+   * Write into `out` even when it holds files nnc did not write (run-folder.ts says what nnc
+   * otherwise refuses).
+   */
+  force?: boolean;
+  /**
+   * Ctrl-C (SIGINT) stops the run after the batch in progress (a checkpoint being written is
+   * finished first) and `train` throws a TrainError whose `interrupted` says which epoch the
+   * run's checkpoint holds; a second Ctrl-C stops at once. Without it, SIGINT is left alone.
+   */
+  interruptible?: boolean;
 }
 
 /** What codegen knows about the model without building it. */
@@ -60,6 +72,12 @@ export interface ModelInfo {
   convolutional: boolean;
   /** Multiply-adds of one sample's forward pass (dense and conv layers), when codegen gave them. */
   multiplyAdds?: number;
+  /** Every weight, trainable and not (the summary's total). */
+  parameters?: number;
+  /** The weights the optimizer updates. */
+  trainableParameters?: number;
+  /** The floats of every layer's output for one sample, summed: what a batch's activations hold per sample. */
+  activationsPerSample?: number;
 }
 
 export interface EpochRecord {
@@ -85,6 +103,11 @@ export interface TrainResult {
 /** A training run that cannot go on: a message for the user, no stack trace. */
 export class TrainError extends Error {
   override name = "TrainError";
+  /**
+   * Set when Ctrl-C stopped the run (`interruptible`): the epochs its checkpoint holds (0: none
+   * finished, nothing to resume) and the run folder to resume from.
+   */
+  interrupted?: { epoch: number; runDir: string | undefined };
 }
 
 function lossFunction(loss: LossName, units: number): (y: tf.Tensor, p: tf.Tensor) => tf.Scalar {
@@ -211,12 +234,6 @@ function numberText(x: number): string {
   return String(Number(x.toPrecision(3)));
 }
 
-/** A path for a message: relative to the working folder when inside it. */
-function pathText(path: string): string {
-  const r = relative(process.cwd(), path);
-  return r !== "" && !r.startsWith("..") && !isAbsolute(r) ? r : path;
-}
-
 /**
  * Each Dropout layer's seed for one step, from the run's seed, the step number and the
  * layer's place. TF.js's dropout draws its mask from `randomUniform(…, seed)`, which restarts
@@ -263,14 +280,24 @@ function firstNonFinite(files: ModelFiles): { name: string; value: number } | un
   return undefined;
 }
 
-/** The rest of a divergence message: where the last good weights are, and what to try. */
-function divergenceAdvice(checkpointDir: string | undefined, lastEpoch: number, config: TrainConfig, lr: number): string {
+/**
+ * The rest of a divergence message: where the last good weights are, and what to try. Inputs
+ * so large that float32 overflows on them (`scale`) are named as the cause instead of the
+ * learning rate; merely large ones are named first.
+ */
+function divergenceAdvice(checkpointDir: string | undefined, lastEpoch: number, config: TrainConfig, lr: number, scale?: InputScale): string {
   const kept =
     checkpointDir === undefined ? "" : lastEpoch > 0 ? ` The weights of the last good epoch (${lastEpoch}) are kept in ${pathText(checkpointDir)}.` : " No epoch had finished, so there is no checkpoint to go back to.";
+  const seen = scale ? `${scale.feature} reaches ${numberText(scale.value)} after \`${normalizeText(config)}\`` : "";
+  const fix = config.normalize.kind === "standard" ? "rescale that input (or drop the rows where it is extreme)" : "add `normalize standard` to the recipe (or rescale that input)";
+  if (scale && scale.value >= HUGE_INPUT) {
+    return `${kept} The inputs are the cause, not the learning rate: ${seen}, so large that the products and squares of the first layers overflow a 32-bit float (at most about 3.4e38). Hint: ${fix}.`;
+  }
+  const large = scale && scale.value >= LARGE_INPUT ? ` The inputs are large (${seen}), which alone can make training diverge: ${fix} first.` : "";
   const hint = config.clip
     ? `Hint: lower the learning rate (now ${numberText(lr)}), or clip harder than \`clip ${config.clip.by} ${config.clip.threshold}\`.`
     : `Hint: add \`clip norm 1.0\` to the recipe, or lower the learning rate (now ${numberText(lr)}).`;
-  return `${kept} ${hint}`;
+  return `${kept}${large} ${hint}`;
 }
 
 /** One training step's outcome, kept until the next step shows the weights survived it. */
@@ -426,9 +453,137 @@ async function writing(what: string, write: () => Promise<void>): Promise<void> 
   try {
     await write();
   } catch (e) {
+    if (e instanceof MakeDirError) throw new TrainError(e.message);
     const code = (e as NodeJS.ErrnoException | undefined)?.code;
     if (typeof code === "string") throw new TrainError(`Cannot write ${pathText(what)}: ${(e as Error).message}.`);
     throw e;
+  }
+}
+
+/**
+ * A failure inside TF.js that is a resource running out, as a TrainError: its recursion over
+ * a very deep model running out of stack, or memory running out (or overrun, on wasm).
+ * Undefined for anything else.
+ */
+function resourceFailure(e: unknown, config: TrainConfig, backend: string): TrainError | undefined {
+  if (e instanceof TrainError) return undefined;
+  if (stackOverflow(e)) {
+    return new TrainError(
+      `The model \`${config.model}\` is too deep for TF.js: building or running it recursed once per layer and ran out of JavaScript stack (Maximum call stack size exceeded). ` +
+        `On Node's default stack TF.js builds a chain of up to about ${DEEPEST_CHAIN.toLocaleString("en-US")} layers (${(DEEPEST_CHAIN / 2).toLocaleString("en-US")} residual blocks of one dense layer each). Hint: use fewer layers (a smaller \`repeat\` count).`,
+    );
+  }
+  const oom = outOfMemory(e);
+  if (oom) {
+    return new TrainError(
+      `TF.js ran out of memory on the ${backend} backend (${oom}). Hint: lower the batch size or the model's size${backend === "wasm" ? ", or train with --backend cpu, which can use all of the machine's free memory" : ""}.`,
+    );
+  }
+  return undefined;
+}
+
+/**
+ * The longest chain of layers TF.js built under `nnc train` on Node 20's default stack:
+ * `repeat N residual { dense 4 relu }` (two layers a block) built at N = 2,109 and overflowed
+ * at 2,125 (bisection, cpu backend). The overflow is in tfjs-layers' Container constructor,
+ * whose buildMapOfGraph recurses once per layer; a process that has built smaller models
+ * before gets further (about 4,400 blocks: the optimised function's frames are smaller). A
+ * message's estimate, not a limit nnc enforces.
+ */
+const DEEPEST_CHAIN = 4200;
+
+/** What is left for the data on a backend after the model's step, for loadData. */
+function dataBudget(limit: MemoryLimit, size: ModelSize, config: TrainConfig, copies: number): { bytes: number; why: string } {
+  const need = stepMemory(size, slotsPerWeight(config), copies, config.batch).total;
+  return { bytes: Math.max(0, limit.usable - need), why: `${limit.why}; training the model itself takes about ${bytesText(need)} of it` };
+}
+
+/** The largest input value the model sees, and where: what a divergence message may blame. */
+interface InputScale {
+  value: number;
+  feature: string;
+}
+
+/** Inputs this large make float32 overflow in the first layers (their squares pass 3.4e38 near 1.8e19). */
+const HUGE_INPUT = 1e18;
+/** Inputs this large often make training diverge; worth a mention before the learning rate. */
+const LARGE_INPUT = 1e6;
+
+/** One input value's name for messages: a CSV column, an image's pixel, or a feature number. */
+function featureName(f: number, data: Dataset, inputShape: number[]): string {
+  const named = data.featureNames?.[f];
+  if (named !== undefined) return named;
+  if (inputShape.length === 3) {
+    const [, w, c] = inputShape as [number, number, number];
+    const row = Math.floor(f / (w * c));
+    const col = Math.floor(f / c) % w;
+    return `pixel (row ${row + 1}, column ${col + 1}${c > 1 ? `, channel ${(f % c) + 1}` : ""})`;
+  }
+  return inputShape.length === 1 ? `feature ${f + 1}` : `input value ${f + 1} (of ${inputShape.join("x")})`;
+}
+
+function normalizeText(config: TrainConfig): string {
+  return config.normalize.kind === "scale" ? `normalize scale(${config.normalize.factor})` : `normalize ${config.normalize.kind}`;
+}
+
+/** Per feature of `x` ([n, ...]): the largest |value|, and whether every value is finite. Two reductions, one read-back each. */
+async function featureExtremes(x: tf.Tensor): Promise<{ maxAbs: Float32Array; finite: boolean[] }> {
+  const n = x.shape[0]!;
+  const maxAbs = tf.tidy(() => tf.max(tf.abs(tf.reshape(x, [n, -1])), 0));
+  // x·0 is NaN exactly where x is NaN or infinite (max may skip NaN on some backends).
+  const poison = tf.tidy(() => tf.sum(tf.mul(tf.reshape(x, [n, -1]), 0), 0));
+  try {
+    const m = (await maxAbs.data()) as Float32Array;
+    const p = await poison.data();
+    return { maxAbs: m, finite: Array.from(p, (v) => Number.isFinite(v)) };
+  } finally {
+    maxAbs.dispose();
+    poison.dispose();
+  }
+}
+
+/**
+ * Refuses data that is not finite, naming the feature; `normalised` says whether `x` is what
+ * the model sees (after the recipe's normalisation). Returns the largest |value| and its feature.
+ */
+async function checkFinite(x: tf.Tensor, split: string, data: Dataset, config: TrainConfig, inputShape: number[], normalised = false): Promise<InputScale> {
+  const { maxAbs, finite } = await featureExtremes(x);
+  const bad = finite.indexOf(false);
+  if (bad >= 0) {
+    const name = featureName(bad, data, inputShape);
+    const what = Number.isNaN(maxAbs[bad]) ? "NaN" : "infinite";
+    if (!normalised) throw new TrainError(`The ${split} data holds ${what} values in ${name}. Every input must be a finite number: drop those rows or fill them in.`);
+    throw new TrainError(
+      `After \`${normalizeText(config)}\`, ${name} of the ${split} data is ${what}: its values leave the range of a 32-bit float (about ±3.4e38), so training would stop at its first step. Hint: rescale that input before training (divide the column by a large power of ten), or choose another normalisation.`,
+    );
+  }
+  let top = 0;
+  for (let f = 1; f < maxAbs.length; f++) if (maxAbs[f]! > maxAbs[top]!) top = f;
+  return { value: maxAbs[top] ?? 0, feature: featureName(top, data, inputShape) };
+}
+
+/** Refuses normalisation statistics that overflowed float32 (features near 1e38), naming the feature. */
+function checkStatistics(stats: Record<string, number[]>, data: Dataset, config: TrainConfig, inputShape: number[]): void {
+  const kind = config.normalize.kind;
+  const hint = "Hint: rescale that input before training (divide the column by a large power of ten, say 1e30), so that its values stay far below 3.4e38.";
+  if (kind === "standard") {
+    const mean = stats["mean"] ?? [];
+    const std = stats["std"] ?? [];
+    const f = mean.findIndex((m, i) => !Number.isFinite(m) || !Number.isFinite(std[i]!));
+    if (f >= 0) {
+      throw new TrainError(
+        `\`normalize standard\` cannot be fitted to ${featureName(f, data, inputShape)}: its values are so large that their ${Number.isFinite(mean[f]!) ? "variance" : "mean"} overflows a 32-bit float (at most about 3.4e38), so every normalised value would be NaN. ${hint}`,
+      );
+    }
+  } else if (kind === "minmax") {
+    const min = stats["min"] ?? [];
+    const max = stats["max"] ?? [];
+    const f = min.findIndex((m, i) => !Number.isFinite(Math.fround(max[i]! - m)));
+    if (f >= 0) {
+      throw new TrainError(
+        `\`normalize minmax\` cannot be fitted to ${featureName(f, data, inputShape)}: its values span from ${numberText(min[f]!)} to ${numberText(max[f]!)}, a range that overflows a 32-bit float (at most about 3.4e38). ${hint}`,
+      );
+    }
   }
 }
 
@@ -444,6 +599,16 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
     seed = checkpoint.state.seed;
   }
   const epochs = options.epochs ?? config.epochs;
+  // The output folder is checked before anything is written or deleted (run-folder.ts).
+  const outDir = options.noSave ? undefined : resolve(options.out ?? checkpoint?.runDir ?? join("runs", config.model));
+  if (outDir) {
+    try {
+      checkRunFolder(outDir, { ...(options.force ? { force: true } : {}), ...(checkpoint ? { resumedRun: checkpoint.runDir } : {}) });
+    } catch (e) {
+      if (e instanceof RunFolderError) throw new TrainError(e.message);
+      throw e;
+    }
+  }
   const backend = await selectBackend(options.backend ?? "auto", log, {
     needsConvGradients: info?.convolutional ?? true,
     ...(info?.multiplyAdds !== undefined ? { multiplyAddsPerBatch: info.multiplyAdds * config.batch } : {}),
@@ -451,11 +616,50 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
   const randomSeed = config.seed === undefined && options.seed === undefined && !checkpoint;
   log(`seed ${seed}${randomSeed ? " (chosen at random; add `seed " + seed + "` to the recipe to repeat this run)" : checkpoint ? " (the checkpoint's)" : ""}`);
 
-  const model = build(seed);
+  // Memory: with codegen's counts, refuse a model that cannot fit before building it.
+  const limit = backendMemoryLimit(backend.name);
+  const copies = limit ? await updateCopies(config) : 0;
+  const given: ModelSize | undefined =
+    info?.parameters !== undefined && info.trainableParameters !== undefined && info.activationsPerSample !== undefined
+      ? { parameters: info.parameters, trainableParameters: info.trainableParameters, activationsPerSample: info.activationsPerSample }
+      : undefined;
+  if (limit && given) {
+    const refusal = modelTooBig(given, config, copies, limit, backend.name);
+    if (refusal) throw new TrainError(refusal);
+  }
+
+  let model: tf.LayersModel;
+  let topology: string;
+  try {
+    model = build(seed);
+  } catch (e) {
+    throw resourceFailure(e, config, backend.name) ?? e;
+  }
+  try {
+    topology = topologyHash(model.toJSON(null, false));
+  } catch (e) {
+    model.dispose();
+    throw resourceFailure(e, config, backend.name) ?? e;
+  }
+  const unloadable = model.layers.map((l) => l.name).filter((n) => !loadableLayerName(n));
+  if (unloadable.length > 0) {
+    model.dispose();
+    throw new TrainError(
+      `The model \`${config.model}\` has a layer named ${unloadable.map((n) => `\`${n}\``).join(", ")}: TF.js could train it, but not load the saved model.json again (its loader keeps layers in a plain JavaScript object, where \`${unloadable[0]}\` is already taken). Rename the layer.`,
+    );
+  }
+  // Without codegen's counts (generated code older than them), measure the built model.
+  const size = given ?? measuredSize(model);
+  if (limit && !given) {
+    const refusal = modelTooBig(size, config, copies, limit, backend.name);
+    if (refusal) {
+      model.dispose();
+      throw new TrainError(refusal);
+    }
+  }
   const inputShape = info?.inputShape ?? (model.inputs[0]!.shape.slice(1) as number[]);
   const outputShape = info?.outputShape ?? (model.outputs[0]!.shape.slice(1) as number[]);
   const units = outputShape[outputShape.length - 1] ?? 1;
-  const topology = topologyHash(model.toJSON(null, false));
   const owners = weightOwners(model);
 
   let optimizer: Optimizer | undefined;
@@ -464,18 +668,46 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
   let testSplit: Split | undefined;
   let best: { value: number; weights: tf.Tensor[]; epoch: number } | undefined;
   let previous: StepRecord | undefined;
+  let interrupted = false;
+  let onInterrupt: (() => void) | undefined;
+  let failed = false;
+  if (options.interruptible) {
+    onInterrupt = () => {
+      interrupted = true;
+      log("interrupted: stopping after the step in progress (press Ctrl-C again to stop at once)");
+    };
+    process.once("SIGINT", onInterrupt);
+  }
+  /** Ctrl-C before the loop: the checkpoint resumed from (when writing back into its run) is still there. */
+  const stopBeforeTraining = (): never => {
+    const kept = checkpoint && outDir && resolve(checkpoint.runDir) === outDir ? checkpoint.state.epoch : 0;
+    const error = new TrainError(kept > 0 ? `Interrupted before training went on: the checkpoint in ${pathText(checkpoint!.dir)} still holds epoch ${kept}.` : "Interrupted before the first epoch finished: there is nothing to resume from.");
+    error.interrupted = { epoch: kept, runDir: outDir };
+    throw error;
+  };
   try {
     if (checkpoint) {
       checkResumable(checkpoint, model, topology, config, epochs, log);
       const saved = checkpoint.weights();
-      model.setWeights(model.weights.map((w) => saved[w.originalName]!));
-      tf.dispose(Object.values(saved));
+      try {
+        const lacking = model.weights.find((w) => saved[w.originalName]?.shape.join("x") !== w.shape.join("x"));
+        if (lacking) throw new TrainError(`The checkpoint in ${pathText(checkpoint.dir)} has no weight \`${lacking.originalName}\` of shape ${lacking.shape.join("x")} in its model.json, though its state.json lists one. Was it edited? Train again without --resume.`);
+        model.setWeights(model.weights.map((w) => saved[w.originalName]!));
+      } finally {
+        tf.dispose(Object.values(saved));
+      }
     }
 
-    let data;
+    let data: Dataset;
     try {
       // The model's classes (one sigmoid unit: 2), so that a label out of range is reported with its file and row.
-      data = await loadData(config.data, { inputShape, seed, baseDir: options.baseDir ?? process.cwd(), classes: units > 1 ? units : 2 });
+      data = await loadData(config.data, {
+        inputShape,
+        seed,
+        baseDir: options.baseDir ?? process.cwd(),
+        classes: units > 1 ? units : 2,
+        ...(limit ? { memory: dataBudget(limit, size, config, copies) } : {}),
+      });
     } catch (e) {
       if (e instanceof DataError) throw new TrainError(e.message);
       throw e;
@@ -484,10 +716,19 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
       throw new TrainError(`The data has ${data.classes} classes, but the model \`${config.model}\` ends in ${units} units.`);
     }
     log(`data: ${data.description}`);
+    if (interrupted) stopBeforeTraining();
 
     if (config.pretrained && !checkpoint) {
-      const dir = resolve(options.baseDir ?? process.cwd(), config.pretrained.replace(/model\.json$/, ""));
-      const source = await loadModel(dir);
+      const found = locatePretrained(config.pretrained, options.baseDir ?? process.cwd());
+      if (typeof found === "string") throw new TrainError(found);
+      const { dir, json } = found;
+      let source: tf.LayersModel;
+      try {
+        source = await loadModel(dir, json);
+      } catch (e) {
+        if (e instanceof ModelFileError) throw new TrainError(`The pretrained model ${JSON.stringify(config.pretrained)} cannot be loaded: ${e.message}`);
+        throw e;
+      }
       let copied = 0;
       for (const layer of model.layers) {
         const from = source.layers.find((l) => l.name === layer.name);
@@ -500,7 +741,7 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
         }
       }
       source.dispose();
-      log(`pretrained: copied the weights of ${copied} layers from ${dir}`);
+      log(`pretrained: copied the weights of ${copied} layers from ${pathText(join(dir, json))}`);
     }
 
     // Split off validation data, fit the normaliser on what is left, then make the targets.
@@ -523,7 +764,9 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
     } else if (data.xTest && data.yTest) {
       val = { x: data.xTest, labels: data.yTest };
     }
+    await checkFinite(xTrain, "training", data, config, inputShape);
     const normalizer = await fitNormalizer(config.normalize, xTrain);
+    checkStatistics(normalizer.stats, data, config, inputShape);
     const norm = (x: tf.Tensor): tf.Tensor => {
       const out = normalizer.apply(x);
       if (out !== x) x.dispose();
@@ -533,7 +776,12 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
     trainSplit = train;
     valSplit = val ? { x: norm(val.x), y: targets(val.labels, config.loss, units), n: val.labels.length } : undefined;
     testSplit = data.xTest && data.yTest && config.validate !== undefined ? { x: norm(data.xTest), y: targets(data.yTest, config.loss, units), n: data.yTest.length } : undefined;
+    // What the model sees must be finite; and very large inputs explain a divergence better than the learning rate.
+    const scale = await checkFinite(train.x, "training", data, config, inputShape, true);
+    if (valSplit) await checkFinite(valSplit.x, config.validate !== undefined ? "validation" : "test", data, config, inputShape, true);
+    if (testSplit) await checkFinite(testSplit.x, "test", data, config, inputShape, true);
 
+    if (interrupted) stopBeforeTraining();
     const lossFn = lossFunction(config.loss, units);
     optimizer = createOptimizer(config.optimizer, config.lr);
     const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -546,10 +794,13 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
     const originalOf = new Map(model.trainableWeights.map((w) => [w.name, w.originalName]));
     const variableOf = new Map(model.trainableWeights.map((w) => [w.originalName, w.name]));
 
-    const outDir = options.noSave ? undefined : resolve(options.out ?? checkpoint?.runDir ?? join("runs", config.model));
     if (outDir) {
-      mkdirSync(outDir, { recursive: true });
-      await removeTempDirs(outDir, [CHECKPOINT_DIR, BEST_DIR]);
+      await writing(outDir, async () => {
+        makeDirs(outDir);
+        await markRunFolder(outDir, config.model);
+        const removed = await removeStaleTemporaries(outDir, RUN_FILES, Object.keys(RUN_DIRS));
+        if (removed.length > 0) log(`removed ${removed.length === 1 ? "a temporary file" : `${removed.length} temporary files and folders`} that a killed run left in ${pathText(outDir)}: ${removed.slice(0, 3).join(", ")}${removed.length > 3 ? ", …" : ""}`);
+      });
     }
     const checkpointDir = outDir ? join(outDir, CHECKPOINT_DIR) : undefined;
     const progress = new Progress({ json: options.logJson ?? !process.stderr.isTTY, write: log, epochs });
@@ -564,16 +815,36 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
 
     if (checkpoint) {
       const s = checkpoint.state;
+      // Slots are restored by name: each must belong to a weight the model trains, be one the
+      // optimizer keeps, and have that weight's shape; every trained weight needs all of them.
+      const stateShown = pathText(join(checkpoint.dir, STATE_JSON));
+      const again = "Was it edited? Train again without --resume.";
+      const wanted = slotNames(config.optimizer);
+      const shapeOf = new Map(model.trainableWeights.map((w) => [w.originalName, w.shape]));
       const slots = checkpoint.optimizerSlots();
-      const renamed: Record<string, tf.Tensor> = {};
-      for (const [key, t] of Object.entries(slots)) {
-        const cut = key.lastIndexOf("/");
-        const variable = variableOf.get(key.slice(0, cut));
-        if (variable === undefined) throw new TrainError(`The checkpoint in ${pathText(checkpoint.dir)} holds optimizer state for \`${key.slice(0, cut)}\`, which the model does not train. Train without --resume.`);
-        renamed[`${variable}/${key.slice(cut + 1)}`] = t;
+      try {
+        const renamed: Record<string, tf.Tensor> = {};
+        const found = new Set<string>();
+        for (const [key, t] of Object.entries(slots)) {
+          const cut = key.lastIndexOf("/");
+          const weight = key.slice(0, cut);
+          const slot = key.slice(cut + 1);
+          const variable = variableOf.get(weight);
+          if (variable === undefined) throw new TrainError(`${stateShown}: \`optimizer.slots\` holds state for \`${weight}\`, which the model does not train. ${again}`);
+          if (!wanted.includes(slot)) throw new TrainError(`${stateShown}: \`optimizer.slots\` holds a slot \`${slot}\` for \`${weight}\`, which ${config.optimizer.name} does not keep (it keeps ${wanted.map((w) => `\`${w}\``).join(", ") || "none"}). ${again}`);
+          const shape = shapeOf.get(weight)!;
+          if (t.shape.join("x") !== shape.join("x")) throw new TrainError(`${stateShown}: \`optimizer.slots\` gives \`${key}\` the shape ${t.shape.join("x")}, but the weight \`${weight}\` is ${shape.join("x")}. ${again}`);
+          renamed[`${variable}/${slot}`] = t;
+          found.add(key);
+        }
+        for (const weight of shapeOf.keys()) {
+          const missing = wanted.filter((slot) => !found.has(`${weight}/${slot}`));
+          if (missing.length > 0) throw new TrainError(`${stateShown}: \`optimizer.slots\` lacks ${missing.map((m) => `\`${weight}/${m}\``).join(", ")}. ${again}`);
+        }
+        optimizer.setState({ iterations: s.iterations, slots: renamed });
+      } finally {
+        tf.dispose(Object.values(slots));
       }
-      optimizer.setState({ iterations: s.iterations, slots: renamed });
-      tf.dispose(Object.values(slots));
       rng.restore(s.random);
       iteration = s.iterations;
       startEpoch = s.epoch;
@@ -581,6 +852,11 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
       if (s.best && s.best.metric === bestMetric) bestEpoch = s.best;
       if (s.earlyStop && config.earlyStop && s.config.earlyStop?.metric === config.earlyStop.metric) {
         const saved = checkpoint.earlyStopWeights();
+        const lacking = saved ? model.weights.find((w) => saved[w.originalName]?.shape.join("x") !== w.shape.join("x")) : undefined;
+        if (saved && lacking) {
+          tf.dispose(Object.values(saved));
+          throw new TrainError(`${stateShown}: \`earlyStop.weights\` lacks \`${lacking.originalName}\` of shape ${lacking.shape.join("x")}. ${again}`);
+        }
         best = { value: s.earlyStop.value, epoch: s.earlyStop.epoch, weights: saved ? model.weights.map((w) => saved[w.originalName]!) : [] };
         sinceBest = s.earlyStop.sinceBest;
       }
@@ -589,6 +865,19 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
       log(`resuming from epoch ${startEpoch} of ${epochs} (${pathText(checkpoint.dir)}): ${left}`);
     }
 
+    // Ctrl-C: finish the batch (or the checkpoint being written), then stop with what resume needs.
+    // The epoch the checkpoint in outDir holds: the resumed one when writing back into its run.
+    let savedEpoch = checkpoint && outDir && resolve(checkpoint.runDir) === outDir ? startEpoch : 0;
+    const stopAfter = (finished: number): never => {
+      const error = new TrainError(
+        savedEpoch > 0 && checkpointDir
+          ? `Interrupted after epoch ${savedEpoch} of ${epochs}: its checkpoint is in ${pathText(checkpointDir)}.`
+          : `Interrupted in epoch ${finished + 1} of ${epochs}, before any checkpoint was written: there is nothing to resume from.`,
+      );
+      error.interrupted = { epoch: checkpointDir ? savedEpoch : 0, runDir: outDir };
+      throw error;
+    };
+    if (interrupted) stopAfter(startEpoch);
     let lr = config.lr;
     for (let epoch = startEpoch; epoch < epochs && !stoppedEarly; epoch++) {
       const started = performance.now();
@@ -643,7 +932,7 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
           } finally {
             tf.dispose(Object.values(step.grads));
           }
-          throw new TrainError(message + divergenceAdvice(checkpointDir, epoch, config, lr));
+          throw new TrainError(message + divergenceAdvice(checkpointDir, epoch, config, lr, scale));
         }
         tf.tidy(() => optimizer!.applyGradients(vars, config.clip ? clipGradients(step.grads, config.clip) : step.grads));
         // This step's gradients live until the next step's loss shows the update left the
@@ -655,6 +944,7 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
         accSum += a! * size;
         seen += size;
         progress.batch(epoch, b + 1, limit, lossSum / seen, accSum / seen);
+        if (interrupted) stopAfter(epoch);
       }
       dropouts.reset();
       const record: EpochRecord = { epoch: epoch + 1, lr, loss: lossSum / seen, acc: accSum / seen, seconds: (performance.now() - started) / 1000 };
@@ -686,7 +976,7 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
           const owner = owners.byOriginal.get(bad.name);
           throw new TrainError(
             `The weights of layer ${ownerText(owner, bad.name)} became ${numberText(bad.value)} in epoch ${epoch + 1}, though every batch's loss was finite: the last updates overflowed them.` +
-              divergenceAdvice(checkpointDir, epoch, config, lr),
+              divergenceAdvice(checkpointDir, epoch, config, lr, scale),
           );
         }
         // best/ before checkpoint/: after a crash between the two, the resumed run redoes
@@ -728,6 +1018,7 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
               },
             }),
           );
+          savedEpoch = epoch + 1;
         } finally {
           tf.dispose(Object.values(state.slots));
         }
@@ -735,6 +1026,7 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
       if (stoppedEarly && config.earlyStop) {
         log(`early stop: ${config.earlyStop.metric} has not improved for ${config.earlyStop.patience} epochs (best ${best?.value.toFixed(4)} in epoch ${best?.epoch})`);
       }
+      if (interrupted) stopAfter(epoch + 1);
     }
     if (config.earlyStop?.restoreBest && best && best.weights.length > 0 && best.epoch !== history.length) {
       model.setWeights(best.weights);
@@ -760,14 +1052,23 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
       log(`saved ${join(outDir, "model.json")} and history.json`);
     }
     return result;
+  } catch (e) {
+    failed = true;
+    throw resourceFailure(e, config, backend.name) ?? e;
   } finally {
-    if (previous) tf.dispose(Object.values(previous.grads));
-    best?.weights.forEach((w) => w.dispose());
-    optimizer?.dispose();
-    for (const s of [trainSplit, valSplit, testSplit]) {
-      s?.x.dispose();
-      s?.y.dispose();
+    if (onInterrupt) process.removeListener("SIGINT", onInterrupt);
+    try {
+      if (previous) tf.dispose(Object.values(previous.grads));
+      best?.weights.forEach((w) => w.dispose());
+      optimizer?.dispose();
+      for (const s of [trainSplit, valSplit, testSplit]) {
+        s?.x.dispose();
+        s?.y.dispose();
+      }
+      model.dispose();
+    } catch (e) {
+      // After wasm ran out of memory its heap may be broken, and freeing fails too: the first error is the one to report.
+      if (!failed) throw e;
     }
-    model.dispose();
   }
 }

@@ -10,8 +10,9 @@ import * as tf from "@tensorflow/tfjs";
 import { readFile, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
-import { gunzipSync } from "node:zlib";
+import { createGunzip } from "node:zlib";
 import type { DataConfig } from "../config.js";
+import { bytesText } from "../memory.js";
 import { seededRandom } from "./augment.js";
 import { closestByDistance } from "../../common/edit-distance.js";
 import { takePerClass } from "./subset.js";
@@ -31,6 +32,8 @@ export interface Dataset {
   classNames?: string[];
   /** What the source is, for messages: "mnist (8,000 training digits, 1,756 test digits)". */
   description: string;
+  /** Each input value's name for messages, in row-major order, where the source has names (a CSV's columns). */
+  featureNames?: string[];
 }
 
 /**
@@ -70,6 +73,11 @@ export interface LoadOptions {
    * digits 0..9 (the MNIST convention); either way `classes` is then the largest label + 1.
    */
   classes?: number;
+  /**
+   * The memory the data may take on the backend (`bytes`) and why that much (`why`, for the
+   * message): a source refuses data that would not fit before allocating it.
+   */
+  memory?: { bytes: number; why: string };
 }
 
 /**
@@ -100,6 +108,39 @@ async function loadSource(config: DataConfig, opts: LoadOptions): Promise<Datase
 // ── shared helpers ─────────────────────────────────────────────────────────────────────────
 
 const count = (n: number): string => n.toLocaleString("en-US");
+
+/** The most characters of a user's data a message quotes. */
+export const QUOTE_LIMIT = 60;
+
+/** A piece of the user's data (a CSV cell, a column name) for a message: JSON-quoted, cut after QUOTE_LIMIT characters. */
+export function quote(text: string): string {
+  return text.length > QUOTE_LIMIT ? `${JSON.stringify(text.slice(0, QUOTE_LIMIT)).slice(0, -1)}…" (${count(text.length)} characters)` : JSON.stringify(text);
+}
+
+/** The same, unquoted (a number as written). */
+function clip(text: string): string {
+  return text.length > QUOTE_LIMIT ? `${text.slice(0, QUOTE_LIMIT)}… (${count(text.length)} characters)` : text;
+}
+
+/** A JavaScript typed array holds at most this many values. */
+const MAX_VALUES = 2 ** 32 - 1;
+
+/**
+ * Refuses data of `values` float32 numbers that will not fit, before it is allocated: training
+ * holds it twice while it splits and normalises it. `what` describes it ("ball(n: …) makes …").
+ */
+function checkDataSize(values: number, what: string, hint: string, opts: LoadOptions, where?: DataWhere): void {
+  if (values > MAX_VALUES) {
+    throw new DataError(`${what} ${count(values)} float32 values, more than a JavaScript typed array can hold (${count(MAX_VALUES)}). ${hint}`, where);
+  }
+  const need = 2 * 4 * values;
+  if (opts.memory && need > opts.memory.bytes) {
+    throw new DataError(
+      `${what} ${count(values)} float32 values (${bytesText(4 * values)}), which training holds twice while it splits and normalises them: about ${bytesText(need)}. But ${opts.memory.why}, which leaves ${bytesText(opts.memory.bytes)} for the data. ${hint}`,
+      where,
+    );
+  }
+}
 const plural = (n: number, one: string, many = `${one}s`): string => `${count(n)} ${n === 1 ? one : many}`;
 const sizeOf = (shape: number[]): number => shape.reduce((p, d) => p * d, 1);
 const sameShape = (a: number[], b: number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -236,6 +277,7 @@ function loadBall(dims: number, n: number, test: number, opts: LoadOptions): Dat
     throw new DataError(`ball(dims: ${dims}) gives points with ${plural(dims, "feature")}, but the model takes ${describeShape(opts.inputShape)}. Give the model \`input ${dims}\`.`);
   }
   checkClassLimit(2, "ball", opts);
+  checkDataSize((n + test) * dims, `ball(dims: ${count(dims)}, n: ${count(n)}${test > 0 ? `, test: ${count(test)}` : ""}) makes ${count(n + test)} points of ${plural(dims, "feature")}:`, "Hint: lower n (or dims).", opts);
   const random = seededRandom(opts.seed);
   let spare: number | undefined;
   const gaussian = (): number => {
@@ -379,14 +421,13 @@ async function loadCsv(path: string, label: string, opts: LoadOptions): Promise<
   const names = header.fields.map((f) => f.trim());
   const at = names.flatMap((n, i) => (n === label ? [i] : []));
   if (at.length === 0) {
-    const guess = closestByDistance(label, names);
-    throw new DataError(
-      `The CSV file ${shown} has no column ${JSON.stringify(label)} for the labels. Its columns are: ${names.map((n) => JSON.stringify(n)).join(", ")}.${guess !== undefined ? ` Did you mean ${JSON.stringify(guess)}?` : ""}`,
-      { file, row: header.row },
-    );
+    // Only names within 3 characters of the label's length can be close enough to suggest (and a huge cell stays out of the edit distance).
+    const guess = closestByDistance(label, names.filter((n) => Math.abs(n.length - label.length) <= 3));
+    const listedNames = names.slice(0, 20).map(quote).join(", ") + (names.length > 20 ? `, and ${count(names.length - 20)} more` : "");
+    throw new DataError(`The CSV file ${shown} has no column ${quote(label)} for the labels. Its columns are: ${listedNames}.${guess !== undefined ? ` Did you mean ${quote(guess)}?` : ""}`, { file, row: header.row });
   }
   if (at.length > 1) {
-    throw new DataError(`The CSV file ${shown} has ${at.length} columns named ${JSON.stringify(label)} (columns ${at.map((i) => i + 1).join(" and ")}), so the label column is ambiguous.`, { file, row: header.row, column: at[1]! + 1 });
+    throw new DataError(`The CSV file ${shown} has ${at.length} columns named ${quote(label)} (columns ${at.map((i) => i + 1).join(" and ")}), so the label column is ambiguous.`, { file, row: header.row, column: at[1]! + 1 });
   }
   const labelAt = at[0]!;
   const featureAt = names.flatMap((_, i) => (i === labelAt ? [] : [i]));
@@ -394,12 +435,13 @@ async function loadCsv(path: string, label: string, opts: LoadOptions): Promise<
   const want = sizeOf(opts.inputShape);
   if (features !== want) {
     throw new DataError(
-      `The CSV file ${shown} has ${plural(features, "feature column")} besides the label ${JSON.stringify(label)}, but the model takes ${describeShape(opts.inputShape)}, so it needs ${plural(want, "feature column")}.`,
+      `The CSV file ${shown} has ${plural(features, "feature column")} besides the label ${quote(label)}, but the model takes ${describeShape(opts.inputShape)}, so it needs ${plural(want, "feature column")}.`,
       { file, row: header.row },
     );
   }
   const rows = records.slice(1);
   if (rows.length === 0) throw new DataError(`The CSV file ${shown} has a header row but no data rows.`, { file, row: header.row });
+  checkDataSize(rows.length * features, `The CSV file ${shown} has ${plural(rows.length, "row")} of ${plural(features, "feature")}:`, "Hint: train on fewer rows.", opts, { file });
   const x = new Float32Array(rows.length * features);
   const labels: string[] = [];
   rows.forEach((r, k) => {
@@ -411,26 +453,26 @@ async function loadCsv(path: string, label: string, opts: LoadOptions): Promise<
     }
     featureAt.forEach((c, f) => {
       const v = r.fields[c]!.trim();
-      const at = `${shown} row ${r.row}, column ${JSON.stringify(names[c])} (${c + 1})`;
+      const at = `${shown} row ${r.row}, column ${quote(names[c]!)} (${c + 1})`;
       if (!NUMBER.test(v)) {
-        const found = v === "" ? "an empty field" : JSON.stringify(r.fields[c]);
+        const found = v === "" ? "an empty field" : quote(r.fields[c]!);
         const hint = /^[+-]?(nan|inf(inity)?)$/i.test(v)
           ? " Missing or infinite values cannot be trained on: drop the row, or fill it in (with the column's mean, say)."
-          : ` Every column except the label ${JSON.stringify(label)} is a numeric feature.`;
+          : ` Every column except the label ${quote(label)} is a numeric feature.`;
         throw new DataError(`${at}: expected a number, found ${found}.${hint}`, { file, row: r.row, column: c + 1 });
       }
       const value = Number(v);
       if (Math.abs(value) > FLOAT32_MAX) {
-        throw new DataError(`${at}: ${v} is too large for a 32-bit float (at most about 3.4e38), so it would train as Infinity. Rescale the column.`, { file, row: r.row, column: c + 1 });
+        throw new DataError(`${at}: ${clip(v)} is too large for a 32-bit float (at most about 3.4e38), so it would train as Infinity. Rescale the column.`, { file, row: r.row, column: c + 1 });
       }
       x[k * features + f] = value;
     });
     const l = r.fields[labelAt]!.trim();
-    if (l === "") throw new DataError(`${shown} row ${r.row}, column ${JSON.stringify(label)} (${labelAt + 1}): the label is empty.`, { file, row: r.row, column: labelAt + 1 });
+    if (l === "") throw new DataError(`${shown} row ${r.row}, column ${quote(label)} (${labelAt + 1}): the label is empty.`, { file, row: r.row, column: labelAt + 1 });
     labels.push(l);
   });
   const where = (k: number): DataWhere => ({ file, row: rows[k]!.row, column: labelAt + 1 });
-  const labelCell = (k: number): string => `${shown} row ${rows[k]!.row}, column ${JSON.stringify(label)} (${labelAt + 1})`;
+  const labelCell = (k: number): string => `${shown} row ${rows[k]!.row}, column ${quote(label)} (${labelAt + 1})`;
   const numeric = labels.map((l) => NUMBER.test(l));
   const y = new Int32Array(rows.length);
   let classes: number;
@@ -440,10 +482,10 @@ async function loadCsv(path: string, label: string, opts: LoadOptions): Promise<
     labels.forEach((l, k) => {
       const v = Number(l);
       if (!Number.isInteger(v) || v < 0) {
-        throw new DataError(`${labelCell(k)}: expected a class number (a whole number from 0), found ${JSON.stringify(l)}.`, where(k));
+        throw new DataError(`${labelCell(k)}: expected a class number (a whole number from 0), found ${quote(l)}.`, where(k));
       }
       if (opts.classes !== undefined && v >= opts.classes) {
-        throw new DataError(`${labelCell(k)}: the label ${l} is out of range: the model has ${opts.classes} classes (0..${opts.classes - 1}).`, where(k));
+        throw new DataError(`${labelCell(k)}: the label ${clip(l)} is out of range: the model has ${opts.classes} classes (0..${opts.classes - 1}).`, where(k));
       }
       y[k] = v;
       max = Math.max(max, v);
@@ -454,13 +496,13 @@ async function loadCsv(path: string, label: string, opts: LoadOptions): Promise<
     const firstName = numeric.indexOf(false);
     const [odd, other] = numeric.filter(Boolean).length >= numeric.length / 2 ? [firstName, firstNumber] : [firstNumber, firstName];
     throw new DataError(
-      `${labelCell(odd)}: the label column mixes class numbers and class names: this row has ${JSON.stringify(labels[odd])}, row ${rows[other]!.row} has ${JSON.stringify(labels[other])}. Use one or the other.`,
+      `${labelCell(odd)}: the label column mixes class numbers and class names: this row has ${quote(labels[odd]!)}, row ${rows[other]!.row} has ${quote(labels[other]!)}. Use one or the other.`,
       where(odd),
     );
   } else {
     classNames = [...new Set(labels)].sort();
     if (opts.classes !== undefined && classNames.length > opts.classes) {
-      throw new DataError(`The CSV file ${shown} has ${classNames.length} class names in column ${JSON.stringify(label)} (${classNames.slice(0, 10).map((c) => JSON.stringify(c)).join(", ")}${classNames.length > 10 ? ", …" : ""}), but the model distinguishes only ${opts.classes} classes.`, { file, column: labelAt + 1 });
+      throw new DataError(`The CSV file ${shown} has ${classNames.length} class names in column ${quote(label)} (${classNames.slice(0, 10).map(quote).join(", ")}${classNames.length > 10 ? ", …" : ""}), but the model distinguishes only ${opts.classes} classes.`, { file, column: labelAt + 1 });
     }
     const index = new Map(classNames.map((c, i) => [c, i]));
     labels.forEach((l, k) => (y[k] = index.get(l)!));
@@ -473,6 +515,7 @@ async function loadCsv(path: string, label: string, opts: LoadOptions): Promise<
     description: `${shown} (${plural(rows.length, "row")}, ${plural(features, "feature")}, ${plural(classes, "class", "classes")})`,
   };
   if (classNames) ds.classNames = classNames;
+  ds.featureNames = featureAt.map((c) => `column ${quote(names[c]!)} (${c + 1}) of ${shown}`);
   return ds;
 }
 
@@ -490,18 +533,100 @@ interface IdxFile {
   note: string;
 }
 
-async function readIdx(path: string, baseDir: string, what: string): Promise<IdxFile> {
+/** An IDX header: its magic, its sizes, and the bytes of header and data it promises. */
+interface IdxHeader {
+  magic: number;
+  dims: number[];
+  headerBytes: number;
+  dataBytes: number;
+}
+
+/** Bytes per value of each IDX type. */
+const IDX_SIZES: Record<number, number> = { 0x08: 1, 0x09: 1, 0x0b: 2, 0x0c: 4, 0x0d: 4, 0x0e: 8 };
+
+/** The header at the start of `bytes`: "short" when more bytes are needed to read it, "none" when it is not an IDX header. */
+function idxHeader(bytes: Uint8Array): IdxHeader | "short" | "none" {
+  if (bytes.length < 4) return "short";
+  const size = IDX_SIZES[bytes[2]!];
+  const rank = bytes[3]!;
+  if (bytes[0] !== 0 || bytes[1] !== 0 || size === undefined || rank === 0) return "none";
+  const headerBytes = 4 + 4 * rank;
+  if (bytes.length < headerBytes) return "short";
+  const view = new DataView(bytes.buffer, bytes.byteOffset, headerBytes);
+  const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i));
+  return { magic: view.getUint32(0), dims, headerBytes, dataBytes: size * sizeOf(dims) };
+}
+
+/**
+ * Decompresses a gzip IDX file, streaming, never past what its header says it holds: once the
+ * header is in, `admit` may refuse it (sizes the model cannot take, data that will not fit in
+ * memory), and decompression stops with an error at the first byte beyond header + data. A
+ * stream that is not an IDX file stops after its first 4 bytes, which the caller's magic check
+ * then reports. So a small gzip bomb is refused after at most the bytes it promises.
+ */
+function gunzipIdx(compressed: Uint8Array, f: { shown: string; file: string; what: string }, admit: (h: IdxHeader) => void): Promise<Uint8Array> {
+  return new Promise((done, fail) => {
+    const gunzip = createGunzip();
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let cap = Infinity;
+    let settled = false;
+    const finish = (error?: Error): void => {
+      if (settled) return;
+      settled = true;
+      gunzip.destroy();
+      if (error) return fail(error);
+      const all = Buffer.concat(chunks);
+      done(all.subarray(0, Math.min(all.length, cap)));
+    };
+    gunzip.on("data", (chunk: Buffer) => {
+      if (settled) return;
+      chunks.push(chunk);
+      total += chunk.length;
+      if (cap === Infinity) {
+        const head = idxHeader(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+        if (head === "none") cap = 4;
+        else if (head !== "short") {
+          try {
+            admit(head);
+          } catch (e) {
+            return finish(e as Error);
+          }
+          cap = head.headerBytes + head.dataBytes;
+        }
+      }
+      if (total > cap) {
+        if (cap === 4) return finish(); // not an IDX file: the first bytes are enough to say so
+        return finish(
+          new DataError(
+            `The ${f.what} ${f.shown} has bytes after the ${plural(cap, "byte")} its header promises, from byte offset ${count(cap)} (in the decompressed data); nnc stopped decompressing it there. Is it damaged, or not the file it claims to be?`,
+            { file: f.file, offset: cap },
+          ),
+        );
+      }
+    });
+    gunzip.on("end", () => finish());
+    gunzip.on("error", (e) => finish(new DataError(`The ${f.what} ${f.shown} starts like a gzip file but does not decompress: ${e.message}.`, { file: f.file, offset: 0 })));
+    gunzip.end(compressed);
+  });
+}
+
+/**
+ * Reads an IDX file, decompressing it when it starts with gzip's magic bytes; `admit` sees the
+ * header first and may refuse it (for a gzip file, before the data is decompressed).
+ */
+async function readIdx(path: string, baseDir: string, what: string, admit: (h: IdxHeader) => void = () => {}): Promise<IdxFile> {
   const file = resolve(baseDir, path);
   const shown = JSON.stringify(path);
   let bytes: Uint8Array = await readInput(file, shown, what);
   let note = "";
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (e) {
-      throw new DataError(`The ${what} ${shown} starts like a gzip file but does not decompress: ${(e as Error).message}.`, { file, offset: 0 });
-    }
+    bytes = await gunzipIdx(bytes, { shown, file, what }, admit);
     note = " (in the decompressed data)";
+  } else {
+    // A file shorter than its header promises is reported as truncated, later, with its offsets.
+    const head = idxHeader(bytes);
+    if (typeof head !== "string" && bytes.length >= head.headerBytes + head.dataBytes) admit(head);
   }
   return { shown, file, bytes, note };
 }
@@ -552,6 +677,13 @@ function idxDims(f: IdxFile, rank: number, role: "images" | "labels"): { dims: n
   return { dims, start };
 }
 
+function imageSizeError(shown: string, file: string, rows: number, cols: number, input: number[]): DataError {
+  return new DataError(
+    `${shown} holds ${rows}x${cols} images (${plural(rows * cols, "value")}), but the model takes ${describeShape(input)}. Give the model \`input ${rows}x${cols}x1\` (or \`input ${rows * cols}\`).`,
+    { file, offset: 8 },
+  );
+}
+
 /**
  * The original MNIST format: an images file (magic 0x00000803: unsigned bytes
  * [n, rows, cols], big-endian sizes) and a labels file (0x00000801: unsigned bytes [n]),
@@ -560,7 +692,17 @@ function idxDims(f: IdxFile, rank: number, role: "images" | "labels"): { dims: n
  * must be [rows, cols, 1], [rows, cols] or [rows·cols].
  */
 async function loadIdx(imagesPath: string, labelsPath: string, opts: LoadOptions): Promise<Dataset> {
-  const images = await readIdx(imagesPath, opts.baseDir, "IDX images file");
+  const input = opts.inputShape;
+  const imagesShown = JSON.stringify(imagesPath);
+  const imagesFile = resolve(opts.baseDir, imagesPath);
+  // What an images header promises is checked before its data is read: the model's input
+  // size, and memory for the pixels as float32.
+  const images = await readIdx(imagesPath, opts.baseDir, "IDX images file", (h) => {
+    if (h.magic !== IDX_IMAGES || h.dims.length !== 3) return;
+    const [n, rows, cols] = h.dims as [number, number, number];
+    if (!sameShape(input, [rows, cols, 1]) && !sameShape(input, [rows, cols]) && !sameShape(input, [rows * cols])) throw imageSizeError(imagesShown, imagesFile, rows, cols, input);
+    checkDataSize(n * rows * cols, `The IDX images file ${imagesShown} promises ${plural(n, "image")} of ${rows}x${cols}:`, "Hint: train on fewer images.", opts, { file: imagesFile, offset: 4 });
+  });
   const labels = await readIdx(labelsPath, opts.baseDir, "IDX labels file");
   const mi = magicOf(images);
   const ml = magicOf(labels);
@@ -582,13 +724,7 @@ async function loadIdx(imagesPath: string, labelsPath: string, opts: LoadOptions
     );
   }
   if (n === 0) throw new DataError(`The IDX images file ${images.shown} holds no images.`, { file: images.file, offset: 4 });
-  const input = opts.inputShape;
-  if (!sameShape(input, [rows, cols, 1]) && !sameShape(input, [rows, cols]) && !sameShape(input, [rows * cols])) {
-    throw new DataError(
-      `${images.shown} holds ${rows}x${cols} images (${plural(rows * cols, "value")}), but the model takes ${describeShape(input)}. Give the model \`input ${rows}x${cols}x1\` (or \`input ${rows * cols}\`).`,
-      { file: images.file, offset: 8 },
-    );
-  }
+  if (!sameShape(input, [rows, cols, 1]) && !sameShape(input, [rows, cols]) && !sameShape(input, [rows * cols])) throw imageSizeError(images.shown, images.file, rows, cols, input);
   const limit = opts.classes ?? 10;
   const y = new Int32Array(n);
   let max = 0;

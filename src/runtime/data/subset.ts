@@ -29,5 +29,6 @@ export function takePerClass(data: Dataset, perClass: number): Dataset {
     description: `${data.description.replace(/, [\d,]+ test [^()]*\)$/, ")")}, ${perClass} per class: ${keep.length.toLocaleString("en-US")} samples`,
   };
   if (data.classNames) out.classNames = data.classNames;
+  if (data.featureNames) out.featureNames = data.featureNames;
   return out;
 }
