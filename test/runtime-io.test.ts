@@ -134,7 +134,7 @@ describe("saveModel and loadModel", () => {
     const dir = tempDir();
     await expect(loadModel(dir)).rejects.toThrow(/Cannot read the model .*model\.json/);
     writeFileSync(join(dir, "model.json"), "{}");
-    await expect(loadModel(dir)).rejects.toThrow(/not a TF\.js layers model/);
+    await expect(loadModel(dir)).rejects.toThrow(/model\.json: `modelTopology` is missing; the file must be a TensorFlow\.js layers model/);
   });
 });
 

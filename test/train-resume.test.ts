@@ -167,8 +167,8 @@ describe("nnc train --resume", () => {
         if (name.includes("checkpoint")) await readCheckpoint(join(dir, "run", name));
         else (await loadModel(join(dir, "run", name))).dispose();
       }
-      // Nothing else but temporary folders, whose names say they are not checkpoints.
-      for (const entry of readdirSync(join(dir, "run"))) expect(entry).toMatch(/^(checkpoint|best|\.(checkpoint|best)\.(old|tmp-\d+-[0-9a-f]+))$/);
+      // Nothing else but the run's marker and temporary folders, whose names say they are not checkpoints.
+      for (const entry of readdirSync(join(dir, "run"))) expect(entry).toMatch(/^(nnc-run\.json|checkpoint|best|\.(checkpoint|best)\.(old|tmp-\d+-[0-9a-f]+))$/);
     }
     expect(lastEpoch).toBeGreaterThan(0);
     // A finishing run clears the temporary folders crashes left behind.
