@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TrainConfig } from "../src/runtime/config.js";
+import { inspect, InspectError } from "../src/runtime/inspect.js";
 import { train, TrainError, type ModelInfo } from "../src/runtime/train.js";
 
 let dir: string;
@@ -148,5 +149,9 @@ describe("models TF.js cannot take", () => {
     };
     const message = await refusal(train(deep, { ...CONFIG, data: { source: "ball", dims: 4, n: 32, test: 0 } }, { ...quiet, backend: "cpu" }));
     expect(message).toMatch(/^The model `m` is too deep for TF\.js: .*Maximum call stack size exceeded.*up to about 4,200 layers/);
+    // nnc inspect builds the model the same way.
+    const e = await inspect(deep, { ...CONFIG, data: { source: "ball", dims: 4, n: 32, test: 0 } }, { backend: "cpu", log: () => {} }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(InspectError);
+    expect((e as Error).message).toMatch(/^The model `m` is too deep for TF\.js to build \(Maximum call stack size exceeded/);
   }, 120_000);
 });

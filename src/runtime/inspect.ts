@@ -22,6 +22,7 @@ import { DataError, loadData } from "./data/index.js";
 import { fitNormalizer, restoreNormalizer, type Normalizer } from "./data/normalize.js";
 import { loadModel, locatePretrained, ModelFileError, pathText } from "./io.js";
 import { JsonFileError, readJsonFile } from "./json-files.js";
+import { outOfMemory, stackOverflow } from "./memory.js";
 
 /** A user's problem that stops an inspection (a message, no stack trace). */
 export class InspectError extends Error {
@@ -555,7 +556,16 @@ export async function inspect(build: (seed: number) => tf.LayersModel, config: T
   tf.enableProdMode();
   const backend = await selectBackend(options.backend ?? "auto", log, { needsConvGradients: options.convolutional ?? true });
   const seed = options.seed ?? config.seed ?? 0;
-  const model = build(seed);
+  let model: tf.LayersModel;
+  try {
+    model = build(seed);
+  } catch (e) {
+    // TF.js's graph builder recurses once per layer; memory can run out building a huge model.
+    if (stackOverflow(e)) throw new InspectError(`The model \`${config.model}\` is too deep for TF.js to build (Maximum call stack size exceeded: its graph builder recurses once per layer). Hint: use fewer layers (a smaller \`repeat\` count).`);
+    const oom = outOfMemory(e);
+    if (oom) throw new InspectError(`TF.js ran out of memory building the model \`${config.model}\` on the ${backend.name} backend (${oom}). Hint: make the model smaller.`);
+    throw e;
+  }
   try {
     if (config.pretrained) await copyPretrained(model, config.pretrained, options.baseDir ?? process.cwd());
     return { ...(await inspectOnData(model, config, seed, options)), backend: backend.name, seed };
