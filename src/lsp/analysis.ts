@@ -1,13 +1,19 @@
 /**
  * What the language server knows about one version of a document: the pipeline's result
  * (`checkText`, the same as `nnc check`), every name written in it with what it refers to,
- * and the checked layers by the place they are written. Built once per version, on open or
- * change, and read by every request.
+ * and the checked layers by the place they are written. Built once per version and read by
+ * every request; the server keeps one per document (src/lsp/server.ts).
+ *
+ * Memory: a megabyte of spec is ~65,000 layers, and its analysis ~100–150 MB of heap. So an
+ * analysis keeps only the diagnostics the editor gets (`analyse`'s `keepDiagnostics`; an
+ * error on every line is otherwise ~45 MB of them), and the indexes by place (names,
+ * layers, block calls) are built on first use: a sorted array searched by binary search,
+ * not a map keyed by strings (20 MB for those 65,000 layers).
  */
 import type { Range } from "../diagnostics/diagnostic.js";
 import type { AstArg, AstBlock, AstDeclaration, AstExpr, AstItem, AstLayer, AstModel } from "../parser/index.js";
 import { checkText, type PipelineResult } from "../pipeline.js";
-import type { CheckedLayer } from "../typecheck/index.js";
+import type { CheckedLayer, CheckedProgram } from "../typecheck/index.js";
 import { containsOffset, rangeKey } from "./convert.js";
 
 /** A name in the text: a model, a block, or a parameter of one of them. */
@@ -34,29 +40,78 @@ export interface Expansion {
 
 export interface Analysis {
   text: string;
+  /** The pipeline's result; its `diagnostics` are the first `keepDiagnostics` only (see `diagnosticCount`). */
   result: PipelineResult;
-  occurrences: Occurrence[];
-  /** Checked layers by the range of the spec they come from (`rangeKey`). */
-  instances: Map<string, Instance[]>;
-  /** Block call ranges (`rangeKey`) → what each call expanded to. */
-  expansions: Map<string, Expansion[]>;
+  /** How many diagnostics the pipeline found. */
+  diagnosticCount: number;
+  /** Every name written in the text (built on first use). */
+  readonly occurrences: Occurrence[];
+  /** Every checked layer, sorted by the range of the spec it comes from (built on first use; see `instancesAt`). */
+  readonly instances: readonly Instance[];
+  /** Block call ranges (`rangeKey`) → what each call expanded to (built on first use). */
+  readonly expansions: ReadonlyMap<string, Expansion[]>;
   /** Milliseconds the pipeline took. */
   checkMs: number;
 }
 
-export function analyse(text: string): Analysis {
+/** Checks `text`, keeping at most `keepDiagnostics` of its diagnostics (the first ones). */
+export function analyse(text: string, keepDiagnostics = Infinity): Analysis {
   const t0 = performance.now();
-  const result = checkText(text);
+  const full = checkText(text);
   const checkMs = performance.now() - t0;
-  const instances = new Map<string, Instance[]>();
+  const diagnosticCount = full.diagnostics.length;
+  const result: PipelineResult = diagnosticCount > keepDiagnostics ? { ...full, diagnostics: full.diagnostics.slice(0, keepDiagnostics) } : full;
+  let occurrences: Occurrence[] | undefined;
+  let instances: Instance[] | undefined;
+  let expansions: Map<string, Expansion[]> | undefined;
+  return {
+    text,
+    result,
+    diagnosticCount,
+    checkMs,
+    get occurrences() {
+      return (occurrences ??= collectOccurrences(result.ast.declarations));
+    },
+    get instances() {
+      return (instances ??= sortedInstances(result.program));
+    },
+    get expansions() {
+      return (expansions ??= expansionsByCall(result.program));
+    },
+  };
+}
+
+/** Every layer of every model, by its range in the text; in the program's order where ranges are equal (the sort is stable). */
+function sortedInstances(program: CheckedProgram): Instance[] {
+  const out: Instance[] = [];
+  for (const m of program.models) for (const layer of m.layers) out.push({ model: m.name, layer });
+  return out.sort((x, y) => compareRanges(x.layer.range, y.layer.range));
+}
+
+function compareRanges(x: Range, y: Range): number {
+  return x.start.offset - y.start.offset || x.end.offset - y.end.offset;
+}
+
+/** The checked layers written at exactly `r` (several where a block or `repeat` expands it), in the program's order. */
+export function instancesAt(a: Analysis, r: Range): Instance[] {
+  const all = a.instances;
+  let lo = 0;
+  let hi = all.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareRanges(all[mid]!.layer.range, r) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: Instance[] = [];
+  for (let i = lo; i < all.length && compareRanges(all[i]!.layer.range, r) === 0; i++) out.push(all[i]!);
+  return out;
+}
+
+function expansionsByCall(program: CheckedProgram): Map<string, Expansion[]> {
   const expansions = new Map<string, Expansion[]>();
-  for (const m of result.program.models) {
+  for (const m of program.models) {
     const open = new Map<string, { run: Expansion; last: number }>();
     m.layers.forEach((layer, i) => {
-      const key = rangeKey(layer.range);
-      let list = instances.get(key);
-      if (!list) instances.set(key, (list = []));
-      list.push({ model: m.name, layer });
       for (const c of layer.calls ?? []) {
         const ck = rangeKey(c);
         const current = open.get(ck);
@@ -73,7 +128,7 @@ export function analyse(text: string): Analysis {
       }
     });
   }
-  return { text, result, occurrences: collectOccurrences(result.ast.declarations), instances, expansions, checkMs };
+  return expansions;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -224,10 +279,63 @@ export function* allItems(declarations: AstDeclaration[]): Generator<Body> {
   for (const d of declarations) if (d.kind === "model" || d.kind === "block") yield* walk(d, d.body, []);
 }
 
+/**
+ * The items of `list` whose range touches [from, to]. A body's items (and a file's
+ * declarations) are in source order and do not overlap, so a binary search finds the first
+ * and the walk stops after the last: a request on a 65,000-layer document looks at the few
+ * it is about. A list not in that order (checked once per list) is scanned whole.
+ */
+function* touchingIn<T extends { range: Range }>(list: readonly T[], from: number, to: number): Generator<T> {
+  if (!inOrder(list)) {
+    for (const x of list) if (x.range.start.offset <= to && x.range.end.offset >= from) yield x;
+    return;
+  }
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.range.end.offset < from) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < list.length && list[i]!.range.start.offset <= to; i++) yield list[i]!;
+}
+
+const ordered = new WeakMap<readonly { range: Range }[], boolean>();
+function inOrder(list: readonly { range: Range }[]): boolean {
+  let known = ordered.get(list);
+  if (known === undefined) {
+    known = true;
+    for (let i = 1; i < list.length && known; i++) {
+      const [p, q] = [list[i - 1]!.range, list[i]!.range];
+      known = p.start.offset <= q.start.offset && p.end.offset <= q.end.offset;
+    }
+    ordered.set(list, known);
+  }
+  return known;
+}
+
+/**
+ * The items of model and block bodies whose range touches [from, to] (offsets), depth first
+ * and in source order, with the items enclosing each: `allItems` restricted to a span.
+ */
+export function* itemsTouching(declarations: AstDeclaration[], from: number, to: number): Generator<Body> {
+  function* walk(decl: AstModel | AstBlock, list: AstItem[], path: AstItem[]): Generator<Body> {
+    for (const item of touchingIn(list, from, to)) {
+      yield { decl, item, path };
+      if (item.kind === "repeat") yield* walk(decl, item.body, [...path, item]);
+      else if (item.kind === "residual") {
+        yield* walk(decl, item.body, [...path, item]);
+        if (item.skip) yield* walk(decl, item.skip, [...path, item]);
+      }
+    }
+  }
+  for (const d of touchingIn(declarations, from, to)) if (d.kind === "model" || d.kind === "block") yield* walk(d, d.body, []);
+}
+
 /** The innermost layer or block call at `offset`. */
 export function itemAt(a: Analysis, offset: number): Body | undefined {
   let best: Body | undefined;
-  for (const b of allItems(a.result.ast.declarations)) {
+  for (const b of itemsTouching(a.result.ast.declarations, offset, offset)) {
     if (b.item.kind !== "layer" && b.item.kind !== "block-call") continue;
     if (!containsOffset(b.item.range, offset)) continue;
     if (!best || b.item.range.end.offset - b.item.range.start.offset <= best.item.range.end.offset - best.item.range.start.offset) best = b;
@@ -236,9 +344,10 @@ export function itemAt(a: Analysis, offset: number): Body | undefined {
 }
 
 export function declarationAt(a: Analysis, offset: number): AstDeclaration | undefined {
-  return a.result.ast.declarations.find((d) => containsOffset(d.range, offset));
+  for (const d of touchingIn(a.result.ast.declarations, offset, offset)) if (containsOffset(d.range, offset)) return d;
+  return undefined;
 }
 
 export function instancesOf(a: Analysis, layer: AstLayer): Instance[] {
-  return a.instances.get(rangeKey(layer.range)) ?? [];
+  return instancesAt(a, layer.range);
 }

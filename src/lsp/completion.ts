@@ -19,8 +19,7 @@ import {
   SEARCH_DISTRIBUTIONS,
   SEARCH_SETTINGS,
 } from "../language/vocabulary.js";
-import type { AstBlock, AstModel } from "../parser/index.js";
-import type { Analysis } from "./analysis.js";
+import type { AstBlock, AstDeclaration, AstModel } from "../parser/index.js";
 
 export interface CompletionOptions {
   snippets: boolean;
@@ -71,21 +70,24 @@ function item(label: string, kind: CompletionItemKind, detail: string | undefine
   return it;
 }
 
-function declarations(a: Analysis): (AstModel | AstBlock)[] {
-  return a.result.ast.declarations.filter((d): d is AstModel | AstBlock => (d.kind === "model" || d.kind === "block") && d.name !== undefined);
+function declarations(all: AstDeclaration[]): (AstModel | AstBlock)[] {
+  return all.filter((d): d is AstModel | AstBlock => (d.kind === "model" || d.kind === "block") && d.name !== undefined);
 }
 
-export function complete(a: Analysis, offset: number, opts: CompletionOptions): CompletionItem[] {
-  const text = a.text;
-  const pos = a.result.lines.position(offset);
-  const line = a.result.lines.lineText(pos.line);
-  const before = line.slice(0, pos.character);
+/**
+ * Completions at `offset` of `text`, with the models and blocks of `all` (the declarations of
+ * an analysis: of this text, or of an older one while this one waits for its check).
+ */
+export function complete(text: string, all: AstDeclaration[], offset: number, opts: CompletionOptions): CompletionItem[] {
+  offset = Math.max(0, Math.min(offset, text.length));
+  // The line so far: lines end at `\n`, `\r\n` or `\r`.
+  const before = text.slice(Math.max(text.lastIndexOf("\n", offset - 1), text.lastIndexOf("\r", offset - 1)) + 1, offset);
   // No completion inside a comment or a string.
   if (/#/.test(before.replace(/"(?:[^"\\]|\\.)*"/g, ""))) return [];
   if ((before.match(/"/g)?.length ?? 0) % 2 === 1) return [];
 
   const frames = openFrames(text, offset);
-  const decls = declarations(a);
+  const decls = declarations(all);
   const blocks = decls.filter((d) => d.kind === "block");
   const models = decls.filter((d) => d.kind === "model");
   const top = frames[0];

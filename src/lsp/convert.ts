@@ -22,17 +22,25 @@ function lspSeverity(s: Severity): DiagnosticSeverity {
  * entry at the diagnostic's own place as a hint (Neovim shows no related information at
  * all). The related places stay related information, which VS Code lists as links.
  */
-export function lspDiagnostic(d: Diagnostic, uri: string): LspDiagnostic {
+export function lspDiagnostic(d: Diagnostic, uri: string): LspDiagnostic;
+/** The same, with ranges placed by `toLsp` (src/lsp/view.ts): none where the diagnostic's own range has no place; related places without one are left out. */
+export function lspDiagnostic(d: Diagnostic, uri: string, toLsp: (r: Range) => LspRange | undefined): LspDiagnostic | undefined;
+export function lspDiagnostic(d: Diagnostic, uri: string, toLsp: (r: Range) => LspRange | undefined = lspRange): LspDiagnostic | undefined {
+  const range = toLsp(d.range);
+  if (!range) return undefined;
   const out: LspDiagnostic = {
-    range: lspRange(d.range),
+    range,
     severity: lspSeverity(d.severity),
     code: d.code,
     source: "nnc",
     message: d.hint ? `${d.message}\nHint: ${d.hint}` : d.message,
   };
-  if (d.related && d.related.length > 0) {
-    out.relatedInformation = d.related.map((r) => ({ location: { uri, range: lspRange(r.range) }, message: r.message }));
+  const related: NonNullable<LspDiagnostic["relatedInformation"]> = [];
+  for (const r of d.related ?? []) {
+    const at = toLsp(r.range);
+    if (at) related.push({ location: { uri, range: at }, message: r.message });
   }
+  if (related.length > 0) out.relatedInformation = related;
   // An unused parameter is shown faded, as editors do for unused variables.
   if (d.code === "NN2015") out.tags = [DiagnosticTag.Unnecessary];
   return out;
@@ -41,11 +49,6 @@ export function lspDiagnostic(d: Diagnostic, uri: string): LspDiagnostic {
 /** Does `r` contain the offset (a cursor right after the last character counts)? */
 export function containsOffset(r: Range, offset: number): boolean {
   return r.start.offset <= offset && offset <= r.end.offset;
-}
-
-/** Do two ranges overlap or touch? */
-export function touches(a: Range, b: Range): boolean {
-  return a.start.offset <= b.end.offset && b.start.offset <= a.end.offset;
 }
 
 export function rangeKey(r: Range): string {

@@ -6,8 +6,8 @@
  */
 import type { Range } from "../diagnostics/diagnostic.js";
 import { formatShape } from "../typecheck/index.js";
-import { allItems, type Analysis } from "./analysis.js";
-import { rangeKey, touches } from "./convert.js";
+import { instancesAt, itemsTouching, type Analysis } from "./analysis.js";
+import { rangeKey } from "./convert.js";
 
 export interface ShapeHint {
   /** Where the hint goes: after the item's last character. */
@@ -25,14 +25,13 @@ function label(shapes: number[][]): string | undefined {
 
 export function shapeHints(a: Analysis, within: Range): ShapeHint[] {
   const out: ShapeHint[] = [];
-  for (const { item } of allItems(a.result.ast.declarations)) {
-    if (!touches(item.range, within)) continue;
+  for (const { item } of itemsTouching(a.result.ast.declarations, within.start.offset, within.end.offset)) {
     let shapes: number[][] = [];
     let what = "";
     switch (item.kind) {
       case "layer": {
         if (item.op.name === "input") continue;
-        const inst = a.instances.get(rangeKey(item.range)) ?? [];
+        const inst = instancesAt(a, item.range);
         shapes = inst.map((i) => i.layer.outputShape);
         what = inst.length > 1 ? `output of \`${item.op.name}\` in each of its ${inst.length} instances` : `output of \`${inst[0]?.layer.name ?? item.op.name}\``;
         break;
@@ -44,7 +43,7 @@ export function shapeHints(a: Analysis, within: Range): ShapeHint[] {
         break;
       }
       case "residual": {
-        const inst = a.instances.get(rangeKey(item.keyword)) ?? [];
+        const inst = instancesAt(a, item.keyword);
         shapes = inst.filter((i) => i.layer.kind === "add").map((i) => i.layer.outputShape);
         what = "output of the residual (the sum of its paths)";
         break;

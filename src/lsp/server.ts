@@ -14,6 +14,15 @@
  * Limits: a document longer than MAX_CHECKED_LENGTH is not checked (one warning says so; a
  * 5 MB spec took ~10 s and over 1 GB to check, blocking every request meanwhile), and at
  * most MAX_PUBLISHED diagnostics are published per document, then one that counts the rest.
+ *
+ * Slow documents. A check cannot be interrupted, and one of a megabyte of spec takes 1.5–5 s
+ * (its analysis holds 100–150 MB). So the server keeps one analysis per document, lets go of
+ * it before making the next, and keeps only the diagnostics it publishes. On a document whose
+ * last check took ANSWER_FROM_LAST_MS or more, an edit does not make the next request wait
+ * for a check: requests are answered from the last analysis, read against the current text
+ * (src/lsp/view.ts), and the check waits for a pause in the edits (half its last duration,
+ * within QUIET_MS) or at most MAX_UNCHECKED_MS after the first edit it has not seen. A request
+ * that arrives while a check runs still waits for it.
  */
 import {
   CodeActionKind,
@@ -26,19 +35,23 @@ import {
   type Connection,
   type Diagnostic as LspDiagnostic,
   type InitializeResult,
+  type InlayHint,
   type Location,
+  type Position,
 } from "vscode-languageserver/node";
 import { TextDocument } from "vscode-languageserver-textdocument";
-import { analyse, occurrenceAt, type Analysis } from "./analysis.js";
+import { analyse, occurrenceAt, type Analysis, type Occurrence } from "./analysis.js";
 import { quickFixes } from "./code-actions.js";
 import { complete } from "./completion.js";
 import { lspDiagnostic, lspRange } from "./convert.js";
 import { formatEdits } from "./formatting.js";
 import { hover } from "./hover.js";
 import { shapeHints } from "./inlay-hints.js";
+import { collectGarbage } from "./memory.js";
 import { outline } from "./outline.js";
 import { changeProblem, documentProblem, isResponseError, openProblem, requireParams } from "./params.js";
 import { createTransport } from "./transport.js";
+import { currentView, staleView, type View } from "./view.js";
 import { warmUp } from "./warm-up.js";
 
 /** Documents longer than this (UTF-16 code units) are not checked in the editor. */
@@ -47,6 +60,32 @@ export const MAX_CHECKED_LENGTH = 1024 * 1024;
 export const MAX_PUBLISHED = 1000;
 /** How long diagnostics may wait for queued messages to be handled first. */
 const MAX_DEFER_MS = 250;
+/** A document whose check takes this long is answered from its last analysis while the next waits. */
+export const ANSWER_FROM_LAST_MS = 100;
+/** The pause in edits the check of a slow document waits for: half its last duration, within these bounds. */
+const QUIET_MS = { min: 250, max: 1500 };
+/** The longest a slow document's check waits after the first edit it has not seen, edits or not. */
+const MAX_UNCHECKED_MS = 10_000;
+
+/** Texts this long (UTF-16 units) are checked after a full garbage collection, as are documents whose last check was slow. */
+const COLLECT_BEFORE_LENGTH = 256 * 1024;
+
+/** An open document and what the server knows of it. */
+interface OpenDocument {
+  doc: TextDocument;
+  /** Edits since it was opened (didOpen counts): what an analysis is of, since a client's version may repeat. */
+  edits: number;
+  /** The last analysis made, of the text after `analysedEdits` edits (only one: the next replaces it). */
+  analysis?: Analysis;
+  analysedEdits: number;
+  /** `analysis` read against the text after `viewEdits` edits. */
+  view?: View;
+  viewEdits: number;
+  /** How long the last check took (ms; 0 before the first). */
+  checkMs: number;
+  /** When the last edit arrived (performance.now()). */
+  changedAt: number;
+}
 
 export interface ServerOptions {
   input: NodeJS.ReadableStream;
@@ -64,24 +103,56 @@ export function startServer(opts: ServerOptions): Connection {
   const log = opts.log ?? ((line: string) => void process.stderr.write(line + "\n"));
   const { reader, writer } = createTransport({ input: opts.input, output: opts.output, log });
   const connection = createConnection(ProposedFeatures.all, reader, writer);
-  /** Open documents, and a count of their edits: the cache's key (a client's version may repeat). */
-  const documents = new Map<string, { doc: TextDocument; edits: number }>();
-  const cache = new Map<string, { edits: number; analysis: Analysis }>();
+  const documents = new Map<string, OpenDocument>();
   let snippets = false;
   const trace = process.env["NNC_LSP_TRACE"] === "1";
 
   const tooLong = (doc: TextDocument): boolean => doc.getText().length > MAX_CHECKED_LENGTH;
+  const slow = (open: OpenDocument): boolean => open.checkMs >= ANSWER_FROM_LAST_MS;
 
-  /** The analysis of a document's current text, built on first use; none for a document too long to check. */
+  /**
+   * Checks the document's current text. The last analysis goes first, and before a large
+   * check the garbage is collected (src/lsp/memory.ts): two analyses of a large document never
+   * live at once, nor one with the garbage of the check before.
+   */
+  function analyseNow(uri: string, open: OpenDocument): Analysis {
+    open.analysis = open.view = undefined;
+    const text = open.doc.getText();
+    const t0 = performance.now();
+    const collected = (slow(open) || text.length >= COLLECT_BEFORE_LENGTH) && collectGarbage();
+    const gcMs = performance.now() - t0;
+    const analysis = analyse(text, MAX_PUBLISHED + 1);
+    open.analysis = analysis;
+    open.analysedEdits = open.edits;
+    open.checkMs = analysis.checkMs;
+    if (trace) {
+      const m = process.memoryUsage();
+      log(`nnc lsp: checked ${uri} v${open.doc.version} in ${analysis.checkMs.toFixed(1)} ms${collected ? ` after collecting garbage for ${gcMs.toFixed(1)} ms` : ""}; heap ${(m.heapUsed / 2 ** 20).toFixed(0)} MB, rss ${(m.rss / 2 ** 20).toFixed(0)} MB`);
+    }
+    return analysis;
+  }
+
+  /** The analysis of a document's current text, made now if need be; none for a document too long to check. */
   function analysisOf(uri: string): Analysis | undefined {
     const open = documents.get(uri);
     if (!open || tooLong(open.doc)) return undefined;
-    const hit = cache.get(uri);
-    if (hit && hit.edits === open.edits) return hit.analysis;
-    const analysis = analyse(open.doc.getText());
-    cache.set(uri, { edits: open.edits, analysis });
-    if (trace) log(`nnc lsp: checked ${uri} v${open.doc.version} in ${analysis.checkMs.toFixed(1)} ms`);
-    return analysis;
+    return open.analysis && open.analysedEdits === open.edits ? open.analysis : analyseNow(uri, open);
+  }
+
+  /**
+   * What a request reads: the analysis of the current text, or on a slow document the last
+   * analysis read against the current text; none for a document not open or too long to check.
+   */
+  function viewOf(uri: string): { doc: TextDocument; view: View } | undefined {
+    const open = documents.get(uri);
+    if (!open || tooLong(open.doc)) return undefined;
+    if (!open.view || open.viewEdits !== open.edits) {
+      if (open.analysis && open.analysedEdits === open.edits) open.view = currentView(open.analysis);
+      else if (open.analysis && slow(open)) open.view = staleView(open.analysis, open.doc);
+      else open.view = currentView(analyseNow(uri, open));
+      open.viewEdits = open.edits;
+    }
+    return { doc: open.doc, view: open.view };
   }
 
   /** The diagnostics to publish for a document: its own, at most MAX_PUBLISHED and a count of the rest. */
@@ -97,9 +168,11 @@ export function startServer(opts: ServerOptions): Connection {
         },
       ];
     }
-    const all = analysisOf(uri)?.result.diagnostics ?? [];
+    const a = analysisOf(uri);
+    if (!a) return [];
+    const all = a.result.diagnostics;
     const shown = all.slice(0, MAX_PUBLISHED).map((d) => lspDiagnostic(d, uri));
-    const rest = all.length - shown.length;
+    const rest = a.diagnosticCount - shown.length;
     if (rest > 0) {
       shown.push({
         range: lspRange(all[MAX_PUBLISHED]!.range),
@@ -133,8 +206,10 @@ export function startServer(opts: ServerOptions): Connection {
 
   // Diagnostics: checked after each change. Changes that arrive together are checked once,
   // at their last version: the check waits while the transport still holds messages (at
-  // most MAX_DEFER_MS, so a flood of requests cannot starve it).
-  const pending = new Set<string>();
+  // most MAX_DEFER_MS, so a flood of requests cannot starve it). A slow document's check
+  // first waits for a pause in its edits (see the top of this file). Each round of waiting
+  // has a token: closing the document ends its round, and a round begun after is a new one.
+  const pending = new Map<string, object>();
   const check = guard("publishDiagnostics", undefined, (uri: string) => {
     pending.delete(uri);
     const open = documents.get(uri);
@@ -143,10 +218,26 @@ export function startServer(opts: ServerOptions): Connection {
   });
   function publish(uri: string): void {
     if (pending.has(uri)) return;
-    pending.add(uri);
-    const since = performance.now();
+    const token = {};
+    pending.set(uri, token);
+    const first = performance.now();
+    let since = first;
     const later = (): void => {
-      if (reader.backlog > 0 && performance.now() - since < MAX_DEFER_MS) setImmediate(later);
+      if (pending.get(uri) !== token) return;
+      const open = documents.get(uri);
+      const now = performance.now();
+      if (open && slow(open) && !tooLong(open.doc) && now - first < MAX_UNCHECKED_MS) {
+        const quiet = Math.min(QUIET_MS.max, Math.max(QUIET_MS.min, open.checkMs / 2));
+        const wait = Math.min(open.changedAt + quiet - now, first + MAX_UNCHECKED_MS - now);
+        if (wait > 0) {
+          setTimeout(() => {
+            since = performance.now();
+            later();
+          }, wait);
+          return;
+        }
+      }
+      if (reader.backlog > 0 && now - since < MAX_DEFER_MS) setImmediate(later);
       else check(uri);
     };
     setImmediate(later);
@@ -183,8 +274,15 @@ export function startServer(opts: ServerOptions): Connection {
       const problem = openProblem(p);
       if (problem) return dropped("textDocument/didOpen", problem);
       const { uri, languageId, version, text } = p.textDocument;
-      const before = documents.get(uri);
-      documents.set(uri, { doc: TextDocument.create(uri, typeof languageId === "string" ? languageId : "nn", version, text), edits: (before?.edits ?? 0) + 1 });
+      const doc = TextDocument.create(uri, typeof languageId === "string" ? languageId : "nn", version, text);
+      // A second didOpen is the document's new text; what was known of the old one may still answer requests.
+      const open = documents.get(uri);
+      if (open) {
+        open.doc = doc;
+        open.edits++;
+        open.changedAt = performance.now();
+        if (tooLong(doc)) open.analysis = open.view = undefined;
+      } else documents.set(uri, { doc, edits: 1, analysedEdits: 0, viewEdits: 0, checkMs: 0, changedAt: performance.now() });
       publish(uri);
     }),
   );
@@ -199,6 +297,9 @@ export function startServer(opts: ServerOptions): Connection {
       // Ranges past the end are clamped to it, as the protocol's text document does.
       open.doc = TextDocument.update(open.doc, p.contentChanges, p.textDocument.version);
       open.edits++;
+      open.changedAt = performance.now();
+      // Nothing is answered from the analysis of a document grown too long to check: let it go.
+      if (tooLong(open.doc)) open.analysis = open.view = undefined;
       publish(uri);
     }),
   );
@@ -208,91 +309,111 @@ export function startServer(opts: ServerOptions): Connection {
       if (problem) return dropped("textDocument/didClose", problem);
       const uri = p.textDocument.uri;
       if (!documents.delete(uri)) return dropped("textDocument/didClose", `${uri} is not open`);
-      cache.delete(uri);
       pending.delete(uri);
       void connection.sendDiagnostics({ uri, diagnostics: [] });
     }),
   );
 
+  // Requests read a view (see viewOf): offsets of the current text go to the analysed text
+  // through `toAnalysed`, and ranges of the answer come back through `range`, which leaves
+  // out what lies in text edited since the analysis.
   connection.onHover(
     guard("hover", null, (p) => {
       requireParams("textDocument/hover", p, { position: true });
-      const doc = documents.get(p.textDocument.uri)?.doc;
-      const a = analysisOf(p.textDocument.uri);
-      if (!doc || !a) return null;
-      const h = hover(a, doc.offsetAt(p.position));
-      return h ? { contents: { kind: MarkupKind.Markdown, value: h.markdown }, range: lspRange(h.range) } : null;
+      const v = viewOf(p.textDocument.uri);
+      const offset = v && v.view.toAnalysed(v.doc.offsetAt(p.position));
+      if (!v || offset === undefined) return null;
+      const h = hover(v.view.analysis, offset);
+      // (From a stale analysis: nothing that reaches into lines edited since.)
+      const range = h && v.view.range(h.range);
+      return h && range ? { contents: { kind: MarkupKind.Markdown, value: h.markdown }, range } : null;
     }),
   );
 
   connection.onCompletion(
     guard("completion", [], (p) => {
       requireParams("textDocument/completion", p, { position: true });
-      const doc = documents.get(p.textDocument.uri)?.doc;
-      const a = analysisOf(p.textDocument.uri);
-      if (!doc || !a) return [];
-      return complete(a, doc.offsetAt(p.position), { snippets });
+      const v = viewOf(p.textDocument.uri);
+      if (!v) return [];
+      // The context comes from the current text; the names of models and blocks from the analysis.
+      return complete(v.doc.getText(), v.view.analysis.result.ast.declarations, v.doc.offsetAt(p.position), { snippets });
     }),
   );
+
+  /** The occurrences of the name at a position that pass `test`, as locations in the current text. */
+  function sameName(uri: string, position: Position, test: (o: Occurrence) => boolean): Location[] | undefined {
+    const v = viewOf(uri);
+    const offset = v && v.view.toAnalysed(v.doc.offsetAt(position));
+    if (!v || offset === undefined) return undefined;
+    const occ = occurrenceAt(v.view.analysis, offset);
+    if (!occ) return undefined;
+    const out: Location[] = [];
+    for (const o of v.view.analysis.occurrences) {
+      if (o.key !== occ.key || !test(o)) continue;
+      const range = v.view.range(o.range);
+      if (range) out.push({ uri: v.doc.uri, range });
+    }
+    return out;
+  }
 
   connection.onDefinition(
     guard("definition", null, (p): Location[] | null => {
       requireParams("textDocument/definition", p, { position: true });
-      const doc = documents.get(p.textDocument.uri)?.doc;
-      const a = analysisOf(p.textDocument.uri);
-      if (!doc || !a) return null;
-      const occ = occurrenceAt(a, doc.offsetAt(p.position));
-      if (!occ) return null;
-      const defs = a.occurrences.filter((o) => o.key === occ.key && o.declaration);
-      return defs.length > 0 ? defs.map((o) => ({ uri: doc.uri, range: lspRange(o.range) })) : null;
+      const defs = sameName(p.textDocument.uri, p.position, (o) => o.declaration);
+      return defs && defs.length > 0 ? defs : null;
     }),
   );
 
   connection.onReferences(
     guard("references", [], (p): Location[] => {
       requireParams("textDocument/references", p, { position: true });
-      const doc = documents.get(p.textDocument.uri)?.doc;
-      const a = analysisOf(p.textDocument.uri);
-      if (!doc || !a) return [];
-      const occ = occurrenceAt(a, doc.offsetAt(p.position));
-      if (!occ) return [];
-      return a.occurrences.filter((o) => o.key === occ.key && (p.context?.includeDeclaration === true || !o.declaration)).map((o) => ({ uri: doc.uri, range: lspRange(o.range) }));
+      return sameName(p.textDocument.uri, p.position, (o) => p.context?.includeDeclaration === true || !o.declaration) ?? [];
     }),
   );
 
   connection.onDocumentSymbol(
     guard("documentSymbol", [], (p) => {
       requireParams("textDocument/documentSymbol", p);
-      const a = analysisOf(p.textDocument.uri);
-      return a ? outline(a) : [];
+      const v = viewOf(p.textDocument.uri);
+      return v ? outline(v.view.analysis, v.view.range) : [];
     }),
   );
 
   connection.languages.inlayHint.on(
     guard("inlayHint", [], (p) => {
       requireParams("textDocument/inlayHint", p, { range: true });
-      const doc = documents.get(p.textDocument.uri)?.doc;
-      const a = analysisOf(p.textDocument.uri);
-      if (!doc || !a) return [];
-      const within = a.result.lines.range(doc.offsetAt(p.range.start), doc.offsetAt(p.range.end));
-      return shapeHints(a, within).map((h) => ({ position: { line: h.at.line, character: h.at.character }, label: h.label, kind: InlayHintKind.Type, tooltip: h.tooltip }));
+      const v = viewOf(p.textDocument.uri);
+      if (!v) return [];
+      const a = v.view.analysis;
+      const within = a.result.lines.range(v.view.toAnalysedClamped(v.doc.offsetAt(p.range.start), "start"), v.view.toAnalysedClamped(v.doc.offsetAt(p.range.end), "end"));
+      const out: InlayHint[] = [];
+      for (const h of shapeHints(a, within)) {
+        const position = v.view.position(h.at);
+        if (position) out.push({ position, label: h.label, kind: InlayHintKind.Type, tooltip: h.tooltip });
+      }
+      return out;
     }),
   );
 
   connection.onCodeAction(
     guard("codeAction", [], (p) => {
       requireParams("textDocument/codeAction", p, { range: true });
-      const a = analysisOf(p.textDocument.uri);
+      const v = viewOf(p.textDocument.uri);
       const only: unknown = p.context?.only;
-      return a ? quickFixes(a, p.textDocument.uri, p.range, Array.isArray(only) ? only.filter((k): k is string => typeof k === "string") : undefined) : [];
+      return v ? quickFixes(v.view.analysis, p.textDocument.uri, p.range, Array.isArray(only) ? only.filter((k): k is string => typeof k === "string") : undefined, v.view.range) : [];
     }),
   );
 
   connection.onDocumentFormatting(
     guard("formatting", null, (p) => {
       requireParams("textDocument/formatting", p);
-      const doc = documents.get(p.textDocument.uri)?.doc;
-      return doc && !tooLong(doc) ? formatEdits(doc.getText()) : null;
+      const open = documents.get(p.textDocument.uri);
+      if (!open || tooLong(open.doc)) return null;
+      // The formatter leaves a text with a syntax error (NN1xxx) as it is, after parsing it
+      // again (seconds for a megabyte): the analysis of this very text already knows.
+      if (open.analysis && open.analysedEdits === open.edits && open.analysis.result.diagnostics.some((d) => d.severity === "error" && d.code.startsWith("NN1"))) return [];
+      if (open.doc.getText().length >= COLLECT_BEFORE_LENGTH) collectGarbage();
+      return formatEdits(open.doc.getText());
     }),
   );
 
