@@ -166,7 +166,12 @@ describe("--out", () => {
     writeFileSync(join(dir, "a-file"), "x");
     expect(refused(nnc(["train", file, "--backend", "cpu", "--out", "a-file"]))).toBe("nnc: The output folder a-file is a file, not a folder. Choose another folder with --out.");
     expect(refused(nnc(["train", file, "--backend", "cpu", "--out", "a-file/sub"]))).toBe("nnc: Cannot use the output folder a-file/sub: a file is in the way.");
-    if (existsSync("/proc/self")) expect(refused(nnc(["train", file, "--backend", "cpu", "--out", "/proc/nnc-run"], dir, 60_000))).toBe("nnc: Cannot make the folder /proc/nnc-run: /proc does not take new folders.");
+    if (existsSync("/proc/self")) {
+      expect(refused(nnc(["train", file, "--backend", "cpu", "--out", "/proc/nnc-run"], dir, 60_000))).toBe("nnc: Cannot make the folder /proc/nnc-run: /proc does not take new folders.");
+      // The report's folder too (its page is written after training).
+      const report = nnc(["train", file, "--backend", "cpu", "--out", "p-run", "--report", "/proc/nnc-report/r.html"], dir, 60_000);
+      expect(refused(report)).toBe("nnc: the run is saved, but its report is not: Cannot make the folder /proc/nnc-report: /proc does not take new folders.");
+    }
   }, 120_000);
 
   it("loses a killed run's stale temporaries when it is resumed, and only those", () => {
