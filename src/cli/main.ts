@@ -8,6 +8,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { closestByDistance } from "../common/edit-distance.js";
 import { runBuild } from "./build-command.js";
 import { runCheck } from "./check-command.js";
+import { setCliEntry } from "./deep-stack.js";
 import { version } from "./files.js";
 import { readStdin, runFmt } from "./fmt-command.js";
 import { runInspect } from "./inspect-command.js";
@@ -434,6 +435,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// This file is the command line's entry point: a deep model may run the command again from it.
+setCliEntry(process.argv[1]);
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

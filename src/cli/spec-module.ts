@@ -13,10 +13,11 @@ import { pathToFileURL } from "node:url";
 import { modelInfo } from "../codegen/index.js";
 import { closestByDistance } from "../common/edit-distance.js";
 import type { AstFile } from "../parser/index.js";
-import type { CheckedModel, CheckedProgram, CheckedRecipe } from "../typecheck/index.js";
+import { chainDepth, type CheckedModel, type CheckedProgram, type CheckedRecipe } from "../typecheck/index.js";
 import type { TrainConfig } from "../runtime/config.js";
 import type { ModelInfo } from "../runtime/train.js";
 import { checkSpec, generateSpec, type CommandResult } from "./build-command.js";
+import { DEFAULT_STACK_DEPTH, runAgainWithDeepStack } from "./deep-stack.js";
 import { packageRoot } from "./files.js";
 
 /** The runtime's exports, as types only: the module itself is imported by URL at run time. */
@@ -116,6 +117,11 @@ export async function loadSpecModule(opts: LoadSpecOptions): Promise<SpecModule 
   if (typeof chosen !== "string") return { exitCode: chosen.exitCode, stdout, stderr: [chosen.message] };
   const recipe = program.recipes.find((r) => r.model === chosen)!;
   const checked = recipe.checkedModel ?? program.models.find((m) => m.name === chosen)!;
+  if (chainDepth(checked.layers) > DEFAULT_STACK_DEPTH) {
+    // TF.js recurses once per layer: run the whole command again with a larger stack.
+    const status = await runAgainWithDeepStack();
+    if (status !== undefined) return { exitCode: status, stdout: [], stderr: [] };
+  }
   const [file] = await generateSpec(opts.file, { ...spec, result: spec.result, text }, { runtimeImport: url, models: [chosen], format: false });
   const { transform } = await import("esbuild");
   const js = (await transform(file!.content, { loader: "ts", format: "esm", target: "node20" })).code;

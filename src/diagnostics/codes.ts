@@ -84,6 +84,7 @@ export const CODES = {
   NN3013: { severity: "error", title: "repeat count must be a positive integer" },
   NN3014: { severity: "error", title: "network too deep to expand" },
   NN3015: { severity: "error", title: "a tensor too large to hold" },
+  NN3016: { severity: "error", title: "a chain of layers too deep to build" },
   NN3101: { severity: "warning", title: "window does not tile its input" },
   NN3102: { severity: "warning", title: "option has no effect" },
   NN3103: { severity: "warning", title: "softmax over one unit" },

@@ -13,6 +13,7 @@ import { RecipeChecker, type CheckedRecipe, type CheckedSearch } from "./recipe.
 export type { CheckedLayer, CheckedModel } from "./model.js";
 export type { CheckedRecipe, CheckedSearch, DataSpec, ScheduleSpec, AugmentSpec, SearchVariable } from "./recipe.js";
 export { finalActivation } from "./recipe.js";
+export { chainDepth, MAX_CHAIN_DEPTH } from "./model.js";
 export type * from "./layer-config.js";
 export { formatShape, multiplyAdds, outputShape, paramCount, windowLength } from "./shape-rules.js";
 

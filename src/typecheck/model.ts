@@ -53,6 +53,26 @@ interface Flow {
 }
 
 const MAX_LAYERS = 100_000;
+/**
+ * The longest chain of layers nnc trains: TensorFlow.js builds and runs a model recursing once
+ * per layer, and the command line gives a deep model a larger stack (DEEP_STACK_KB in
+ * src/cli/deep-stack.ts), on which a chain of 16,000 layers was measured to build and train on
+ * cpu and wasm, and 24,000 not.
+ */
+export const MAX_CHAIN_DEPTH = 15_000;
+
+/** The number of layers on the longest path from the input to the output (the input counted). */
+export function chainDepth(layers: readonly CheckedLayer[]): number {
+  const depth = new Map<string, number>();
+  let deepest = 0;
+  for (const l of layers) {
+    let d = 1;
+    for (const i of l.inputs) d = Math.max(d, (depth.get(i) ?? 0) + 1);
+    depth.set(l.name, d);
+    if (d > deepest) deepest = d;
+  }
+  return deepest;
+}
 /** Block calls inside block calls, at most (each is a level of recursion in the expansion). */
 const MAX_CALL_DEPTH = 100;
 
@@ -141,6 +161,15 @@ export class ModelExpander {
           hint: "Dropout belongs between hidden layers: move it before the last `dense`.",
         }),
       );
+    }
+    const depth = checked.complete ? chainDepth(this.layers) : 0;
+    if (depth > MAX_CHAIN_DEPTH) {
+      this.diagnostics.push(
+        diag("NN3016", `The model \`${name}\` is ${depth.toLocaleString("en-US")} layers deep in one chain; TensorFlow.js builds and runs a model recursing once per layer, and nnc trains at most ${MAX_CHAIN_DEPTH.toLocaleString("en-US")}.`, model.name?.range ?? model.keyword, {
+          hint: "Use fewer layers: a smaller `repeat` count, or wider layers instead of more of them.",
+        }),
+      );
+      checked.complete = false;
     }
     const inputLayer = this.layers.find((l) => l.config.op === "input");
     if (inputLayer) checked.input = inputLayer.outputShape;
