@@ -35,7 +35,7 @@ const HOSTILE = [
 const nnString = (s: string): string => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 
 /** Layer names that are reserved words, host-object keys, or the emitter's own derived names. */
-const NAMES = ["arguments", "eval", "class", "let", "static", "yield", "await", "package", "enum", "NaN", "undefined", "Infinity", "constructor", "toString", "hasOwnProperty", "seed", "tf", "nnc", "buildM", "seed_", "class_"];
+const NAMES = ["arguments", "eval", "class", "let", "static", "yield", "await", "package", "enum", "NaN", "undefined", "Infinity", "constructor_", "toString_", "prototype", "seed", "tf", "nnc", "buildM", "seed_", "class_"];
 
 function spec(): string {
   const layers = NAMES.map((n) => `  dense 4 relu name ${n}`).join("\n");
@@ -51,7 +51,7 @@ function spec(): string {
     `  conv 1x1x2 valid name b_pre_2 -> prelu name c_pad_2`,
     `  flatten`,
     layers,
-    `  dense 3 softmax name "constructor_"`,
+    `  dense 3 softmax name "constructor__"`,
     `}`,
     `train __proto__ {`,
     `  data csv(${nnString(HOSTILE[0]!)}, label: ${nnString(HOSTILE[5]!)})`,
@@ -110,7 +110,7 @@ describe("generated code from a hostile spec", () => {
       const names = model.layers.map((l) => l.name);
       expect(new Set(names).size).toBe(names.length);
       if (f.model === "__proto__") {
-        for (const n of [...NAMES, "a", "b", "b_pre", "b_leaky_relu", "c", "c_pad", "c_pad_2", "b_pre_2", "constructor_"]) expect(names).toContain(n);
+        for (const n of [...NAMES, "a", "b", "b_pre", "b_leaky_relu", "c", "c_pad", "c_pad_2", "b_pre_2", "constructor__"]) expect(names).toContain(n);
         const recipe = mod["recipe"] as { data: { path: string; label: string }; pretrained: string; lr: number; seed: number };
         expect(recipe.data.path).toBe(HOSTILE[0]);
         expect(recipe.data.label).toBe(HOSTILE[5]);
@@ -158,6 +158,18 @@ describe("generated code from a hostile spec", () => {
     expect(model.inputs[0]!.shape).toEqual([null, 10]);
     expect(model.layers.map((l) => l.name)).toEqual(names);
     model.dispose();
+  });
+
+  it("refuses a layer name TensorFlow.js cannot load back (a key of Object.prototype), with a rename", () => {
+    for (const name of ["constructor", "toString", "valueOf", "hasOwnProperty", "isPrototypeOf", "propertyIsEnumerable", "toLocaleString"]) {
+      for (const written of [name, `"${name}"`]) {
+        const r = checkText(`model m {\n input 3\n dense 2 name ${written}\n}\n`);
+        expect(r.diagnostics.map((d) => d.code), written).toEqual(["NN2018"]);
+        const fix = r.diagnostics[0]!.fixes![0]!.edits[0]!;
+        const fixed = `model m {\n input 3\n dense 2 name ${written}\n}\n`.replace(written, fix.newText);
+        expect(checkText(fixed).diagnostics).toEqual([]);
+      }
+    }
   });
 
   it("refuses a layer name TensorFlow.js cannot take", () => {

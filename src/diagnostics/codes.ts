@@ -67,6 +67,7 @@ export const CODES = {
   NN2015: { severity: "warning", title: "unused parameter" },
   NN2016: { severity: "error", title: "model parameter without a value" },
   NN2017: { severity: "error", title: "a default refers to a parameter declared after it" },
+  NN2018: { severity: "error", title: "a layer name TensorFlow.js cannot load back" },
 
   // --- NN3xxx: shapes and values of a network ----------------------------------------
   NN3001: { severity: "error", title: "wrong rank of input" },

@@ -37,7 +37,12 @@ export class LayerResolver {
       // TensorFlow.js refuses a weight name that starts with `_` (`_x/kernel`), so a layer
       // name starts with a letter, as the message has always said.
       const given = nameOpt.value.kind === "ref" ? nameOpt.value.name : nameOpt.value.kind === "string" ? nameOpt.value.value : undefined;
-      if (given !== undefined && /^[A-Za-z][A-Za-z0-9_]*$/.test(given)) out.name = { value: given, range: nameOpt.value.range };
+      if (given !== undefined && /^[A-Za-z][A-Za-z0-9_]*$/.test(given) && given in Object.prototype) {
+        // TensorFlow.js's loader (tfjs-layers' Container.fromConfig) keeps layers by name in
+        // plain objects and asks `name in object`: `constructor` is found there before any
+        // layer is, and the saved model does not load back (nor does the run's report).
+        this.error("NN2018", `TensorFlow.js cannot load back a model with a layer named \`${given}\`: its loader keeps layers by name in plain JavaScript objects, which already have a \`${given}\`.`, nameOpt.value.range, `Choose another name, e.g. \`${given}_\`.`, [{ title: `Rename to \`${given}_\``, edits: [{ range: nameOpt.value.range, newText: nameOpt.value.kind === "string" ? `"${given}_"` : `${given}_` }] }]);
+      } else if (given !== undefined && /^[A-Za-z][A-Za-z0-9_]*$/.test(given)) out.name = { value: given, range: nameOpt.value.range };
       else this.error("NN1013", "A layer name is a word of letters, digits and `_`, starting with a letter.", nameOpt.value.range, given !== undefined && /^_+[A-Za-z0-9_]*$/.test(given) && /[A-Za-z]/.test(given) ? `For example: \`name ${given.replace(/^[_0-9]+/, "")}\`.` : "For example: `name conv1`.");
     }
     for (const key in layer.options) {
