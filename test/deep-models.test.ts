@@ -52,6 +52,8 @@ describe("a deep chain of layers", () => {
     const r = checkText(deep(blocks));
     expect(r.diagnostics.map((d) => d.code)).toEqual(["NN3016"]);
     expect(r.diagnostics[0]!.message).toContain(`${(2 * blocks + 2).toLocaleString("en-US")} layers deep`);
+    // Where the chain passes the limit: the `repeat` line, not the model's name.
+    expect(r.diagnostics[0]!.range.start.line).toBe(2);
     expect(checkText(deep(Math.floor((MAX_CHAIN_DEPTH - 2) / 2))).diagnostics).toEqual([]);
   });
 });

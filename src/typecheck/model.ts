@@ -61,6 +61,19 @@ const MAX_LAYERS = 100_000;
  */
 export const MAX_CHAIN_DEPTH = 15_000;
 
+/** The index of the first layer whose chain from the input is longer than `limit`. */
+function firstBeyond(layers: readonly CheckedLayer[], limit: number): number {
+  const depth = new Map<string, number>();
+  for (let k = 0; k < layers.length; k++) {
+    const l = layers[k]!;
+    let d = 1;
+    for (const i of l.inputs) d = Math.max(d, (depth.get(i) ?? 0) + 1);
+    if (d > limit) return k;
+    depth.set(l.name, d);
+  }
+  return layers.length - 1;
+}
+
 /** The number of layers on the longest path from the input to the output (the input counted). */
 export function chainDepth(layers: readonly CheckedLayer[]): number {
   const depth = new Map<string, number>();
@@ -164,9 +177,12 @@ export class ModelExpander {
     }
     const depth = checked.complete ? chainDepth(this.layers) : 0;
     if (depth > MAX_CHAIN_DEPTH) {
+      // At the layer where the chain passes the limit (inside the `repeat` that makes it, usually).
+      const at = this.layers[firstBeyond(this.layers, MAX_CHAIN_DEPTH)]!;
       this.diagnostics.push(
-        diag("NN3016", `The model \`${name}\` is ${depth.toLocaleString("en-US")} layers deep in one chain; TensorFlow.js builds and runs a model recursing once per layer, and nnc trains at most ${MAX_CHAIN_DEPTH.toLocaleString("en-US")}.`, model.name?.range ?? model.keyword, {
+        diag("NN3016", `The model \`${name}\` is ${depth.toLocaleString("en-US")} layers deep in one chain, and passes ${MAX_CHAIN_DEPTH.toLocaleString("en-US")} here: TensorFlow.js builds and runs a model recursing once per layer, and nnc trains at most ${MAX_CHAIN_DEPTH.toLocaleString("en-US")}.`, at.range, {
           hint: "Use fewer layers: a smaller `repeat` count, or wider layers instead of more of them.",
+          related: [{ message: `the model \`${name}\``, range: model.name?.range ?? model.keyword }],
         }),
       );
       checked.complete = false;

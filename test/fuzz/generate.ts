@@ -9,7 +9,7 @@
  * hostile list (TypeScript keywords, `__proto__`, `constructor`, names the emitter derives
  * such as `x_pre`), strings from a list of injection attempts.
  */
-import { ACTIVATIONS, INITIALIZERS, OPTIMIZERS } from "../../src/language/vocabulary.js";
+import { ACTIVATIONS, INITIALIZERS, KEYWORDS, OPTIMIZERS } from "../../src/language/vocabulary.js";
 import { seededRandom } from "../../src/common/random.js";
 
 export class Rng {
@@ -99,12 +99,15 @@ function init(rng: Rng): string {
 
 function layerName(ctx: Ctx): string {
   const { rng } = ctx;
-  // Layer names start with a letter (TF.js refuses `_x/kernel`); model and block names need not.
-  const base = rng.chance(0.5) ? rng.pick(HOSTILE_NAMES.filter((n) => /^[A-Za-z]/.test(n))) : `l${rng.int(0, 99)}`;
+  // Layer names start with a letter (TF.js refuses `_x/kernel`) and are not keys of
+  // Object.prototype (TF.js cannot load such a model back: NN2018); model and block names need not.
+  const base = rng.chance(0.5) ? rng.pick(HOSTILE_NAMES.filter((n) => /^[A-Za-z]/.test(n) && !(n in Object.prototype))) : `l${rng.int(0, 99)}`;
   let name = base;
   for (let i = 2; ctx.names.has(name); i++) name = `${base}${i}`;
   ctx.names.add(name);
-  return rng.chance(0.2) ? JSON.stringify(name) : name;
+  // A keyword is a name only where the grammar reads any name (after `model`, in arguments):
+  // a layer named `train` is written `name "train"`.
+  return rng.chance(0.2) || (KEYWORDS as readonly string[]).includes(name) ? JSON.stringify(name) : name;
 }
 
 /** Common and weight options for a dense or conv layer. */
