@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DataConfig } from "../src/runtime/config.js";
-import { DataError, loadData, type LoadOptions } from "../src/runtime/data/index.js";
+import { loadData, type LoadOptions } from "../src/runtime/data/index.js";
+import { dataFailure } from "./runtime-helpers.js";
 import { idx } from "./helpers.js";
 
 let dir: string;
@@ -26,16 +26,7 @@ const write = (name: string, content: string | Uint8Array): string => {
   return name;
 };
 
-async function failure(config: DataConfig, o: LoadOptions): Promise<DataError> {
-  try {
-    const d = await loadData(config, o);
-    d.xTrain.dispose();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DataError);
-    return e as DataError;
-  }
-  throw new Error(`expected ${JSON.stringify(config)} to fail with a DataError`);
-}
+const failure = dataFailure;
 
 
 describe("CSV values that are not finite numbers", () => {

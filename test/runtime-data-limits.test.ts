@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DataConfig } from "../src/runtime/config.js";
-import { DataError, loadData, type LoadOptions } from "../src/runtime/data/index.js";
+import { loadData, type LoadOptions } from "../src/runtime/data/index.js";
+import { dataFailure } from "./runtime-helpers.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -27,16 +27,7 @@ const write = (name: string, content: string | Uint8Array): string => {
   return name;
 };
 
-async function failure(config: DataConfig, o: LoadOptions): Promise<DataError> {
-  try {
-    const d = await loadData(config, o);
-    d.xTrain.dispose();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DataError);
-    return e as DataError;
-  }
-  throw new Error(`expected ${JSON.stringify(config).slice(0, 200)} to fail with a DataError`);
-}
+const failure = dataFailure;
 
 /** An IDX images header: magic 0x00000803 and the sizes, big-endian. */
 function imagesHeader(n: number, rows: number, cols: number): Uint8Array {

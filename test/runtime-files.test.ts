@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ballConfig } from "./runtime-helpers.js";
 import { readCheckpoint, type CheckpointState } from "../src/runtime/checkpoint.js";
 import type { TrainConfig } from "../src/runtime/config.js";
 import { loadModel, makeDirs, MakeDirError, ModelFileError, removeStaleTemporaries, saveModel } from "../src/runtime/io.js";
@@ -39,21 +40,7 @@ function deadPid(): number {
   return Number(r.stdout);
 }
 
-const CONFIG: TrainConfig = {
-  model: "m",
-  data: { source: "ball", dims: 4, n: 64, test: 0 },
-  normalize: { kind: "standard" },
-  augment: [],
-  loss: "binary_crossentropy",
-  optimizer: { name: "adam", args: { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } },
-  lr: 0.01,
-  schedule: { name: "constant" },
-  weightDecay: 0,
-  batch: 16,
-  epochs: 2,
-  seed: 5,
-  metrics: ["loss", "acc"],
-};
+const CONFIG: TrainConfig = ballConfig({ data: { source: "ball", dims: 4, n: 64, test: 0 }, lr: 0.01, batch: 16, epochs: 2, seed: 5 });
 
 function build(seed: number): tf.LayersModel {
   const input = tf.input({ shape: [4] });

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { freemem, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ballConfig } from "./runtime-helpers.js";
 import type { TrainConfig } from "../src/runtime/config.js";
 import { inspect, InspectError } from "../src/runtime/inspect.js";
 import { train, TrainError, type ModelInfo } from "../src/runtime/train.js";
@@ -21,21 +22,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const CONFIG: TrainConfig = {
-  model: "m",
-  data: { source: "ball", dims: 10, n: 64, test: 0 },
-  normalize: { kind: "standard" },
-  augment: [],
-  loss: "binary_crossentropy",
-  optimizer: { name: "adam", args: { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } },
-  lr: 0.001,
-  schedule: { name: "constant" },
-  weightDecay: 0,
-  batch: 32,
-  epochs: 1,
-  seed: 1,
-  metrics: ["loss", "acc"],
-};
+const CONFIG: TrainConfig = ballConfig();
 
 const quiet = { noSave: true, log: () => {}, logJson: true };
 

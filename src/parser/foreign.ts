@@ -272,6 +272,17 @@ function regularizerOf(spec: LayerSpec, g: Given): void {
 function layerSpec(kind: string, library: string, c: Collected, nncWords: AstExpr[], headRange: Range): LayerSpec {
   const spec: LayerSpec = { kind, words: [], positional: [], options: {}, missing: [], cannot: [], notes: [] };
   const g = (m: ForeignMeaning): Given | undefined => c.given.get(m);
+  /** The layer's one positional value from `m`, or (with no nnc words either) a placeholder to fill in. */
+  const positional = (m: ForeignMeaning, placeholder: string, what: string, value = (v: AstExpr): AstExpr => copyOf(v)): void => {
+    const given = g(m);
+    if (given) {
+      spec.positional = [value(given.value)];
+      spec.words.push(nncText(given.value));
+    } else if (nncWords.length === 0) {
+      spec.missing.push(`${placeholder} is ${what}`);
+      spec.words.push(placeholder);
+    }
+  };
   let base = kind;
   if (kind === "pool avg") {
     base = "pool";
@@ -284,28 +295,12 @@ function layerSpec(kind: string, library: string, c: Collected, nncWords: AstExp
   for (const w of nncWords) spec.words.push(nncText(w));
   switch (base) {
     case "input":
-    case "reshape": {
-      const shape = g("shape");
-      if (shape) {
-        spec.positional = [dims(partsOf(shape.value), shape.range)];
-        spec.words.push(nncText(shape.value));
-      } else if (nncWords.length === 0) {
-        spec.missing.push(base === "input" ? "SHAPE is the input's shape (`28x28x1`, or `10` for features)" : "SHAPE is the new shape");
-        spec.words.push("SHAPE");
-      }
+    case "reshape":
+      positional("shape", "SHAPE", base === "input" ? "the input's shape (`28x28x1`, or `10` for features)" : "the new shape", (v) => dims(partsOf(v), v.range));
       break;
-    }
-    case "dense": {
-      const units = g("units");
-      if (units) {
-        spec.positional = [copyOf(units.value)];
-        spec.words.push(nncText(units.value));
-      } else if (nncWords.length === 0) {
-        spec.missing.push("N is the number of units");
-        spec.words.push("N");
-      }
+    case "dense":
+      positional("units", "N", "the number of units");
       break;
-    }
     case "conv": {
       const k = window(g("kernel"));
       const filters = g("filters");
@@ -315,7 +310,7 @@ function layerSpec(kind: string, library: string, c: Collected, nncWords: AstExp
         const kw = k ? nncText(k[1]!) : "K";
         const f = filters ? nncText(filters.value) : "F";
         if (!k) spec.missing.push("K is the kernel size");
-        if (!filters) spec.missing.push("F the number of filters");
+        if (!filters) spec.missing.push("F is the number of filters");
         spec.words.push(`${kh}x${kw}x${f}`);
         if (k && filters) {
           const at = span(g("kernel")!.range, filters.range.start.offset > g("kernel")!.range.start.offset ? filters.range : g("kernel")!.range);
@@ -349,17 +344,9 @@ function layerSpec(kind: string, library: string, c: Collected, nncWords: AstExp
       }
       break;
     }
-    case "groupnorm": {
-      const groups = g("groups");
-      if (groups) {
-        spec.positional = [copyOf(groups.value)];
-        spec.words.push(nncText(groups.value));
-      } else if (nncWords.length === 0) {
-        spec.missing.push("G is the number of groups");
-        spec.words.push("G");
-      }
+    case "groupnorm":
+      positional("groups", "G", "the number of groups");
       break;
-    }
   }
   if (info === undefined) {
     // An activation class: `nn.ReLU()`, `LeakyReLU(0.2)`, `Activation('relu')`.
@@ -476,7 +463,7 @@ function finish(spec: LayerSpec, c: Collected, statementRange: Range, layerRange
 
 function hintFor(text: string, spec: LayerSpec, cannot: string[]): string {
   const parts: string[] = [];
-  parts.push(spec.missing.length > 0 ? `Write \`${text}\`, where ${list(spec.missing.map((m, i) => (i > 0 ? m.replace(/^(\S+) the /, "$1 is the ") : m.replace(/^(\S+) the /, "$1 is the "))))}.` : `Write \`${text}\`.`);
+  parts.push(spec.missing.length > 0 ? `Write \`${text}\`, where ${list(spec.missing)}.` : `Write \`${text}\`.`);
   if (cannot.length > 0) parts.push(`${list(cannot)} ${cannot.length === 1 ? "has" : "have"} no counterpart in nnc.`);
   for (const n of spec.notes) parts.push(sentence(n));
   return parts.join(" ");

@@ -21,10 +21,10 @@ import { clipGradients } from "./clip.js";
 import { augmentBatch, SeededRandom } from "./data/augment.js";
 import { DataError, loadData, type Dataset } from "./data/index.js";
 import { fitNormalizer } from "./data/normalize.js";
-import { loadableLayerName, loadModel, locatePretrained, makeDirs, MakeDirError, MODEL_JSON, ModelFileError, modelFiles, pathText, removeStaleTemporaries, saveModel, writeJsonAtomic, type ModelFiles } from "./io.js";
+import { loadableLayerName, loadModel, locatePretrained, makeDirs, MakeDirError, ModelFileError, modelFiles, pathText, removeStaleTemporaries, saveModel, writeJsonAtomic, type ModelFiles } from "./io.js";
 import { backendMemoryLimit, bytesText, measuredSize, modelTooBig, outOfMemory, slotsPerWeight, stackOverflow, stepMemory, updateCopies, type MemoryLimit, type ModelSize } from "./memory.js";
 import { createOptimizer, slotNames, type Optimizer } from "./optimizers.js";
-import { checkRunFolder, HISTORY_JSON, markRunFolder, NORMALIZER_JSON, RUN_DIRS, RUN_FILES, RunFolderError } from "./run-folder.js";
+import { checkRunFolder, markRunFolder, RUN_DIRS, RUN_FILES, RunFolderError } from "./run-folder.js";
 import { Progress } from "./progress.js";
 import { learningRateAt } from "./schedules.js";
 
