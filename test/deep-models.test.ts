@@ -4,13 +4,14 @@
  * the spec checked clean. The command line now runs such a model with a larger stack
  * (src/cli/deep-stack.ts), and the checker refuses chains deeper than that stack holds (NN3016).
  */
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkText } from "../src/pipeline.js";
 import { chainDepth, MAX_CHAIN_DEPTH } from "../src/typecheck/index.js";
-import { nnc } from "./cli-run.js";
+import { CLI, nnc } from "./cli-run.js";
 
 const dir = mkdtempSync(join(tmpdir(), "nnc-deep-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,6 +47,29 @@ describe("a deep chain of layers", () => {
     const history = JSON.parse(readFileSync(join(dir, "run", "history.json"), "utf8")) as { epochs: unknown[] };
     expect(history.epochs).toHaveLength(1);
   }, 180_000);
+
+  it("stops at Ctrl-C on the larger stack as it does on the default one: after its step, saying how to resume, exit 130", async () => {
+    const spec = join(dir, "deep-long.nn");
+    writeFileSync(spec, deep(2500).replace("epochs 1", "epochs 50"));
+    const child = spawn(process.execPath, [CLI, "train", spec, "--backend", "cpu", "--out", join(dir, "cut"), "--log-json"], { env: { ...process.env, NO_COLOR: "1" } });
+    let stdout = "";
+    let stderr = "";
+    let sent = false;
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d;
+      // After the first epoch: the run has a checkpoint to go on from.
+      if (!sent && stdout.includes('"epoch":1')) {
+        sent = true;
+        child.kill("SIGINT");
+      }
+    });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
+    expect(sent, stderr).toBe(true);
+    expect(code, stderr).toBe(130);
+    expect(stderr).toMatch(/interrupted after epoch \d+; go on with: nnc train .*--resume/);
+    expect(readFileSync(join(dir, "cut", "checkpoint", "state.json"), "utf8")).toContain('"epoch"');
+  }, 240_000);
 
   it("is refused by the checker beyond the chain the larger stack holds (NN3016)", () => {
     const blocks = Math.ceil(MAX_CHAIN_DEPTH / 2);

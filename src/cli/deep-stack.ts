@@ -51,19 +51,24 @@ function osStackAllows(): boolean {
  */
 export async function runAgainWithDeepStack(): Promise<number | undefined> {
   if (entry === undefined || process.env[MARK] !== undefined || process.execArgv.some((a) => a.startsWith("--stack-size")) || !osStackAllows()) return undefined;
-  const child = spawn(process.execPath, [...process.execArgv, `--stack-size=${DEEP_STACK_KB}`, entry, ...process.argv.slice(2)], { stdio: "inherit", env: { ...process.env, [MARK]: "1" } });
-  // Ctrl-C reaches both processes: the child stops after its step and says how to resume;
-  // this one waits for it.
-  const ignore = (): void => undefined;
-  process.on("SIGINT", ignore);
-  process.on("SIGTERM", ignore);
+  // In a process group of its own, so that Ctrl-C reaches it once, through this process, as
+  // it would reach the command itself: the first stops it after its step (it says how to
+  // resume), a second at once. It writes to the same terminal; it reads nothing from it.
+  const child = spawn(process.execPath, [...process.execArgv, `--stack-size=${DEEP_STACK_KB}`, entry, ...process.argv.slice(2)], { stdio: "inherit", detached: true, env: { ...process.env, [MARK]: "1" } });
+  const forward = (signal: NodeJS.Signals) => (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  };
+  const onInt = forward("SIGINT");
+  const onTerm = forward("SIGTERM");
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
   try {
     return await new Promise<number>((resolve) => {
       child.on("error", () => resolve(1));
       child.on("exit", (code, signal) => resolve(code ?? (signal === "SIGINT" ? 130 : signal === "SIGTERM" ? 143 : 1)));
     });
   } finally {
-    process.off("SIGINT", ignore);
-    process.off("SIGTERM", ignore);
+    process.off("SIGINT", onInt);
+    process.off("SIGTERM", onTerm);
   }
 }
