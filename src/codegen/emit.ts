@@ -8,7 +8,7 @@
 import type { OptimizerConfig, TrainConfig } from "../runtime/config.js";
 import { OPTIMIZERS } from "../language/vocabulary.js";
 import type { ActivationSpec, CheckedLayer, CheckedModel, CheckedRecipe, InitSpec, LayerConfig } from "../typecheck/index.js";
-import { formatShape, multiplyAdds } from "../typecheck/index.js";
+import { elementCount, formatShape, multiplyAdds } from "../typecheck/index.js";
 
 /** The marker `nnc build` looks for before it overwrites a file. */
 export const GENERATED_MARKER = "nnc:generated";
@@ -362,6 +362,6 @@ export function modelInfo(model: CheckedModel): EmittedModelInfo {
     multiplyAdds: model.layers.reduce((sum, l) => sum + multiplyAdds(l.config, l.inputShapes[0] ?? [], l.outputShape), 0),
     parameters: model.params.total,
     trainableParameters: model.params.trainable,
-    activationsPerSample: model.layers.reduce((sum, l) => sum + l.outputShape.reduce((a, b) => a * b, 1), 0),
+    activationsPerSample: model.layers.reduce((sum, l) => sum + elementCount(l.outputShape), 0),
   };
 }

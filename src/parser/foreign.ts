@@ -8,7 +8,7 @@
  *
  * Pure: AST in, a translation out; the caller reports and lowers.
  */
-import type { Range } from "../diagnostics/diagnostic.js";
+import { spanRanges as span, type Range } from "../diagnostics/diagnostic.js";
 import {
   ACTIVATIONS,
   ALIASES,
@@ -113,10 +113,6 @@ function nncText(e: AstExpr): string {
   if (e.kind === "string") return /^[A-Za-z_][A-Za-z0-9_]*$/.test(e.value) ? e.value : JSON.stringify(e.value);
   if (e.kind === "dims") return e.parts.map(nncText).join("x");
   return exprSource(e);
-}
-
-function span(a: Range, b: Range): Range {
-  return { start: a.start, end: b.end };
 }
 
 /** Python's `False`/`True`/`None` as words. */

@@ -14,6 +14,7 @@ import { EOF, type IToken } from "chevrotain";
 import { diag, type Diagnostic, type FixEdit, type LineMap } from "../diagnostics/diagnostic.js";
 import { closest, unknownWord } from "../diagnostics/suggest.js";
 import * as T from "./lexer.js";
+import { TOP_LEVEL_MESSAGE } from "./messages.js";
 import { readAsMeantAfter } from "./read-as-meant.js";
 import type { LexHabit } from "./lexer.js";
 
@@ -69,7 +70,7 @@ export function readDeclarations(input: IToken[], lines: LineMap): ReadDeclarati
       const guess = closest(t.image, DECLARATION_KEYWORDS) as (typeof DECLARATION_KEYWORDS)[number] | undefined;
       if (guess === undefined) continue;
       const range = lines.range(t.startOffset, t.endOffset! + 1);
-      diagnostics.push(readAsMeantAfter(unknownWord({ code: "NN1007", message: `Expected \`model\`, \`block\`, \`train\` or \`search\` here, but found \`${t.image}\`.`, word: t.image, range, candidates: DECLARATION_KEYWORDS })));
+      diagnostics.push(readAsMeantAfter(unknownWord({ code: "NN1007", message: TOP_LEVEL_MESSAGE(t), word: t.image, range, candidates: DECLARATION_KEYWORDS })));
       const type = KEYWORD_TOKENS[guess];
       tokens[i] = { ...t, tokenType: type, tokenTypeIdx: type.tokenTypeIdx! };
     }
@@ -178,7 +179,8 @@ const INVISIBLE_NAMES: Record<string, string> = {
   "\ufeff": "byte-order mark",
 };
 
-function codePoint(c: string): string {
+/** `U+200B`: a character by its code point. */
+export function codePoint(c: string): string {
   return `U+${c.codePointAt(0)!.toString(16).padStart(4, "0").toUpperCase()}`;
 }
 

@@ -10,7 +10,7 @@ import { MAX_SYNTAX_ERRORS, parserInstance, TooManySyntaxErrors } from "./gramma
 import { TOP_LEVEL_PREFIX } from "./messages.js";
 import { lexTokens } from "./lexer.js";
 import { Lowering } from "./lower.js";
-import { readDeclarations, reportHabits } from "./habits.js";
+import { codePoint, readDeclarations, reportHabits } from "./habits.js";
 
 export type * from "./ast.js";
 export { exprSource, itemLabel } from "./lower.js";
@@ -169,11 +169,6 @@ export function parse(text: string): ParseResult {
   const comments = lexed.comments.map((c) => ({ text: c.image, range: lines.range(c.startOffset, (c.endOffset ?? c.startOffset) + 1) }));
   const ast: AstFile = { kind: "file", declarations, comments, range: lines.range(0, text.length) };
   return { ast, diagnostics, lines };
-}
-
-/** `U+200B`: a character by its code point. */
-function codePoint(c: string): string {
-  return `U+${c.codePointAt(0)!.toString(16).padStart(4, "0").toUpperCase()}`;
 }
 
 /**

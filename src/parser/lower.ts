@@ -570,13 +570,12 @@ export class Lowering {
   private headColon(head: AstIdent, colon: Range, what: "layer" | "setting"): void {
     // Part of one mistake when the whole body is written YAML-style (reported by parse()).
     if (this.context.indentedBodyLines?.has(colon.start.line)) return;
-    const edit: Range = this.lines.text[colon.end.offset] === " " ? colon : colon;
     readAsMeantAfter(this.error(
       "NN1033",
       what === "layer" ? `A layer has no colon after its kind: \`${head.name}\` is followed by its words.` : `A setting has no colon: \`${head.name}\` is followed by its value.`,
       colon,
       `Write \`${head.name} …\` without the colon.`,
-      [{ title: "Remove the colon", edits: [{ range: edit, newText: "" }] }],
+      [{ title: "Remove the colon", edits: [{ range: colon, newText: "" }] }],
     ));
   }
 

@@ -69,7 +69,7 @@ function expectedList(paths: TokenType[][][]): string {
 }
 
 export const TOP_LEVEL_PREFIX = "Expected `model`, `block`, `train` or `search` here";
-const TOP_LEVEL_MESSAGE = (t: IToken): string => `${TOP_LEVEL_PREFIX}, but found ${tokenWords(t)}.`;
+export const TOP_LEVEL_MESSAGE = (t: IToken): string => `${TOP_LEVEL_PREFIX}, but found ${tokenWords(t)}.`;
 
 export const messageProvider: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual, ruleName }) {

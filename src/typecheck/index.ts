@@ -15,7 +15,7 @@ export type { CheckedRecipe, CheckedSearch, DataSpec, ScheduleSpec, AugmentSpec,
 export { finalActivation } from "./recipe.js";
 export { chainDepth, MAX_CHAIN_DEPTH } from "./model.js";
 export type * from "./layer-config.js";
-export { formatShape, multiplyAdds, outputShape, paramCount, windowLength } from "./shape-rules.js";
+export { elementCount, formatShape, multiplyAdds, outputShape, paramCount, windowLength } from "./shape-rules.js";
 
 export interface CheckedProgram {
   models: CheckedModel[];

@@ -61,30 +61,20 @@ const MAX_LAYERS = 100_000;
  */
 export const MAX_CHAIN_DEPTH = 15_000;
 
-/** The index of the first layer whose chain from the input is longer than `limit`. */
-function firstBeyond(layers: readonly CheckedLayer[], limit: number): number {
+/** For each layer (in graph order), the number of layers on the longest path from the input to it, both counted. */
+function chainDepths(layers: readonly CheckedLayer[]): number[] {
   const depth = new Map<string, number>();
-  for (let k = 0; k < layers.length; k++) {
-    const l = layers[k]!;
+  return layers.map((l) => {
     let d = 1;
     for (const i of l.inputs) d = Math.max(d, (depth.get(i) ?? 0) + 1);
-    if (d > limit) return k;
     depth.set(l.name, d);
-  }
-  return layers.length - 1;
+    return d;
+  });
 }
 
 /** The number of layers on the longest path from the input to the output (the input counted). */
 export function chainDepth(layers: readonly CheckedLayer[]): number {
-  const depth = new Map<string, number>();
-  let deepest = 0;
-  for (const l of layers) {
-    let d = 1;
-    for (const i of l.inputs) d = Math.max(d, (depth.get(i) ?? 0) + 1);
-    depth.set(l.name, d);
-    if (d > deepest) deepest = d;
-  }
-  return deepest;
+  return chainDepths(layers).reduce((a, b) => Math.max(a, b), 0);
 }
 /** Block calls inside block calls, at most (each is a level of recursion in the expansion). */
 const MAX_CALL_DEPTH = 100;
@@ -175,10 +165,11 @@ export class ModelExpander {
         }),
       );
     }
-    const depth = checked.complete ? chainDepth(this.layers) : 0;
+    const depths = checked.complete ? chainDepths(this.layers) : [];
+    const depth = depths.reduce((a, b) => Math.max(a, b), 0);
     if (depth > MAX_CHAIN_DEPTH) {
       // At the layer where the chain passes the limit (inside the `repeat` that makes it, usually).
-      const at = this.layers[firstBeyond(this.layers, MAX_CHAIN_DEPTH)]!;
+      const at = this.layers[depths.findIndex((d) => d > MAX_CHAIN_DEPTH)]!;
       this.diagnostics.push(
         diag("NN3016", `The model \`${name}\` is ${depth.toLocaleString("en-US")} layers deep in one chain, and passes ${MAX_CHAIN_DEPTH.toLocaleString("en-US")} here: TensorFlow.js builds and runs a model recursing once per layer, and nnc trains at most ${MAX_CHAIN_DEPTH.toLocaleString("en-US")}.`, at.range, {
           hint: "Use fewer layers: a smaller `repeat` count, or wider layers instead of more of them.",
