@@ -190,6 +190,9 @@ describe("characters and layout from elsewhere", () => {
     const read = readHabits(text);
     expect(read.text).toHaveLength(text.length);
     expect(read.habits.map((h) => h.kind)).toEqual(["non-ascii", "dotted", "times", "times", "semicolon", "quote", "quote", "dash", "invisible"]);
+    // Two names on either side of a lone surrogate (not a letter): their replacements must not overlap.
+    const split = "train 밁\ude81汖\n";
+    expect(readHabits(split).text).toHaveLength(split.length);
   });
 
   it("reads a block called with a space as the call, and a Python tuple as dimensions", () => {

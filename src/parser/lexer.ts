@@ -276,8 +276,12 @@ export function readHabits(source: string): { text: string; habits: LexHabit[] }
   // Replacements, in order of their offsets (the scan goes forward): the text is rebuilt once
   // from slices (splitting a megabyte into characters took 300 ms).
   const edits: { at: number; text: string }[] = [];
+  // Where the last replacement ends: a name found later never reaches back over it, so the
+  // replacements never overlap (each keeps the text's length).
+  let replaced = 0;
   const put = (at: number, replacement: string): void => {
     edits.push({ at, text: replacement });
+    replaced = at + replacement.length;
   };
   HABIT_POINTS.lastIndex = 0;
   for (let m = HABIT_POINTS.exec(source); m !== null; m = HABIT_POINTS.exec(source)) {
@@ -299,7 +303,7 @@ export function readHabits(source: string): { text: string; habits: LexHabit[] }
     }
     if (c === ".") {
       // `nn.Conv2d`, `layers.Dense`: a dot between two names (not in a number: `1.5`, `2.e3`).
-      const before = wordStart(source, i);
+      const before = wordStart(source, i, replaced);
       if (before < i && /[A-Za-z_]/.test(source[before]!) && /[A-Za-z_]/.test(source[i + 1] ?? "")) {
         let end = i + 1;
         while (end < source.length && (NAME_CHAR.test(source[end]!) || (source[end] === "." && /[A-Za-z_]/.test(source[end + 1] ?? "")))) end++;
@@ -348,7 +352,7 @@ export function readHabits(source: string): { text: string; habits: LexHabit[] }
     if (LETTER.test(ch)) {
       // A name with letters outside ASCII: the whole word, ASCII letters, digits and `_`
       // included (not digits it starts with), read as `_`s so the lexer keeps it one name.
-      let start = wordStart(source, i);
+      let start = wordStart(source, i, replaced);
       while (start < i && /[0-9]/.test(source[start]!)) start++;
       NAME_RUN.lastIndex = i;
       NAME_RUN.exec(source);
@@ -389,14 +393,17 @@ function lineEnd(text: string, i: number): number {
   return k;
 }
 
-/** Where the name ending just before `i` starts (`i` when none does). */
-function wordStart(text: string, i: number): number {
+/** One character (a code point, so a surrogate pair or a lone surrogate) of a name. */
+const ONE_NAME_CHAR = /^[A-Za-z0-9_\p{L}\p{M}\p{Nd}]$/u;
+
+/** Where the name ending just before `i` starts (`i` when none does), not before `from`. */
+function wordStart(text: string, i: number, from: number): number {
   let k = i;
-  while (k > 0) {
+  while (k > from) {
     const c = text[k - 1]!;
     if (/[A-Za-z0-9_]/.test(c)) k--;
-    else if (c.charCodeAt(0) >= 0xdc00 && c.charCodeAt(0) <= 0xdfff && k >= 2 && NAME_CHAR.test(text.slice(k - 2, k))) k -= 2;
-    else if (c.charCodeAt(0) > 0x7f && NAME_CHAR.test(c)) k--;
+    else if (c.charCodeAt(0) >= 0xdc00 && c.charCodeAt(0) <= 0xdfff && k - 2 >= from && ONE_NAME_CHAR.test(text.slice(k - 2, k))) k -= 2;
+    else if (c.charCodeAt(0) > 0x7f && ONE_NAME_CHAR.test(c)) k--;
     else break;
   }
   return k;
