@@ -353,7 +353,9 @@ export function readHabits(source: string): { text: string; habits: LexHabit[] }
       // A name with letters outside ASCII: the whole word, ASCII letters, digits and `_`
       // included (not digits it starts with), read as `_`s so the lexer keeps it one name.
       let start = wordStart(source, i, replaced);
-      while (start < i && /[0-9]/.test(source[start]!)) start++;
+      // A number it runs on from (`8é`, `1e8é`) is the lexer's (NN1020), not part of the name.
+      NUMBER_PREFIX.lastIndex = start;
+      if (NUMBER_PREFIX.exec(source)) start = Math.min(i, NUMBER_PREFIX.lastIndex);
       NAME_RUN.lastIndex = i;
       NAME_RUN.exec(source);
       const end = Math.max(NAME_RUN.lastIndex, i + ch.length);
@@ -392,6 +394,9 @@ function lineEnd(text: string, i: number): number {
   while (k < text.length && text[k] !== "\n" && text[k] !== "\r") k++;
   return k;
 }
+
+/** A number at a given place (sticky), as the lexer's Number token reads it. */
+const NUMBER_PREFIX = /(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/y;
 
 /** One character (a code point, so a surrogate pair or a lone surrogate) of a name. */
 const ONE_NAME_CHAR = /^[A-Za-z0-9_\p{L}\p{M}\p{Nd}]$/u;
