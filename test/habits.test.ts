@@ -193,6 +193,8 @@ describe("characters and layout from elsewhere", () => {
     // Two names on either side of a lone surrogate (not a letter): their replacements must not overlap.
     const split = "train 밁\ude81汖\n";
     expect(readHabits(split).text).toHaveLength(split.length);
+    // A number run into a letter outside ASCII stays the number, exponent and all.
+    expect(readHabits("1e8爵").habits).toEqual([{ kind: "non-ascii", start: 3, end: 4, name: "爵" }]);
   });
 
   it("reads a block called with a space as the call, and a Python tuple as dimensions", () => {
