@@ -258,4 +258,12 @@ describe("repeats after an error", () => {
     expect(rawDiagnostics(text).map((d) => d.code)).toEqual(["NN3003", "NN3001", "NN3003", "NN3001", "NN3003", "NN3001"]);
     expect(codes(text)).toEqual(["NN3003", "NN3001"]);
   });
+
+  it("reports arithmetic that overflows a double where it happens (NN3012), not as a size of NaN further on", () => {
+    const text = "model m(w = 8, d = w/5e-324) {\n  input 4\n  dense (d*0)\n}\n";
+    const d = only(text);
+    expect(d.code).toBe("NN3012");
+    expect(slice(text, d)).toBe("w/5e-324");
+    expect(d.message).not.toMatch(/NaN|Infinity/);
+  });
 });

@@ -87,21 +87,18 @@ export class Evaluator {
         const l = this.number(e.left, env, what);
         const r = this.number(e.right, env, what);
         if (l === undefined || r === undefined) return undefined;
-        switch (e.op) {
-          case "+":
-            return l + r;
-          case "-":
-            return l - r;
-          case "*":
-            return l * r;
-          case "/":
-            if (r === 0) {
-              this.diagnostics.push(diag("NN3012", `\`${exprSource(e)}\` divides by zero.`, e.range));
-              return undefined;
-            }
-            return l / r;
+        if (e.op === "/" && r === 0) {
+          this.diagnostics.push(diag("NN3012", `\`${exprSource(e)}\` divides by zero.`, e.range));
+          return undefined;
         }
-        return undefined;
+        const v = e.op === "+" ? l + r : e.op === "-" ? l - r : e.op === "*" ? l * r : l / r;
+        if (!Number.isFinite(v)) {
+          // Each number fits a double (the lexer sees to that), but arithmetic can leave it:
+          // `w/5e-324`. Said here, once, rather than as an impossible size further on.
+          this.diagnostics.push(diag("NN3012", `\`${exprSource(e)}\` is too large to compute: it overflows a 64-bit number.`, e.range, { hint: "Check the parameters it is computed from." }));
+          return undefined;
+        }
+        return v;
       }
       case "dims":
         this.diagnostics.push(diag("NN1013", `${capitalise(what)} is one number, but \`${exprSource(e)}\` has ${e.parts.length} dimensions.`, e.range));
