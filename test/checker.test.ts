@@ -198,8 +198,29 @@ describe("recipes", () => {
     expect(only(cnn + "train m {\n data mnist()\n loss crossentropy\n optim adma\n}").hint).toBe("Did you mean `adam`?");
   });
 
-  it("needs validation data for val_ metrics", () => {
-    expect(codes("model m {\n input 10\n dense 1 sigmoid\n}\ntrain m {\n data ball()\n loss binary_crossentropy\n early_stop val_loss\n}")).toEqual(["NN4010"]);
+  it("accepts val_ metrics without validation data: training holds out a tenth and says so", () => {
+    expect(codes("model m {\n input 10\n dense 1 sigmoid\n}\ntrain m {\n data ball()\n loss binary_crossentropy\n early_stop val_loss\n}")).toEqual([]);
+  });
+
+  it("reads the data sources for real data, and checks what it can know before loading them", () => {
+    const model = (input: string, out: string): string => `model m {\n input ${input}\n${input.includes("x") ? " flatten\n" : ""} dense ${out}\n}\n`;
+    const recipe = (data: string, loss = "crossentropy"): string => `train m {\n data ${data}\n loss ${loss}\n}`;
+    expect(codes(model("32x32x3", "10 softmax") + recipe('cifar10("data/cifar")'))).toEqual([]);
+    expect(codes(model("28x28x1", "10 softmax") + recipe('cifar10("data/cifar")'))).toEqual(["NN4008"]);
+    expect(codes(model("32x32x3", "10 softmax") + recipe('cifar100("data/cifar", labels: coarse)'))).toEqual(["NN4009"]);
+    expect(codes(model("32x32x3", "100 softmax") + recipe('cifar100("data/cifar")'))).toEqual([]);
+    expect(codes(model("64x64x3", "5 softmax") + recipe('images("photos/train", validation: "photos/val", fit: pad, bad_files: skip)'))).toEqual([]);
+    expect(codes(model("64x64x2", "5 softmax") + recipe('images("photos/train")'))).toEqual(["NN4008"]);
+    expect(codes(model("64x64x3", "5 softmax") + recipe('images("photos/train", fit: squash)'))).toEqual(["NN4011"]);
+    expect(codes(model("4", "2") + recipe('csv("houses.csv", targets: "price, tax")', "mse"))).toEqual([]);
+    expect(codes(model("4", "3") + recipe('csv("houses.csv", targets: "price, tax")', "mse"))).toEqual(["NN4009"]);
+    expect(codes(model("4", "2") + recipe('csv("houses.csv", targets: "price, tax")'))).toEqual(["NN4006"]);
+    expect(codes(model("4", "2") + recipe('csv("houses.csv", label: "y", targets: "price")', "mse"))).toEqual(["NN4011"]);
+    expect(codes(model("784", "10 softmax") + recipe('npy(x: "x.npy", y: "y.npy", test_x: "xt.npy", test_y: "yt.npy")'))).toEqual([]);
+    expect(codes(model("784", "10 softmax") + recipe('npy(x: "x.npy", y: "y.npy", test_x: "xt.npy")'))).toEqual(["NN4011"]);
+    expect(codes(model("784", "10 softmax") + recipe('npy(x: "x.npy")'))).toEqual(["NN4011"]);
+    expect(codes(model("28x28x1", "10 softmax") + recipe('npz("mnist.npz")'))).toEqual([]);
+    expect(codes(model("28x28x1", "10 softmax") + recipe('npz("mnist.npz", z: "a")'))).toEqual(["NN2007"]);
   });
 
   it("asks for a loss, suggesting the one that fits the model's end", () => {

@@ -49,8 +49,8 @@ describe("CSV values that are not finite numbers", () => {
   it("still reads the largest float32 and tiny numbers", async () => {
     const path = write("edge.csv", "a,y\n3.4e38,0\n1e-50,1\n-0,0\n");
     const d = await loadData({ source: "csv", path, label: "y" }, opts([1]));
-    expect(Array.from(d.xTrain.dataSync())).toEqual([Math.fround(3.4e38), 0, -0]);
-    d.xTrain.dispose();
+    expect(Array.from(d.train.x!.dataSync())).toEqual([Math.fround(3.4e38), 0, -0]);
+    d.train.x!.dispose();
   });
 });
 

@@ -109,7 +109,7 @@ describe("synthetic data that will not fit", () => {
       "ball(dims: 10,000,000, n: 100) makes 100 points of 10,000,000 features: 1,000,000,000 float32 values (3.7 GB), which training holds twice while it splits and normalises them: about 7.5 GB. But the wasm backend can use at most 4 GB (WebAssembly's 32-bit address space); training the model itself takes about 3 GB of it, which leaves 1 GB for the data. Hint: lower n (or dims).",
     );
     const fits = await loadData({ source: "ball", dims: 10, n: 100, test: 0 }, opts([10], { memory: budget }));
-    expect(fits.xTrain.shape).toEqual([100, 10]);
-    fits.xTrain.dispose();
+    expect(fits.train.x!.shape).toEqual([100, 10]);
+    fits.train.x!.dispose();
   });
 });

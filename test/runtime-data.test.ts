@@ -29,8 +29,8 @@ afterAll(() => {
 const opts = (inputShape: number[], extra: Partial<LoadOptions> = {}): LoadOptions => ({ inputShape, seed: 1, baseDir: dir, ...extra });
 
 function dispose(d: Dataset): void {
-  d.xTrain.dispose();
-  d.xTest?.dispose();
+  d.train.x!.dispose();
+  d.test?.x?.dispose();
 }
 
 /** The DataError that loading `config` fails with; fails the test if it loads or throws anything else. */
@@ -58,20 +58,20 @@ describe("mnist", () => {
   it("loads the package's 8,000 training and 1,756 test digits as 28x28x1 images in [0, 1]", async () => {
     const d = await loadData({ source: "mnist", train: 8000, test: 2000 }, opts([28, 28, 1]));
     try {
-      expect(d.xTrain.shape).toEqual([8000, 28, 28, 1]);
-      expect(d.xTrain.dtype).toBe("float32");
-      expect(d.yTrain.length).toBe(8000);
-      expect(d.xTest?.shape).toEqual([1756, 28, 28, 1]);
-      expect(d.yTest?.length).toBe(1756);
+      expect(d.train.x!.shape).toEqual([8000, 28, 28, 1]);
+      expect(d.train.x!.dtype).toBe("float32");
+      expect(d.train.labels!.length).toBe(8000);
+      expect(d.test?.x?.shape).toEqual([1756, 28, 28, 1]);
+      expect(d.test?.labels?.length).toBe(1756);
       expect(d.classes).toBe(10);
       expect(d.description).toContain("8,000 training digits");
       expect(d.description).toContain("1,756 test digits");
       const perClass = new Array(10).fill(0);
-      for (const y of d.yTrain) perClass[y]++;
+      for (const y of d.train.labels!) perClass[y]++;
       expect(perClass).toEqual(new Array(10).fill(800));
-      expect(Math.min(...d.yTest!)).toBe(0);
-      expect(Math.max(...d.yTest!)).toBe(9);
-      const [lo, hi] = tf.tidy(() => [tf.min(d.xTrain).dataSync()[0], tf.max(d.xTrain).dataSync()[0]]);
+      expect(Math.min(...d.test!.labels!)).toBe(0);
+      expect(Math.max(...d.test!.labels!)).toBe(9);
+      const [lo, hi] = tf.tidy(() => [tf.min(d.train.x!).dataSync()[0], tf.max(d.train.x!).dataSync()[0]]);
       expect(lo).toBe(0);
       expect(hi).toBe(1);
     } finally {
@@ -87,10 +87,10 @@ describe("mnist", () => {
     const b = await loadData({ source: "mnist", train: 1000, test: 0 }, opts([784], { seed: 3 }));
     const c = await loadData({ source: "mnist", train: 1000, test: 0 }, opts([784], { seed: 4 }));
     try {
-      expect(values(a.xTrain).reduce((s, v) => s + v, 0)).toBeCloseTo(expected, 0);
-      expect(Array.from(a.yTrain)).toEqual(Array.from(b.yTrain));
-      expect(values(a.xTrain)).toEqual(values(b.xTrain));
-      expect(Array.from(a.yTrain)).not.toEqual(Array.from(c.yTrain));
+      expect(values(a.train.x!).reduce((s, v) => s + v, 0)).toBeCloseTo(expected, 0);
+      expect(Array.from(a.train.labels!)).toEqual(Array.from(b.train.labels!));
+      expect(values(a.train.x!)).toEqual(values(b.train.x!));
+      expect(Array.from(a.train.labels!)).not.toEqual(Array.from(c.train.labels!));
     } finally {
       [a, b, c].forEach(dispose);
     }
@@ -99,11 +99,11 @@ describe("mnist", () => {
   it("reshapes to 784 values and uses exactly the number of digits asked for", async () => {
     const d = await loadData({ source: "mnist", train: 95, test: 0 }, opts([784]));
     try {
-      expect(d.xTrain.shape).toEqual([95, 784]);
-      expect(d.xTest).toBeUndefined();
-      expect(d.yTest).toBeUndefined();
+      expect(d.train.x!.shape).toEqual([95, 784]);
+      expect(d.test?.x).toBeUndefined();
+      expect(d.test?.labels).toBeUndefined();
       expect(d.description).toBe("mnist (95 training digits)");
-      expect(d.yTrain.every((y) => y >= 0 && y <= 9)).toBe(true);
+      expect(d.train.labels!.every((y) => y >= 0 && y <= 9)).toBe(true);
     } finally {
       dispose(d);
     }
@@ -123,8 +123,8 @@ describe("mnist", () => {
 
 describe("ball", () => {
   const norms = (d: Dataset, dims: number): number[] => {
-    const v = values(d.xTrain);
-    return Array.from({ length: d.yTrain.length }, (_, k) => Math.hypot(...v.slice(k * dims, (k + 1) * dims)));
+    const v = values(d.train.x!);
+    return Array.from({ length: d.train.labels!.length }, (_, k) => Math.hypot(...v.slice(k * dims, (k + 1) * dims)));
   };
 
   it("gives the same points for the same seed and different points for another", async () => {
@@ -132,9 +132,9 @@ describe("ball", () => {
     const b = await loadData({ source: "ball", dims: 10, n: 200, test: 0 }, opts([10], { seed: 7 }));
     const c = await loadData({ source: "ball", dims: 10, n: 200, test: 0 }, opts([10], { seed: 8 }));
     try {
-      expect(values(a.xTrain)).toEqual(values(b.xTrain));
-      expect(Array.from(a.yTrain)).toEqual(Array.from(b.yTrain));
-      expect(values(a.xTrain)).not.toEqual(values(c.xTrain));
+      expect(values(a.train.x!)).toEqual(values(b.train.x!));
+      expect(Array.from(a.train.labels!)).toEqual(Array.from(b.train.labels!));
+      expect(values(a.train.x!)).not.toEqual(values(c.train.x!));
     } finally {
       [a, b, c].forEach(dispose);
     }
@@ -143,13 +143,13 @@ describe("ball", () => {
   it("is balanced within a few percent, and class 0 points really lie inside half the radius", async () => {
     const d = await loadData({ source: "ball", dims: 10, n: 2000, test: 500 }, opts([10], { seed: 42 }));
     try {
-      expect(d.xTrain.shape).toEqual([2000, 10]);
-      expect(d.xTest?.shape).toEqual([500, 10]);
+      expect(d.train.x!.shape).toEqual([2000, 10]);
+      expect(d.test?.x?.shape).toEqual([500, 10]);
       expect(d.classes).toBe(2);
-      const zeros = d.yTrain.filter((y) => y === 0).length;
+      const zeros = d.train.labels!.filter((y) => y === 0).length;
       expect(Math.abs(zeros / 2000 - 0.5)).toBeLessThan(0.03);
       const r = norms(d, 10);
-      d.yTrain.forEach((y, k) => {
+      d.train.labels!.forEach((y, k) => {
         expect(r[k]!).toBeLessThanOrEqual(1 + 1e-6);
         if (y === 0) expect(r[k]!).toBeLessThan(0.5);
         else expect(r[k]!).toBeGreaterThanOrEqual(0.5);
@@ -163,7 +163,7 @@ describe("ball", () => {
     const a = await loadData({ source: "ball", dims: 3, n: 50, test: 0 }, opts([3]));
     const b = await loadData({ source: "ball", dims: 3, n: 50, test: 20 }, opts([3]));
     try {
-      expect(values(a.xTrain)).toEqual(values(b.xTrain));
+      expect(values(a.train.x!)).toEqual(values(b.train.x!));
       expect(b.description).toBe("ball (50 points in 3 dimensions, 20 test points)");
     } finally {
       [a, b].forEach(dispose);
@@ -182,14 +182,14 @@ describe("csv", () => {
     write("good.csv", '"a","b",label,c\r\n1, 2 ,0,3\r\n\r\n"4.5",-1e2,1,"7"\r\n\r\n0,0,2,.5\r\n');
     const d = await loadData({ source: "csv", path: "good.csv", label: "label" }, opts([3]));
     try {
-      expect(d.xTrain.shape).toEqual([3, 3]);
-      expect(values(d.xTrain)).toEqual([1, 2, 3, 4.5, -100, 7, 0, 0, 0.5]);
-      expect(Array.from(d.yTrain)).toEqual([0, 1, 2]);
+      expect(d.train.x!.shape).toEqual([3, 3]);
+      expect(values(d.train.x!)).toEqual([1, 2, 3, 4.5, -100, 7, 0, 0, 0.5]);
+      expect(Array.from(d.train.labels!)).toEqual([0, 1, 2]);
       expect(d.classes).toBe(3);
       expect(d.classNames).toBeUndefined();
-      expect(d.xTest).toBeUndefined();
+      expect(d.test?.x).toBeUndefined();
       const e = await loadData({ source: "csv", path: "good.csv", label: "label" }, opts([3, 1]));
-      expect(e.xTrain.shape).toEqual([3, 3, 1]);
+      expect(e.train.x!.shape).toEqual([3, 3, 1]);
       dispose(e);
     } finally {
       dispose(d);
@@ -201,7 +201,7 @@ describe("csv", () => {
     const d = await loadData({ source: "csv", path: "names.csv", label: "species" }, opts([2]));
     try {
       expect(d.classNames).toEqual(["two\nlines", "versicolor", "wild, setosa"]);
-      expect(Array.from(d.yTrain)).toEqual([2, 1, 0, 2]);
+      expect(Array.from(d.train.labels!)).toEqual([2, 1, 0, 2]);
       expect(d.classes).toBe(3);
     } finally {
       dispose(d);
@@ -312,9 +312,9 @@ describe("idx", () => {
     for (const shape of [[4, 3, 1], [4, 3], [12]]) {
       const d = await loadData({ source: "idx", images: "img.idx", labels: "lbl.idx" }, opts(shape));
       try {
-        expect(d.xTrain.shape).toEqual([5, ...shape]);
-        expect(values(d.xTrain)).toEqual(Array.from({ length: 60 }, (_, i) => Math.fround(((i * 37) % 256) / 255)));
-        expect(Array.from(d.yTrain)).toEqual([0, 1, 2, 3, 4]);
+        expect(d.train.x!.shape).toEqual([5, ...shape]);
+        expect(values(d.train.x!)).toEqual(Array.from({ length: 60 }, (_, i) => Math.fround(((i * 37) % 256) / 255)));
+        expect(Array.from(d.train.labels!)).toEqual([0, 1, 2, 3, 4]);
         expect(d.classes).toBe(5);
       } finally {
         dispose(d);
@@ -325,8 +325,8 @@ describe("idx", () => {
   it("reads gzip files by their magic bytes, whatever their names", async () => {
     const d = await loadData({ source: "idx", images: "img.idx.gz", labels: "lbl.gz" }, opts([4, 3, 1]));
     try {
-      expect(d.xTrain.shape).toEqual([5, 4, 3, 1]);
-      expect(Array.from(d.yTrain)).toEqual([0, 1, 2, 3, 4]);
+      expect(d.train.x!.shape).toEqual([5, 4, 3, 1]);
+      expect(Array.from(d.train.labels!)).toEqual([0, 1, 2, 3, 4]);
     } finally {
       dispose(d);
     }

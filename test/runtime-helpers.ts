@@ -10,7 +10,7 @@ import { DataError, loadData, type LoadOptions } from "../src/runtime/data/index
 export async function dataFailure(config: DataConfig, o: LoadOptions): Promise<DataError> {
   try {
     const d = await loadData(config, o);
-    d.xTrain.dispose();
+    d.train.x!.dispose();
   } catch (e) {
     expect(e).toBeInstanceOf(DataError);
     return e as DataError;

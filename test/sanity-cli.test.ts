@@ -21,16 +21,16 @@ describe("the runtime's per-class subset", () => {
     const sub = await loadData({ source: "ball", dims: 3, n: 200, test: 50, perClass: 7 }, { inputShape: [3], seed: 5, baseDir: "." });
     const expected: number[] = [];
     const seen = [0, 0];
-    full.yTrain.forEach((c, i) => {
+    full.train.labels!.forEach((c, i) => {
       if (seen[c]! < 7) {
         seen[c]!++;
         expected.push(i);
       }
     });
-    expect(Array.from(sub.yTrain)).toEqual(expected.map((i) => full.yTrain[i]));
-    expect(sub.xTrain.shape).toEqual([14, 3]);
-    expect(Array.from(sub.xTrain.dataSync())).toEqual(expected.flatMap((i) => Array.from(full.xTrain.slice(i, 1).dataSync())));
-    expect(sub.xTest).toBeUndefined();
+    expect(Array.from(sub.train.labels!)).toEqual(expected.map((i) => full.train.labels![i]));
+    expect(sub.train.x!.shape).toEqual([14, 3]);
+    expect(Array.from(sub.train.x!.dataSync())).toEqual(expected.flatMap((i) => Array.from(full.train.x!.slice(i, 1).dataSync())));
+    expect(sub.test?.x).toBeUndefined();
     expect(sub.description).toBe("ball (200 points in 3 dimensions), 7 per class: 14 samples");
   });
 });

@@ -269,7 +269,7 @@ export const LOSSES: Record<string, LossInfo> = {
 
 export const SCHEDULES = ["constant", "step", "exp", "cosine", "warmup"] as const;
 export const METRICS = ["loss", "acc", "val_loss", "val_acc"] as const;
-export const DATA_SOURCES = ["mnist", "ball", "csv", "idx"] as const;
+export const DATA_SOURCES = ["mnist", "ball", "csv", "idx", "images", "cifar10", "cifar100", "npy", "npz"] as const;
 export const AUGMENTATIONS = ["flip", "crop", "jitter"] as const;
 export const NORMALIZATIONS = ["none", "standard", "minmax", "scale"] as const;
 

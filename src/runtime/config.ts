@@ -4,12 +4,40 @@
  * runtime reads them. Keep every field JSON-serialisable.
  */
 
+/** How an image of another size becomes the model's input size. */
+export type ImageFit = "crop" | "pad" | "stretch";
+
 export type DataConfig = (
   | { source: "mnist"; train: number; test: number }
   | { source: "ball"; dims: number; n: number; test: number }
-  /** `classes`: how many classes the model tells apart (the compiler fills it in); labels must be below it. */
-  | { source: "csv"; path: string; label: string; classes?: number }
+  /**
+   * `label`: the class column (class numbers or names). `targets`: instead, one or more numeric
+   * columns to regress on (mse/mae). `classes`: how many classes the model tells apart (the
+   * compiler fills it in); labels must be below it. `validation`/`test`: further CSV files with
+   * the same columns.
+   */
+  | { source: "csv"; path: string; label: string; targets?: string[]; classes?: number; validation?: string; test?: string }
   | { source: "idx"; images: string; labels: string; classes?: number }
+  /**
+   * A folder with one sub-folder of PNG/JPEG files per class (`train`), and optionally the same
+   * for `validation` and `test`. Images are resized to the model's input by `fit`; a file that is
+   * not an image is an error, or skipped and counted with `badFiles: "skip"`.
+   */
+  | { source: "images"; train: string; validation?: string; test?: string; fit: ImageFit; badFiles: "error" | "skip"; classes?: number }
+  /** The binary distribution of CIFAR-10 (`data_batch_1..5.bin`, `test_batch.bin`) in a folder. */
+  | { source: "cifar10"; path: string }
+  /** The binary distribution of CIFAR-100 (`train.bin`, `test.bin`), with its 100 fine or 20 coarse labels. */
+  | { source: "cifar100"; path: string; labels: "fine" | "coarse" }
+  /**
+   * NumPy arrays: inputs `x` and labels `y` (.npy files), and optionally the validation and test
+   * arrays. Integer `y` of one value per sample are class labels; float `y` are regression targets.
+   */
+  | { source: "npy"; x: string; y: string; validationX?: string; validationY?: string; testX?: string; testY?: string; classes?: number }
+  /**
+   * One .npz archive with the arrays under these names (Keras's `x_train`, `y_train`, `x_test`,
+   * `y_test` by default; `x_val`/`y_val` when present).
+   */
+  | { source: "npz"; path: string; x: string; y: string; validationX?: string; validationY?: string; testX?: string; testY?: string; classes?: number }
 ) & {
   /**
    * Keep only the first N training samples of each class, and no test split: `nnc sanity`

@@ -18,8 +18,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { LossName, NormalizeConfig, TrainConfig } from "./config.js";
 import { selectBackend, type BackendName } from "./backend.js";
-import { DataError, loadData } from "./data/index.js";
-import { fitNormalizer, restoreNormalizer, type Normalizer } from "./data/normalize.js";
+import { DataError, loadData, readBatch } from "./data/index.js";
+import { fitSamples, restoreNormalizer } from "./data/normalize.js";
 import { loadModel, locatePretrained, ModelFileError, pathText } from "./io.js";
 import { JsonFileError, readJsonFile } from "./json-files.js";
 import { outOfMemory, stackOverflow } from "./memory.js";
@@ -523,28 +523,36 @@ async function dataBatch(config: TrainConfig, inputShape: number[], units: numbe
     if (e instanceof DataError) throw new InspectError(e.message);
     throw e;
   }
-  data.xTest?.dispose();
+  const release = (): void => {
+    data.train.x?.dispose();
+    data.validation?.x?.dispose();
+    data.test?.x?.dispose();
+    void data.close?.();
+  };
+  if (!data.train.labels) {
+    release();
+    throw new InspectError(`\`nnc inspect\` looks at class predictions, but ${data.description} gives regression targets.`);
+  }
   if (units > 1 && data.classes > units) {
-    data.xTrain.dispose();
+    release();
     throw new InspectError(`The data has ${data.classes} classes, but the model \`${config.model}\` ends in ${units} units.`);
   }
-  const n = Math.min(data.yTrain.length, opts.batch ?? fits);
+  const n = Math.min(data.train.n, opts.batch ?? fits);
   const features = inputShape.reduce((a, b) => a * b, 1);
   const wrong = saved ? Object.entries(saved.stats).find(([k, v]) => k !== "factor" && v.length !== features) : undefined;
   if (wrong) {
-    data.xTrain.dispose();
+    release();
     throw new InspectError(`The saved normalizer.json has ${wrong[1].length} values in \`stats.${wrong[0]}\`, but the model takes ${features} per example: it belongs to another model. Train it again.`);
   }
-  let normalizer: Normalizer;
   try {
-    normalizer = saved ? restoreNormalizer(saved.kind, saved.stats) : await fitNormalizer(config.normalize, data.xTrain);
-  } catch (e) {
-    data.xTrain.dispose();
-    throw e;
+    const normalizer = saved ? restoreNormalizer(saved.kind, saved.stats) : await fitSamples(config.normalize, data.train, features);
+    const raw = await readBatch(data.train, Int32Array.from({ length: n }, (_, i) => i), inputShape);
+    const x = tf.tidy(() => normalizer.apply(raw));
+    raw.dispose();
+    return { x, labels: data.train.labels.slice(0, n) };
+  } finally {
+    release();
   }
-  const x = tf.tidy(() => normalizer.apply(data.xTrain.slice(0, n)));
-  data.xTrain.dispose();
-  return { x, labels: data.yTrain.slice(0, n) };
 }
 
 /**

@@ -19,6 +19,7 @@ export const SCHEMAS = {
   normalizer: "normalizer.schema.json",
   history: "history.schema.json",
   run: "run.schema.json",
+  data: "data.schema.json",
 } as const;
 
 export type SchemaKind = keyof typeof SCHEMAS;

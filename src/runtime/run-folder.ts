@@ -23,9 +23,10 @@ export const RUN_MARKER = "nnc-run.json";
 export const HISTORY_JSON = "history.json";
 export const NORMALIZER_JSON = "normalizer.json";
 export const BEST_JSON = "best.json";
+export const DATA_JSON = "data.json";
 
 /** The files nnc writes at the top of a run folder (each replaced whole, atomically). */
-export const RUN_FILES = [MODEL_JSON, WEIGHTS_BIN, HISTORY_JSON, NORMALIZER_JSON, RUN_MARKER];
+export const RUN_FILES = [MODEL_JSON, WEIGHTS_BIN, HISTORY_JSON, NORMALIZER_JSON, DATA_JSON, RUN_MARKER];
 /** The folders nnc replaces whole, and the files it writes into each. */
 export const RUN_DIRS: Record<string, string[]> = {
   [CHECKPOINT_DIR]: [MODEL_JSON, WEIGHTS_BIN, OPTIMIZER_BIN, EARLY_STOP_BIN, STATE_JSON],

@@ -20,11 +20,13 @@ import { BEST_DIR, CHECKPOINT_DIR, CheckpointError, locateCheckpoint, readCheckp
 import { clipGradients } from "./clip.js";
 import { augmentBatch, SeededRandom } from "./data/augment.js";
 import { DataError, loadData, type Dataset } from "./data/index.js";
-import { fitNormalizer } from "./data/normalize.js";
+import { fitSamples, type Normalizer } from "./data/normalize.js";
+import type { Samples } from "./data/samples.js";
+import { Batcher, countBatches, dataFacts, fitBatches, passOver, splitData, userDataset, type LoopSplit, type SplitPlan, type UserData } from "./train-data.js";
 import { loadableLayerName, loadModel, locatePretrained, makeDirs, MakeDirError, ModelFileError, modelFiles, pathText, removeStaleTemporaries, saveModel, writeJsonAtomic, type ModelFiles } from "./io.js";
 import { backendMemoryLimit, bytesText, measuredSize, modelTooBig, outOfMemory, slotsPerWeight, stackOverflow, stepMemory, updateCopies, type MemoryLimit, type ModelSize } from "./memory.js";
 import { createOptimizer, slotNames, type Optimizer } from "./optimizers.js";
-import { checkRunFolder, markRunFolder, RUN_DIRS, RUN_FILES, RunFolderError } from "./run-folder.js";
+import { checkRunFolder, DATA_JSON, markRunFolder, RUN_DIRS, RUN_FILES, RunFolderError } from "./run-folder.js";
 import { Progress } from "./progress.js";
 import { learningRateAt } from "./schedules.js";
 
@@ -62,6 +64,12 @@ export interface TrainOptions {
    * run's checkpoint holds; a second Ctrl-C stops at once. Without it, SIGINT is left alone.
    */
   interruptible?: boolean;
+  /**
+   * The data to train on instead of the recipe's `data` source: tensors (or arrays) of every
+   * sample, or batches (an async iterable of `{ x, y }`, or a function returning a fresh one for
+   * each pass; a `tf.data.Dataset` works as `() => ds`), per split.
+   */
+  data?: UserData;
 }
 
 /** What codegen knows about the model without building it. */
@@ -126,19 +134,6 @@ function lossFunction(loss: LossName, units: number): (y: tf.Tensor, p: tf.Tenso
   }
 }
 
-/** Class indices → what the loss compares with the model's output. */
-function targets(labels: Int32Array, loss: LossName, units: number): tf.Tensor {
-  return tf.tidy(() => {
-    const idx = tf.tensor1d(labels, "int32");
-    if (units === 1) {
-      const y = idx.toFloat().reshape([-1, 1]);
-      return loss === "hinge" ? y.mul(2).sub(1) : y;
-    }
-    const onehot = tf.oneHot(idx, units).toFloat();
-    return loss === "hinge" ? onehot.mul(2).sub(1) : onehot;
-  });
-}
-
 /** Fraction of rows whose predicted class matches. */
 function accuracy(y: tf.Tensor, p: tf.Tensor, units: number): tf.Scalar {
   return tf.tidy(() => {
@@ -146,6 +141,8 @@ function accuracy(y: tf.Tensor, p: tf.Tensor, units: number): tf.Scalar {
     return p.argMax(-1).equal(y.argMax(-1)).toFloat().mean() as tf.Scalar;
   });
 }
+
+const capitalised = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
 function permutation(n: number, random: () => number): Int32Array {
   const a = new Int32Array(n);
@@ -159,31 +156,26 @@ function permutation(n: number, random: () => number): Int32Array {
   return a;
 }
 
-interface Split {
-  x: tf.Tensor;
-  y: tf.Tensor;
-  n: number;
-}
-
 /** Mean loss and accuracy of the model on a split, in batches (inference mode). */
-async function evaluate(model: tf.LayersModel, split: Split, lossFn: (y: tf.Tensor, p: tf.Tensor) => tf.Scalar, units: number, batch: number): Promise<{ loss: number; acc: number }> {
+async function evaluate(model: tf.LayersModel, split: LoopSplit, batcher: Batcher, lossFn: (y: tf.Tensor, p: tf.Tensor) => tf.Scalar, units: number, batch: number, classify: boolean): Promise<{ loss: number; acc?: number; n: number }> {
   let loss = 0;
   let acc = 0;
-  for (let start = 0; start < split.n; start += batch) {
-    const size = Math.min(batch, split.n - start);
+  let n = 0;
+  for await (const b of passOver(split, batcher, batch)) {
     const [l, a] = tf.tidy(() => {
-      const xb = split.x.slice(start, size);
-      const yb = split.y.slice(start, size);
-      const p = model.apply(xb, { training: false }) as tf.Tensor;
-      return [lossFn(yb, p).mul(size), accuracy(yb, p, units).mul(size)];
+      const p = model.apply(b.x, { training: false }) as tf.Tensor;
+      return [lossFn(b.y, p).mul(b.size), classify ? accuracy(b.y, p, units).mul(b.size) : tf.scalar(0)];
     });
+    tf.dispose([b.x, b.y]);
     // data(), not dataSync(): webgpu cannot read back synchronously in Node.
     loss += (await l!.data())[0]!;
     acc += (await a!.data())[0]!;
     l!.dispose();
     a!.dispose();
+    n += b.size;
   }
-  return { loss: loss / split.n, acc: acc / split.n };
+  if (n === 0) return { loss: NaN, n };
+  return classify ? { loss: loss / n, acc: acc / n, n } : { loss: loss / n, n };
 }
 
 function metricValue(record: EpochRecord, metric: MetricName): number | undefined {
@@ -663,9 +655,8 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
   const owners = weightOwners(model);
 
   let optimizer: Optimizer | undefined;
-  let trainSplit: Split | undefined;
-  let valSplit: Split | undefined;
-  let testSplit: Split | undefined;
+  let data: Dataset | undefined;
+  let splits: SplitPlan | undefined;
   let best: { value: number; weights: tf.Tensor[]; epoch: number } | undefined;
   let previous: StepRecord | undefined;
   let interrupted = false;
@@ -698,19 +689,33 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
       }
     }
 
-    let data: Dataset;
+    const regression = config.loss === "mse" || config.loss === "mae";
+    const outputs = outputShape.reduce((p, d) => p * d, 1);
+    let userBatches: Parameters<typeof splitData>[3];
     try {
-      // The model's classes (one sigmoid unit: 2), so that a label out of range is reported with its file and row.
-      data = await loadData(config.data, {
-        inputShape,
-        seed,
-        baseDir: options.baseDir ?? process.cwd(),
-        classes: units > 1 ? units : 2,
-        ...(limit ? { memory: dataBudget(limit, size, config, copies) } : {}),
-      });
+      if (options.data) {
+        const given = await userDataset(options.data, inputShape, regression, outputs);
+        data = given.dataset;
+        userBatches = given.batches;
+      } else {
+        // The model's classes (one sigmoid unit: 2), so that a label out of range is reported with its file and row.
+        data = await loadData(config.data, {
+          inputShape,
+          seed,
+          baseDir: options.baseDir ?? process.cwd(),
+          classes: units > 1 ? units : 2,
+          task: regression ? "regression" : "classification",
+          outputs,
+          ...(limit ? { memory: dataBudget(limit, size, config, copies) } : {}),
+        });
+      }
     } catch (e) {
       if (e instanceof DataError) throw new TrainError(e.message);
       throw e;
+    }
+    const classify = data.classes > 0 || !regression;
+    if (data.classes === 0 && !regression) {
+      throw new TrainError(`${capitalised(data.description)} gives regression targets, but the recipe's loss \`${config.loss}\` compares classes. Use \`loss mse\` or \`loss mae\`, or give the data class labels.`);
     }
     if (units > 1 && data.classes > units) {
       throw new TrainError(`The data has ${data.classes} classes, but the model \`${config.model}\` ends in ${units} units.`);
@@ -744,43 +749,50 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
       log(`pretrained: copied the weights of ${copied} layers from ${pathText(join(dir, json))}`);
     }
 
-    // Split off validation data, fit the normaliser on what is left, then make the targets.
+    // Split off validation data (never the test split), fit the normaliser on what trains.
     const rng = new SeededRandom(seed ^ 0x9e3779b9);
     const random = rng.next;
-    let xTrain = data.xTrain;
-    let yTrainLabels = data.yTrain;
-    let val: { x: tf.Tensor; labels: Int32Array } | undefined;
-    if (config.validate !== undefined) {
-      const n = yTrainLabels.length;
-      const nVal = Math.max(1, Math.round(n * config.validate));
-      const order = permutation(n, random);
-      const valIdx = order.slice(0, nVal);
-      const trainIdx = order.slice(nVal);
-      const xAll = xTrain;
-      val = { x: tf.gather(xAll, tf.tensor1d(valIdx, "int32")), labels: valIdx.map((i) => yTrainLabels[i]!) };
-      xTrain = tf.gather(xAll, tf.tensor1d(trainIdx, "int32"));
-      yTrainLabels = trainIdx.map((i) => yTrainLabels[i]!);
-      xAll.dispose();
-    } else if (data.xTest && data.yTest) {
-      val = { x: data.xTest, labels: data.yTest };
+    let plan: SplitPlan;
+    try {
+      plan = splitData(data, config, random, userBatches);
+    } catch (e) {
+      if (e instanceof DataError) throw new TrainError(e.message);
+      throw e;
     }
-    await checkFinite(xTrain, "training", data, config, inputShape);
-    const normalizer = await fitNormalizer(config.normalize, xTrain);
+    splits = plan;
+    for (const note of plan.notes) log(note);
+    const features = inputShape.reduce((p, d) => p * d, 1);
+    const trainSamples = plan.train.samples;
+    if (trainSamples?.x) await checkFinite(trainSamples.x, "training", data, config, inputShape);
+    let normalizer: Normalizer;
+    try {
+      normalizer = trainSamples ? await fitSamples(config.normalize, trainSamples, features) : await fitBatches(config.normalize, plan.train.batches!, features);
+    } catch (e) {
+      if (e instanceof DataError) throw new TrainError(e.message);
+      throw e;
+    }
     checkStatistics(normalizer.stats, data, config, inputShape);
-    const norm = (x: tf.Tensor): tf.Tensor => {
-      const out = normalizer.apply(x);
-      if (out !== x) x.dispose();
-      return out;
+    const batcher = new Batcher(normalizer, inputShape, config.loss, units, regression ? outputs : 1);
+    // In memory, normalise once: each batch is then a gather (the normaliser is the identity on it).
+    const identity: Normalizer = { apply: (x) => tf.clone(x), stats: normalizer.stats };
+    const prepared = (s: Samples | undefined): Samples | undefined => {
+      if (!s?.x) return s;
+      const x = normalizer.apply(s.x);
+      s.x.dispose();
+      return { ...s, x };
     };
-    const train: Split = { x: norm(xTrain), y: targets(yTrainLabels, config.loss, units), n: yTrainLabels.length };
-    trainSplit = train;
-    valSplit = val ? { x: norm(val.x), y: targets(val.labels, config.loss, units), n: val.labels.length } : undefined;
-    testSplit = data.xTest && data.yTest && config.validate !== undefined ? { x: norm(data.xTest), y: targets(data.yTest, config.loss, units), n: data.yTest.length } : undefined;
+    for (const part of [plan.train, plan.validation, plan.test]) if (part?.samples) part.samples = prepared(part.samples)!;
+    const memoryBatcher = new Batcher(identity, inputShape, config.loss, units, regression ? outputs : 1);
+    const batcherFor = (split: LoopSplit): Batcher => (split.samples?.x ? memoryBatcher : batcher);
     // What the model sees must be finite; and very large inputs explain a divergence better than the learning rate.
-    const scale = await checkFinite(train.x, "training", data, config, inputShape, true);
-    if (valSplit) await checkFinite(valSplit.x, config.validate !== undefined ? "validation" : "test", data, config, inputShape, true);
-    if (testSplit) await checkFinite(testSplit.x, "test", data, config, inputShape, true);
-
+    let scale: InputScale | undefined;
+    for (const part of [plan.train, plan.validation, plan.test]) {
+      if (!part?.samples?.x) continue;
+      const found = await checkFinite(part.samples.x, part.role, data, config, inputShape, true);
+      if (part.role === "training") scale = found;
+    }
+    const trainCount = plan.train.samples?.n ?? (await countBatches(plan.train.batches!));
+    if (trainCount === 0) throw new TrainError(`${capitalised(data.description)} has no training samples.`);
     if (interrupted) stopBeforeTraining();
     const lossFn = lossFunction(config.loss, units);
     optimizer = createOptimizer(config.optimizer, config.lr);
@@ -805,13 +817,13 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
     const checkpointDir = outDir ? join(outDir, CHECKPOINT_DIR) : undefined;
     const progress = new Progress({ json: options.logJson ?? !process.stderr.isTTY, write: log, epochs });
     const history: EpochRecord[] = [];
-    const bestMetric: MetricName = config.checkpoint?.metric ?? (valSplit ? "val_loss" : "loss");
+    const bestMetric: MetricName = config.checkpoint?.metric ?? (plan.validation ? "val_loss" : "loss");
     let bestEpoch: { metric: MetricName; value: number; epoch: number } | null = null;
     let sinceBest = 0;
     let stoppedEarly = false;
     let iteration = 0;
     let startEpoch = 0;
-    const batches = Math.ceil(train.n / config.batch);
+    const batches = plan.train.samples ? Math.ceil(trainCount / config.batch) : trainCount;
 
     if (checkpoint) {
       const s = checkpoint.state;
@@ -883,25 +895,24 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
       const started = performance.now();
       lr = learningRateAt(config.schedule, config.lr, epoch, epochs);
       optimizer.learningRate = lr;
-      const order = permutation(train.n, random);
+      const order = plan.train.samples ? permutation(trainCount, random) : undefined;
       let lossSum = 0;
       let accSum = 0;
       let seen = 0;
       const limit = Math.min(batches, options.maxBatchesPerEpoch ?? batches);
-      for (let b = 0; b < limit; b++) {
-        const idx = order.slice(b * config.batch, Math.min(train.n, (b + 1) * config.batch));
-        const size = idx.length;
+      let b = 0;
+      for await (const batch of passOver(plan.train, batcherFor(plan.train), config.batch, order, limit)) {
+        const size = batch.size;
         dropouts.step(iteration);
         const step = tf.tidy(() => {
-          const index = tf.tensor1d(idx, "int32");
-          let xb = tf.gather(train.x, index);
-          const yb = tf.gather(train.y, index);
+          let xb = batch.x;
+          const yb = batch.y;
           if (images) xb = augmentBatch(xb as tf.Tensor4D, config.augment, random);
           let acc: tf.Scalar | undefined;
           const { value, grads } = tf.variableGrads(() => {
             const pred = model.apply(xb, { training: true }) as tf.Tensor;
             // The prediction dies with this scope: measure accuracy on it here.
-            acc = tf.keep(accuracy(yb, pred, units));
+            acc = tf.keep(classify ? accuracy(yb, pred, units) : tf.scalar(0));
             let loss = lossFn(yb, pred);
             for (const r of model.calculateLosses()) loss = loss.add(r);
             if (config.weightDecay > 0 && kernels.length > 0) {
@@ -919,12 +930,14 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
           acc!.dispose();
           return { grads, readout };
         });
+        tf.dispose([batch.x, batch.y]);
+        b++;
         // The one read-back of the step, before the update: a loss that is not finite stops
         // the run with the weights as they were before this batch.
         // data(), not dataSync(): webgpu cannot read back synchronously in Node.
         const [l, a, g] = await step.readout.data();
         step.readout.dispose();
-        const now: StepRecord = { epoch: epoch + 1, batch: b + 1, loss: l!, grads: step.grads };
+        const now: StepRecord = { epoch: epoch + 1, batch: b, loss: l!, grads: step.grads };
         if (!Number.isFinite(l!) || !Number.isFinite(g!)) {
           let message: string;
           try {
@@ -943,15 +956,16 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
         lossSum += l! * size;
         accSum += a! * size;
         seen += size;
-        progress.batch(epoch, b + 1, limit, lossSum / seen, accSum / seen);
+        progress.batch(epoch, b, Math.max(limit, b), lossSum / seen, accSum / seen);
         if (interrupted) stopAfter(epoch);
       }
       dropouts.reset();
-      const record: EpochRecord = { epoch: epoch + 1, lr, loss: lossSum / seen, acc: accSum / seen, seconds: (performance.now() - started) / 1000 };
-      if (valSplit) {
-        const v = await evaluate(model, valSplit, lossFn, units, Math.max(config.batch, 256));
+      if (seen === 0) throw new TrainError(`The training data gave no batches in epoch ${epoch + 1}: an iterable of batches given to train() must start over on each pass (pass a function that returns a fresh one).`);
+      const record: EpochRecord = { epoch: epoch + 1, lr, loss: lossSum / seen, ...(classify ? { acc: accSum / seen } : {}), seconds: (performance.now() - started) / 1000 };
+      if (plan.validation) {
+        const v = await evaluate(model, plan.validation, batcherFor(plan.validation), lossFn, units, Math.max(config.batch, 256), classify);
         record.val_loss = v.loss;
-        record.val_acc = v.acc;
+        if (v.acc !== undefined) record.val_acc = v.acc;
       }
       history.push(record);
       progress.epoch(record);
@@ -1034,19 +1048,18 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
     }
 
     const result: TrainResult = { backend: backend.name, seed, history, stoppedEarly };
-    // The test split: held back until now when `validate` made a validation split, else it
-    // served as the validation data; either way measure the final weights on it.
-    const testData = testSplit ?? (config.validate === undefined && data.xTest ? valSplit : undefined);
-    if (testData) {
-      const t = await evaluate(model, testData, lossFn, units, Math.max(config.batch, 256));
-      result.test = { loss: t.loss, acc: t.acc };
-      log(`test: loss ${t.loss.toFixed(4)}, acc ${(t.acc * 100).toFixed(2)}% on ${testData.n} samples`);
+    // The test split, held back until now: the final weights are measured on it once.
+    if (plan.test) {
+      const t = await evaluate(model, plan.test, batcherFor(plan.test), lossFn, units, Math.max(config.batch, 256), classify);
+      result.test = { loss: t.loss, ...(t.acc !== undefined ? { acc: t.acc } : {}) };
+      log(`test: loss ${t.loss.toFixed(4)}${t.acc !== undefined ? `, acc ${(t.acc * 100).toFixed(2)}%` : ""} on ${t.n} samples (evaluated once, after training)`);
     }
     if (outDir) {
       await writing(outDir, async () => {
         await saveModel(model, outDir);
         await writeJsonAtomic(join(outDir, "history.json"), { model: config.model, backend: backend.name, seed, epochs: history, test: result.test ?? null });
         await writeJsonAtomic(join(outDir, "normalizer.json"), { kind: config.normalize.kind, stats: normalizer.stats });
+        await writeJsonAtomic(join(outDir, DATA_JSON), dataFacts(data!, config, inputShape, regression ? outputs : undefined));
       });
       result.outDir = outDir;
       log(`saved ${join(outDir, "model.json")} and history.json`);
@@ -1061,10 +1074,10 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
       if (previous) tf.dispose(Object.values(previous.grads));
       best?.weights.forEach((w) => w.dispose());
       optimizer?.dispose();
-      for (const s of [trainSplit, valSplit, testSplit]) {
-        s?.x.dispose();
-        s?.y.dispose();
-      }
+      for (const part of [splits?.train, splits?.validation, splits?.test]) part?.samples?.x?.dispose();
+      // Tensors of the source that no split kept (a holdout gathered copies of them).
+      for (const part of [data?.train, data?.validation, data?.test]) if (part?.x && !part.x.isDisposed) part.x.dispose();
+      if (data?.close) await data.close();
       model.dispose();
     } catch (e) {
       // After wasm ran out of memory its heap may be broken, and freeing fails too: the first error is the one to report.

@@ -70,6 +70,10 @@ function dataFacts(d: DataSpec): { shapes: number[][]; classes: number; name: st
       return { shapes: [[28, 28, 1], [784]], classes: 10, name: "`mnist` gives 28x28x1 images of 10 digit classes" };
     case "ball":
       return { shapes: [[d.dims]], classes: 2, name: `\`ball\` gives points with ${d.dims} features in 2 classes` };
+    case "cifar10":
+      return { shapes: [[32, 32, 3]], classes: 10, name: "`cifar10` gives 32x32x3 images of 10 classes" };
+    case "cifar100":
+      return d.labels === "coarse" ? { shapes: [[32, 32, 3]], classes: 20, name: "`cifar100(labels: coarse)` gives 32x32x3 images of 20 superclasses" } : { shapes: [[32, 32, 3]], classes: 100, name: "`cifar100` gives 32x32x3 images of 100 classes" };
     default:
       return undefined;
   }
@@ -135,10 +139,9 @@ export class RecipeChecker {
   /** Checks that need only the recipe: validation data for `val_` metrics, batch vs data size. */
   private validation(r: CheckedRecipe, at: Partial<Record<string, Range>>, t: AstTrain): void {
     const valMetric = [r.earlyStop?.metric, r.checkpoint?.metric].find((m) => m?.startsWith("val_"));
-    const hasValidation = r.validate !== undefined || (r.data?.source === "mnist" && r.data.test > 0) || (r.data?.source === "ball" && r.data.test > 0);
-    if (valMetric && !hasValidation) {
-      this.diagnostics.push(diag("NN4010", `\`${valMetric}\` is measured on validation data, but this recipe has none.`, at["early_stop"] ?? at["checkpoint"] ?? t.keyword, { hint: "Add `validate 0.1` to hold out a tenth of the training data." }));
-    }
+    // A `val_` metric without validation data is not a mistake: training holds out a tenth of
+    // the training data (DEFAULT_VALIDATION in the runtime) and says so. The test split never validates.
+    void valMetric;
     if ((r.data?.source === "mnist" || r.data?.source === "idx") && r.normalize.kind === "scale" && r.normalize.factor < 0.1 && at["normalize"]) {
       // The habit of dividing 0..255 pixels by 255, applied to pixels already in [0, 1].
       this.diagnostics.push(
@@ -261,6 +264,33 @@ export class RecipeChecker {
     return e.value;
   }
 
+  /** A word out of a few (`fit: crop`), written bare or in quotes. */
+  private choice<T extends string>(e: AstExpr, what: string, options: readonly T[]): T | undefined {
+    const word = e.kind === "ref" ? e.name : e.kind === "string" ? e.value : undefined;
+    if (word !== undefined && (options as readonly string[]).includes(word)) return word as T;
+    this.unknown({ code: "NN4011", message: `${capitalise(what)} is one of ${options.map((o) => `\`${o}\``).join(", ")}${word !== undefined ? `, not \`${word}\`` : ""}.`, word: word ?? "", range: e.range, candidates: word !== undefined ? options : [], fix: e.kind === "ref" });
+    return undefined;
+  }
+
+  /** Column names as one string, comma separated: `targets: "price, tax"`. */
+  private columnList(e: AstExpr): string[] | undefined {
+    if (e.kind !== "string") {
+      this.error("NN4011", "`targets` is a string of column names, comma separated.", e.range, 'For example: `targets: "price, tax"`.');
+      return undefined;
+    }
+    const names = e.value.split(",").map((n) => n.trim());
+    if (names.some((n) => n === "")) {
+      this.error("NN4011", `\`targets\` names an empty column in ${JSON.stringify(e.value)}.`, e.range, 'Separate column names by commas: `targets: "price, tax"`.');
+      return undefined;
+    }
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice !== undefined) {
+      this.error("NN4011", `\`targets\` names the column ${JSON.stringify(twice)} twice.`, e.range);
+      return undefined;
+    }
+    return names;
+  }
+
   private setting(r: CheckedRecipe, s: AstStatement, at: Partial<Record<string, Range>>): void {
     const key = s.head.name;
     const ex = RECIPE_SETTINGS[key]!.example;
@@ -290,11 +320,73 @@ export class RecipeChecker {
           const test = a.get("test") ? this.num(a.get("test")!, "the number of test points", (v) => Number.isInteger(v) && v >= 0, "a whole number") : 0;
           if (dims !== undefined && n !== undefined && test !== undefined) r.data = { source: "ball", dims, n, test };
         } else if (name === "csv") {
-          const a = this.callArgs(args, ["path", "label"], owner);
+          const a = this.callArgs(args, ["path", "label", "targets", "validation", "test"], owner);
           if (!a) return;
           const path = this.str(a.get("path"), "The path of the CSV file", e.range);
+          if (a.has("label") && a.has("targets")) {
+            this.error("NN4011", "A CSV source has a `label` column (classes) or `targets` (regression), not both.", a.get("targets")!.range, "Drop one of them.");
+            return;
+          }
           const label = a.get("label") ? this.str(a.get("label"), "The label column", e.range) : "label";
-          if (path !== undefined && label !== undefined) r.data = { source: "csv", path, label };
+          const targets = a.get("targets") ? this.columnList(a.get("targets")!) : undefined;
+          const validation = a.get("validation") ? this.str(a.get("validation"), "The path of the validation CSV file", e.range) : undefined;
+          const test = a.get("test") ? this.str(a.get("test"), "The path of the test CSV file", e.range) : undefined;
+          if (path === undefined || label === undefined || (a.has("targets") && targets === undefined) || (a.has("validation") && validation === undefined) || (a.has("test") && test === undefined)) return;
+          r.data = { source: "csv", path, label, ...(targets ? { targets } : {}), ...(validation !== undefined ? { validation } : {}), ...(test !== undefined ? { test } : {}) };
+        } else if (name === "images") {
+          const a = this.callArgs(args, ["train", "validation", "test", "fit", "bad_files"], owner);
+          if (!a) return;
+          const train = this.str(a.get("train"), "The folder of training images (one sub-folder per class)", e.range);
+          const validation = a.get("validation") ? this.str(a.get("validation"), "The folder of validation images", e.range) : undefined;
+          const test = a.get("test") ? this.str(a.get("test"), "The folder of test images", e.range) : undefined;
+          const fit = a.get("fit") ? this.choice(a.get("fit")!, "`fit`", ["crop", "pad", "stretch"] as const) : "crop";
+          const bad = a.get("bad_files") ? this.choice(a.get("bad_files")!, "`bad_files`", ["error", "skip"] as const) : "error";
+          if (train === undefined || fit === undefined || bad === undefined || (a.has("validation") && validation === undefined) || (a.has("test") && test === undefined)) return;
+          r.data = { source: "images", train, fit, badFiles: bad, ...(validation !== undefined ? { validation } : {}), ...(test !== undefined ? { test } : {}) };
+        } else if (name === "cifar10" || name === "cifar100") {
+          const a = this.callArgs(args, name === "cifar10" ? ["path"] : ["path", "labels"], owner);
+          if (!a) return;
+          const path = this.str(a.get("path"), `The folder of the ${name === "cifar10" ? "CIFAR-10" : "CIFAR-100"} binary files`, e.range);
+          if (path === undefined) return;
+          if (name === "cifar10") r.data = { source: "cifar10", path };
+          else {
+            const labels = a.get("labels") ? this.choice(a.get("labels")!, "`labels`", ["fine", "coarse"] as const) : "fine";
+            if (labels !== undefined) r.data = { source: "cifar100", path, labels };
+          }
+        } else if (name === "npy" || name === "npz") {
+          const arrays = ["x", "y", "validation_x", "validation_y", "test_x", "test_y"];
+          const a = this.callArgs(args, name === "npy" ? arrays : ["path", ...arrays], owner);
+          if (!a) return;
+          const what = (slot: string): string => (name === "npy" ? `The .npy file of \`${slot}\`` : `The name of the \`${slot}\` array in the archive`);
+          const got = new Map<string, string>();
+          for (const slot of arrays) {
+            const v = a.get(slot);
+            if (!v && name === "npz") continue;
+            if (!v && (slot === "x" || slot === "y")) {
+              this.error("NN4011", `\`npy\` needs \`${slot}\`: the .npy file of the ${slot === "x" ? "inputs" : "labels or targets"}.`, e.range, 'For example: `npy(x: "x_train.npy", y: "y_train.npy")`.');
+              return;
+            }
+            if (!v) continue;
+            const text = this.str(v, what(slot), e.range);
+            if (text === undefined) return;
+            got.set(slot, text);
+          }
+          for (const [one, other] of [["validation_x", "validation_y"], ["test_x", "test_y"]] as const) {
+            if (got.has(one) !== got.has(other)) {
+              const given = got.has(one) ? one : other;
+              this.error("NN4011", `\`${given}\` needs \`${given === one ? other : one}\` too: inputs and labels come in pairs.`, a.get(given)!.range);
+              return;
+            }
+          }
+          const optional = {
+            ...(got.has("validation_x") ? { validationX: got.get("validation_x")!, validationY: got.get("validation_y")! } : {}),
+            ...(got.has("test_x") ? { testX: got.get("test_x")!, testY: got.get("test_y")! } : {}),
+          };
+          if (name === "npy") r.data = { source: "npy", x: got.get("x")!, y: got.get("y")!, ...optional };
+          else {
+            const path = this.str(a.get("path"), "The path of the .npz file", e.range);
+            if (path !== undefined) r.data = { source: "npz", path, x: got.get("x") ?? "x_train", y: got.get("y") ?? "y_train", ...optional };
+          }
         } else {
           const a = this.callArgs(args, ["images", "labels"], owner);
           if (!a) return;
@@ -667,6 +759,15 @@ export class RecipeChecker {
         }),
       );
     }
+    if (r.data?.source === "images" && input && (input.length !== 3 || (input[2] !== 1 && input[2] !== 3))) {
+      const inputLayer = model.layers.find((l) => l.config.op === "input");
+      this.diagnostics.push(
+        diag("NN4008", `\`images\` gives images, resized to the model's input, in grey (HxWx1) or RGB (HxWx3), but the model \`${model.name}\` takes ${formatShape(input)}.`, dataRange, {
+          hint: input.length === 3 ? `Give the model 1 or 3 channels: \`input ${input[0]}x${input[1]}x3\`.` : "Give the model an image input, e.g. `input 64x64x3`.",
+          related: inputLayer ? [{ message: "the model's input", range: inputLayer.range }] : [modelRef],
+        }),
+      );
+    }
     const units = output && output.length === 1 ? output[0]! : undefined;
     const lastLayer = model.layers[model.layers.length - 1];
     const lastRef = lastLayer ? [{ message: `the model ends here with ${formatShape(output ?? [])}`, range: lastLayer.range }] : [modelRef];
@@ -682,6 +783,22 @@ export class RecipeChecker {
           }),
         );
       }
+    }
+    const targets = r.data?.source === "csv" ? r.data.targets : undefined;
+    if (targets) {
+      const outputs = output ? output.reduce((p, d) => p * d, 1) : undefined;
+      if (outputs !== undefined && outputs !== targets.length) {
+        this.diagnostics.push(
+          diag("NN4009", `The data has ${targets.length} regression target${targets.length === 1 ? "" : "s"} (${targets.map((t) => JSON.stringify(t)).join(", ")}), but the model \`${model.name}\` ends in ${outputs} unit${outputs === 1 ? "" : "s"}.`, dataRange, {
+            hint: `End the model with \`dense ${targets.length}\` (no activation) to predict ${targets.length === 1 ? "the target" : "every target"}.`,
+            related: lastRef,
+          }),
+        );
+      }
+      if (loss && loss !== "mse" && loss !== "mae") {
+        this.diagnostics.push(diag("NN4006", `\`targets\` are regression values, but \`${loss}\` compares classes.`, lossRange, { hint: "Use `loss mse` (or `loss mae`) for regression." }));
+      }
+      return;
     }
     if (output && output.length !== 1 && loss && loss !== "mse" && loss !== "mae") {
       this.diagnostics.push(diag("NN4006", `\`${loss}\` needs the model to end in a vector of class scores, but \`${model.name}\` ends in ${formatShape(output)}.`, lossRange, { hint: "Add `flatten` or `global avgpool` and a `dense` layer at the end.", related: lastRef }));

@@ -7,7 +7,7 @@
  * what was expected, what was found and where; nothing reaches TensorFlow.js unchecked.
  */
 import * as tf from "@tensorflow/tfjs";
-import { readFile, stat } from "node:fs/promises";
+import { checkClassLimit, checkDataSize, clip, count, DataError, describeShape, MAX_VALUES, plural, quote, readInput, sameShape, shuffle, sizeOf, type DataWhere, type LoadOptions } from "./common.js";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import { createGunzip } from "node:zlib";
@@ -16,69 +16,16 @@ import { bytesText } from "../memory.js";
 import { seededRandom } from "./augment.js";
 import { closestByDistance } from "../../common/edit-distance.js";
 import { takePerClass } from "./subset.js";
+import { memorySamples, type Dataset } from "./samples.js";
+import { loadImageFolder } from "./images/index.js";
+import { loadNumpy } from "./numpy.js";
+import { loadCifar } from "./cifar.js";
 
+export { DataError, QUOTE_LIMIT, quote, type DataWhere, type LoadOptions } from "./common.js";
 export { augmentBatch, seededRandom } from "./augment.js";
 export { fitNormalizer, restoreNormalizer, type Normalizer } from "./normalize.js";
 
-export interface Dataset {
-  /** Training inputs, shaped [n, ...inputShape], float32. */
-  xTrain: tf.Tensor;
-  /** Class indices 0..classes-1, one per training input. */
-  yTrain: Int32Array;
-  xTest?: tf.Tensor;
-  yTest?: Int32Array;
-  classes: number;
-  /** For a CSV whose labels are names: the name of each class index, in sorted order. */
-  classNames?: string[];
-  /** What the source is, for messages: "mnist (8,000 training digits, 1,756 test digits)". */
-  description: string;
-  /** Each input value's name for messages, in row-major order, where the source has names (a CSV's columns). */
-  featureNames?: string[];
-}
-
-/**
- * Where a data problem is. `file` is the resolved path; `row` is a CSV row counted as an
- * editor or spreadsheet counts lines (the header is row 1); `column` is a CSV field number,
- * from 1; `offset` is a byte offset into an IDX file (into the decompressed bytes for `.gz`).
- */
-export interface DataWhere {
-  file?: string;
-  row?: number;
-  column?: number;
-  offset?: number;
-}
-
-/** A mistake in the data or in how the recipe names it; the message is meant for the user. */
-export class DataError extends Error {
-  override readonly name = "DataError";
-  constructor(
-    message: string,
-    readonly where?: DataWhere,
-  ) {
-    super(message);
-  }
-}
-
-export interface LoadOptions {
-  /** The model's input shape, batch dimension left out. */
-  inputShape: number[];
-  /** Seeds shuffling and synthetic data. */
-  seed: number;
-  /** The folder relative paths are read from (the spec's folder). */
-  baseDir: string;
-  /**
-   * How many classes the model distinguishes (its output units, or 2 for one sigmoid unit),
-   * when the caller knows. CSV and IDX labels must then be below it, and the dataset has this
-   * many classes. Without it, a CSV's classes are taken from its labels and IDX labels must be
-   * digits 0..9 (the MNIST convention); either way `classes` is then the largest label + 1.
-   */
-  classes?: number;
-  /**
-   * The memory the data may take on the backend (`bytes`) and why that much (`why`, for the
-   * message): a source refuses data that would not fit before allocating it.
-   */
-  memory?: { bytes: number; why: string };
-}
+export { memorySamples, readBatch, subsetSamples, type Dataset, type Preprocess, type Samples } from "./samples.js";
 
 /**
  * Loads and shapes the data for a model whose input is `inputShape` (batch dim left out).
@@ -99,85 +46,17 @@ async function loadSource(config: DataConfig, opts: LoadOptions): Promise<Datase
     case "ball":
       return loadBall(config.dims, config.n, config.test, opts);
     case "csv":
-      return loadCsv(config.path, config.label, { ...opts, classes: opts.classes ?? config.classes });
+      return loadCsvSource(config, { ...opts, classes: opts.classes ?? config.classes });
     case "idx":
       return loadIdx(config.images, config.labels, { ...opts, classes: opts.classes ?? config.classes });
-  }
-}
-
-// ── shared helpers ─────────────────────────────────────────────────────────────────────────
-
-const count = (n: number): string => n.toLocaleString("en-US");
-
-/** The most characters of a user's data a message quotes. */
-export const QUOTE_LIMIT = 60;
-
-/** A piece of the user's data (a CSV cell, a column name) for a message: JSON-quoted, cut after QUOTE_LIMIT characters. */
-export function quote(text: string): string {
-  return text.length > QUOTE_LIMIT ? `${JSON.stringify(text.slice(0, QUOTE_LIMIT)).slice(0, -1)}…" (${count(text.length)} characters)` : JSON.stringify(text);
-}
-
-/** The same, unquoted (a number as written). */
-function clip(text: string): string {
-  return text.length > QUOTE_LIMIT ? `${text.slice(0, QUOTE_LIMIT)}… (${count(text.length)} characters)` : text;
-}
-
-/** A JavaScript typed array holds at most this many values. */
-const MAX_VALUES = 2 ** 32 - 1;
-
-/**
- * Refuses data of `values` float32 numbers that will not fit, before it is allocated: training
- * holds it twice while it splits and normalises it. `what` describes it ("ball(n: …) makes …").
- */
-function checkDataSize(values: number, what: string, hint: string, opts: LoadOptions, where?: DataWhere): void {
-  if (values > MAX_VALUES) {
-    throw new DataError(`${what} ${count(values)} float32 values, more than a JavaScript typed array can hold (${count(MAX_VALUES)}). ${hint}`, where);
-  }
-  const need = 2 * 4 * values;
-  if (opts.memory && need > opts.memory.bytes) {
-    throw new DataError(
-      `${what} ${count(values)} float32 values (${bytesText(4 * values)}), which training holds twice while it splits and normalises them: about ${bytesText(need)}. But ${opts.memory.why}, which leaves ${bytesText(opts.memory.bytes)} for the data. ${hint}`,
-      where,
-    );
-  }
-}
-const plural = (n: number, one: string, many = `${one}s`): string => `${count(n)} ${n === 1 ? one : many}`;
-const sizeOf = (shape: number[]): number => shape.reduce((p, d) => p * d, 1);
-const sameShape = (a: number[], b: number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
-
-/** "28x28x1 (784 values)", or "a vector of 784 values" for rank 1. */
-function describeShape(shape: number[]): string {
-  return shape.length === 1 ? `a vector of ${plural(shape[0]!, "value")}` : `${shape.join("x")} (${plural(sizeOf(shape), "value")})`;
-}
-
-function checkClassLimit(classes: number, source: string, opts: LoadOptions): void {
-  if (opts.classes !== undefined && opts.classes < classes) {
-    throw new DataError(`${source} has ${classes} classes, but the model distinguishes only ${opts.classes}.`);
-  }
-}
-
-/** A Fisher–Yates shuffle of `items` in place, driven by `random`. */
-function shuffle<T>(items: T[], random: () => number): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [items[i], items[j]] = [items[j]!, items[i]!];
-  }
-  return items;
-}
-
-/** Reads a user's file, turning every way that can fail into a DataError naming it. */
-async function readInput(file: string, shown: string, what: string): Promise<Buffer> {
-  try {
-    const s = await stat(file);
-    if (s.isDirectory()) throw new DataError(`The ${what} ${shown} is a folder, not a file (${file}).`, { file });
-    if (!s.isFile()) throw new DataError(`The ${what} ${shown} is not a regular file (${file}).`, { file });
-    return await readFile(file);
-  } catch (e) {
-    if (e instanceof DataError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") throw new DataError(`Cannot find the ${what} ${shown}: there is no ${file}.`, { file });
-    if (code === "EACCES" || code === "EPERM") throw new DataError(`Cannot read the ${what} ${shown}: permission denied (${file}).`, { file });
-    throw new DataError(`Cannot read the ${what} ${shown} (${file}): ${(e as Error).message}`, { file });
+    case "images":
+      return loadImageFolder(config, { ...opts, classes: opts.classes ?? config.classes });
+    case "cifar10":
+    case "cifar100":
+      return loadCifar(config, opts);
+    case "npy":
+    case "npz":
+      return loadNumpy(config, { ...opts, classes: opts.classes ?? config.classes });
   }
 }
 
@@ -246,11 +125,10 @@ function loadMnist(train: number, test: number, opts: LoadOptions): Dataset {
     return { x: tf.tensor(pixels, [picks.length, ...input], "float32"), y };
   };
   const tr = build(trainPicks);
-  const ds: Dataset = { xTrain: tr.x, yTrain: tr.y, classes: opts.classes ?? 10, description: `mnist (${plural(trainPicks.length, "training digit")})` };
+  const ds: Dataset = { train: memorySamples(tr.x, { labels: tr.y }), classes: opts.classes ?? 10, classNames: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"], description: `mnist (${plural(trainPicks.length, "training digit")})`, preprocess: { kind: "features" } };
   if (testPicks.length > 0) {
     const te = build(testPicks);
-    ds.xTest = te.x;
-    ds.yTest = te.y;
+    ds.test = memorySamples(te.x, { labels: te.y });
     const fewer = testPicks.length < test ? `; the package has fewer than the ${count(test)} asked for` : "";
     ds.description = `mnist (${plural(trainPicks.length, "training digit")}, ${plural(testPicks.length, "test digit")}${fewer})`;
   }
@@ -317,11 +195,10 @@ function loadBall(dims: number, n: number, test: number, opts: LoadOptions): Dat
     return { x: tf.tensor2d(points, [count, dims], "float32"), y };
   };
   const tr = sample(n);
-  const ds: Dataset = { xTrain: tr.x, yTrain: tr.y, classes: opts.classes ?? 2, description: `ball (${plural(n, "point")} in ${dims} dimensions)` };
+  const ds: Dataset = { train: memorySamples(tr.x, { labels: tr.y }), classes: opts.classes ?? 2, description: `ball (${plural(n, "point")} in ${dims} dimensions)`, preprocess: { kind: "features" } };
   if (test > 0) {
     const te = sample(test);
-    ds.xTest = te.x;
-    ds.yTest = te.y;
+    ds.test = memorySamples(te.x, { labels: te.y });
     ds.description = `ball (${plural(n, "point")} in ${dims} dimensions, ${plural(test, "test point")})`;
   }
   return ds;
@@ -403,14 +280,61 @@ function parseCsv(text: string, shown: string, file: string): CsvRecord[] {
   return records;
 }
 
+/** One CSV file read against the columns the recipe names, before labels become classes. */
+interface CsvSplit {
+  shown: string;
+  file: string;
+  rows: number;
+  x: Float32Array;
+  /** Classification: each row's label text, and where it is. */
+  labels?: string[];
+  labelWhere?: (k: number) => { text: string; where: DataWhere };
+  /** Regression: each row's targets, row-major. */
+  targets?: Float32Array;
+  featureNames: string[];
+  /** The header's names of the feature columns, in file order. */
+  featureColumns: string[];
+}
+
+/** The columns a CSV source reads: a label column, or numeric target columns. */
+type CsvColumns = { label: string } | { targets: string[] };
+
+/** The column named `name` in `names` (one, exactly), or a DataError listing the columns and the nearest. */
+function csvColumn(names: string[], name: string, role: string, shown: string, file: string, headerRow: number): number {
+  const at = names.flatMap((n, i) => (n === name ? [i] : []));
+  if (at.length === 0) {
+    // Only names within 3 characters of the label's length can be close enough to suggest (and a huge cell stays out of the edit distance).
+    const guess = closestByDistance(name, names.filter((n) => Math.abs(n.length - name.length) <= 3));
+    const listedNames = names.slice(0, 20).map(quote).join(", ") + (names.length > 20 ? `, and ${count(names.length - 20)} more` : "");
+    throw new DataError(`The CSV file ${shown} has no column ${quote(name)} for the ${role}. Its columns are: ${listedNames}.${guess !== undefined ? ` Did you mean ${quote(guess)}?` : ""}`, { file, row: headerRow });
+  }
+  if (at.length > 1) {
+    throw new DataError(`The CSV file ${shown} has ${at.length} columns named ${quote(name)} (columns ${at.map((i) => i + 1).join(" and ")}), so the ${role} column is ambiguous.`, { file, row: headerRow, column: at[1]! + 1 });
+  }
+  return at[0]!;
+}
+
+/** A numeric cell, or a DataError naming it. */
+function csvNumber(raw: string, at: string, hint: string, where: DataWhere): number {
+  const v = raw.trim();
+  if (!NUMBER.test(v)) {
+    const found = v === "" ? "an empty field" : quote(raw);
+    const why = /^[+-]?(nan|inf(inity)?)$/i.test(v) ? " Missing or infinite values cannot be trained on: drop the row, or fill it in (with the column's mean, say)." : ` ${hint}`;
+    throw new DataError(`${at}: expected a number, found ${found}.${why}`, where);
+  }
+  const value = Number(v);
+  if (Math.abs(value) > FLOAT32_MAX) {
+    throw new DataError(`${at}: ${clip(v)} is too large for a 32-bit float (at most about 3.4e38), so it would train as Infinity. Rescale the column.`, where);
+  }
+  return value;
+}
+
 /**
- * A CSV file with a header row. The `label` column holds the class of each row: either class
- * numbers 0..C−1 (every label a whole number; C is the largest + 1), or class names, which
- * become classes 0..C−1 in sorted order (JavaScript's code-unit order, the same on every
- * machine; `classNames` keeps the mapping). Every other column is a numeric feature, in file
- * order, reshaped to the model's input. Rows keep the file's order.
+ * Reads one CSV file with a header row: the label column (or the target columns) and every
+ * other column as a numeric feature, in file order, checked against the model's input size.
+ * `expect`: the feature columns of the training file, which a validation or test file must repeat.
  */
-async function loadCsv(path: string, label: string, opts: LoadOptions): Promise<Dataset> {
+async function readCsvSplit(path: string, columns: CsvColumns, opts: LoadOptions, expect?: string[]): Promise<CsvSplit> {
   const file = resolve(opts.baseDir, path);
   const shown = JSON.stringify(path);
   const bytes = await readInput(file, shown, "CSV file");
@@ -419,31 +343,30 @@ async function loadCsv(path: string, label: string, opts: LoadOptions): Promise<
   if (records.length === 0) throw new DataError(`The CSV file ${shown} is empty: expected a header row naming the columns, then one row per example.`, { file });
   const header = records[0]!;
   const names = header.fields.map((f) => f.trim());
-  const at = names.flatMap((n, i) => (n === label ? [i] : []));
-  if (at.length === 0) {
-    // Only names within 3 characters of the label's length can be close enough to suggest (and a huge cell stays out of the edit distance).
-    const guess = closestByDistance(label, names.filter((n) => Math.abs(n.length - label.length) <= 3));
-    const listedNames = names.slice(0, 20).map(quote).join(", ") + (names.length > 20 ? `, and ${count(names.length - 20)} more` : "");
-    throw new DataError(`The CSV file ${shown} has no column ${quote(label)} for the labels. Its columns are: ${listedNames}.${guess !== undefined ? ` Did you mean ${quote(guess)}?` : ""}`, { file, row: header.row });
-  }
-  if (at.length > 1) {
-    throw new DataError(`The CSV file ${shown} has ${at.length} columns named ${quote(label)} (columns ${at.map((i) => i + 1).join(" and ")}), so the label column is ambiguous.`, { file, row: header.row, column: at[1]! + 1 });
-  }
-  const labelAt = at[0]!;
-  const featureAt = names.flatMap((_, i) => (i === labelAt ? [] : [i]));
+  const labelAt = "label" in columns ? csvColumn(names, columns.label, "labels", shown, file, header.row) : undefined;
+  const targetAt = "targets" in columns ? columns.targets.map((t) => csvColumn(names, t, "targets", shown, file, header.row)) : [];
+  const taken = new Set([...(labelAt !== undefined ? [labelAt] : []), ...targetAt]);
+  const featureAt = names.flatMap((_, i) => (taken.has(i) ? [] : [i]));
   const features = featureAt.length;
   const want = sizeOf(opts.inputShape);
+  const besides = "label" in columns ? `the label ${quote(columns.label)}` : `the target${targetAt.length === 1 ? "" : "s"} ${"targets" in columns ? columns.targets.map(quote).join(", ") : ""}`;
+  if (expect && featureAt.map((c) => names[c]!).join("\u0000") !== expect.join("\u0000")) {
+    const mine = featureAt.map((c) => names[c]!);
+    const missing = expect.find((n) => !mine.includes(n));
+    const extra = mine.find((n) => !expect.includes(n));
+    const what = missing !== undefined ? `has no column ${quote(missing)}` : extra !== undefined ? `has a column ${quote(extra)} the training file has not` : "has the feature columns in another order";
+    throw new DataError(`The CSV file ${shown} ${what}: a validation or test file needs the training file's feature columns, in its order (${expect.slice(0, 8).map(quote).join(", ")}${expect.length > 8 ? ", …" : ""}).`, { file, row: header.row });
+  }
   if (features !== want) {
-    throw new DataError(
-      `The CSV file ${shown} has ${plural(features, "feature column")} besides the label ${quote(label)}, but the model takes ${describeShape(opts.inputShape)}, so it needs ${plural(want, "feature column")}.`,
-      { file, row: header.row },
-    );
+    throw new DataError(`The CSV file ${shown} has ${plural(features, "feature column")} besides ${besides}, but the model takes ${describeShape(opts.inputShape)}, so it needs ${plural(want, "feature column")}.`, { file, row: header.row });
   }
   const rows = records.slice(1);
   if (rows.length === 0) throw new DataError(`The CSV file ${shown} has a header row but no data rows.`, { file, row: header.row });
   checkDataSize(rows.length * features, `The CSV file ${shown} has ${plural(rows.length, "row")} of ${plural(features, "feature")}:`, "Hint: train on fewer rows.", opts, { file });
   const x = new Float32Array(rows.length * features);
   const labels: string[] = [];
+  const targets = targetAt.length > 0 ? new Float32Array(rows.length * targetAt.length) : undefined;
+  const featureHint = `Every column except ${besides} is a numeric feature.`;
   rows.forEach((r, k) => {
     if (r.fields.length !== names.length) {
       throw new DataError(
@@ -452,70 +375,120 @@ async function loadCsv(path: string, label: string, opts: LoadOptions): Promise<
       );
     }
     featureAt.forEach((c, f) => {
-      const v = r.fields[c]!.trim();
-      const at = `${shown} row ${r.row}, column ${quote(names[c]!)} (${c + 1})`;
-      if (!NUMBER.test(v)) {
-        const found = v === "" ? "an empty field" : quote(r.fields[c]!);
-        const hint = /^[+-]?(nan|inf(inity)?)$/i.test(v)
-          ? " Missing or infinite values cannot be trained on: drop the row, or fill it in (with the column's mean, say)."
-          : ` Every column except the label ${quote(label)} is a numeric feature.`;
-        throw new DataError(`${at}: expected a number, found ${found}.${hint}`, { file, row: r.row, column: c + 1 });
-      }
-      const value = Number(v);
-      if (Math.abs(value) > FLOAT32_MAX) {
-        throw new DataError(`${at}: ${clip(v)} is too large for a 32-bit float (at most about 3.4e38), so it would train as Infinity. Rescale the column.`, { file, row: r.row, column: c + 1 });
-      }
-      x[k * features + f] = value;
+      x[k * features + f] = csvNumber(r.fields[c]!, `${shown} row ${r.row}, column ${quote(names[c]!)} (${c + 1})`, featureHint, { file, row: r.row, column: c + 1 });
     });
-    const l = r.fields[labelAt]!.trim();
-    if (l === "") throw new DataError(`${shown} row ${r.row}, column ${quote(label)} (${labelAt + 1}): the label is empty.`, { file, row: r.row, column: labelAt + 1 });
-    labels.push(l);
+    targetAt.forEach((c, t) => {
+      targets![k * targetAt.length + t] = csvNumber(r.fields[c]!, `${shown} row ${r.row}, target column ${quote(names[c]!)} (${c + 1})`, "A regression target is a number.", { file, row: r.row, column: c + 1 });
+    });
+    if (labelAt !== undefined) {
+      const l = r.fields[labelAt]!.trim();
+      if (l === "") throw new DataError(`${shown} row ${r.row}, column ${quote(names[labelAt]!)} (${labelAt + 1}): the label is empty.`, { file, row: r.row, column: labelAt + 1 });
+      labels.push(l);
+    }
   });
-  const where = (k: number): DataWhere => ({ file, row: rows[k]!.row, column: labelAt + 1 });
-  const labelCell = (k: number): string => `${shown} row ${rows[k]!.row}, column ${quote(label)} (${labelAt + 1})`;
-  const numeric = labels.map((l) => NUMBER.test(l));
-  const y = new Int32Array(rows.length);
-  let classes: number;
-  let classNames: string[] | undefined;
+  const split: CsvSplit = { shown, file, rows: rows.length, x, featureNames: featureAt.map((c) => `column ${quote(names[c]!)} (${c + 1}) of ${shown}`), featureColumns: featureAt.map((c) => names[c]!) };
+  if (labelAt !== undefined) {
+    split.labels = labels;
+    split.labelWhere = (k) => ({ text: `${shown} row ${rows[k]!.row}, column ${quote(names[labelAt]!)} (${labelAt + 1})`, where: { file, row: rows[k]!.row, column: labelAt + 1 } });
+  }
+  if (targets) split.targets = targets;
+  return split;
+}
+
+/** Class numbers or class names of a CSV's label column → class indices (names from the training file, sorted). */
+function csvClasses(splits: CsvSplit[], opts: LoadOptions): { ys: Int32Array[]; classes: number; classNames?: string[] } {
+  const all = splits.flatMap((sp) => sp.labels!.map((l, k) => ({ sp, l, k })));
+  const numeric = all.map((e) => NUMBER.test(e.l));
   if (numeric.every(Boolean)) {
     let max = 0;
-    labels.forEach((l, k) => {
-      const v = Number(l);
-      if (!Number.isInteger(v) || v < 0) {
-        throw new DataError(`${labelCell(k)}: expected a class number (a whole number from 0), found ${quote(l)}.`, where(k));
-      }
-      if (opts.classes !== undefined && v >= opts.classes) {
-        throw new DataError(`${labelCell(k)}: the label ${clip(l)} is out of range: the model has ${opts.classes} classes (0..${opts.classes - 1}).`, where(k));
-      }
-      y[k] = v;
-      max = Math.max(max, v);
-    });
-    classes = opts.classes ?? max + 1;
-  } else if (numeric.some(Boolean)) {
+    const ys = splits.map((sp) =>
+      Int32Array.from(sp.labels!, (l, k) => {
+        const v = Number(l);
+        const cell = sp.labelWhere!(k);
+        if (!Number.isInteger(v) || v < 0) throw new DataError(`${cell.text}: expected a class number (a whole number from 0), found ${quote(l)}.`, cell.where);
+        if (opts.classes !== undefined && v >= opts.classes) throw new DataError(`${cell.text}: the label ${clip(l)} is out of range: the model has ${opts.classes} classes (0..${opts.classes - 1}).`, cell.where);
+        max = Math.max(max, v);
+        return v;
+      }),
+    );
+    return { ys, classes: opts.classes ?? max + 1 };
+  }
+  if (numeric.some(Boolean)) {
     const firstNumber = numeric.indexOf(true);
     const firstName = numeric.indexOf(false);
     const [odd, other] = numeric.filter(Boolean).length >= numeric.length / 2 ? [firstName, firstNumber] : [firstNumber, firstName];
-    throw new DataError(
-      `${labelCell(odd)}: the label column mixes class numbers and class names: this row has ${quote(labels[odd]!)}, row ${rows[other]!.row} has ${quote(labels[other]!)}. Use one or the other.`,
-      where(odd),
-    );
-  } else {
-    classNames = [...new Set(labels)].sort();
-    if (opts.classes !== undefined && classNames.length > opts.classes) {
-      throw new DataError(`The CSV file ${shown} has ${classNames.length} class names in column ${quote(label)} (${classNames.slice(0, 10).map(quote).join(", ")}${classNames.length > 10 ? ", …" : ""}), but the model distinguishes only ${opts.classes} classes.`, { file, column: labelAt + 1 });
-    }
-    const index = new Map(classNames.map((c, i) => [c, i]));
-    labels.forEach((l, k) => (y[k] = index.get(l)!));
-    classes = opts.classes ?? classNames.length;
+    const o = all[odd]!;
+    const t = all[other]!;
+    const cell = o.sp.labelWhere!(o.k);
+    const otherCell = t.sp.labelWhere!(t.k).text.replace(/, column .*$/, "");
+    throw new DataError(`${cell.text}: the label column mixes class numbers and class names: this row has ${quote(o.l)}, ${otherCell.startsWith(o.sp.shown) ? otherCell.slice(o.sp.shown.length + 1) : otherCell} has ${quote(t.l)}. Use one or the other.`, cell.where);
   }
-  const ds: Dataset = {
-    xTrain: tf.tensor(x, [rows.length, ...opts.inputShape], "float32"),
-    yTrain: y,
-    classes,
-    description: `${shown} (${plural(rows.length, "row")}, ${plural(features, "feature")}, ${plural(classes, "class", "classes")})`,
-  };
-  if (classNames) ds.classNames = classNames;
-  ds.featureNames = featureAt.map((c) => `column ${quote(names[c]!)} (${c + 1}) of ${shown}`);
+  const train = splits[0]!;
+  const classNames = [...new Set(train.labels!)].sort();
+  if (opts.classes !== undefined && classNames.length > opts.classes) {
+    const column = train.labelWhere!(0).where.column;
+    throw new DataError(`The CSV file ${train.shown} has ${classNames.length} class names in its label column (${classNames.slice(0, 10).map(quote).join(", ")}${classNames.length > 10 ? ", …" : ""}), but the model distinguishes only ${opts.classes} classes.`, { file: train.file, ...(column !== undefined ? { column } : {}) });
+  }
+  const index = new Map(classNames.map((c, i) => [c, i]));
+  const ys = splits.map((sp) =>
+    Int32Array.from(sp.labels!, (l, k) => {
+      const c = index.get(l);
+      if (c === undefined) {
+        const cell = sp.labelWhere!(k);
+        throw new DataError(`${cell.text}: the class ${quote(l)} does not occur in the training file ${train.shown}, so the model cannot learn it (its classes: ${classNames.slice(0, 10).map(quote).join(", ")}${classNames.length > 10 ? ", …" : ""}).`, cell.where);
+      }
+      return c;
+    }),
+  );
+  return { ys, classes: opts.classes ?? classNames.length, classNames };
+}
+
+/**
+ * CSV files with a header row. With `label`, that column holds the class of each row: either
+ * class numbers 0..C−1 (every label a whole number; C is the largest + 1), or class names,
+ * which become classes 0..C−1 in sorted order (JavaScript's code-unit order, the same on every
+ * machine; `classNames` keeps the mapping). With `targets`, those numeric columns are what the
+ * model regresses on (mse/mae), and it must end in as many units. Every other column is a
+ * numeric feature, in file order, reshaped to the model's input. Rows keep the file's order.
+ * `validation` and `test` are further files with the same columns.
+ */
+async function loadCsvSource(config: Extract<DataConfig, { source: "csv" }>, opts: LoadOptions): Promise<Dataset> {
+  const columns: CsvColumns = config.targets && config.targets.length > 0 ? { targets: config.targets } : { label: config.label };
+  const train = await readCsvSplit(config.path, columns, opts);
+  const others: { role: "validation" | "test"; split: CsvSplit }[] = [];
+  for (const role of ["validation", "test"] as const) {
+    const path = config[role];
+    if (path !== undefined) others.push({ role, split: await readCsvSplit(path, columns, opts, train.featureColumns) });
+  }
+  const tensor = (sp: CsvSplit): tf.Tensor => tf.tensor(sp.x, [sp.rows, ...opts.inputShape], "float32");
+  const features = train.featureColumns.length;
+  const extra = others.map((o) => `${o.role} ${o.split.shown} (${plural(o.split.rows, "row")})`).join(", ");
+  let ds: Dataset;
+  if ("targets" in columns) {
+    const k = columns.targets.length;
+    if (opts.outputs !== undefined && opts.outputs !== k) {
+      throw new DataError(`The CSV file ${train.shown} has ${plural(k, "target column")} (${columns.targets.map(quote).join(", ")}), but the model ends in ${plural(opts.outputs, "unit")}: a regression model gives one value per target.`, { file: train.file });
+    }
+    ds = {
+      train: memorySamples(tensor(train), { targets: train.targets! }),
+      classes: 0,
+      targetSize: k,
+      targetNames: columns.targets,
+      description: `${train.shown} (${plural(train.rows, "row")}, ${plural(features, "feature")}, ${plural(k, "target")}: ${columns.targets.map(quote).join(", ")})${extra ? `; ${extra}` : ""}`,
+    };
+    for (const o of others) ds[o.role] = memorySamples(tensor(o.split), { targets: o.split.targets! });
+  } else {
+    const { ys, classes, classNames } = csvClasses([train, ...others.map((o) => o.split)], opts);
+    ds = {
+      train: memorySamples(tensor(train), { labels: ys[0]! }),
+      classes,
+      description: `${train.shown} (${plural(train.rows, "row")}, ${plural(features, "feature")}, ${plural(classes, "class", "classes")})${extra ? `; ${extra}` : ""}`,
+    };
+    if (classNames) ds.classNames = classNames;
+    others.forEach((o, i) => (ds[o.role] = memorySamples(tensor(o.split), { labels: ys[i + 1]! })));
+  }
+  ds.featureNames = train.featureNames;
+  ds.preprocess = { kind: "features", names: train.featureColumns };
   return ds;
 }
 
@@ -742,9 +715,9 @@ async function loadIdx(imagesPath: string, labelsPath: string, opts: LoadOptions
   for (let p = 0; p < pixels.length; p++) pixels[p] = data[p]! / 255;
   const classes = opts.classes ?? max + 1;
   return {
-    xTrain: tf.tensor(pixels, [n, ...input], "float32"),
-    yTrain: y,
+    train: memorySamples(tf.tensor(pixels, [n, ...input], "float32"), { labels: y }),
     classes,
+    preprocess: { kind: "features" },
     description: `idx ${images.shown} (${plural(n, "image")} of ${rows}x${cols}, ${plural(classes, "class", "classes")})`,
   };
 }

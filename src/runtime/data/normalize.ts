@@ -105,3 +105,71 @@ function perFeature(features: number, f: (flat: tf.Tensor2D) => tf.Tensor): (x: 
     return tf.tidy(() => tf.reshape(f(tf.reshape(x.toFloat(), [x.shape[0]!, features])), x.shape));
   };
 }
+
+/** What `fitSamples` needs of a split: its inputs in memory or a stream of them. */
+interface FitSource {
+  n: number;
+  x?: tf.Tensor;
+  read?(indices: Int32Array): Promise<Float32Array>;
+}
+
+/**
+ * Fits `config` on every sample of a split: on the tensor when it is in memory (as
+ * `fitNormalizer`), else streamed in batches of `batch`, accumulated in float64 (mean and
+ * population variance by Chan's parallel update, or min and max), so a split larger than
+ * memory is fitted exactly in one pass.
+ */
+export async function fitSamples(config: NormalizeConfig, s: FitSource, features: number, batch = 256): Promise<Normalizer> {
+  if (s.x) return fitNormalizer(config, s.x);
+  if (s.n === 0) throw new Error("fitSamples needs at least one training example");
+  if (!s.read) throw new Error("fitSamples: the samples have neither `x` nor `read`");
+  const stats: Record<string, number[]> = {};
+  if (config.kind === "standard" || config.kind === "minmax") {
+    const a = new Float64Array(features).fill(config.kind === "minmax" ? Infinity : 0);
+    const b = new Float64Array(features).fill(config.kind === "minmax" ? -Infinity : 0);
+    let seen = 0;
+    for (let start = 0; start < s.n; start += batch) {
+      const m = Math.min(batch, s.n - start);
+      const values = await s.read(Int32Array.from({ length: m }, (_, i) => start + i));
+      if (config.kind === "minmax") {
+        for (let k = 0; k < m; k++) {
+          for (let f = 0, o = k * features; f < features; f++) {
+            const v = values[o + f]!;
+            if (v < a[f]!) a[f] = v;
+            if (v > b[f]!) b[f] = v;
+          }
+        }
+      } else {
+        // This batch's mean and sum of squared deviations, merged into the running ones.
+        for (let f = 0; f < features; f++) {
+          let sum = 0;
+          for (let k = 0; k < m; k++) sum += values[k * features + f]!;
+          const mean = sum / m;
+          let m2 = 0;
+          for (let k = 0; k < m; k++) {
+            const d = values[k * features + f]! - mean;
+            m2 += d * d;
+          }
+          const total = seen + m;
+          const delta = mean - a[f]!;
+          a[f] = a[f]! + (delta * m) / total;
+          b[f] = b[f]! + m2 + (delta * delta * seen * m) / total;
+        }
+      }
+      seen += m;
+    }
+    if (config.kind === "standard") {
+      stats["mean"] = Array.from(a, (v) => Math.fround(v));
+      stats["std"] = Array.from(b, (v) => {
+        const sd = Math.fround(Math.sqrt(v / seen));
+        return sd < FLOOR ? 1 : sd;
+      });
+    } else {
+      stats["min"] = Array.from(a);
+      stats["max"] = Array.from(b);
+    }
+  } else if (config.kind === "scale") {
+    stats["factor"] = [config.factor];
+  }
+  return restoreNormalizer(config, stats);
+}

@@ -1,0 +1,436 @@
+/**
+ * The training loop's view of its data: which samples train, which validate and which test
+ * (`splitData`), and batches of them normalised and turned into the loss's targets, read ahead
+ * by one batch so a streamed source decodes the next batch while this one trains.
+ *
+ * The protocol is the lectures' train / validation / test: the validation split is the source's
+ * own, or held out of the training data (`validate F`, stratified by class and seeded), and is
+ * what early stopping, best checkpoints, search objectives and every `val_*` metric read; the
+ * test split is evaluated once, after training. A recipe that reads a `val_*` metric without
+ * validation data gets `DEFAULT_VALIDATION` held out, and the log says so.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { LossName, NormalizeConfig, TrainConfig } from "./config.js";
+import { DataError } from "./data/common.js";
+import { fitSamples, type Normalizer } from "./data/normalize.js";
+import { memorySamples, subsetSamples, type Dataset, type Samples } from "./data/samples.js";
+
+/** The fraction of the training data held out when a recipe needs validation data and names none. */
+export const DEFAULT_VALIDATION = 0.1;
+
+/** A batch as the user's own code hands it over (`train({ data: { train: batches } })`). */
+export interface UserBatch {
+  x: tf.Tensor;
+  /** Class indices [m] (or [m, 1]), one-hot rows [m, classes], or regression targets [m, k]. */
+  y: tf.Tensor;
+}
+
+/** A split of the user's own data: tensors (or arrays) of every sample, or batches to iterate once per epoch. */
+export type UserSplit =
+  | { x: tf.Tensor | Float32Array | number[] | number[][]; y: tf.Tensor | Int32Array | Float32Array | number[] | number[][] }
+  | AsyncIterable<UserBatch>
+  | (() => AsyncIterable<UserBatch>);
+
+/** `train({ data })`: the user's data instead of the recipe's `data` source. */
+export interface UserData {
+  train: UserSplit;
+  validation?: UserSplit;
+  test?: UserSplit;
+  /** The name of each class index, saved with the model for `nnc predict`. */
+  classNames?: string[];
+}
+
+/** A split the loop reads: samples by index (in memory or streamed), or the user's batches. */
+export interface LoopSplit {
+  role: "training" | "validation" | "test";
+  samples?: Samples;
+  /** The user's batches, iterated afresh each pass. */
+  batches?: () => AsyncIterable<UserBatch>;
+}
+
+/** Why a split is there, for the log: "validation: 10% of the training data held out…". */
+export interface SplitPlan {
+  train: LoopSplit;
+  validation?: LoopSplit;
+  test?: LoopSplit;
+  /** Log lines that say where validation data came from. */
+  notes: string[];
+}
+
+/** Whether the recipe reads a metric measured on validation data. */
+export function needsValidation(config: TrainConfig): boolean {
+  const metrics = [config.earlyStop?.metric, config.checkpoint?.metric, ...config.metrics];
+  return metrics.some((m) => m !== undefined && m.startsWith("val_"));
+}
+
+const percent = (f: number): string => `${+(f * 100).toFixed(2)}%`;
+
+/**
+ * Holds out `fraction` of `s`: per class (stratified), each class's samples shuffled by
+ * `random` and the first ones of each taken, so every class keeps its share (largest
+ * remainders decide the rounding; at least one sample is held out and one kept). Without
+ * labels (regression), a shuffled fraction. Both parts keep the source's order.
+ */
+export function holdOut(s: Samples, fraction: number, random: () => number, targetSize = 1): { train: Samples; validation: Samples } {
+  const n = s.n;
+  if (n < 2) throw new DataError(`Holding out ${percent(fraction)} for validation needs at least 2 training samples, but there ${n === 1 ? "is 1" : `are ${n}`}.`);
+  const total = Math.min(n - 1, Math.max(1, Math.round(n * fraction)));
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const c = s.labels ? s.labels[i]! : 0;
+    let g = groups.get(c);
+    if (!g) groups.set(c, (g = []));
+    g.push(i);
+  }
+  const classes = [...groups.keys()].sort((a, b) => a - b);
+  const share = classes.map((c) => (groups.get(c)!.length * total) / n);
+  const take = share.map(Math.floor);
+  let left = total - take.reduce((a, b) => a + b, 0);
+  const byRemainder = classes.map((_, k) => k).sort((a, b) => share[b]! - take[b]! - (share[a]! - take[a]!) || a - b);
+  for (const k of byRemainder) {
+    if (left === 0) break;
+    if (take[k]! < groups.get(classes[k]!)!.length) {
+      take[k]!++;
+      left--;
+    }
+  }
+  const held = new Uint8Array(n);
+  classes.forEach((c, k) => {
+    const g = groups.get(c)!;
+    for (let i = g.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [g[i], g[j]] = [g[j]!, g[i]!];
+    }
+    for (let i = 0; i < take[k]!; i++) held[g[i]!] = 1;
+  });
+  const valIdx: number[] = [];
+  const trainIdx: number[] = [];
+  for (let i = 0; i < n; i++) (held[i] ? valIdx : trainIdx).push(i);
+  return { train: subsetSamples(s, Int32Array.from(trainIdx), targetSize), validation: subsetSamples(s, Int32Array.from(valIdx), targetSize) };
+}
+
+/**
+ * Decides the splits: the source's validation split, else `validate F` held out of the
+ * training data, else — when the recipe reads a `val_*` metric — `DEFAULT_VALIDATION` held out.
+ * The test split is never used for validation. Disposes the training tensor it splits.
+ */
+export function splitData(data: Dataset, config: TrainConfig, random: () => number, user?: { validation?: () => AsyncIterable<UserBatch>; train?: () => AsyncIterable<UserBatch>; test?: () => AsyncIterable<UserBatch> }): SplitPlan {
+  const notes: string[] = [];
+  const fromUser = (role: LoopSplit["role"], b: (() => AsyncIterable<UserBatch>) | undefined): LoopSplit | undefined => (b ? { role, batches: b } : undefined);
+  let train: LoopSplit = fromUser("training", user?.train) ?? { role: "training", samples: data.train };
+  let validation: LoopSplit | undefined = fromUser("validation", user?.validation) ?? (data.validation ? { role: "validation", samples: data.validation } : undefined);
+  const test: LoopSplit | undefined = fromUser("test", user?.test) ?? (data.test ? { role: "test", samples: data.test } : undefined);
+  if (validation) {
+    if (config.validate !== undefined) notes.push(`validation: the data's own validation split (${validation.samples ? `${validation.samples.n.toLocaleString("en-US")} samples` : "the batches given"}); \`validate ${config.validate}\` is not used`);
+    else notes.push(`validation: the data's own validation split${validation.samples ? ` (${validation.samples.n.toLocaleString("en-US")} samples)` : ""}`);
+  } else {
+    const fraction = config.validate ?? (needsValidation(config) ? DEFAULT_VALIDATION : undefined);
+    if (fraction !== undefined) {
+      if (!train.samples) {
+        throw new DataError(`The recipe ${config.validate !== undefined ? `holds out \`validate ${config.validate}\`` : "reads a `val_` metric"}, but the training data is given as batches, which cannot be split: pass \`validation\` batches too.`);
+      }
+      const whole = train.samples;
+      const parts = holdOut(whole, fraction, random, data.targetSize ?? 1);
+      whole.x?.dispose();
+      train = { role: "training", samples: parts.train };
+      validation = { role: "validation", samples: parts.validation };
+      const how = data.train.labels ? "stratified by class" : "at random";
+      notes.push(
+        config.validate !== undefined
+          ? `validation: ${percent(fraction)} of the training data held out (${parts.validation.n.toLocaleString("en-US")} samples, ${how}, by the seed)`
+          : `validation: the recipe reads a \`val_\` metric but has no validation data, so ${percent(fraction)} of the training data is held out (${parts.validation.n.toLocaleString("en-US")} samples, ${how}); add \`validate F\` to choose the fraction`,
+      );
+    }
+  }
+  if (test) notes.push(`test: ${test.samples ? `${test.samples.n.toLocaleString("en-US")} samples` : "the batches given"}, evaluated once, after training`);
+  return { train, ...(validation ? { validation } : {}), ...(test ? { test } : {}), notes };
+}
+
+/** Class indices → what the loss compares with the model's output. */
+export function classTargets(labels: Int32Array, loss: LossName, units: number): tf.Tensor {
+  return tf.tidy(() => {
+    const idx = tf.tensor1d(labels, "int32");
+    if (units === 1) {
+      const y = idx.toFloat().reshape([-1, 1]);
+      return loss === "hinge" ? y.mul(2).sub(1) : y;
+    }
+    const onehot = tf.oneHot(idx, units).toFloat();
+    return loss === "hinge" ? onehot.mul(2).sub(1) : onehot;
+  });
+}
+
+/** A batch ready for the model: normalised inputs and the loss's targets. */
+export interface Batch {
+  x: tf.Tensor;
+  y: tf.Tensor;
+  size: number;
+}
+
+/** Makes batches of a split: inputs read (or gathered) and normalised, targets built. */
+export class Batcher {
+  constructor(
+    private readonly normalizer: Normalizer,
+    private readonly inputShape: number[],
+    private readonly loss: LossName,
+    private readonly units: number,
+    private readonly targetSize: number,
+  ) {}
+
+  /** The samples at `idx` of `s`. */
+  async of(s: Samples, idx: Int32Array): Promise<Batch> {
+    let raw: tf.Tensor;
+    if (s.x) {
+      const x = s.x;
+      raw = tf.tidy(() => tf.gather(x, tf.tensor1d(idx, "int32")));
+    } else {
+      const values = await s.read!(idx);
+      raw = tf.tensor(values, [idx.length, ...this.inputShape], "float32");
+    }
+    const x = this.normalizer.apply(raw);
+    raw.dispose();
+    let y: tf.Tensor;
+    if (s.labels) {
+      const labels = s.labels;
+      y = classTargets(Int32Array.from(idx, (i) => labels[i]!), this.loss, this.units);
+    } else {
+      const k = this.targetSize;
+      const t = new Float32Array(idx.length * k);
+      idx.forEach((i, j) => t.set(s.targets!.subarray(i * k, (i + 1) * k), j * k));
+      y = tf.tensor2d(t, [idx.length, k]);
+    }
+    return { x, y, size: idx.length };
+  }
+
+  /** A batch the user's code gave: checked, normalised, its `y` turned into targets. */
+  user(b: UserBatch, role: string, index: number): Batch {
+    const where = `batch ${index + 1} of the ${role} data`;
+    if (!(b?.x instanceof tf.Tensor) || !(b?.y instanceof tf.Tensor)) throw new DataError(`${capital(where)} is not an object { x, y } of two tensors.`);
+    const m = b.x.shape[0] ?? 0;
+    const size = this.inputShape.reduce((p, d) => p * d, 1);
+    if (m === 0 || b.x.size !== m * size) throw new DataError(`${capital(where)}: x has the shape [${b.x.shape.join(", ")}], but the model takes [batch, ${this.inputShape.join(", ")}].`);
+    if (b.y.shape[0] !== m) throw new DataError(`${capital(where)}: x holds ${m} samples but y holds ${b.y.shape[0]}.`);
+    const x = tf.tidy(() => this.normalizer.apply(b.x.toFloat().reshape([m, ...this.inputShape])));
+    const y = tf.tidy(() => {
+      if (this.loss === "mse" || this.loss === "mae") {
+        if (b.y.size !== m * this.targetSize) throw new DataError(`${capital(where)}: y has the shape [${b.y.shape.join(", ")}], but the model gives ${this.targetSize} value${this.targetSize === 1 ? "" : "s"} per sample.`);
+        return b.y.toFloat().reshape([m, this.targetSize]);
+      }
+      if (b.y.rank === 2 && b.y.shape[1] === this.units && this.units > 1) return this.loss === "hinge" ? b.y.toFloat().mul(2).sub(1) : b.y.toFloat();
+      if (b.y.size !== m) throw new DataError(`${capital(where)}: y has the shape [${b.y.shape.join(", ")}]; give class indices [${m}] or one-hot rows [${m}, ${this.units}].`);
+      const idx = b.y.reshape([m]).toInt();
+      if (this.units === 1) {
+        const f = idx.toFloat().reshape([m, 1]);
+        return this.loss === "hinge" ? f.mul(2).sub(1) : f;
+      }
+      const onehot = tf.oneHot(idx, this.units).toFloat();
+      return this.loss === "hinge" ? onehot.mul(2).sub(1) : onehot;
+    });
+    return { x, y, size: m };
+  }
+}
+
+const capital = (s: string): string => s[0]!.toUpperCase() + s.slice(1);
+
+/**
+ * The batches of one pass over `split`: in `order` (or the samples' own order), at most
+ * `limit`, each read while the previous one trains (the read of batch b+1 starts before batch
+ * b is handed out, so a streamed source decodes in its workers meanwhile).
+ */
+export async function* passOver(split: LoopSplit, batcher: Batcher, batch: number, order?: Int32Array, limit = Infinity): AsyncGenerator<Batch> {
+  if (split.batches) {
+    let i = 0;
+    for await (const b of split.batches()) {
+      if (i >= limit) break;
+      yield batcher.user(b, split.role, i++);
+    }
+    return;
+  }
+  const s = split.samples!;
+  const n = s.n;
+  const count = Math.min(Math.ceil(n / batch), limit);
+  const indices = (b: number): Int32Array => {
+    const from = b * batch;
+    const to = Math.min(n, from + batch);
+    return order ? order.slice(from, to) : Int32Array.from({ length: to - from }, (_, k) => from + k);
+  };
+  let pending: Promise<Batch> | undefined = count > 0 ? batcher.of(s, indices(0)) : undefined;
+  try {
+    for (let b = 0; b < count; b++) {
+      const current = await pending!;
+      pending = b + 1 < count ? batcher.of(s, indices(b + 1)) : undefined;
+      // A read that fails while this batch trains is reported when it is awaited; until then, keep it from being "unhandled".
+      pending?.catch(() => {});
+      yield current;
+    }
+  } finally {
+    // Stopped early (an error, Ctrl-C, `limit`): the batch read ahead is not needed.
+    // (After wasm ran out of memory its heap may be broken and freeing fails too: the first error is the one reported.)
+    if (pending) {
+      void pending.then(
+        (b) => {
+          try {
+            tf.dispose([b.x, b.y]);
+          } catch {
+            // see above
+          }
+        },
+        () => {},
+      );
+    }
+  }
+}
+
+/** Class indices from a label tensor or array: whole numbers from 0, or the argmax of one-hot rows. */
+async function labelsOf(y: tf.Tensor | ArrayLike<number> | number[][], n: number, role: string): Promise<Int32Array> {
+  const t = y instanceof tf.Tensor ? y : tf.tensor(y as number[]);
+  try {
+    if (t.shape[0] !== n) throw new DataError(`The ${role} data holds ${n} inputs but ${t.shape[0]} labels.`);
+    if (t.rank === 2 && t.shape[1]! > 1) return Int32Array.from(await t.argMax(1).data());
+    const v = await t.data();
+    return Int32Array.from(v, (l, i) => {
+      if (!Number.isInteger(l) || l < 0) throw new DataError(`The ${role} labels must be class indices (whole numbers from 0), but label ${i} is ${l}.`);
+      return l;
+    });
+  } finally {
+    if (!(y instanceof tf.Tensor)) t.dispose();
+  }
+}
+
+/** The user's `train({ data })` as a Dataset (tensors) plus the splits given as batches. */
+export async function userDataset(data: UserData, inputShape: number[], regression: boolean, targetSize: number): Promise<{ dataset: Dataset; batches: { train?: () => AsyncIterable<UserBatch>; validation?: () => AsyncIterable<UserBatch>; test?: () => AsyncIterable<UserBatch> } }> {
+  const batches: { train?: () => AsyncIterable<UserBatch>; validation?: () => AsyncIterable<UserBatch>; test?: () => AsyncIterable<UserBatch> } = {};
+  const splits: Partial<Record<"train" | "validation" | "test", Samples>> = {};
+  let classes = 0;
+  for (const role of ["train", "validation", "test"] as const) {
+    const given = data[role];
+    if (given === undefined) continue;
+    if (typeof given === "function") {
+      batches[role] = given;
+      continue;
+    }
+    const tfData = given as { iterator?: () => Promise<{ next(): Promise<IteratorResult<unknown>> }> };
+    if (typeof tfData.iterator === "function") {
+      // A tf.data.Dataset: a fresh iterator on each pass; its elements may be { xs, ys }.
+      batches[role] = () => ({
+        [Symbol.asyncIterator]: () => {
+          let it: { next(): Promise<IteratorResult<unknown>> } | undefined;
+          return {
+            next: async (): Promise<IteratorResult<UserBatch>> => {
+              it ??= await tfData.iterator!();
+              const r = await it.next();
+              if (r.done) return { done: true, value: undefined };
+              const e = r.value as { x?: tf.Tensor; y?: tf.Tensor; xs?: tf.Tensor; ys?: tf.Tensor };
+              return { done: false, value: { x: (e.x ?? e.xs)!, y: (e.y ?? e.ys)! } };
+            },
+          };
+        },
+      });
+      continue;
+    }
+    if (typeof (given as AsyncIterable<UserBatch>)[Symbol.asyncIterator] === "function") {
+      const iterable = given as AsyncIterable<UserBatch>;
+      batches[role] = () => iterable;
+      continue;
+    }
+    const { x: gx, y: gy } = given as { x: tf.Tensor | number[]; y: tf.Tensor | number[] };
+    const shown = role === "train" ? "training" : role;
+    const xt = gx instanceof tf.Tensor ? gx : tf.tensor(gx as number[]);
+    const n = xt.shape[0] ?? 0;
+    const size = inputShape.reduce((p, d) => p * d, 1);
+    if (n === 0 || xt.size !== n * size) {
+      if (!(gx instanceof tf.Tensor)) xt.dispose();
+      throw new DataError(`The ${shown} inputs have the shape [${xt.shape.join(", ")}], but the model takes [n, ${inputShape.join(", ")}].`);
+    }
+    const x = tf.tidy(() => xt.toFloat().reshape([n, ...inputShape]));
+    if (!(gx instanceof tf.Tensor)) xt.dispose();
+    if (regression) {
+      const yt = gy instanceof tf.Tensor ? gy : tf.tensor(gy as number[]);
+      const values = Float32Array.from(await yt.data());
+      if (!(gy instanceof tf.Tensor)) yt.dispose();
+      if (values.length !== n * targetSize) {
+        x.dispose();
+        throw new DataError(`The ${shown} targets hold ${values.length} values for ${n} inputs, but the model gives ${targetSize} per sample.`);
+      }
+      splits[role] = memorySamples(x, { targets: values });
+    } else {
+      let labels: Int32Array;
+      try {
+        labels = await labelsOf(gy, n, shown);
+      } catch (e) {
+        x.dispose();
+        throw e;
+      }
+      for (const l of labels) classes = Math.max(classes, l + 1);
+      splits[role] = memorySamples(x, { labels });
+    }
+  }
+  if (!splits.train && !batches.train) throw new DataError("`train({ data })` needs `data.train`.");
+  const dataset: Dataset = {
+    train: splits.train ?? { n: 0 },
+    classes: regression ? 0 : Math.max(classes, data.classNames?.length ?? 0),
+    description: `the data given to train() (${splits.train ? `${splits.train.n.toLocaleString("en-US")} training samples` : "training batches"}${splits.validation ? `, ${splits.validation.n.toLocaleString("en-US")} validation` : ""}${splits.test ? `, ${splits.test.n.toLocaleString("en-US")} test` : ""})`,
+    preprocess: { kind: "features" },
+  };
+  if (splits.validation) dataset.validation = splits.validation;
+  if (splits.test) dataset.test = splits.test;
+  if (regression) dataset.targetSize = targetSize;
+  if (data.classNames) dataset.classNames = data.classNames;
+  return { dataset, batches };
+}
+
+/** How many batches one pass over the user's batches gives. */
+export async function countBatches(batches: () => AsyncIterable<UserBatch>): Promise<number> {
+  let n = 0;
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  for await (const _ of batches()) n++;
+  return n;
+}
+
+/** Fits the normaliser on one pass over the user's training batches (their inputs only). */
+export async function fitBatches(config: NormalizeConfig, batches: () => AsyncIterable<UserBatch>, features: number): Promise<Normalizer> {
+  const source = {
+    n: 0,
+    read: async (idx: Int32Array): Promise<Float32Array> => {
+      const out = new Float32Array(idx.length * features);
+      let at = 0;
+      for (const i of idx) {
+        out.set(rows[i]!, at);
+        at += features;
+      }
+      return out;
+    },
+  };
+  // The statistics need every sample once; a stream of batches is read into rows batch by batch.
+  const rows: Float32Array[] = [];
+  let i = 0;
+  for await (const b of batches()) {
+    if (!(b?.x instanceof tf.Tensor)) throw new DataError(`Batch ${i + 1} of the training data is not an object { x, y } of two tensors.`);
+    const values = (await b.x.data()) as Float32Array;
+    const m = b.x.shape[0] ?? 0;
+    if (values.length !== m * features) throw new DataError(`Batch ${i + 1} of the training data: x has the shape [${b.x.shape.join(", ")}], but the model takes ${features} values per sample.`);
+    for (let k = 0; k < m; k++) rows.push(Float32Array.from(values.subarray(k * features, (k + 1) * features)));
+    i++;
+  }
+  source.n = rows.length;
+  if (source.n === 0) throw new DataError("The training batches given to train() are empty.");
+  return fitSamples(config, source, features);
+}
+
+/** What `data.json` records beside a trained model (schema/data.schema.json), for `nnc predict` and `nnc evaluate`. */
+export function dataFacts(data: Dataset, config: TrainConfig, inputShape: number[], targetSize: number | undefined): Record<string, unknown> {
+  const facts: Record<string, unknown> = {
+    task: targetSize !== undefined ? "regression" : "classification",
+    classes: data.classes,
+    inputShape,
+    source: data.description,
+    loss: config.loss,
+  };
+  if (data.classNames) facts["classNames"] = data.classNames;
+  if (targetSize !== undefined) {
+    facts["targetSize"] = targetSize;
+    if (data.targetNames) facts["targetNames"] = data.targetNames;
+  }
+  if (config.data.source === "csv" && targetSize === undefined) facts["label"] = config.data.label;
+  if (data.preprocess) facts["preprocess"] = data.preprocess;
+  return facts;
+}
