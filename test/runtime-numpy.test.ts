@@ -424,6 +424,13 @@ describe("the .npz reader", () => {
     expect((await failure(() => loadNumpy(npzConfig("none.npz"), opts([4])))).message).toContain('Cannot find the .npz archive "none.npz"');
   });
 
+  it("reads only the members it uses: a damaged array the recipe does not name is left alone", async () => {
+    write("extra.npz", zip([{ name: "notes.npy", data: x, crc: 1 }, { name: "x_train.npy", data: x }, { name: "y_train.npy", data: y, deflate: true }]));
+    const ds = await loadNumpy(npzConfig("extra.npz"), opts([4]));
+    expect(ds.train.n).toBe(3);
+    ds.train.x!.dispose();
+  });
+
   it("refuses a deflated member that decompresses to more than its directory says", async () => {
     const archive = zip([{ name: "x_train.npy", data: x, deflate: true }, { name: "y_train.npy", data: y }]);
     // The directory's uncompressed size of the first member, made 10 bytes smaller.
@@ -449,7 +456,7 @@ describe("loadNumpy: inputs", () => {
     expect(Math.max(...x)).toBeLessThanOrEqual(1);
     expect(Array.from(ds.train.labels!)).toEqual([3, 9]);
     expect(ds.classes).toBe(10);
-    expect(ds.description).toBe('"px.npy" (2 samples of 28x28, read as 28x28x1, pixels scaled to [0, 1]), "py.npy" (10 classes) (no test split)');
+    expect(ds.description).toBe('"px.npy" (2 samples of 28x28, read as 28x28x1, pixels scaled to [0, 1]), "py.npy" (10 classes); no test split');
     expect(ds.preprocess).toEqual({ kind: "features" });
   });
 
@@ -592,7 +599,7 @@ describe("loadNumpy: labels and targets", () => {
     write("frac.npy", npy("<f4", [4], [0, 1, 0.5, 0]));
     const frac = await failure(() => loadNumpy(npyConfig("x4.npy", "frac.npy"), opts([2], { task: "classification" })));
     expect(frac.message).toContain('"frac.npy": frac[2] is 0.5, but class labels are whole numbers from 0. Hint: for regression targets, give the recipe loss mse or mae.');
-    write("cube.npy", npy("<i4", [4, 2, 2], range(16, () => 0)));
+    write("cube.npy", npy("<i4", [4, 2, 2], [])); // only the header: the shape is refused before the data is read
     expect((await failure(() => loadNumpy(npyConfig("x4.npy", "cube.npy"), opts([2])))).message).toContain('"cube.npy" has shape (4, 2, 2), which is not class labels');
   });
 

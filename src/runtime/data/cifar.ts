@@ -206,7 +206,7 @@ export async function loadCifar(config: Extract<DataConfig, { source: "cifar10" 
   checkDataSize(
     (nTrain + nTest) * IMAGE,
     `The ${layout.title} folder ${JSON.stringify(shownDir)} holds ${plural(nTrain + nTest, "image")} of 32x32x3:`,
-    "Hint: train on a part of it (fewer batches, or a subset saved as .npy).",
+    "Hint: free memory (or use a backend with more), or train on a part of it saved as NumPy arrays (`npy(…)`).",
     opts,
     { file: dir },
   );

@@ -24,13 +24,12 @@
  *   is a float array with a value that is not a whole number, and class labels otherwise.
  */
 import * as tf from "@tensorflow/tfjs";
-import { open } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import type { DataConfig } from "../config.js";
 import { closestByDistance } from "../../common/edit-distance.js";
-import { checkDataSize, count, DataError, describeShape, plural, quote, readInput, sameShape, sizeOf, type DataWhere, type LoadOptions } from "./common.js";
+import { checkDataSize, count, DataError, describeShape, plural, quote, sameShape, sizeOf, type DataWhere, type LoadOptions } from "./common.js";
 import { memorySamples, type Dataset, type Samples } from "./samples.js";
-import { readZip, zipEntryData, zipEntryHead, type ZipArchive, type ZipEntry } from "./zip.js";
+import { openInput, openZip, zipEntryData, zipEntryHead, type ZipArchive, type ZipEntry } from "./zip.js";
 
 // ── the .npy format ────────────────────────────────────────────────────────────────────────
 
@@ -40,7 +39,8 @@ export type NpyType = "bool" | "int8" | "uint8" | "int16" | "uint16" | "int32" |
 /**
  * The values of an array, C order, as JavaScript holds them: bool as 0/1 bytes, int64/uint64 as
  * float64 (exact: every value is below 2^53 in magnitude), float16 as float32, the rest as the
- * typed array of their own type.
+ * typed array of their own type. uint8 and int8 values are a view of the bytes given to the
+ * reader, not a copy.
  */
 export type NpyValues = Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
 
@@ -383,10 +383,13 @@ function half(bits: number): number {
 
 /** The values of a checked array (header `h`, whole `bytes`), as `NpyValues`. */
 function decodeValues(bytes: Uint8Array, h: NpyHeader, ref: ArrayRef): NpyValues {
+  const n = sizeOf(h.shape);
+  // Bytes need neither alignment nor swapping: a view of the bytes read (which are this reader's own).
+  if (h.type === "uint8") return bytes.subarray(h.dataOffset, h.dataOffset + n);
+  if (h.type === "int8") return new Int8Array(bytes.buffer, bytes.byteOffset + h.dataOffset, n);
   // A copy, aligned for the typed array (and ours to swap in place). Not `bytes.slice`: on a Buffer that is a view.
   const raw = new Uint8Array(h.dataBytes);
   raw.set(bytes.subarray(h.dataOffset, h.dataOffset + h.dataBytes));
-  const n = sizeOf(h.shape);
   const buffer = raw.buffer;
   const view = new DataView(buffer);
   if (h.type === "int64" || h.type === "uint64") {
@@ -427,10 +430,6 @@ function decodeValues(bytes: Uint8Array, h: NpyHeader, ref: ArrayRef): NpyValues
     case "bool":
       for (let k = 0; k < n; k++) raw[k] = raw[k] ? 1 : 0;
       return raw;
-    case "uint8":
-      return raw;
-    case "int8":
-      return new Int8Array(buffer, 0, n);
     case "int16":
       return new Int16Array(buffer, 0, n);
     case "uint16":
@@ -476,36 +475,24 @@ interface ArraySource {
 function fileSource(path: string, baseDir: string): ArraySource {
   const file = resolve(baseDir, path);
   const shown = JSON.stringify(path);
-  return {
-    ref: { shown, file, name: arrayName(path), offsets: true },
-    async head(want) {
-      try {
-        const handle = await open(file, "r");
-        try {
-          // Never more than the file holds: a damaged header may claim gigabytes.
-          const length = Math.min(want, (await handle.stat()).size);
-          const buffer = Buffer.alloc(length);
-          const { bytesRead } = length === 0 ? { bytesRead: 0 } : await handle.read(buffer, 0, length, 0);
-          return buffer.subarray(0, bytesRead);
-        } finally {
-          await handle.close();
-        }
-      } catch (e) {
-        // readInput says why in the same words every source uses (no such file, a folder, permissions).
-        await readInput(file, shown, "NumPy file");
-        throw e;
-      }
-    },
-    all: () => readInput(file, shown, "NumPy file"),
+  // Opened for each read and closed after it: nothing stays open when a later check fails.
+  const read = async (length?: number): Promise<Uint8Array> => {
+    const input = await openInput(file, shown, "NumPy file");
+    try {
+      return await input.read(0, length ?? input.size);
+    } finally {
+      await input.close();
+    }
   };
+  return { ref: { shown, file, name: arrayName(path), offsets: true }, head: (want) => read(want), all: () => read() };
 }
 
 function memberSource(zip: ZipArchive, entry: ZipEntry): ArraySource {
   const name = entry.name.replace(/\.npy$/i, "");
   return {
     ref: { shown: `${name} in ${zip.shown}`, file: zip.file, name: arrayName(entry.name), offsets: false },
-    head: async (want) => zipEntryHead(zip, entry, want),
-    all: async () => zipEntryData(zip, entry),
+    head: (want) => zipEntryHead(zip, entry, want),
+    all: () => zipEntryData(zip, entry),
   };
 }
 
@@ -537,7 +524,7 @@ function fitsInput(sample: number[], input: number[]): boolean {
 }
 
 function inputShapeError(ref: ArrayRef, shape: number[], input: number[]): DataError {
-  const where = ref.offsets ? { file: ref.file, offset: 8 } : { file: ref.file };
+  const where = { file: ref.file };
   if (shape.length === 0) return new DataError(`${ref.shown} holds a single value (shape ()), not an array of samples; the model takes ${describeShape(input)} per sample.`, where);
   const sample = shape.slice(1);
   const n = shape[0]!;
@@ -559,14 +546,17 @@ function inputShapeError(ref: ArrayRef, shape: number[], input: number[]): DataE
 
 const shortValue = (v: number, t: NpyType): string => (Number.isNaN(v) ? "nan" : !Number.isFinite(v) ? (v > 0 ? "inf" : "-inf") : t === "float32" || t === "float16" ? String(Number(v.toPrecision(7))) : String(v));
 
+/** Bytes 0..255 as float32 in [0, 1]: a copy made natively, then divided in place (one element type here, so the loop stays fast). */
+function scalePixels(src: Uint8Array): Float32Array {
+  const out = Float32Array.from(src);
+  for (let k = 0; k < out.length; k++) out[k] = out[k]! / 255;
+  return out;
+}
+
 /** The inputs as float32, uint8 pixels scaled to [0, 1]; NaN, infinities and values beyond float32 refused. */
 function inputValues(a: NpyArray, ref: ArrayRef, h?: NpyHeader): Float32Array {
   const src = a.values;
-  if (a.type === "uint8") {
-    const out = new Float32Array(src.length);
-    for (let k = 0; k < src.length; k++) out[k] = src[k]! / 255;
-    return out;
-  }
+  if (a.type === "uint8") return scalePixels(src as Uint8Array);
   if (isFloat(a.type)) {
     for (let k = 0; k < src.length; k++) {
       const v = src[k]!;
@@ -636,8 +626,12 @@ function classLabels(y: NpyArray, ref: ArrayRef, h: NpyHeader | undefined, opts:
     }
     return { labels, classes: c, targetSize: 0 };
   }
-  throw new DataError(
-    `${ref.shown} has shape ${pythonShape(y.shape)}, which is not class labels: they are shaped (n,) or (n, 1), one class number per sample, or (n, C), one-hot rows.${regressionHint}`,
+  throw notLabels(ref, y.shape);
+}
+
+function notLabels(ref: ArrayRef, shape: number[]): DataError {
+  return new DataError(
+    `${ref.shown} has shape ${pythonShape(shape)}, which is not class labels: they are shaped (n,) or (n, 1), one class number per sample, or (n, C), one-hot rows. Hint: for regression targets, give the recipe loss mse or mae.`,
     { file: ref.file },
   );
 }
@@ -715,6 +709,15 @@ interface Loaded {
  */
 export async function loadNumpy(config: Extract<DataConfig, { source: "npy" | "npz" }>, opts: LoadOptions): Promise<Dataset> {
   const o: LoadOptions = { ...opts, classes: opts.classes ?? config.classes };
+  let zip: ZipArchive | undefined;
+  try {
+    return await loadArrays(config, o, (z) => (zip = z));
+  } finally {
+    await zip?.input.close();
+  }
+}
+
+async function loadArrays(config: Extract<DataConfig, { source: "npy" | "npz" }>, o: LoadOptions, opened: (zip: ZipArchive) => void): Promise<Dataset> {
   const splits: SplitSources[] = [];
   const notes: string[] = [];
   let archive = "";
@@ -734,7 +737,8 @@ export async function loadNumpy(config: Extract<DataConfig, { source: "npy" | "n
     const file = resolve(o.baseDir, config.path);
     const shown = JSON.stringify(config.path);
     archive = `${shown}: `;
-    const zip = readZip(await readInput(file, shown, ".npz archive"), shown, file);
+    const zip = await openZip(file, shown, ".npz archive");
+    opened(zip);
     const defaults: Record<Role, [string, string] | undefined> = { train: undefined, validation: ["x_val", "y_val"], test: ["x_test", "y_test"] };
     for (const [role, x, y] of pairs) {
       let names: [string, string] | undefined = x !== undefined && y !== undefined ? [x, y] : undefined;
@@ -771,6 +775,8 @@ export async function loadNumpy(config: Extract<DataConfig, { source: "npy" | "n
         { file: s.y.ref.file },
       );
     }
+    // Labels of another shape are refused before any data is read (float arrays, without a task, may still be regression targets).
+    if (yh.shape.length > 2 && (o.task === "classification" || (o.task === undefined && !isFloat(yh.type)))) throw notLabels(s.y.ref, yh.shape);
     loaded.push({ ...s, xh, yh });
   }
   const total = loaded.reduce((t, l) => t + l.xh.shape[0]!, 0);
@@ -823,7 +829,7 @@ export async function loadNumpy(config: Extract<DataConfig, { source: "npy" | "n
   const ds: Dataset = {
     train: splitsOut.train!,
     classes,
-    description: `${archive}${described.join("; ")}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}`,
+    description: [archive + described.join("; "), ...notes].join("; "),
     preprocess: { kind: "features" },
   };
   if (splitsOut.validation) ds.validation = splitsOut.validation;
