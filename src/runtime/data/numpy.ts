@@ -548,7 +548,7 @@ const shortValue = (v: number, t: NpyType): string => (Number.isNaN(v) ? "nan" :
 
 /** Bytes 0..255 as float32 in [0, 1]: a copy made natively, then divided in place (one element type here, so the loop stays fast). */
 function scalePixels(src: Uint8Array): Float32Array {
-  const out = Float32Array.from(src);
+  const out = new Float32Array(src);
   for (let k = 0; k < out.length; k++) out[k] = out[k]! / 255;
   return out;
 }
