@@ -142,6 +142,55 @@ DIR/results.jsonl are skipped (the same seed draws the same configurations).`,
     ],
   },
   {
+    name: "predict",
+    usage: ["predict RUN INPUT... [--top K] [--json] [--batch N] [--backend B]", "predict RUN --data SOURCE [--top K] [--json] [--batch N] [--backend B]"],
+    summary: "a trained run's model on new inputs: the likeliest classes, or the regression outputs",
+    about: `Run the model of a trained run (the folder training wrote: model.json, normalizer.json,
+data.json) on new inputs: PNG/JPEG images or folders of them (prepared as in training), a .csv
+of feature rows (its columns by name; a label column is ignored), a .npy of inputs, or the
+samples of --data SOURCE. Each input is normalised with the run's saved statistics. Prints one
+row per input: the top-k classes with their probabilities and names, or the regression outputs
+by target name.`,
+    options: [
+      { name: "data", type: "string", value: "SOURCE", help: "predict on a data source instead of input files: its test split if it has one, else all its samples. A path (a folder of class sub-folders of images, a CIFAR folder, a .csv, a .npz) or an expression as in a recipe: 'mnist(test: 2000)', 'csv(\"f.csv\", label: \"species\")'" },
+      { name: "top", type: "string", value: "K", min: 1, help: "show the K likeliest classes (default 3, or fewer when the model has fewer classes)" },
+      { name: "json", type: "boolean", help: "one JSON object per input per line: {input, top: [{class, name, p}]} or {input, outputs: {name: value}}" },
+      { name: "batch", type: "string", value: "N", min: 1, help: "inputs per batch through the model (default 256)" },
+      backend,
+    ],
+  },
+  {
+    name: "evaluate",
+    usage: ["evaluate RUN --data SOURCE [--json] [--report FILE.html] [--batch N] [--backend B]"],
+    summary: "a trained run on labelled data: loss, accuracy, per-class table, confusion matrix",
+    about: `Evaluate the model of a trained run on a data source: its test split if it has one, else all
+its samples (the output says which). Prints the run's loss and, for a classifier, the accuracy,
+precision, recall, F1 and support per class and the confusion matrix (rows: the true class;
+printed for up to 20 classes, the most frequent confusions beyond); for a regression model,
+the MSE and MAE of each target.`,
+    options: [
+      { name: "data", type: "string", value: "SOURCE", help: "the data: a path (a folder of class sub-folders of images, a CIFAR folder, a .csv with the run's label column, a .npz) or an expression as in a recipe: 'mnist(test: 2000)', 'idx(images: \"…\", labels: \"…\")' (required)" },
+      { name: "json", type: "boolean", help: "print it all as one JSON object" },
+      { name: "report", type: "string", value: "FILE.html", help: "also write a self-contained HTML page with the per-class table and the confusion matrix drawn" },
+      { name: "batch", type: "string", value: "N", min: 1, help: "samples per batch through the model (default 256)" },
+      backend,
+    ],
+  },
+  {
+    name: "export",
+    usage: ["export RUN --format onnx|tfjs -o PATH [--force] [--opset N]"],
+    summary: "a trained run's model as ONNX, or as a TF.js model plain TensorFlow.js loads",
+    about: `Write the model of a trained run in another format: --format onnx writes one .onnx file (runs
+in ONNX Runtime and every tool that reads ONNX); --format tfjs writes a folder that plain
+TensorFlow.js's tf.loadLayersModel loads. Never overwrites a file nnc did not write, unless --force.`,
+    options: [
+      { name: "format", type: "string", value: "F", help: "onnx or tfjs (required)" },
+      { name: "out", short: "o", type: "string", value: "PATH", help: "the file (onnx) or folder (tfjs) to write (required)" },
+      { name: "force", type: "boolean", help: "overwrite what is at PATH even when nnc did not write it" },
+      { name: "opset", type: "string", value: "N", min: 13, help: "the ONNX opset to write (default: the exporter's; at least 13)" },
+    ],
+  },
+  {
     name: "fmt",
     usage: ["fmt [--check] FILE|DIR...", "fmt -            (or --stdin)"],
     summary: "rewrite specs in the canonical layout (`-`: stdin to stdout)",
@@ -416,6 +465,42 @@ export async function main(argv: string[]): Promise<number> {
       const file = oneFile();
       if (file === undefined) return needsOneFile();
       const r = await runSearch({ file, fresh: flag("fresh"), color, ...some("model", str("model")), ...some("backend", str("backend")), ...some("out", str("out")), ...some("trials", int("trials")), ...some("epochs", int("epochs")) }, onLine);
+      print(r.stdout, process.stdout);
+      print(r.stderr, process.stderr);
+      return r.exitCode;
+    }
+    case "predict": {
+      const [run, ...inputs] = p.positionals;
+      if (run === undefined) return usage("`nnc predict` needs a trained run's folder, then the inputs (or --data SOURCE).", command);
+      const { runPredict } = await import("./predict-command.js");
+      const r = await runPredict({ run, inputs, json: flag("json"), ...some("data", str("data")), ...some("top", int("top")), ...some("batch", int("batch")), ...some("backend", str("backend")) }, onLine);
+      print(r.stdout, process.stdout);
+      print(r.stderr, process.stderr);
+      return r.exitCode;
+    }
+    case "evaluate": {
+      const run = p.positionals[0];
+      if (run === undefined || p.positionals.length > 1) return usage(run === undefined ? "`nnc evaluate` needs a trained run's folder and --data SOURCE." : `\`nnc evaluate\` takes one run folder, not ${p.positionals.length}: ${p.positionals.map((f) => `\`${f}\``).join(", ")}. The data goes in --data.`, command);
+      const { runEvaluate } = await import("./evaluate-command.js");
+      const r = await runEvaluate({ run, json: flag("json"), ...some("data", str("data")), ...some("report", str("report")), ...some("batch", int("batch")), ...some("backend", str("backend")) });
+      print(r.stdout, process.stdout);
+      print(r.stderr, process.stderr);
+      return r.exitCode;
+    }
+    case "export": {
+      const run = p.positionals[0];
+      if (run === undefined || p.positionals.length > 1) return usage(run === undefined ? "`nnc export` needs a trained run's folder." : `\`nnc export\` takes one run folder, not ${p.positionals.length}: ${p.positionals.map((f) => `\`${f}\``).join(", ")}.`, command);
+      const format = str("format");
+      if (format === undefined) return usage("`nnc export` needs --format onnx or --format tfjs.", command);
+      if (format !== "onnx" && format !== "tfjs") {
+        const close = closestByDistance(format, ["onnx", "tfjs"]);
+        return usage(`unknown export format \`${format}\`.${close !== undefined ? ` Did you mean \`${close}\`?` : ""} Formats: onnx, tfjs.`, command);
+      }
+      const out = str("out");
+      if (out === undefined) return usage(`\`nnc export\` needs -o PATH: the ${format === "onnx" ? ".onnx file" : "folder"} to write.`, command);
+      // Loaded only here: the exporter's ONNX protobuf code is not every command's.
+      const { exportCommand } = await import("./export-command.js");
+      const r = await exportCommand({ run, format, out, ...(flag("force") ? { force: true } : {}), ...some("opset", int("opset")) });
       print(r.stdout, process.stdout);
       print(r.stderr, process.stderr);
       return r.exitCode;

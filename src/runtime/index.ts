@@ -38,3 +38,5 @@ export { readHistory, type SavedHistory } from "./run-folder.js";
 export { readCheckpoint, locateCheckpoint, CheckpointError, type Checkpoint, type CheckpointState } from "./checkpoint.js";
 export { inspect, inspectSaved, inspectModel, tensorStats, signalStd, diagnose, InspectError, type Inspection, type InspectRun, type InspectOptions, type LayerInspection, type TensorStats, type Histogram, type InspectWarning } from "./inspect.js";
 export { renderReport, escapeHtml, scriptJson, type ReportInput, type ReportSummaryLayer } from "./report.js";
+export { openRun, predict, predictBatches, describePrediction, classValues, readInputs, evaluationSamples, evaluateRun, classMetrics, outputActivation, PredictError, type TrainedRun, type RunData, type OpenRunOptions, type Prediction, type RankedClass, type InputSet, type EvaluationSamples, type Evaluation, type ClassMetrics, type TargetMetrics } from "./predict.js";
+export { renderEvaluationReport, type EvaluationReportInput } from "./report.js";

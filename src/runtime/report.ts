@@ -7,12 +7,16 @@
  * inline script draws the charts as SVG. Every string from the spec or the model reaches the
  * page escaped (HTML text) or through `textContent` (the script), never as markup.
  *
+ * `renderEvaluationReport` makes the page of `nnc evaluate --report` the same way: the
+ * per-class table and the confusion matrix drawn as a heat map (or the per-target errors).
+ *
  * The script writes what it did into `<body data-status>` ("ok N" with the number of charts,
  * or "error: …") and the page position of every chart into `data-charts`, so a headless
  * browser can check that the page rendered without reading a console.
  */
 import type { EpochRecord } from "./train.js";
 import type { Inspection } from "./inspect.js";
+import type { ClassMetrics, Evaluation } from "./predict.js";
 
 export interface ReportSummaryLayer {
   name: string;
@@ -312,6 +316,158 @@ ${input.end ? statsTable("After training", input.end) : ""}
 ${input.summary ? summaryTable(input.summary) : "<p>No summary.</p>"}
 <script type="application/json" id="nnc-report-data">${scriptJson(data)}</script>
 <script>${SCRIPT}</script>
+</body>
+</html>
+`;
+}
+
+// ── nnc evaluate --report ──────────────────────────────────────────────────────────────────
+
+export interface EvaluationReportInput {
+  /** The run folder, as the user gave it. */
+  run: string;
+  /** The data source, in words. */
+  data: string;
+  /** "test": the source's test split; "all": every sample (it has none). */
+  split: "test" | "all";
+  backend: string;
+  /** When the report was made (ISO 8601). */
+  created: string;
+  evaluation: Evaluation;
+}
+
+const ratio = (v: number | null): string => (v === null ? "–" : v.toFixed(3));
+
+function classTable(e: Evaluation): string {
+  const label = (c: ClassMetrics): string => c.name ?? String(c.class);
+  const rows = e
+    .classes!.map((c) => `<tr><td>${c.class}</td><td>${escapeHtml(label(c))}</td><td>${ratio(c.precision)}</td><td>${ratio(c.recall)}</td><td>${ratio(c.f1)}</td><td>${c.support.toLocaleString("en-US")}</td><td>${c.predicted.toLocaleString("en-US")}</td></tr>`)
+    .join("\n");
+  const m = e.macro!;
+  return `<table class="classes"><thead><tr><th>#</th><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th><th>predicted</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+<tfoot><tr><td></td><td>macro mean</td><td>${ratio(m.precision)}</td><td>${ratio(m.recall)}</td><td>${ratio(m.f1)}</td><td>${e.n.toLocaleString("en-US")}</td><td></td></tr></tfoot></table>`;
+}
+
+function targetTable(e: Evaluation): string {
+  const rows = e.targets!.map((t) => `<tr><td>${escapeHtml(t.name)}</td><td>${num(t.mse)}</td><td>${num(t.mae)}</td></tr>`).join("\n");
+  return `<table class="targets"><thead><tr><th>target</th><th>MSE</th><th>MAE</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>`;
+}
+
+/** Draws the confusion matrix as an SVG heat map (each row shaded by its share of the row's samples), in the same ES5 style as SCRIPT. */
+const EVALUATION_SCRIPT = String.raw`
+(function () {
+  "use strict";
+  var body = document.body;
+  function status(s) { body.setAttribute("data-status", s); }
+  window.addEventListener("error", function (e) { status("error: " + e.message); });
+  var NS = "http://www.w3.org/2000/svg";
+  function el(name, attrs, parent) {
+    var e = document.createElementNS(NS, name);
+    for (var k in attrs) if (Object.prototype.hasOwnProperty.call(attrs, k)) e.setAttribute(k, String(attrs[k]));
+    if (parent) parent.appendChild(e);
+    return e;
+  }
+  function text(parent, x, y, s, attrs) {
+    var t = el("text", attrs || {}, parent);
+    t.setAttribute("x", x);
+    t.setAttribute("y", y);
+    t.textContent = s;
+    return t;
+  }
+  function clip(s, n) { return s.length > n ? s.slice(0, n - 1) + "\u2026" : s; }
+  try {
+    var data = JSON.parse(document.getElementById("nnc-report-data").textContent);
+    var charts = 0;
+    var root = document.getElementById("confusion");
+    if (root && data.confusion) {
+      var m = data.confusion, K = m.length;
+      var names = data.classes.map(function (c) { return c.name !== undefined ? c.name : String(c["class"]); });
+      var cell = K <= 10 ? 44 : K <= 30 ? 26 : Math.max(4, Math.floor(780 / K));
+      var labels = cell >= 12;
+      var L = labels ? 150 : 20, T = labels ? 130 : 20, W = L + K * cell + 10, H = T + K * cell + 30;
+      var svg = el("svg", { width: W, height: H, viewBox: "0 0 " + W + " " + H, "class": "chart", "data-chart": "confusion matrix" }, null);
+      root.appendChild(svg);
+      text(svg, L + K * cell / 2, H - 8, "predicted class", { "text-anchor": "middle", "font-size": 12, fill: "#444" });
+      text(svg, 12, T + K * cell / 2, "true class", { "text-anchor": "middle", "font-size": 12, fill: "#444", transform: "rotate(-90 12 " + (T + K * cell / 2) + ")" });
+      for (var t = 0; t < K; t++) {
+        var total = 0;
+        for (var p = 0; p < K; p++) total += m[t][p];
+        for (p = 0; p < K; p++) {
+          var v = m[t][p], share = total > 0 ? v / total : 0;
+          var color = t === p ? "rgba(31,119,180," : "rgba(214,39,40,";
+          var r = el("rect", { x: L + p * cell, y: T + t * cell, width: cell - 1, height: cell - 1, fill: v === 0 ? "#f4f4f4" : color + (0.15 + 0.85 * share).toFixed(3) + ")" }, svg);
+          var tip = el("title", {}, r);
+          tip.textContent = names[t] + " \u2192 " + names[p] + ": " + v + (total > 0 ? " (" + (100 * share).toFixed(1) + "% of " + names[t] + ")" : "");
+          if (cell >= 26 && v > 0) text(svg, L + p * cell + cell / 2, T + t * cell + cell / 2 + 4, String(v), { "text-anchor": "middle", "font-size": cell >= 40 ? 12 : 9, fill: share > 0.55 ? "#fff" : "#222" });
+        }
+        if (labels) {
+          text(svg, L - 6, T + t * cell + cell / 2 + 4, clip(names[t], 22), { "text-anchor": "end", "font-size": 11, fill: "#333" });
+          var x = L + t * cell + cell / 2;
+          text(svg, x, T - 6, clip(names[t], 18), { "text-anchor": "start", "font-size": 11, fill: "#333", transform: "rotate(-60 " + x + " " + (T - 6) + ")" });
+        }
+      }
+      charts++;
+    }
+    var rects = [];
+    var all = document.querySelectorAll("svg.chart");
+    for (var i = 0; i < all.length; i++) {
+      var b = all[i].getBoundingClientRect();
+      rects.push([b.left + window.scrollX, b.top + window.scrollY, b.width, b.height].map(Math.round).join(","));
+    }
+    body.setAttribute("data-charts", rects.join(";"));
+    status("ok " + charts);
+  } catch (e) {
+    status("error: " + (e && e.message ? e.message : String(e)));
+    throw e;
+  }
+})();
+`;
+
+/** The `nnc evaluate --report` page: the numbers, the per-class table and the confusion matrix (or the per-target errors). */
+export function renderEvaluationReport(input: EvaluationReportInput): string {
+  const e = input.evaluation;
+  const samples = `${e.n.toLocaleString("en-US")} sample${e.n === 1 ? "" : "s"}`;
+  const facts = [
+    input.split === "test" ? `the test split: ${samples}` : `all ${samples} (the source has no test split)`,
+    `loss ${num(e.loss)} (${e.lossName})`,
+    ...(e.accuracy !== undefined ? [`accuracy ${(e.accuracy * 100).toFixed(1)}% (${(e.correct ?? 0).toLocaleString("en-US")} of ${e.n.toLocaleString("en-US")})`] : []),
+    ...(e.mse !== undefined ? [`MSE ${num(e.mse)}`, `MAE ${num(e.mae ?? NaN)}`] : []),
+    `backend ${input.backend}`,
+  ];
+  const body =
+    e.task === "classification"
+      ? `<h2>Per class</h2>
+<p class="legend">Precision: of the samples predicted as the class, the fraction that are. Recall: of the class's samples, the fraction predicted as it. F1: their harmonic mean. –: no samples to measure on.</p>
+${classTable(e)}
+<h2>Confusion matrix</h2>
+<p class="legend">Rows: the true class; columns: the predicted class. Each row is shaded by its share of the class's samples: blue on the diagonal (right), red off it (confused).</p>
+<div class="charts" id="confusion"></div>`
+      : `<h2>Per target</h2>
+${targetTable(e)}`;
+  const data = { confusion: e.confusion ?? null, classes: e.classes ?? [], targets: e.targets ?? [] };
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="nnc">
+<title>nnc evaluation: ${escapeHtml(input.run)}</title>
+<style>${STYLE}</style>
+</head>
+<body data-status="loading">
+<h1>${escapeHtml(input.run)} <small>${escapeHtml(input.data)}</small></h1>
+<p class="meta">${facts.map(escapeHtml).join(" · ")}</p>
+<p class="meta">Made by nnc evaluate on ${escapeHtml(input.created)}.</p>
+<noscript>The confusion matrix needs JavaScript; the tables do not.</noscript>
+${body}
+<script type="application/json" id="nnc-report-data">${scriptJson(data)}</script>
+<script>${EVALUATION_SCRIPT}</script>
 </body>
 </html>
 `;
