@@ -11,9 +11,9 @@
  */
 
 import * as tf from "@tensorflow/tfjs";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
+import { link, lstat, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { makeFolder } from "../common/make-folder.js";
 import { checkJson, JsonFileError, parseJson } from "./json-files.js";
@@ -454,4 +454,49 @@ export async function loadModel(dir: string, jsonName = MODEL_JSON): Promise<tf.
     const message = e instanceof Error ? e.message : String(e);
     throw new ModelFileError(`TF.js cannot build the model in ${pathText(join(dir, jsonName))}: ${message.length > 300 ? message.slice(0, 300) + "…" : message}`);
   }
+}
+
+/**
+ * Makes files among `paths` whose bytes are equal share one copy on disk: each duplicate is
+ * replaced, atomically, by a hard link to the first (a link under a temporary name, renamed
+ * over it). Safe because nnc never writes into a file in place: every write is a new file
+ * renamed over the old name, so a later write to one name leaves the others' bytes alone.
+ * Where the file system has no hard links (or the files lie on different devices) the copies
+ * stay. Missing paths are skipped. Returns the bytes saved.
+ */
+export async function shareIdenticalFiles(paths: string[]): Promise<number> {
+  const found: { path: string; size: number; ino: number; dev: number }[] = [];
+  for (const path of paths) {
+    try {
+      const s = await lstat(path);
+      if (s.isFile()) found.push({ path, size: s.size, ino: s.ino, dev: s.dev });
+    } catch {
+      // not there (yet): nothing to share
+    }
+  }
+  const hashes = new Map<string, string>();
+  const hash = async (path: string): Promise<string> => {
+    let h = hashes.get(path);
+    if (h === undefined) hashes.set(path, (h = createHash("sha256").update(await readFile(path)).digest("hex")));
+    return h;
+  };
+  let saved = 0;
+  for (let i = 0; i < found.length; i++) {
+    const a = found[i]!;
+    for (let j = i + 1; j < found.length; j++) {
+      const b = found[j]!;
+      if (b.size !== a.size || b.size === 0 || (b.ino === a.ino && b.dev === a.dev) || b.dev !== a.dev) continue;
+      if ((await hash(a.path)) !== (await hash(b.path))) continue;
+      const temp = tempName(b.path);
+      try {
+        await link(a.path, temp);
+        await rename(temp, b.path);
+        b.ino = a.ino;
+        saved += b.size;
+      } catch {
+        await unlink(temp).catch(() => undefined);
+      }
+    }
+  }
+  return saved;
 }

@@ -12,7 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { LossName, NormalizeConfig, TrainConfig } from "./config.js";
 import { DataError } from "./data/common.js";
-import { fitSamples, type Normalizer } from "./data/normalize.js";
+import { fitStream, type Normalizer } from "./data/normalize.js";
 import { memorySamples, subsetSamples, type Dataset, type Samples } from "./data/samples.js";
 
 /** The fraction of the training data held out when a recipe needs validation data and names none. */
@@ -329,6 +329,10 @@ export async function userDataset(data: UserData, inputShape: number[], regressi
     }
     if (typeof (given as AsyncIterable<UserBatch>)[Symbol.asyncIterator] === "function") {
       const iterable = given as AsyncIterable<UserBatch>;
+      // A generator is its own iterator: it runs once, and training passes over the data many times.
+      if ((iterable[Symbol.asyncIterator] as () => unknown).call(iterable) === iterable && role === "train") {
+        throw new DataError("`data.train` is an async generator, which runs once, but training passes over the data once per epoch and once more to fit the normaliser: pass a function that returns a fresh one, e.g. `train: () => batches()`.");
+      }
       batches[role] = () => iterable;
       continue;
     }
@@ -386,34 +390,22 @@ export async function countBatches(batches: () => AsyncIterable<UserBatch>): Pro
   return n;
 }
 
-/** Fits the normaliser on one pass over the user's training batches (their inputs only). */
+/** Fits the normaliser on one pass over the user's training batches (their inputs only), batch by batch. */
 export async function fitBatches(config: NormalizeConfig, batches: () => AsyncIterable<UserBatch>, features: number): Promise<Normalizer> {
-  const source = {
-    n: 0,
-    read: async (idx: Int32Array): Promise<Float32Array> => {
-      const out = new Float32Array(idx.length * features);
-      let at = 0;
-      for (const i of idx) {
-        out.set(rows[i]!, at);
-        at += features;
-      }
-      return out;
-    },
-  };
-  // The statistics need every sample once; a stream of batches is read into rows batch by batch.
-  const rows: Float32Array[] = [];
-  let i = 0;
-  for await (const b of batches()) {
-    if (!(b?.x instanceof tf.Tensor)) throw new DataError(`Batch ${i + 1} of the training data is not an object { x, y } of two tensors.`);
-    const values = (await b.x.data()) as Float32Array;
-    const m = b.x.shape[0] ?? 0;
-    if (values.length !== m * features) throw new DataError(`Batch ${i + 1} of the training data: x has the shape [${b.x.shape.join(", ")}], but the model takes ${features} values per sample.`);
-    for (let k = 0; k < m; k++) rows.push(Float32Array.from(values.subarray(k * features, (k + 1) * features)));
-    i++;
-  }
-  source.n = rows.length;
-  if (source.n === 0) throw new DataError("The training batches given to train() are empty.");
-  return fitSamples(config, source, features);
+  let any = false;
+  const normalizer = await fitStream(config, features, async function* () {
+    let i = 0;
+    for await (const b of batches()) {
+      if (!(b?.x instanceof tf.Tensor)) throw new DataError(`Batch ${i + 1} of the training data is not an object { x, y } of two tensors.`);
+      const values = (await b.x.data()) as Float32Array;
+      if (values.length !== (b.x.shape[0] ?? 0) * features) throw new DataError(`Batch ${i + 1} of the training data: x has the shape [${b.x.shape.join(", ")}], but the model takes ${features} values per sample.`);
+      any ||= values.length > 0;
+      i++;
+      yield Float32Array.from(values);
+    }
+    if (!any) throw new DataError("The training batches given to train() are empty.");
+  });
+  return normalizer;
 }
 
 /** What `data.json` records beside a trained model (schema/data.schema.json), for `nnc predict` and `nnc evaluate`. */

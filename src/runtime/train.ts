@@ -16,14 +16,14 @@ import * as tf from "@tensorflow/tfjs";
 import { join, resolve } from "node:path";
 import type { LossName, MetricName, TrainConfig } from "./config.js";
 import { selectBackend, type BackendName } from "./backend.js";
-import { BEST_DIR, CHECKPOINT_DIR, CheckpointError, locateCheckpoint, readCheckpoint, STATE_JSON, topologyHash, writeBest, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
+import { BEST_DIR, CHECKPOINT_DIR, CheckpointError, EARLY_STOP_BIN, locateCheckpoint, readCheckpoint, STATE_JSON, topologyHash, writeBest, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { clipGradients } from "./clip.js";
 import { augmentBatch, SeededRandom } from "./data/augment.js";
 import { DataError, loadData, type Dataset } from "./data/index.js";
 import { fitSamples, type Normalizer } from "./data/normalize.js";
 import type { Samples } from "./data/samples.js";
 import { Batcher, countBatches, dataFacts, fitBatches, passOver, splitData, userDataset, type LoopSplit, type SplitPlan, type UserData } from "./train-data.js";
-import { loadableLayerName, loadModel, locatePretrained, makeDirs, MakeDirError, ModelFileError, modelFiles, pathText, removeStaleTemporaries, saveModel, writeJsonAtomic, type ModelFiles } from "./io.js";
+import { loadableLayerName, loadModel, locatePretrained, makeDirs, MakeDirError, ModelFileError, modelFiles, pathText, removeStaleTemporaries, saveModel, shareIdenticalFiles, WEIGHTS_BIN, writeJsonAtomic, type ModelFiles } from "./io.js";
 import { backendMemoryLimit, bytesText, measuredSize, modelTooBig, outOfMemory, slotsPerWeight, stackOverflow, stepMemory, updateCopies, type MemoryLimit, type ModelSize } from "./memory.js";
 import { createOptimizer, slotNames, type Optimizer } from "./optimizers.js";
 import { checkRunFolder, DATA_JSON, markRunFolder, RUN_DIRS, RUN_FILES, RunFolderError } from "./run-folder.js";
@@ -141,6 +141,9 @@ function accuracy(y: tf.Tensor, p: tf.Tensor, units: number): tf.Scalar {
     return p.argMax(-1).equal(y.argMax(-1)).toFloat().mean() as tf.Scalar;
   });
 }
+
+/** The run folder's weight files, which often hold the same bytes: the final model, the best epoch's, the checkpoint's and early stopping's best. */
+const weightFiles = (outDir: string): string[] => [join(outDir, WEIGHTS_BIN), join(outDir, BEST_DIR, WEIGHTS_BIN), join(outDir, CHECKPOINT_DIR, WEIGHTS_BIN), join(outDir, CHECKPOINT_DIR, EARLY_STOP_BIN)];
 
 const capitalised = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
@@ -1033,6 +1036,8 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
             }),
           );
           savedEpoch = epoch + 1;
+          // best/ and the checkpoint often hold the same weights (the best epoch is the last, or early stopping's copy is): one copy on disk.
+          await shareIdenticalFiles(weightFiles(outDir));
         } finally {
           tf.dispose(Object.values(state.slots));
         }
@@ -1060,6 +1065,7 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
         await writeJsonAtomic(join(outDir, "history.json"), { model: config.model, backend: backend.name, seed, epochs: history, test: result.test ?? null });
         await writeJsonAtomic(join(outDir, "normalizer.json"), { kind: config.normalize.kind, stats: normalizer.stats });
         await writeJsonAtomic(join(outDir, DATA_JSON), dataFacts(data!, config, inputShape, regression ? outputs : undefined));
+        await shareIdenticalFiles(weightFiles(outDir));
       });
       result.outDir = outDir;
       log(`saved ${join(outDir, "model.json")} and history.json`);

@@ -123,14 +123,22 @@ export async function fitSamples(config: NormalizeConfig, s: FitSource, features
   if (s.x) return fitNormalizer(config, s.x);
   if (s.n === 0) throw new Error("fitSamples needs at least one training example");
   if (!s.read) throw new Error("fitSamples: the samples have neither `x` nor `read`");
+  const read = s.read.bind(s);
+  return fitStream(config, features, async function* () {
+    for (let start = 0; start < s.n; start += batch) yield read(Int32Array.from({ length: Math.min(batch, s.n - start) }, (_, i) => start + i));
+  });
+}
+
+/** Fits `config` on batches of samples (each `features` values per sample, row-major), in one pass, in float64. */
+export async function fitStream(config: NormalizeConfig, features: number, batches: () => AsyncIterable<Float32Array>): Promise<Normalizer> {
   const stats: Record<string, number[]> = {};
   if (config.kind === "standard" || config.kind === "minmax") {
     const a = new Float64Array(features).fill(config.kind === "minmax" ? Infinity : 0);
     const b = new Float64Array(features).fill(config.kind === "minmax" ? -Infinity : 0);
     let seen = 0;
-    for (let start = 0; start < s.n; start += batch) {
-      const m = Math.min(batch, s.n - start);
-      const values = await s.read(Int32Array.from({ length: m }, (_, i) => start + i));
+    for await (const values of batches()) {
+      const m = values.length / features;
+      if (m === 0) continue;
       if (config.kind === "minmax") {
         for (let k = 0; k < m; k++) {
           for (let f = 0, o = k * features; f < features; f++) {
@@ -158,6 +166,7 @@ export async function fitSamples(config: NormalizeConfig, s: FitSource, features
       }
       seen += m;
     }
+    if (seen === 0) throw new Error("fitStream needs at least one training example");
     if (config.kind === "standard") {
       stats["mean"] = Array.from(a, (v) => Math.fround(v));
       stats["std"] = Array.from(b, (v) => {
