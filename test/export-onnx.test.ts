@@ -13,7 +13,7 @@ import * as ort from "onnxruntime-node";
 import onnxProto from "onnx-proto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { exportCommand } from "../src/cli/export-command.js";
-import { exportOnnx, ExportError, readModelFolder, type OnnxOptions } from "../src/export/index.js";
+import { exportOnnx, ExportError, isNncOnnx, readModelFolder, type OnnxOptions } from "../src/export/index.js";
 import { buildEveryLayer, buildSpec, maxDifference, randomInputs, randomiseWeights, writeRun } from "./export-models.js";
 
 const dir = mkdtempSync(join(tmpdir(), "nnc-export-onnx-"));
@@ -227,5 +227,18 @@ describe("nnc export --format onnx (exportCommand)", () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr[0]).toMatch(/^nnc: cannot make the folder .*blocker/);
     rmSync(blocker);
+  });
+});
+
+describe("isNncOnnx", () => {
+  it("reads producer_name without decoding the graph, and calls other bytes not ours", async () => {
+    const run = await writeRun(models.get("vector")!, join(dir, "producer"));
+    const bytes = exportOnnx(readModelFolder(run)).bytes;
+    expect(isNncOnnx(bytes)).toBe(true);
+    const other = onnxProto.onnx.ModelProto.encode({ ...onnxProto.onnx.ModelProto.decode(bytes), producerName: "pytorch" }).finish();
+    expect(isNncOnnx(other)).toBe(false);
+    expect(isNncOnnx(new TextEncoder().encode("just some text\n"))).toBe(false);
+    expect(isNncOnnx(bytes.subarray(0, 3))).toBe(false);
+    expect(isNncOnnx(new Uint8Array(0))).toBe(false);
   });
 });

@@ -799,11 +799,39 @@ export function exportOnnx(folder: ModelFolder, options: OnnxOptions = {}): Onnx
   return { bytes, opset, inputs, outputs, normalizer: normalizerNote, nodes: g.nodes.length, ...(classNames ? { classNames } : {}) };
 }
 
-/** Whether `bytes` are an ONNX model nnc wrote (its producer_name): a file export may replace. */
+/**
+ * Whether `bytes` are an ONNX model nnc wrote (its producer_name): a file export may replace.
+ * Reads only the top-level fields of the ModelProto up to producer_name (field 2), skipping the
+ * others by their length, so a large model is not decoded and a file that is not protobuf is
+ * simply not ours.
+ */
 export function isNncOnnx(bytes: Uint8Array): boolean {
-  try {
-    return onnx.ModelProto.decode(bytes).producerName === ONNX_PRODUCER;
-  } catch {
-    return false;
+  let at = 0;
+  const varint = (): number | undefined => {
+    let value = 0;
+    for (let shift = 0; shift < 64; shift += 7) {
+      if (at >= bytes.length) return undefined;
+      const b = bytes[at++]!;
+      value += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) return value;
+    }
+    return undefined;
+  };
+  while (at < bytes.length) {
+    const tag = varint();
+    if (tag === undefined) return false;
+    const field = Math.floor(tag / 8);
+    const wire = tag % 8;
+    if (wire === 0) {
+      if (varint() === undefined) return false;
+    } else if (wire === 1) at += 8;
+    else if (wire === 5) at += 4;
+    else if (wire === 2) {
+      const length = varint();
+      if (length === undefined || at + length > bytes.length) return false;
+      if (field === 2) return new TextDecoder().decode(bytes.subarray(at, at + length)) === ONNX_PRODUCER;
+      at += length;
+    } else return false;
   }
+  return false;
 }
