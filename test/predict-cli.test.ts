@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { nnc } from "./cli-run.js";
-import { forward, IRIS, irisRows, npyFloat32, writeRun, type DenseRun } from "./run-fixtures.js";
+import { forward, IRIS, irisRows, npyFloat32, PHOTOS, pngRgb, random, writeRun, type DenseRun } from "./run-fixtures.js";
 
 const dir = mkdtempSync(join(tmpdir(), "nnc-predict-"));
 const run = (name: string): string => join(dir, name);
@@ -61,6 +61,7 @@ beforeAll(async () => {
   await writeRun(run("houses"), REGRESSION);
   await writeRun(run("binary"), BINARY);
   await writeRun(run("image"), IMAGE);
+  await writeRun(run("photos"), PHOTOS);
   writeFileSync(join(dir, "new.csv"), csv);
 }, 60_000);
 
@@ -145,6 +146,37 @@ describe("nnc predict on a .npy", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^nnc: .*wrong\.npy/);
     expect(r.stderr).not.toMatch(/\bat .*\.m?js:\d+/);
+  });
+});
+
+describe("nnc predict on image files", () => {
+  const r = random(21);
+  const pixels = [0, 1, 2].map(() => Array.from({ length: 12 }, () => Math.floor(r() * 256)));
+
+  it("prepares PNGs as the run's images were prepared and gives the model's probabilities, a folder's images in order", () => {
+    mkdirSync(join(dir, "shots"), { recursive: true });
+    pixels.forEach((px, k) => writeFileSync(join(dir, "shots", `img${k}.png`), pngRgb(2, 2, px)));
+    writeFileSync(join(dir, "shots", "notes.md"), "not an image, and not a .png: a folder's other files are left out\n");
+    const one = nnc(["predict", run("photos"), join("shots", "img1.png"), "--json"], dir);
+    expect(one.code, one.stderr).toBe(0);
+    const [line] = lines(one.stdout);
+    expect(line!.input).toBe(join("shots", "img1.png"));
+    const p = forward(PHOTOS, pixels[1]!.map((v) => v / 255));
+    for (const t of line!.top) expect(t.p).toBeCloseTo(p[t.class]!, 4);
+    expect(line!.top[0]!.name).toBe(["cat", "dog"][p.indexOf(Math.max(...p))]);
+    const all = lines(nnc(["predict", run("photos"), "shots", "--json"], dir).stdout);
+    expect(all.map((l) => l.input)).toEqual([0, 1, 2].map((k) => join("shots", `img${k}.png`)));
+    all.forEach((l, k) => expect(l.top[0]!.p).toBeCloseTo(Math.max(...forward(PHOTOS, pixels[k]!.map((v) => v / 255))), 4));
+  });
+
+  it("fits a larger image to the input and names a file that is not an image", () => {
+    writeFileSync(join(dir, "big.png"), pngRgb(6, 4, Array.from({ length: 72 }, () => Math.floor(r() * 256))));
+    const big = lines(nnc(["predict", run("photos"), "big.png", "--json"], dir).stdout);
+    expect(big[0]!.top.reduce((s, t) => s + t.p, 0)).toBeCloseTo(1, 5);
+    writeFileSync(join(dir, "fake.png"), "<html>not an image</html>\n");
+    const bad = nnc(["predict", run("photos"), "big.png", "fake.png"], dir);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^nnc: The file .*fake\.png is .*not an image/);
   });
 });
 

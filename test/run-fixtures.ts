@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { writeFileSync } from "node:fs";
+import { PNG } from "pngjs";
 import { join } from "node:path";
 import { saveModel } from "../src/runtime/io.js";
 
@@ -110,3 +111,24 @@ export function irisRows(n: number, seed: number): number[][] {
   const r = random(seed);
   return Array.from({ length: n }, () => IRIS.mean!.map((m, i) => Number((m + (r() * 2 - 1) * 2 * IRIS.std![i]!).toFixed(2))));
 }
+
+/** An RGB PNG of `width` × `height` pixels from its values (R, G, B per pixel, row by row, 0..255). */
+export function pngRgb(width: number, height: number, rgb: number[]): Buffer {
+  const png = new PNG({ width, height });
+  for (let i = 0; i < width * height; i++) {
+    png.data[i * 4] = rgb[i * 3]!;
+    png.data[i * 4 + 1] = rgb[i * 3 + 1]!;
+    png.data[i * 4 + 2] = rgb[i * 3 + 2]!;
+    png.data[i * 4 + 3] = 255;
+  }
+  return PNG.sync.write(png);
+}
+
+/** A classifier of 2x2 RGB images into cat and dog, trained (as data.json says) on an image folder fitted by stretching. */
+export const PHOTOS: DenseRun = {
+  inputShape: [2, 2, 3],
+  W: Array.from({ length: 12 }, (_, i) => [Math.sin(i) * 2, Math.cos(i) * 2]),
+  b: [0.1, -0.1],
+  activation: "softmax",
+  data: { task: "classification", classes: 2, classNames: ["cat", "dog"], inputShape: [2, 2, 3], source: "images", loss: "crossentropy", preprocess: { kind: "image", height: 2, width: 2, channels: 3, fit: "stretch" } },
+};

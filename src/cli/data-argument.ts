@@ -110,6 +110,14 @@ function cifarIn(dir: string, facts: RunDataFacts): DataConfig | undefined {
 
 function dataPath(path: string, facts: RunDataFacts): DataArgument {
   const quoted = JSON.stringify(path);
+  // Sources of two files are written out whether or not the one given exists.
+  const name = basename(path).toLowerCase();
+  if (name.endsWith(".npy")) {
+    return { exitCode: 2, message: `--data ${quoted}: a .npy holds one array, and evaluating needs the inputs and their labels: write --data 'npy(x: ${quoted}, y: "labels.npy")'. To predict on the inputs alone, give the file as an input: nnc predict RUN ${path}.` };
+  }
+  if (/(\.idx\d?|-ubyte)(\.gz)?$/.test(name)) {
+    return { exitCode: 2, message: `--data ${quoted}: IDX data comes as two files, images and labels: write --data 'idx(images: "t10k-images-idx3-ubyte", labels: "t10k-labels-idx1-ubyte")'.` };
+  }
   if (!existsSync(path)) return { exitCode: 1, message: `--data ${quoted}: there is no such file or folder. Give a path (a folder of class sub-folders of images, a .csv, a .npz, a CIFAR folder) or a data expression such as \`mnist(test: 2000)\`.` };
   if (isDir(path)) {
     const cifar = cifarIn(path, facts);
@@ -133,7 +141,6 @@ function dataPath(path: string, facts: RunDataFacts): DataArgument {
     }
     return { config: { source: "images", train: path, fit, badFiles: "error" } };
   }
-  const name = basename(path).toLowerCase();
   if (name.endsWith(".csv")) {
     if (facts.task === "regression") {
       if (!facts.targetNames) return { exitCode: 2, message: `--data ${quoted}: the run does not say which columns are its regression targets (it has no data.json). Name them: --data 'csv(${quoted}, targets: "price, tax")'.` };
@@ -142,11 +149,5 @@ function dataPath(path: string, facts: RunDataFacts): DataArgument {
     return { config: { source: "csv", path, label: facts.label ?? "label" } };
   }
   if (name.endsWith(".npz")) return { config: { source: "npz", path, x: "x_train", y: "y_train" } };
-  if (name.endsWith(".npy")) {
-    return { exitCode: 2, message: `--data ${quoted}: a .npy holds one array, and evaluating needs the inputs and their labels: write --data 'npy(x: ${quoted}, y: "labels.npy")'. To predict on the inputs alone, give the file as an input: nnc predict RUN ${path}.` };
-  }
-  if (/(\.idx\d?|-ubyte)(\.gz)?$/.test(name)) {
-    return { exitCode: 2, message: `--data ${quoted}: IDX data comes as two files, images and labels: write --data 'idx(images: "t10k-images-idx3-ubyte", labels: "t10k-labels-idx1-ubyte")'.` };
-  }
   return { exitCode: 2, message: `--data ${quoted}: cannot tell what kind of data this is. nnc reads a folder of class sub-folders of images, a CIFAR folder, a .csv or a .npz by its path, and every source as an expression: \`mnist(…)\`, \`csv(…)\`, \`idx(…)\`, \`images(…)\`, \`cifar10(…)\`, \`cifar100(…)\`, \`npy(…)\`, \`npz(…)\`.` };
 }
