@@ -23,6 +23,8 @@ export const DEFAULT_OPSET = 13;
 export const MIN_OPSET = 13;
 /** The newest opset export writes (the op set it uses does not change after it). */
 export const MAX_OPSET = 21;
+/** What one ONNX file can hold (protobuf's 2 GB), less room for the graph. */
+const MAX_ONNX_BYTES = 2 ** 31 - 64 * 2 ** 20;
 /** The `producer_name` of every ONNX file nnc writes: `nnc export` overwrites only files that carry it. */
 export const ONNX_PRODUCER = "nnc";
 
@@ -729,6 +731,9 @@ function irVersion(opset: number): number {
 export function exportOnnx(folder: ModelFolder, options: OnnxOptions = {}): OnnxResult {
   const opset = options.opset ?? DEFAULT_OPSET;
   if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) throw new ExportError(`The ONNX opset must be a whole number from ${MIN_OPSET} to ${MAX_OPSET}, not ${opset}.`);
+  if (folder.weights.byteLength > MAX_ONNX_BYTES) {
+    throw new ExportError(`${folder.shown}: the model's weights take ${(folder.weights.byteLength / 2 ** 30).toFixed(2)} GB, but an ONNX file holds at most 2 GB (one protobuf message); export does not write ONNX's external-data form. Export it with --format tfjs.`);
+  }
   const top = readTopology(folder);
   const g = new Graph(opset);
   const emitter = new OnnxEmitter(g, folder);
