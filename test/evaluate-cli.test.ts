@@ -224,6 +224,35 @@ describe("nnc evaluate on a classifier", () => {
   });
 });
 
+describe("nnc evaluate on a run nnc train wrote", () => {
+  it("finds the test loss and accuracy training reported, and nnc predict the same classes", () => {
+    const train = irisRows(90, 21);
+    const test = irisRows(30, 22);
+    // Labels that follow the features, so a few epochs learn something.
+    const label = (x: number[]): number => (x[2]! < 3.5 ? 0 : x[3]! < 1.2 ? 1 : 2);
+    writeFileSync(join(dir, "tr.csv"), irisCsv(train, train.map(label)));
+    writeFileSync(join(dir, "te.csv"), irisCsv(test, test.map(label)));
+    const recipe = 'csv("tr.csv", label: "species", test: "te.csv")';
+    writeFileSync(join(dir, "flowers.nn"), `model flowers {\n  input 4\n  dense 8 relu\n  dense 3 softmax\n}\ntrain flowers {\n  data ${recipe}\n  validate 0.2\n  normalize standard\n  loss crossentropy\n  optim adam lr 1e-2\n  batch 16\n  epochs 4\n  seed 3\n}\n`);
+    const t = nnc(["train", "flowers.nn", "--out", "trained", "--backend", "cpu"], dir);
+    expect(t.code, t.stderr).toBe(0);
+    const history = JSON.parse(readFileSync(join(dir, "trained", "history.json"), "utf8")) as { test: { loss: number; acc: number } };
+    const e = evaluate(["trained", "--data", recipe, "--backend", "cpu"]);
+    expect(e.split).toBe("test");
+    expect(e.n).toBe(30);
+    expect(e.loss).toBeCloseTo(history.test.loss, 5);
+    expect(e.accuracy).toBeCloseTo(history.test.acc, 5);
+    const p = nnc(["predict", "trained", "te.csv", "--top", "1", "--json", "--backend", "cpu"], dir);
+    expect(p.code, p.stderr).toBe(0);
+    const top = p.stdout
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { top: { name: string }[] }).top[0]!.name);
+    const right = top.filter((name, k) => name === NAMES[label(test[k]!)]).length;
+    expect(right).toBe(e.correct);
+  }, 120_000);
+});
+
 describe("nnc evaluate on image folders", () => {
   /** Writes `root/<class>/<k>.png` for each labelled image; returns the images' values in [0, 1] in the loader's order (class folders, then files, sorted). */
   function folder(root: string, images: { label: string; rgb: number[] }[]): void {
