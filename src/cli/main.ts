@@ -178,16 +178,19 @@ the MSE and MAE of each target.`,
   },
   {
     name: "export",
-    usage: ["export RUN --format onnx|tfjs -o PATH [--force] [--opset N]"],
+    usage: ["export RUN --format onnx|tfjs -o PATH [--force] [--opset N] [--no-normalize]"],
     summary: "a trained run's model as ONNX, or as a TF.js model plain TensorFlow.js loads",
-    about: `Write the model of a trained run in another format: --format onnx writes one .onnx file (runs
-in ONNX Runtime and every tool that reads ONNX); --format tfjs writes a folder that plain
-TensorFlow.js's tf.loadLayersModel loads. Never overwrites a file nnc did not write, unless --force.`,
+    about: `Write the model of a trained run (its folder, a folder with a model.json such as RUN/best, or
+a model.json) in another format: --format onnx writes one .onnx file (runs in ONNX Runtime and
+every tool that reads ONNX), with the run's normaliser in the graph; --format tfjs writes a
+folder that plain TensorFlow.js's tf.loadLayersModel loads. Never overwrites a file nnc did not
+write, unless --force.`,
     options: [
       { name: "format", type: "string", value: "F", help: "onnx or tfjs (required)" },
       { name: "out", short: "o", type: "string", value: "PATH", help: "the file (onnx) or folder (tfjs) to write (required)" },
       { name: "force", type: "boolean", help: "overwrite what is at PATH even when nnc did not write it" },
-      { name: "opset", type: "string", value: "N", min: 13, help: "the ONNX opset to write (default: the exporter's; at least 13)" },
+      { name: "opset", type: "string", value: "N", min: 0, help: "the ONNX opset to write, 13 to 21 (default 13)" },
+      { name: "no-normalize", type: "boolean", help: "ONNX: leave the run's normaliser out of the graph (the caller then normalises inputs as training did)" },
     ],
   },
   {
@@ -500,7 +503,7 @@ export async function main(argv: string[]): Promise<number> {
       if (out === undefined) return usage(`\`nnc export\` needs -o PATH: the ${format === "onnx" ? ".onnx file" : "folder"} to write.`, command);
       // Loaded only here: the exporter's ONNX protobuf code is not every command's.
       const { exportCommand } = await import("./export-command.js");
-      const r = await exportCommand({ run, format, out, ...(flag("force") ? { force: true } : {}), ...some("opset", int("opset")) });
+      const r = await exportCommand({ run, format, out, ...(flag("force") ? { force: true } : {}), ...(flag("no-normalize") ? { normalize: false } : {}), ...some("opset", int("opset")) });
       print(r.stdout, process.stdout);
       print(r.stderr, process.stderr);
       return r.exitCode;
