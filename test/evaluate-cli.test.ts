@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { nnc } from "./cli-run.js";
-import { forward, IRIS, irisRows, PHOTOS, pngRgb, random, writeRun, type DenseRun } from "./run-fixtures.js";
+import { forward, IRIS, irisRows, npyFile, PHOTOS, pngRgb, random, writeRun, type DenseRun } from "./run-fixtures.js";
 
 const dir = mkdtempSync(join(tmpdir(), "nnc-evaluate-"));
 const run = (name: string): string => join(dir, name);
@@ -131,6 +131,14 @@ describe("nnc evaluate on a classifier", () => {
     expect(e.classes[1]!.support).toBe(0);
     const text = nnc(["evaluate", run("iris"), "--data", 'csv("iris.csv", label: "species", test: "test.csv")'], dir);
     expect(text.stdout).toContain(`its test split (${test.length} samples)`);
+  });
+
+  it("reads NumPy arrays as an expression", () => {
+    writeFileSync(join(dir, "x.npy"), npyFile([rows.length, 4], rows.flat()));
+    writeFileSync(join(dir, "y.npy"), npyFile([rows.length], labels, "<i4"));
+    const e = evaluate([run("iris"), "--data", 'npy(x: "x.npy", y: "y.npy")']);
+    expect(e.split).toBe("all");
+    expect(e.confusion).toEqual(expected(IRIS, rows, labels).confusion);
   });
 
   it("refuses data with a class the run was not trained on, naming it", () => {
@@ -289,6 +297,48 @@ describe("nnc evaluate on image folders", () => {
     expect(e.n).toBe(9);
     expect(e.confusion).toEqual(expected(PHOTOS, xs, ys).confusion);
   });
+});
+
+describe("nnc evaluate on CIFAR-10", () => {
+  it("finds CIFAR's batches under the folder given and evaluates on its test batch", async () => {
+    const names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
+    const spec: DenseRun = {
+      inputShape: [32, 32, 3],
+      W: Array.from({ length: 3072 }, (_, i) => Array.from({ length: 10 }, (_, c) => Math.sin(i * 0.013 + c * 0.7) * 0.02)),
+      b: new Array(10).fill(0),
+      activation: "softmax",
+      data: { task: "classification", classes: 10, classNames: names, inputShape: [32, 32, 3], source: "cifar10", loss: "crossentropy", preprocess: { kind: "features" } },
+    };
+    await writeRun(run("cifar"), spec);
+    const r = random(8);
+    /** CIFAR records (a label byte, then the red, green and blue planes) and the same images as HWC values in [0, 1]. */
+    const batch = (n: number): { bytes: Buffer; xs: number[][]; ys: number[] } => {
+      const bytes = Buffer.alloc(n * 3073);
+      const xs: number[][] = [];
+      const ys: number[] = [];
+      for (let k = 0; k < n; k++) {
+        const y = Math.floor(r() * 10);
+        bytes[k * 3073] = y;
+        for (let j = 0; j < 3072; j++) bytes[k * 3073 + 1 + j] = Math.floor(r() * 256);
+        ys.push(y);
+        xs.push(Array.from({ length: 3072 }, (_, h) => bytes[k * 3073 + 1 + (h % 3) * 1024 + Math.floor(h / 3)]! / 255));
+      }
+      return { bytes, xs, ys };
+    };
+    const folder = join(dir, "downloads", "cifar-10-batches-bin");
+    mkdirSync(folder, { recursive: true });
+    for (let i = 1; i <= 5; i++) writeFileSync(join(folder, `data_batch_${i}.bin`), batch(2).bytes);
+    const test = batch(12);
+    writeFileSync(join(folder, "test_batch.bin"), test.bytes);
+    writeFileSync(join(folder, "batches.meta.txt"), names.join("\n") + "\n");
+    const e = evaluate([run("cifar"), "--data", "downloads"]);
+    expect(e.split).toBe("test");
+    expect(e.n).toBe(12);
+    const want = expected(spec, test.xs, test.ys);
+    expect(e.confusion).toEqual(want.confusion);
+    expect(e.loss).toBeCloseTo(want.loss, 4);
+    expect(e.classes.map((c) => c.name)).toEqual(names);
+  }, 60_000);
 });
 
 describe("nnc evaluate on a regression model", () => {

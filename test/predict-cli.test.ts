@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { nnc } from "./cli-run.js";
-import { forward, IRIS, irisRows, npyFloat32, PHOTOS, pngRgb, random, writeRun, type DenseRun } from "./run-fixtures.js";
+import { forward, IRIS, irisRows, npyFile, PHOTOS, pngRgb, random, writeRun, type DenseRun } from "./run-fixtures.js";
 
 const dir = mkdtempSync(join(tmpdir(), "nnc-predict-"));
 const run = (name: string): string => join(dir, name);
@@ -120,7 +120,7 @@ describe("nnc predict on a .npy", () => {
       [0.8, 0.1, 0.0, 0.7],
       [0.5, 0.5, 0.5, 0.5],
     ];
-    writeFileSync(join(dir, "x.npy"), npyFloat32([3, 2, 2, 1], xs.flat()));
+    writeFileSync(join(dir, "x.npy"), npyFile([3, 2, 2, 1], xs.flat()));
     const r = nnc(["predict", run("image"), "x.npy", "--json"], dir);
     expect(r.code, r.stderr).toBe(0);
     const out = lines(r.stdout);
@@ -134,14 +134,14 @@ describe("nnc predict on a .npy", () => {
   });
 
   it("reads the iris rows from a .npy as from the CSV", () => {
-    writeFileSync(join(dir, "rows.npy"), npyFloat32([rows.length, 4], rows.flat()));
+    writeFileSync(join(dir, "rows.npy"), npyFile([rows.length, 4], rows.flat()));
     const fromNpy = lines(nnc(["predict", run("iris"), "rows.npy", "--json"], dir).stdout);
     const fromCsv = lines(nnc(["predict", run("iris"), "new.csv", "--json"], dir).stdout);
     fromNpy.forEach((l, k) => l.top.forEach((t, j) => expect(t.p).toBeCloseTo(fromCsv[k]!.top[j]!.p, 5)));
   });
 
   it("refuses a .npy whose samples do not fit the model's input, naming the file", () => {
-    writeFileSync(join(dir, "wrong.npy"), npyFloat32([2, 5], new Array(10).fill(0)));
+    writeFileSync(join(dir, "wrong.npy"), npyFile([2, 5], new Array(10).fill(0)));
     const r = nnc(["predict", run("iris"), "wrong.npy"], dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^nnc: .*wrong\.npy/);

@@ -54,17 +54,17 @@ export function forward(spec: DenseRun, x: number[]): number[] {
   return e.map((v) => v / sum);
 }
 
-/** A .npy file of float32 values (little-endian, C order), as np.save writes it. */
-export function npyFloat32(shape: number[], values: number[]): Buffer {
+/** A .npy file of float32 (`<f4`) or int32 (`<i4`) values, little-endian, C order, as np.save writes it. */
+export function npyFile(shape: number[], values: number[], descr: "<f4" | "<i4" = "<f4"): Buffer {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
   while ((10 + header.length + 1) % 64 !== 0) header += " ";
   header += "\n";
   const head = Buffer.alloc(10);
   head.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
   head.writeUInt16LE(header.length, 8);
   const data = Buffer.alloc(values.length * 4);
-  values.forEach((v, i) => data.writeFloatLE(v, i * 4));
+  values.forEach((v, i) => (descr === "<f4" ? data.writeFloatLE(v, i * 4) : data.writeInt32LE(v, i * 4)));
   return Buffer.concat([head, Buffer.from(header, "latin1"), data]);
 }
 
