@@ -94,6 +94,14 @@ describe("nnc predict on CSV rows", () => {
     });
   });
 
+  it("reads a model folder inside the run (RUN/best) with the run's normaliser and names", () => {
+    mkdirSync(join(run("iris"), "best"), { recursive: true });
+    for (const f of ["model.json", "weights.bin"]) writeFileSync(join(run("iris"), "best", f), readFileSync(join(run("iris"), f)));
+    const best = lines(nnc(["predict", join(run("iris"), "best"), "new.csv", "--json"], dir).stdout);
+    const top = lines(nnc(["predict", run("iris"), "new.csv", "--json"], dir).stdout);
+    expect(best).toEqual(top);
+  });
+
   it("prints a table of the top classes with percentages, three by default and --top K of them", () => {
     const r = nnc(["predict", run("iris"), "new.csv", "--backend", "cpu"], dir);
     expect(r.code, r.stderr).toBe(0);

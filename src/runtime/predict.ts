@@ -20,7 +20,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { existsSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
-import { basename, extname, join, resolve } from "node:path";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import { selectBackend, type BackendName } from "./backend.js";
 import type { LossName, NormalizeConfig } from "./config.js";
 import { count, DataError, describeShape, plural, quote, readInput, sameShape, sizeOf } from "./data/common.js";
@@ -125,6 +125,16 @@ async function notARun(dir: string): Promise<string | undefined> {
   return `${shown} is not a trained run: it has no ${MODEL_JSON}. ${what}`;
 }
 
+/**
+ * Where the run's data.json and normalizer.json are: in `dir`, or — for a model folder inside a
+ * run (RUN/best, RUN/checkpoint), which holds only the model — in the run folder above it.
+ */
+function runFilesDir(dir: string): string {
+  if (existsSync(join(dir, DATA_JSON)) || existsSync(join(dir, "normalizer.json"))) return dir;
+  const up = dirname(resolve(dir));
+  return existsSync(join(up, "nnc-run.json")) && (existsSync(join(up, DATA_JSON)) || existsSync(join(up, "normalizer.json"))) ? up : dir;
+}
+
 /** Reads a JSON file of the run, turning a damaged one into a PredictError naming it. */
 async function runJson<T>(kind: "data" | "normalizer", dir: string, name: string): Promise<T | undefined> {
   const path = join(dir, name);
@@ -166,8 +176,9 @@ export async function openRun(dir: string, options: OpenRunOptions = {}): Promis
   const shown = pathText(dir);
   const why = await notARun(dir);
   if (why !== undefined) throw new PredictError(why);
-  const data = await runJson<RunData>("data", dir, DATA_JSON);
-  const saved = await runJson<{ kind: NormalizeConfig["kind"]; stats: Record<string, number[]> }>("normalizer", dir, "normalizer.json");
+  const files = runFilesDir(dir);
+  const data = await runJson<RunData>("data", files, DATA_JSON);
+  const saved = await runJson<{ kind: NormalizeConfig["kind"]; stats: Record<string, number[]> }>("normalizer", files, "normalizer.json");
   tf.enableProdMode();
   const batch = options.batch ?? 256;
   const perSample = await multiplyAddsPerSample(dir, data);
@@ -282,8 +293,12 @@ export interface OutputBatch {
 
 /** Runs `x` (raw inputs [k, ...inputShape]) through the normaliser and the model; disposes `x`. */
 async function forward(run: TrainedRun, x: tf.Tensor): Promise<Float32Array> {
-  const out = tf.tidy(() => run.model.apply(run.normalizer.apply(x), { training: false }) as tf.Tensor);
-  x.dispose();
+  let out: tf.Tensor;
+  try {
+    out = tf.tidy(() => run.model.apply(run.normalizer.apply(x), { training: false }) as tf.Tensor);
+  } finally {
+    x.dispose();
+  }
   try {
     // data(), not dataSync(): webgpu cannot read back synchronously in Node.
     return (await out.data()) as Float32Array;
@@ -294,11 +309,18 @@ async function forward(run: TrainedRun, x: tf.Tensor): Promise<Float32Array> {
 
 /** The model's outputs for every sample of `samples`, batch by batch, in order (normalised as in training). */
 export async function* predictBatches(run: TrainedRun, samples: Samples, batch = run.batch): AsyncGenerator<OutputBatch> {
-  for (let start = 0; start < samples.n; start += batch) {
-    const n = Math.min(batch, samples.n - start);
-    const indices = Int32Array.from({ length: n }, (_, i) => start + i);
-    const values = await forward(run, await readBatch(samples, indices, run.inputShape));
-    yield { start, n, values };
+  const read = (start: number): Promise<tf.Tensor> => readBatch(samples, Int32Array.from({ length: Math.min(batch, samples.n - start) }, (_, i) => start + i), run.inputShape);
+  // The next batch is read (a streamed source decodes it) while the model runs on this one.
+  let next = samples.n > 0 ? read(0) : undefined;
+  try {
+    for (let start = 0; next; start += batch) {
+      const x = await next;
+      next = start + batch < samples.n ? read(start + batch) : undefined;
+      yield { start, n: x.shape[0]!, values: await forward(run, x) };
+    }
+  } finally {
+    // Stopped early (an error, or a consumer that broke off): the batch read ahead is not used.
+    if (next) void next.then((x) => x.dispose(), () => {});
   }
 }
 
