@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { nnc } from "./cli-run.js";
+import { describePrediction, openRun, predict } from "../src/runtime/predict.js";
 import { forward, IRIS, irisRows, npyFile, PHOTOS, pngRgb, random, writeRun, type DenseRun } from "./run-fixtures.js";
 
 const dir = mkdtempSync(join(tmpdir(), "nnc-predict-"));
@@ -248,6 +249,26 @@ describe("nnc predict --data", () => {
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain(`all ${rows.length} samples (it has no test split)`);
     expect(text.stdout).toMatch(/input\s+true class\s+top 1/);
+  });
+});
+
+describe("predicting from TypeScript", () => {
+  it("opens a run and predicts on raw values, normalised as in training", async () => {
+    const r = await openRun(run("iris"), { backend: "cpu" });
+    try {
+      expect(r.classNames).toEqual(["setosa", "versicolor", "virginica"]);
+      expect(r.output).toBe("softmax");
+      const out = await predict(r, Float32Array.from(rows.flat()), rows.length);
+      rows.forEach((x, k) => {
+        const p = forward(IRIS, x);
+        p.forEach((v, c) => expect(out[k * 3 + c]).toBeCloseTo(v, 5));
+        const d = describePrediction(r, out, k, 1);
+        expect("top" in d && d.top[0]!.name).toBe(["setosa", "versicolor", "virginica"][p.indexOf(Math.max(...p))]);
+      });
+      await expect(predict(r, new Float32Array(7), 2)).rejects.toThrow(/expected 2 inputs of a vector of 4 values \(8 values\), got 7 values/);
+    } finally {
+      r.dispose();
+    }
   });
 });
 
