@@ -12,7 +12,7 @@ import { nnc, ROOT } from "./cli-run.js";
 const dir = mkdtempSync(join(tmpdir(), "nnc-args-"));
 const good = join(dir, "good.nn");
 writeFileSync(good, "model m {\n  input 3\n  dense 2 softmax\n}\n");
-const COMMANDS = ["check", "build", "train", "inspect", "sanity", "search", "fmt", "lsp"];
+const COMMANDS = ["check", "build", "train", "inspect", "sanity", "search", "predict", "evaluate", "export", "fmt", "lsp"];
 
 /** Usage mistake: exit 2, one message on stderr, nothing on stdout, no stack trace. */
 function usageError(args: string[]): string {

@@ -302,7 +302,8 @@ export async function runSearch(opts: SearchCommandOptions, print: (line: string
       log.push(record.error);
     } else {
       try {
-        const options: Record<string, unknown> = { baseDir: spec.baseDir, out: trialDir, logJson: true, log: (line: string) => log.push(line) };
+        // The objective is read from the history: a `val_` objective needs validation data (held out by default).
+        const options: Record<string, unknown> = { baseDir: spec.baseDir, out: trialDir, logJson: true, log: (line: string) => log.push(line), reads: [metric] };
         if (opts.backend !== undefined) options["backend"] = opts.backend;
         if (epochs !== undefined) options["epochs"] = epochs;
         const result: GeneratedTrainResult = await withEpochLines(

@@ -25,6 +25,7 @@ export const nnc = { apply, initializer, activationLayer, channelwisePrelu, dila
 export { tf };
 export type * from "./config.js";
 export type { TrainOptions, TrainResult, EpochRecord, ModelInfo } from "./train.js";
+export { DEFAULT_VALIDATION, type UserData, type UserSplit, type UserBatch } from "./train-data.js";
 export { TrainError } from "./train.js";
 export { selectBackend, BackendError, type BackendName } from "./backend.js";
 export { loadData, DataError, type Dataset } from "./data/index.js";

@@ -34,7 +34,8 @@ export class JsonFileError extends Error {
  * (src/runtime/), three in the build (dist/src/runtime/), the same in an installed package.
  */
 function schemaDir(): string {
-  for (const up of ["../../schema/", "../../../schema/"]) {
+  // (and one level above the CLI's bundle, dist/nnc.mjs or dist/chunks/, should a reader of them be bundled there)
+  for (const up of ["../../schema/", "../../../schema/", "../schema/"]) {
     const dir = fileURLToPath(new URL(up, import.meta.url));
     if (existsSync(dir + SCHEMAS.checkpoint)) return dir;
   }

@@ -58,8 +58,8 @@ export interface SplitPlan {
 }
 
 /** Whether the recipe reads a metric measured on validation data. */
-export function needsValidation(config: TrainConfig): boolean {
-  const metrics = [config.earlyStop?.metric, config.checkpoint?.metric, ...config.metrics];
+export function needsValidation(config: TrainConfig, reads: readonly string[] = []): boolean {
+  const metrics = [config.earlyStop?.metric, config.checkpoint?.metric, ...config.metrics, ...reads];
   return metrics.some((m) => m !== undefined && m.startsWith("val_"));
 }
 
@@ -114,7 +114,7 @@ export function holdOut(s: Samples, fraction: number, random: () => number, targ
  * training data, else — when the recipe reads a `val_*` metric — `DEFAULT_VALIDATION` held out.
  * The test split is never used for validation. Disposes the training tensor it splits.
  */
-export function splitData(data: Dataset, config: TrainConfig, random: () => number, user?: { validation?: () => AsyncIterable<UserBatch>; train?: () => AsyncIterable<UserBatch>; test?: () => AsyncIterable<UserBatch> }): SplitPlan {
+export function splitData(data: Dataset, config: TrainConfig, random: () => number, user?: { validation?: () => AsyncIterable<UserBatch>; train?: () => AsyncIterable<UserBatch>; test?: () => AsyncIterable<UserBatch> }, reads: readonly string[] = []): SplitPlan {
   const notes: string[] = [];
   const fromUser = (role: LoopSplit["role"], b: (() => AsyncIterable<UserBatch>) | undefined): LoopSplit | undefined => (b ? { role, batches: b } : undefined);
   let train: LoopSplit = fromUser("training", user?.train) ?? { role: "training", samples: data.train };
@@ -124,7 +124,7 @@ export function splitData(data: Dataset, config: TrainConfig, random: () => numb
     if (config.validate !== undefined) notes.push(`validation: the data's own validation split (${validation.samples ? `${validation.samples.n.toLocaleString("en-US")} samples` : "the batches given"}); \`validate ${config.validate}\` is not used`);
     else notes.push(`validation: the data's own validation split${validation.samples ? ` (${validation.samples.n.toLocaleString("en-US")} samples)` : ""}`);
   } else {
-    const fraction = config.validate ?? (needsValidation(config) ? DEFAULT_VALIDATION : undefined);
+    const fraction = config.validate ?? (needsValidation(config, reads) ? DEFAULT_VALIDATION : undefined);
     if (fraction !== undefined) {
       if (!train.samples) {
         throw new DataError(`The recipe ${config.validate !== undefined ? `holds out \`validate ${config.validate}\`` : "reads a `val_` metric"}, but the training data is given as batches, which cannot be split: pass \`validation\` batches too.`);

@@ -70,6 +70,8 @@ export interface TrainOptions {
    * each pass; a `tf.data.Dataset` works as `() => ds`), per split.
    */
   data?: UserData;
+  /** Metrics the caller reads from the history besides the recipe's (`nnc search`'s objective): a `val_` one needs validation data. */
+  reads?: MetricName[];
 }
 
 /** What codegen knows about the model without building it. */
@@ -757,7 +759,7 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
     const random = rng.next;
     let plan: SplitPlan;
     try {
-      plan = splitData(data, config, random, userBatches);
+      plan = splitData(data, config, random, userBatches, options.reads);
     } catch (e) {
       if (e instanceof DataError) throw new TrainError(e.message);
       throw e;
