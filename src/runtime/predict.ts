@@ -241,20 +241,27 @@ export async function openRun(dir: string, options: OpenRunOptions = {}): Promis
 }
 
 /**
- * About the multiply-adds of one sample's forward pass, before the model is loaded (the backend
- * must be chosen first): its weights, times the input's height × width for an image input (a
- * convolution's kernel meets every position; pooling makes this an overestimate, so a large
- * model never misses the wasm backend's threads). Undefined when model.json cannot say; loading
- * it reports why.
+ * About the multiply-adds of one sample's forward pass, from model.json before the model is
+ * loaded (the backend is chosen first, and the wasm backend starts its threads only for large
+ * models): a dense kernel [in, out] costs in × out; a convolution's kernel [kh, kw, cin, cout]
+ * is counted at every position of the input image (deeper layers have fewer after pooling, so
+ * this errs towards large). Undefined when model.json cannot say; loading it reports why.
  */
 async function multiplyAddsPerSample(dir: string, data: RunData | undefined): Promise<number | undefined> {
   try {
     const json = JSON.parse(await readFile(join(dir, MODEL_JSON), "utf8")) as { weightsManifest?: { weights?: { shape?: number[] }[] }[]; modelTopology?: unknown };
-    let weights = 0;
-    for (const group of json.weightsManifest ?? []) for (const w of group.weights ?? []) weights += (w.shape ?? []).reduce((a, b) => a * b, 1);
     const shape = data?.inputShape ?? topologyInputShape(json.modelTopology);
-    const spatial = shape && shape.length === 3 ? shape[0]! * shape[1]! : 1;
-    return Number.isFinite(weights) && weights > 0 ? weights * spatial : undefined;
+    const positions = shape && shape.length === 3 ? shape[0]! * shape[1]! : 1;
+    let total = 0;
+    for (const group of json.weightsManifest ?? []) {
+      for (const w of group.weights ?? []) {
+        const dims = w.shape ?? [];
+        const size = dims.reduce((a, b) => a * b, 1);
+        if (dims.length === 2) total += size;
+        else if (dims.length === 4) total += size * positions;
+      }
+    }
+    return Number.isFinite(total) && total > 0 ? total : undefined;
   } catch {
     return undefined;
   }
