@@ -56,6 +56,7 @@ export async function runTrain(opts: TrainCommandOptions, print: (line: string) 
     const summary = [`trained \`${spec.model}\` on ${result.backend} for ${result.history.length} epoch${result.history.length === 1 ? "" : "s"}`];
     if (last) summary.push(`final loss ${last.loss.toFixed(4)}${last.acc !== undefined ? `, acc ${(last.acc * 100).toFixed(2)}%` : ""}`);
     if (result.test?.acc !== undefined) summary.push(`test acc ${(result.test.acc * 100).toFixed(2)}%`);
+    else if (result.test) summary.push(`test loss ${result.test.loss.toFixed(4)}`);
     const lines = [summary.join("; ") + (result.outDir ? ` → ${result.outDir}` : "")];
     if (opts.report !== undefined) {
       const report = await writeTrainReport({ file: opts.file, model: spec.model, report: opts.report, outDir: result.outDir });

@@ -28,7 +28,7 @@ export class Progress {
     this.tty = !opts.json && process.stderr.isTTY === true;
   }
 
-  batch(epoch: number, done: number, total: number, loss: number, acc: number): void {
+  batch(epoch: number, done: number, total: number, loss: number, acc?: number): void {
     if (done === 1) this.epochStart = performance.now();
     if (!this.tty) return;
     const now = performance.now();
@@ -38,7 +38,7 @@ export class Progress {
     const filled = Math.round((done / total) * width);
     const elapsed = (now - this.epochStart) / 1000;
     const eta = done > 0 ? (elapsed / done) * (total - done) : NaN;
-    const line = `epoch ${epoch + 1}/${this.opts.epochs} [${"=".repeat(filled)}${filled < width ? ">" : ""}${" ".repeat(Math.max(0, width - filled - 1))}] ${done}/${total} loss ${loss.toFixed(4)} acc ${(acc * 100).toFixed(1)}% ETA ${duration(eta)}`;
+    const line = `epoch ${epoch + 1}/${this.opts.epochs} [${"=".repeat(filled)}${filled < width ? ">" : ""}${" ".repeat(Math.max(0, width - filled - 1))}] ${done}/${total} loss ${loss.toFixed(4)}${acc !== undefined ? ` acc ${(acc * 100).toFixed(1)}%` : ""} ETA ${duration(eta)}`;
     process.stderr.write(`\r${line}\u001b[K`);
   }
 

@@ -961,7 +961,7 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
         lossSum += l! * size;
         accSum += a! * size;
         seen += size;
-        progress.batch(epoch, b, Math.max(limit, b), lossSum / seen, accSum / seen);
+        progress.batch(epoch, b, Math.max(limit, b), lossSum / seen, classify ? accSum / seen : undefined);
         if (interrupted) stopAfter(epoch);
       }
       dropouts.reset();
