@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { nnc } from "./cli-run.js";
+import { decodePng } from "./png.js";
 import { forward, IRIS, irisRows, npyFile, PHOTOS, pngRgb, random, writeRun, type DenseRun } from "./run-fixtures.js";
 
 const dir = mkdtempSync(join(tmpdir(), "nnc-evaluate-"));
@@ -420,11 +421,34 @@ describe("nnc evaluate --report", () => {
     expect(readFileSync(mine, "utf8")).toBe("<p>my notes</p>");
   });
 
-  it.skipIf(!chromium)("draws the confusion matrix in headless Chromium", () => {
+  it.skipIf(!chromium && process.env["NNC_REQUIRE_CHROMIUM"] !== "1")("draws the confusion matrix in headless Chromium: right in blue, confused in red", () => {
+    if (!chromium) throw new Error("NNC_REQUIRE_CHROMIUM=1 but no chromium on PATH: apt-get install chromium");
     const page = join(dir, "drawn.html");
     expect(nnc(["evaluate", run("iris"), "--data", "iris.csv", "--report", page], dir).code).toBe(0);
-    const r = spawnSync(chromium!, ["--headless", "--no-sandbox", "--disable-gpu", `--user-data-dir=${mkdtempSync(join(tmpdir(), "nnc-chromium-"))}`, "--dump-dom", pathToFileURL(page).href], { encoding: "utf8", timeout: 90_000 });
-    expect(r.stdout).toContain('data-status="ok 1"');
+    const flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars", "--force-device-scale-factor=1", "--window-size=1000,1400", `--user-data-dir=${mkdtempSync(join(tmpdir(), "nnc-chromium-"))}`];
+    const dom = spawnSync(chromium!, [...flags, "--enable-logging=stderr", "--v=0", "--dump-dom", pathToFileURL(page).href], { encoding: "utf8", timeout: 90_000 });
+    expect(dom.stderr.split("\n").filter((l) => /:CONSOLE[:(]/.test(l))).toEqual([]);
+    const body = /<body([^>]*)>/.exec(dom.stdout)![1]!;
+    expect(body).toContain('data-status="ok 1"');
+    const [x, y, w, h] = /data-charts="([^"]*)"/.exec(body)![1]!.split(",").map(Number) as [number, number, number, number];
+    const shot = join(dir, "drawn.png");
+    spawnSync(chromium!, [...flags, `--screenshot=${shot}`, pathToFileURL(page).href], { timeout: 90_000 });
+    const img = decodePng(readFileSync(shot));
+    let blue = 0;
+    let red = 0;
+    for (let j = y; j < Math.min(img.height, y + h); j++) {
+      for (let i = x; i < Math.min(img.width, x + w); i++) {
+        const [rr, , bb] = img.rgba.subarray((j * img.width + i) * 4, (j * img.width + i) * 4 + 3);
+        if (bb! - rr! > 40) blue++;
+        if (rr! - bb! > 40) red++;
+      }
+    }
+    const e = expected(IRIS, rows, labels).confusion;
+    const right = e.reduce((s, row, t) => s + row[t]!, 0);
+    expect(right).toBeGreaterThan(0);
+    expect(right).toBeLessThan(rows.length);
+    expect(blue).toBeGreaterThan(200);
+    expect(red).toBeGreaterThan(200);
   }, 120_000);
 });
 

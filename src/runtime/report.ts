@@ -390,7 +390,8 @@ const EVALUATION_SCRIPT = String.raw`
       var names = data.classes.map(function (c) { return c.name !== undefined ? c.name : String(c["class"]); });
       var cell = K <= 10 ? 44 : K <= 30 ? 26 : Math.max(4, Math.floor(780 / K));
       var labels = cell >= 12;
-      var L = labels ? 150 : 20, T = labels ? 130 : 20, W = L + K * cell + 10, H = T + K * cell + 30;
+      var longest = Math.max.apply(null, names.map(function (n) { return Math.min(n.length, 22); }));
+      var L = labels ? 30 + longest * 6.5 : 20, T = labels ? 24 + Math.min(longest, 18) * 5.8 : 20, W = L + K * cell + 10 + (labels ? Math.min(longest, 18) * 3 : 0), H = T + K * cell + 30;
       var svg = el("svg", { width: W, height: H, viewBox: "0 0 " + W + " " + H, "class": "chart", "data-chart": "confusion matrix" }, null);
       root.appendChild(svg);
       text(svg, L + K * cell / 2, H - 8, "predicted class", { "text-anchor": "middle", "font-size": 12, fill: "#444" });
