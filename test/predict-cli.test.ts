@@ -10,7 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { nnc } from "./cli-run.js";
-import { describePrediction, openRun, predict } from "../src/runtime/predict.js";
+import * as tf from "@tensorflow/tfjs";
+import { memorySamples } from "../src/runtime/data/samples.js";
+import { describePrediction, evaluateRun, openRun, predict } from "../src/runtime/predict.js";
 import { forward, IRIS, irisRows, npyFile, PHOTOS, pngRgb, random, writeRun, type DenseRun } from "./run-fixtures.js";
 
 const dir = mkdtempSync(join(tmpdir(), "nnc-predict-"));
@@ -266,6 +268,29 @@ describe("predicting from TypeScript", () => {
         expect("top" in d && d.top[0]!.name).toBe(["setosa", "versicolor", "virginica"][p.indexOf(Math.max(...p))]);
       });
       await expect(predict(r, new Float32Array(7), 2)).rejects.toThrow(/expected 2 inputs of a vector of 4 values \(8 values\), got 7 values/);
+    } finally {
+      r.dispose();
+    }
+  });
+
+  it("gives a hinge-trained model's scores as scores, not probabilities, and its hinge loss", async () => {
+    const spec: DenseRun = { ...IRIS, activation: "linear", data: { ...IRIS.data, loss: "hinge" } };
+    await writeRun(run("hinge"), spec);
+    const r = await openRun(run("hinge"), { backend: "cpu" });
+    try {
+      expect(r.task).toBe("classification");
+      expect(r.output).toBe("scores");
+      const ys = rows.map((_, k) => k % 3);
+      const out = await predict(r, Float32Array.from(rows.flat()), rows.length);
+      const d = describePrediction(r, out, 0, 3);
+      expect("top" in d && d.top.every((t) => t.p === undefined && typeof t.score === "number")).toBe(true);
+      const x = tf.tensor2d(rows.flat(), [rows.length, 4]);
+      const e = await evaluateRun(r, memorySamples(x, { labels: Int32Array.from(ys) }));
+      x.dispose();
+      // Hinge against ±1 targets: mean over samples and classes of max(0, 1 − t·score).
+      const hinge = rows.reduce((s, row, k) => s + forward(spec, row).reduce((a, v, c) => a + Math.max(0, 1 - (c === ys[k] ? 1 : -1) * v), 0) / 3, 0) / rows.length;
+      expect(e.lossName).toBe("hinge");
+      expect(e.loss).toBeCloseTo(hinge, 4);
     } finally {
       r.dispose();
     }
