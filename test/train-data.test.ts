@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { memorySamples } from "../src/runtime/data/samples.js";
 import { fitSamples } from "../src/runtime/data/normalize.js";
-import { holdOut, splitData, DEFAULT_VALIDATION, type UserBatch } from "../src/runtime/train-data.js";
+import { classTargets, holdOut, splitData, DEFAULT_VALIDATION, type UserBatch } from "../src/runtime/train-data.js";
 import { train } from "../src/runtime/train.js";
 import { SeededRandom } from "../src/runtime/data/augment.js";
 import { ballConfig } from "./runtime-helpers.js";
@@ -78,6 +78,14 @@ describe("the normaliser fitted on a stream", () => {
       const b = await fitSamples({ kind }, streamed, 3, 64);
       for (const k of Object.keys(a.stats)) a.stats[k]!.forEach((v, i) => expect(b.stats[k]![i]).toBeCloseTo(v, 5));
     }
+  });
+});
+
+describe("classTargets", () => {
+  it("gives 0/1 labels that TF.js's hinge loss maps to ±1 once: max(0, 1 − y·score)", () => {
+    const y = classTargets(Int32Array.from([0, 1]), "hinge", 1);
+    const loss = tf.losses.hingeLoss(y, tf.tensor2d([[0.3], [-0.2]])).dataSync()[0]!;
+    expect(loss).toBeCloseTo((1.3 + 1.2) / 2, 6);
   });
 });
 

@@ -146,16 +146,15 @@ export function splitData(data: Dataset, config: TrainConfig, random: () => numb
   return { train, ...(validation ? { validation } : {}), ...(test ? { test } : {}), notes };
 }
 
-/** Class indices → what the loss compares with the model's output. */
-export function classTargets(labels: Int32Array, loss: LossName, units: number): tf.Tensor {
+/**
+ * Class indices → what the loss compares with the model's output: the class (one unit) or
+ * one-hot rows, as 0/1 for every loss — TF.js's hinge loss maps 0/1 labels to ±1 itself.
+ */
+export function classTargets(labels: Int32Array, _loss: LossName, units: number): tf.Tensor {
   return tf.tidy(() => {
     const idx = tf.tensor1d(labels, "int32");
-    if (units === 1) {
-      const y = idx.toFloat().reshape([-1, 1]);
-      return loss === "hinge" ? y.mul(2).sub(1) : y;
-    }
-    const onehot = tf.oneHot(idx, units).toFloat();
-    return loss === "hinge" ? onehot.mul(2).sub(1) : onehot;
+    if (units === 1) return idx.toFloat().reshape([-1, 1]);
+    return tf.oneHot(idx, units).toFloat();
   });
 }
 
@@ -215,15 +214,11 @@ export class Batcher {
         if (b.y.size !== m * this.targetSize) throw new DataError(`${capital(where)}: y has the shape [${b.y.shape.join(", ")}], but the model gives ${this.targetSize} value${this.targetSize === 1 ? "" : "s"} per sample.`);
         return b.y.toFloat().reshape([m, this.targetSize]);
       }
-      if (b.y.rank === 2 && b.y.shape[1] === this.units && this.units > 1) return this.loss === "hinge" ? b.y.toFloat().mul(2).sub(1) : b.y.toFloat();
+      if (b.y.rank === 2 && b.y.shape[1] === this.units && this.units > 1) return b.y.toFloat();
       if (b.y.size !== m) throw new DataError(`${capital(where)}: y has the shape [${b.y.shape.join(", ")}]; give class indices [${m}] or one-hot rows [${m}, ${this.units}].`);
       const idx = b.y.reshape([m]).toInt();
-      if (this.units === 1) {
-        const f = idx.toFloat().reshape([m, 1]);
-        return this.loss === "hinge" ? f.mul(2).sub(1) : f;
-      }
-      const onehot = tf.oneHot(idx, this.units).toFloat();
-      return this.loss === "hinge" ? onehot.mul(2).sub(1) : onehot;
+      if (this.units === 1) return idx.toFloat().reshape([m, 1]);
+      return tf.oneHot(idx, this.units).toFloat();
     });
     return { x, y, size: m };
   }

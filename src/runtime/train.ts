@@ -137,9 +137,10 @@ function lossFunction(loss: LossName, units: number): (y: tf.Tensor, p: tf.Tenso
 }
 
 /** Fraction of rows whose predicted class matches. */
-function accuracy(y: tf.Tensor, p: tf.Tensor, units: number): tf.Scalar {
+function accuracy(y: tf.Tensor, p: tf.Tensor, units: number, loss: LossName): tf.Scalar {
   return tf.tidy(() => {
-    if (units === 1) return p.greater(0.5).toFloat().equal(y.greater(0.5).toFloat()).toFloat().mean() as tf.Scalar;
+    // One unit: a probability cut at 0.5, or (hinge) a score cut at 0; labels are 0/1.
+    if (units === 1) return p.greater(loss === "hinge" ? 0 : 0.5).toFloat().equal(y.greater(0.5).toFloat()).toFloat().mean() as tf.Scalar;
     return p.argMax(-1).equal(y.argMax(-1)).toFloat().mean() as tf.Scalar;
   });
 }
@@ -162,14 +163,14 @@ function permutation(n: number, random: () => number): Int32Array {
 }
 
 /** Mean loss and accuracy of the model on a split, in batches (inference mode). */
-async function evaluate(model: tf.LayersModel, split: LoopSplit, batcher: Batcher, lossFn: (y: tf.Tensor, p: tf.Tensor) => tf.Scalar, units: number, batch: number, classify: boolean): Promise<{ loss: number; acc?: number; n: number }> {
+async function evaluate(model: tf.LayersModel, split: LoopSplit, batcher: Batcher, lossFn: (y: tf.Tensor, p: tf.Tensor) => tf.Scalar, units: number, batch: number, classify: boolean, lossName: LossName): Promise<{ loss: number; acc?: number; n: number }> {
   let loss = 0;
   let acc = 0;
   let n = 0;
   for await (const b of passOver(split, batcher, batch)) {
     const [l, a] = tf.tidy(() => {
       const p = model.apply(b.x, { training: false }) as tf.Tensor;
-      return [lossFn(b.y, p).mul(b.size), classify ? accuracy(b.y, p, units).mul(b.size) : tf.scalar(0)];
+      return [lossFn(b.y, p).mul(b.size), classify ? accuracy(b.y, p, units, lossName).mul(b.size) : tf.scalar(0)];
     });
     tf.dispose([b.x, b.y]);
     // data(), not dataSync(): webgpu cannot read back synchronously in Node.
@@ -917,7 +918,7 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
           const { value, grads } = tf.variableGrads(() => {
             const pred = model.apply(xb, { training: true }) as tf.Tensor;
             // The prediction dies with this scope: measure accuracy on it here.
-            acc = tf.keep(classify ? accuracy(yb, pred, units) : tf.scalar(0));
+            acc = tf.keep(classify ? accuracy(yb, pred, units, config.loss) : tf.scalar(0));
             let loss = lossFn(yb, pred);
             for (const r of model.calculateLosses()) loss = loss.add(r);
             if (config.weightDecay > 0 && kernels.length > 0) {
@@ -968,7 +969,7 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
       if (seen === 0) throw new TrainError(`The training data gave no batches in epoch ${epoch + 1}: an iterable of batches given to train() must start over on each pass (pass a function that returns a fresh one).`);
       const record: EpochRecord = { epoch: epoch + 1, lr, loss: lossSum / seen, ...(classify ? { acc: accSum / seen } : {}), seconds: (performance.now() - started) / 1000 };
       if (plan.validation) {
-        const v = await evaluate(model, plan.validation, batcherFor(plan.validation), lossFn, units, Math.max(config.batch, 256), classify);
+        const v = await evaluate(model, plan.validation, batcherFor(plan.validation), lossFn, units, Math.max(config.batch, 256), classify, config.loss);
         record.val_loss = v.loss;
         if (v.acc !== undefined) record.val_acc = v.acc;
       }
@@ -1057,7 +1058,7 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
     const result: TrainResult = { backend: backend.name, seed, history, stoppedEarly };
     // The test split, held back until now: the final weights are measured on it once.
     if (plan.test) {
-      const t = await evaluate(model, plan.test, batcherFor(plan.test), lossFn, units, Math.max(config.batch, 256), classify);
+      const t = await evaluate(model, plan.test, batcherFor(plan.test), lossFn, units, Math.max(config.batch, 256), classify, config.loss);
       result.test = { loss: t.loss, ...(t.acc !== undefined ? { acc: t.acc } : {}) };
       log(`test: loss ${t.loss.toFixed(4)}${t.acc !== undefined ? `, acc ${(t.acc * 100).toFixed(2)}%` : ""} on ${t.n} samples (evaluated once, after training)`);
     }
