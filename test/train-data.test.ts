@@ -169,7 +169,7 @@ describe("train()", () => {
     expect(result.test!.acc).toBeUndefined();
     expect(result.test!.loss).toBeLessThan(0.1);
     const facts = JSON.parse(readFileSync(join(out, "data.json"), "utf8"));
-    expect(facts).toMatchObject({ task: "regression", classes: 0, targetSize: 2, targetNames: ["price", "tax"], loss: "mse", preprocess: { kind: "features", names: ["a", "b"] } });
+    expect(facts).toMatchObject({ task: "regression", classes: 0, targetSize: 2, targetNames: ["price", "tax"], loss: "mse", preprocess: { kind: "features", names: ["a", "b"] }, data: { source: "csv", path: join(dir, "houses.csv"), test: join(dir, "houses-test.csv"), targets: ["price", "tax"] } });
     await expect(
       train(dense(2, 3, "linear"), ballConfig({ data: { source: "csv", path: "houses.csv", label: "label", targets: ["price", "tax"] }, loss: "mse" }), { backend: "cpu", noSave: true, baseDir: dir, log: () => {} }),
     ).rejects.toThrow(/"houses.csv" has 2 target columns \("price", "tax"\), but the model ends in 3 units/);

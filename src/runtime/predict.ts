@@ -24,6 +24,7 @@ import { basename, dirname, extname, join, resolve } from "node:path";
 import { selectBackend, type BackendName } from "./backend.js";
 import type { LossName, NormalizeConfig } from "./config.js";
 import { count, DataError, describeShape, plural, quote, readInput, sameShape, sizeOf } from "./data/common.js";
+import { csvNumber, parseCsv, type CsvRecord } from "./data/csv.js";
 import { decodeImageFiles } from "./data/images/index.js";
 import { readNpyInputs } from "./data/numpy.js";
 import { restoreNormalizer, type Normalizer } from "./data/normalize.js";
@@ -523,67 +524,10 @@ interface CsvTable {
   number(r: CsvRecord, c: number): number;
 }
 
-interface CsvRecord {
-  fields: string[];
-  /** The line the record starts on, from 1 (the header is row 1). */
-  row: number;
-}
-
-/** A number as the csv source accepts one (no NaN, Infinity, hex or empty cells). */
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const FLOAT32_MAX = 3.4028234663852886e38;
-
-/**
- * Splits CSV text into records by the rules of the csv source's parser (data/index.ts, which
- * keeps its parser to itself): RFC 4180 quotes (commas, line breaks and doubled quotes inside),
- * LF, CRLF or CR line ends, blank lines and a byte-order mark skipped.
- */
-function csvRecords(text: string, shown: string, file: string): CsvRecord[] {
-  const records: CsvRecord[] = [];
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  let line = 1;
-  const end = (c: number): boolean => c === 44 || c === 10 || c === 13 || Number.isNaN(c);
-  while (i < text.length) {
-    const row = line;
-    const fields: string[] = [];
-    let quoted = false;
-    for (;;) {
-      if (text[i] === '"') {
-        quoted = true;
-        let field = "";
-        for (i++; ; i++) {
-          if (i >= text.length) throw new DataError(`${shown} row ${row}, column ${fields.length + 1}: a quoted field is never closed (the file ends inside its quotes).`, { file, row, column: fields.length + 1 });
-          if (text[i] === '"' && text[i + 1] === '"') field += text[i++];
-          else if (text[i] === '"') break;
-          else {
-            if (text[i] === "\n") line++;
-            field += text[i];
-          }
-        }
-        for (i++; !end(text.charCodeAt(i)); i++) {
-          if (text[i] !== " " && text[i] !== "\t") throw new DataError(`${shown} row ${line}, column ${fields.length + 1}: expected a comma or the end of the line after the closing quote, found ${JSON.stringify(text[i])}.`, { file, row: line, column: fields.length + 1 });
-        }
-        fields.push(field);
-      } else {
-        const from = i;
-        while (!end(text.charCodeAt(i))) i++;
-        fields.push(text.slice(from, i));
-      }
-      if (text[i] !== ",") break;
-      i++;
-    }
-    if (text[i] === "\r") i++;
-    if (text[i] === "\n") i++;
-    line++;
-    if (quoted || fields.length > 1 || fields[0]!.trim() !== "") records.push({ fields, row });
-  }
-  return records;
-}
-
 async function readCsvTable(file: string, shown: string): Promise<CsvTable> {
   const bytes = await readInput(file, shown, "CSV file");
   if (bytes.subarray(0, 8192).includes(0)) throw new DataError(`The CSV file ${shown} is not text: it holds zero bytes (is it a binary or compressed file?).`, { file });
-  const records = csvRecords(bytes.toString("utf8"), shown, file);
+  const records = parseCsv(bytes.toString("utf8"), shown, file);
   if (records.length === 0) throw new DataError(`The CSV file ${shown} is empty: expected a header row naming the columns, then one row per input.`, { file });
   const header = records[0]!;
   const names = header.fields.map((f) => f.trim());
@@ -591,15 +535,7 @@ async function readCsvTable(file: string, shown: string): Promise<CsvTable> {
   for (const r of rows) {
     if (r.fields.length !== names.length) throw new DataError(`${shown} row ${r.row} has ${plural(r.fields.length, "field")}, but the header names ${plural(names.length, "column")}.`, { file, row: r.row });
   }
-  const number = (r: CsvRecord, c: number): number => {
-    const raw = r.fields[c]!.trim();
-    const at = `${shown} row ${r.row}, column ${quote(names[c]!)} (${c + 1})`;
-    const where = { file, row: r.row, column: c + 1 };
-    if (!NUMBER.test(raw)) throw new DataError(`${at}: expected a number, found ${raw === "" ? "an empty field" : quote(r.fields[c]!)}. Every feature column must hold numbers.`, where);
-    const v = Number(raw);
-    if (Math.abs(v) > FLOAT32_MAX) throw new DataError(`${at}: ${raw} is too large for a 32-bit float (at most about 3.4e38).`, where);
-    return v;
-  };
+  const number = (r: CsvRecord, c: number): number => csvNumber(r.fields[c]!, `${shown} row ${r.row}, column ${quote(names[c]!)} (${c + 1})`, "Every feature column must hold numbers.", { file, row: r.row, column: c + 1 });
   return { names, headerRow: header.row, rows, number };
 }
 

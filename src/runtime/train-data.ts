@@ -10,7 +10,8 @@
  * validation data gets `DEFAULT_VALIDATION` held out, and the log says so.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { LossName, NormalizeConfig, TrainConfig } from "./config.js";
+import { resolve } from "node:path";
+import type { DataConfig, LossName, NormalizeConfig, TrainConfig } from "./config.js";
 import { DataError } from "./data/common.js";
 import { fitStream, type Normalizer } from "./data/normalize.js";
 import { memorySamples, subsetSamples, type Dataset, type Samples } from "./data/samples.js";
@@ -404,7 +405,7 @@ export async function fitBatches(config: NormalizeConfig, batches: () => AsyncIt
 }
 
 /** What `data.json` records beside a trained model (schema/data.schema.json), for `nnc predict` and `nnc evaluate`. */
-export function dataFacts(data: Dataset, config: TrainConfig, inputShape: number[], targetSize: number | undefined): Record<string, unknown> {
+export function dataFacts(data: Dataset, config: TrainConfig, inputShape: number[], targetSize: number | undefined, source?: { baseDir: string }): Record<string, unknown> {
   const facts: Record<string, unknown> = {
     task: targetSize !== undefined ? "regression" : "classification",
     classes: data.classes,
@@ -419,5 +420,23 @@ export function dataFacts(data: Dataset, config: TrainConfig, inputShape: number
   }
   if (config.data.source === "csv" && targetSize === undefined) facts["label"] = config.data.label;
   if (data.preprocess) facts["preprocess"] = data.preprocess;
+  // The recipe's source, its paths made absolute: which data trained this model (its test split is the honest one to evaluate on).
+  if (source) facts["data"] = absolutePaths(config.data, source.baseDir);
   return facts;
+}
+
+/** The file and folder fields of each source: the ones `absolutePaths` resolves. */
+const PATH_FIELDS = ["path", "validation", "test", "images", "labels", "train", "x", "y", "validationX", "validationY", "testX", "testY"] as const;
+
+/** `config` with every path resolved against `baseDir` (an .npz's member names stay names). */
+export function absolutePaths(config: DataConfig, baseDir: string): DataConfig {
+  const out: Record<string, unknown> = { ...config };
+  delete out["perClass"];
+  for (const f of PATH_FIELDS) {
+    const v = out[f];
+    if (typeof v !== "string") continue;
+    if (config.source === "npz" && f !== "path") continue;
+    out[f] = resolve(baseDir, v);
+  }
+  return out as DataConfig;
 }

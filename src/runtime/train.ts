@@ -1067,7 +1067,7 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
         await saveModel(model, outDir);
         await writeJsonAtomic(join(outDir, "history.json"), { model: config.model, backend: backend.name, seed, epochs: history, test: result.test ?? null });
         await writeJsonAtomic(join(outDir, "normalizer.json"), { kind: config.normalize.kind, stats: normalizer.stats });
-        await writeJsonAtomic(join(outDir, DATA_JSON), dataFacts(data!, config, inputShape, regression ? outputs : undefined));
+        await writeJsonAtomic(join(outDir, DATA_JSON), dataFacts(data!, config, inputShape, regression ? outputs : undefined, options.data ? undefined : { baseDir: options.baseDir ?? process.cwd() }));
         await shareIdenticalFiles(weightFiles(outDir));
       });
       result.outDir = outDir;

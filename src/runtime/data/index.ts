@@ -16,6 +16,7 @@ import { bytesText } from "../memory.js";
 import { seededRandom } from "./augment.js";
 import { closestByDistance } from "../../common/edit-distance.js";
 import { takePerClass } from "./subset.js";
+import { csvNumber, FLOAT32_MAX, NUMBER, parseCsv } from "./csv.js";
 import { memorySamples, type Dataset } from "./samples.js";
 import { loadImageFolder } from "./images/index.js";
 import { loadNumpy } from "./numpy.js";
@@ -206,80 +207,6 @@ function loadBall(dims: number, n: number, test: number, opts: LoadOptions): Dat
 
 // ── csv ────────────────────────────────────────────────────────────────────────────────────
 
-interface CsvRecord {
-  fields: string[];
-  /** The line the record starts on, from 1. */
-  row: number;
-}
-
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-/** The largest float32: a feature beyond it would become Infinity in the tensor. */
-const FLOAT32_MAX = 3.4028234663852886e38;
-
-/**
- * Splits CSV text into records (RFC 4180): fields in double quotes may hold commas, line
- * breaks and doubled quotes; LF, CRLF and CR end lines; blank lines and a byte-order mark are
- * skipped. Fields are returned as written (unquoted, untrimmed).
- */
-function parseCsv(text: string, shown: string, file: string): CsvRecord[] {
-  const records: CsvRecord[] = [];
-  const n = text.length;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  let line = 1;
-  const isEnd = (c: number): boolean => c === 44 /* , */ || c === 10 /* \n */ || c === 13; /* \r */
-  while (i < n) {
-    const row = line;
-    const fields: string[] = [];
-    let quoted = false;
-    for (;;) {
-      if (text.charCodeAt(i) === 34 /* " */) {
-        quoted = true;
-        const column = fields.length + 1;
-        let field = "";
-        let from = ++i;
-        for (;;) {
-          if (i >= n) throw new DataError(`${shown} row ${row}, column ${column}: a quoted field is never closed (the file ends inside its quotes).`, { file, row, column });
-          const c = text.charCodeAt(i);
-          if (c === 34) {
-            field += text.slice(from, i);
-            if (text.charCodeAt(i + 1) === 34) {
-              field += '"';
-              i += 2;
-              from = i;
-              continue;
-            }
-            i++;
-            break;
-          }
-          if (c === 10) line++;
-          i++;
-        }
-        while (i < n && !isEnd(text.charCodeAt(i))) {
-          if (text[i] !== " " && text[i] !== "\t") {
-            throw new DataError(`${shown} row ${line}, column ${column}: expected a comma or the end of the line after the closing quote, found ${JSON.stringify(text[i])}.`, { file, row: line, column });
-          }
-          i++;
-        }
-        fields.push(field);
-      } else {
-        const from = i;
-        while (i < n && !isEnd(text.charCodeAt(i))) i++;
-        fields.push(text.slice(from, i));
-      }
-      if (text.charCodeAt(i) === 44) {
-        i++;
-        continue;
-      }
-      break;
-    }
-    if (text.charCodeAt(i) === 13) i++;
-    if (text.charCodeAt(i) === 10) i++;
-    line++;
-    if (quoted || fields.length > 1 || fields[0]!.trim() !== "") records.push({ fields, row });
-  }
-  return records;
-}
-
 /** One CSV file read against the columns the recipe names, before labels become classes. */
 interface CsvSplit {
   shown: string;
@@ -312,21 +239,6 @@ function csvColumn(names: string[], name: string, role: string, shown: string, f
     throw new DataError(`The CSV file ${shown} has ${at.length} columns named ${quote(name)} (columns ${at.map((i) => i + 1).join(" and ")}), so the ${role} column is ambiguous.`, { file, row: headerRow, column: at[1]! + 1 });
   }
   return at[0]!;
-}
-
-/** A numeric cell, or a DataError naming it. */
-function csvNumber(raw: string, at: string, hint: string, where: DataWhere): number {
-  const v = raw.trim();
-  if (!NUMBER.test(v)) {
-    const found = v === "" ? "an empty field" : quote(raw);
-    const why = /^[+-]?(nan|inf(inity)?)$/i.test(v) ? " Missing or infinite values cannot be trained on: drop the row, or fill it in (with the column's mean, say)." : ` ${hint}`;
-    throw new DataError(`${at}: expected a number, found ${found}.${why}`, where);
-  }
-  const value = Number(v);
-  if (Math.abs(value) > FLOAT32_MAX) {
-    throw new DataError(`${at}: ${clip(v)} is too large for a 32-bit float (at most about 3.4e38), so it would train as Infinity. Rescale the column.`, where);
-  }
-  return value;
 }
 
 /**
