@@ -171,6 +171,9 @@ interface BadFile {
 
 const formatName = (f: ImageFormat): string => (f === "png" ? "PNG" : "JPEG");
 
+/** Class names for a message: quoted, the first 12 and then "…". */
+const nameList = (names: string[]): string => names.slice(0, 12).map(quote).join(", ") + (names.length > 12 ? `, … (${count(names.length)} in all)` : "");
+
 function badFileError(b: BadFile, role: Role): DataError {
   return new DataError(
     `${quote(b.shown)} in the ${role} images is ${b.what}. nnc reads PNG and JPEG images (by their content, whatever their names). Remove the file, or write \`bad_files: skip\` in \`images(…)\` to skip files that are not images and count them.`,
@@ -184,6 +187,9 @@ export function decodeError(f: DecodeFailure, shown: string, whenTraining: boole
   if (f.kind === "read") {
     const why = f.code === "ENOENT" ? `there is no ${file} any more` : f.code === "EACCES" || f.code === "EPERM" ? "permission denied" : f.message;
     return new DataError(`Cannot read the image ${quote(shown)}: ${why}.${whenTraining && f.code === "ENOENT" ? " Was it moved or deleted after training started?" : ""}`, { file });
+  }
+  if (f.kind === "crash") {
+    return new DataError(`The image decoder stopped while decoding ${quote(shown)} or an image after it in the same batch: ${f.message}. An image that needs more memory than the machine has can do this.`, { file });
   }
   const kind = `${formatName(f.item.format)} image of ${f.item.width}x${f.item.height}`;
   const when = whenTraining
@@ -215,12 +221,6 @@ class ImageCache {
       this.used -= old.byteLength;
     }
   }
-  get bytes(): number {
-    return this.used;
-  }
-  get size(): number {
-    return this.map.size;
-  }
   clear(): void {
     this.map.clear();
     this.used = 0;
@@ -238,20 +238,20 @@ export async function loadImageFolder(config: ImagesConfig, opts: LoadOptions, t
   const train = await listClasses(config.train, opts.baseDir, "training");
   const classNames = train.classes.map((c) => c.name);
   if (opts.classes !== undefined && classNames.length > opts.classes) {
-    const names = classNames.slice(0, 12).map(quote).join(", ") + (classNames.length > 12 ? ", …" : "");
     throw new DataError(
-      `The training image folder ${quote(config.train)} has ${count(classNames.length)} class folders (${names}), but the model distinguishes only ${count(opts.classes)} classes. Give its last layer ${count(classNames.length)} units, or remove the class folders it should not learn.`,
+      `The training image folder ${quote(config.train)} has ${count(classNames.length)} class folders (${nameList(classNames)}), but the model distinguishes only ${count(opts.classes)} classes. Give its last layer ${count(classNames.length)} units, or remove the class folders it should not learn.`,
       { file: train.dir },
     );
   }
+  const labelOf = new Map(classNames.map((name, i) => [name, i]));
   const splits: { role: Role; path: string; classes: ClassFolder[]; dir: string }[] = [{ role: "training", path: config.train, ...train }];
   for (const [role, path] of [["validation", config.validation], ["test", config.test]] as const) {
     if (path === undefined) continue;
     const s = await listClasses(path, opts.baseDir, role);
-    const extra = s.classes.find((c) => !classNames.includes(c.name));
+    const extra = s.classes.find((c) => !labelOf.has(c.name));
     if (extra) {
       throw new DataError(
-        `The ${role} image folder ${quote(path)} has a class folder ${quote(extra.name)} that the training folder ${quote(config.train)} does not have. The classes are the training folder's sub-folders (${classNames.map(quote).join(", ")}); a ${role} folder may have fewer, not others. Rename or remove ${quote(join(path, extra.name))}.`,
+        `The ${role} image folder ${quote(path)} has a class folder ${quote(extra.name)} that the training folder ${quote(config.train)} does not have. The classes are the training folder's sub-folders (${nameList(classNames)}); a ${role} folder may have fewer, not others. Rename or remove ${quote(join(path, extra.name))}.`,
         { file: extra.dir },
       );
     }
@@ -261,7 +261,7 @@ export async function loadImageFolder(config: ImagesConfig, opts: LoadOptions, t
   // Check every file's header, a few at a time, in sample order. With `badFiles: "error"` the
   // first bad file in that order is reported (checks stop being started after one fails).
   const candidates: Candidate[][] = splits.map((s) =>
-    s.classes.flatMap((c) => c.files.map((f) => ({ file: join(c.dir, f), shown: join(s.path, c.name, f), label: classNames.indexOf(c.name), classDir: c.name }))),
+    s.classes.flatMap((c) => c.files.map((f) => ({ file: join(c.dir, f), shown: join(s.path, c.name, f), label: labelOf.get(c.name)!, classDir: c.name }))),
   );
   const flat = candidates.flatMap((list, si) => list.map((c) => ({ c, si })));
   const headers: (ImageHeader | NotAnImage | undefined)[] = new Array(flat.length);
@@ -325,7 +325,7 @@ export async function loadImageFolder(config: ImagesConfig, opts: LoadOptions, t
         perClass[c.label]!++;
       }
       if (s.role === "training") {
-        const empty = s.classes.find((c) => perClass[classNames.indexOf(c.name)] === 0);
+        const empty = s.classes.find((c) => perClass[labelOf.get(c.name)!] === 0);
         if (empty) {
           const had = list.filter((c) => c.classDir === empty.name).length;
           const why = had === 0 ? "holds no files" : `holds no images: its ${plural(had, "file")} ${had === 1 ? "was" : "were"} skipped as not images`;
@@ -462,10 +462,5 @@ class ImageStream {
   async close(): Promise<void> {
     this.cache.clear();
     await this.pool.close();
-  }
-
-  /** What the cache holds, for tests and the benchmark. */
-  get cached(): { images: number; bytes: number; budget: number } {
-    return { images: this.cache.size, bytes: this.cache.bytes, budget: this.cache.budget };
   }
 }

@@ -182,7 +182,7 @@ export class DecodePool {
       if (at >= 0) this.slots.splice(at, 1);
       const task = slot.task;
       slot.task = undefined;
-      if (task) task.fail(new DecodeFailure(task.items[0]!, "crash", `the decoding thread stopped (${why}) while decoding this file or one of the ${task.items.length - 1} after it`));
+      if (task) task.fail(new DecodeFailure(task.items[0]!, "crash", why));
       if (!this.closed) this.dispatch();
     };
     worker.on("error", (e) => lost(e.message));
