@@ -23,8 +23,8 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { selectBackend, type BackendName } from "./backend.js";
 import type { LossName, NormalizeConfig } from "./config.js";
-import { count, DataError, describeShape, plural, quote, readInput, sameShape, sizeOf } from "./data/common.js";
-import { csvNumber, parseCsv, type CsvRecord } from "./data/csv.js";
+import { count, DataError, describeShape, plural, quote, sameShape, sizeOf } from "./data/common.js";
+import { csvNumber, readCsvFile, type CsvRecord } from "./data/csv.js";
 import { decodeImageFiles } from "./data/images/index.js";
 import { readNpyInputs } from "./data/numpy.js";
 import { restoreNormalizer, type Normalizer } from "./data/normalize.js";
@@ -525,18 +525,12 @@ interface CsvTable {
 }
 
 async function readCsvTable(file: string, shown: string): Promise<CsvTable> {
-  const bytes = await readInput(file, shown, "CSV file");
-  if (bytes.subarray(0, 8192).includes(0)) throw new DataError(`The CSV file ${shown} is not text: it holds zero bytes (is it a binary or compressed file?).`, { file });
-  const records = parseCsv(bytes.toString("utf8"), shown, file);
-  if (records.length === 0) throw new DataError(`The CSV file ${shown} is empty: expected a header row naming the columns, then one row per input.`, { file });
-  const header = records[0]!;
-  const names = header.fields.map((f) => f.trim());
-  const rows = records.slice(1);
+  const { names, headerRow, rows } = await readCsvFile(file, shown, "input");
   for (const r of rows) {
     if (r.fields.length !== names.length) throw new DataError(`${shown} row ${r.row} has ${plural(r.fields.length, "field")}, but the header names ${plural(names.length, "column")}.`, { file, row: r.row });
   }
   const number = (r: CsvRecord, c: number): number => csvNumber(r.fields[c]!, `${shown} row ${r.row}, column ${quote(names[c]!)} (${c + 1})`, "Every feature column must hold numbers.", { file, row: r.row, column: c + 1 });
-  return { names, headerRow: header.row, rows, number };
+  return { names, headerRow, rows, number };
 }
 
 async function npyInputs(run: TrainedRun, file: string, path: string): Promise<InputSet> {

@@ -121,6 +121,25 @@ noscript { color: #a00; }
  * The drawing script: plain ES5-style JavaScript, no template literals (so nothing in it can
  * be mistaken for TypeScript interpolation), reading the data from the JSON element.
  */
+/**
+ * How every page's script ends: each chart's box into \`<body data-charts>\` and the status
+ * into \`data-status\` (what the headless tests read), or the error that stopped the drawing.
+ */
+const SCRIPT_END = String.raw`    var rects = [];
+    var all = document.querySelectorAll("svg.chart");
+    for (var i = 0; i < all.length; i++) {
+      var r = all[i].getBoundingClientRect();
+      rects.push([r.left + window.scrollX, r.top + window.scrollY, r.width, r.height].map(Math.round).join(","));
+    }
+    body.setAttribute("data-charts", rects.join(";"));
+    status("ok " + charts);
+  } catch (e) {
+    status("error: " + (e && e.message ? e.message : String(e)));
+    throw e;
+  }
+})();
+`;
+
 const SCRIPT = String.raw`
 (function () {
   "use strict";
@@ -259,20 +278,7 @@ const SCRIPT = String.raw`
     lineChart(curves, "learning rate", [{ name: "lr", color: COLORS.lr, points: pts("lr") }], { zero: true });
     histograms("hist-start", data.start, COLORS.start);
     histograms("hist-end", data.end, COLORS.end);
-    var rects = [];
-    var all = document.querySelectorAll("svg.chart");
-    for (var i = 0; i < all.length; i++) {
-      var r = all[i].getBoundingClientRect();
-      rects.push([r.left + window.scrollX, r.top + window.scrollY, r.width, r.height].map(Math.round).join(","));
-    }
-    body.setAttribute("data-charts", rects.join(";"));
-    status("ok " + charts);
-  } catch (e) {
-    status("error: " + (e && e.message ? e.message : String(e)));
-    throw e;
-  }
-})();
-`;
+${SCRIPT_END}`;
 
 /** The report page. */
 export function renderReport(input: ReportInput): string {
@@ -415,20 +421,7 @@ const EVALUATION_SCRIPT = String.raw`
       }
       charts++;
     }
-    var rects = [];
-    var all = document.querySelectorAll("svg.chart");
-    for (var i = 0; i < all.length; i++) {
-      var b = all[i].getBoundingClientRect();
-      rects.push([b.left + window.scrollX, b.top + window.scrollY, b.width, b.height].map(Math.round).join(","));
-    }
-    body.setAttribute("data-charts", rects.join(";"));
-    status("ok " + charts);
-  } catch (e) {
-    status("error: " + (e && e.message ? e.message : String(e)));
-    throw e;
-  }
-})();
-`;
+${SCRIPT_END}`;
 
 /** The `nnc evaluate --report` page: the numbers, the per-class table and the confusion matrix (or the per-target errors). */
 export function renderEvaluationReport(input: EvaluationReportInput): string {

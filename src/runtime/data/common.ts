@@ -120,16 +120,26 @@ export function shuffle<T>(items: T[], random: () => number): T[] {
 /** Reads a user's file, turning every way that can fail into a DataError naming it. */
 export async function readInput(file: string, shown: string, what: string): Promise<Buffer> {
   try {
-    const s = await stat(file);
-    if (s.isDirectory()) throw new DataError(`The ${what} ${shown} is a folder, not a file (${file}).`, { file });
-    if (!s.isFile()) throw new DataError(`The ${what} ${shown} is not a regular file (${file}).`, { file });
+    await checkInputFile(file, shown, what);
     return await readFile(file);
   } catch (e) {
-    if (e instanceof DataError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") throw new DataError(`Cannot find the ${what} ${shown}: there is no ${file}.`, { file });
-    if (code === "EACCES" || code === "EPERM") throw new DataError(`Cannot read the ${what} ${shown}: permission denied (${file}).`, { file });
-    throw new DataError(`Cannot read the ${what} ${shown} (${file}): ${(e as Error).message}`, { file });
+    throw inputFileError(e, file, shown, what);
   }
+}
+
+/** Refuses a path that is a folder or not a regular file (a missing one throws Node's ENOENT, for `inputFileError`). */
+export async function checkInputFile(file: string, shown: string, what: string): Promise<void> {
+  const s = await stat(file);
+  if (s.isDirectory()) throw new DataError(`The ${what} ${shown} is a folder, not a file (${file}).`, { file });
+  if (!s.isFile()) throw new DataError(`The ${what} ${shown} is not a regular file (${file}).`, { file });
+}
+
+/** What opening or reading a user's file failed with, as a DataError naming it (a DataError passes as it is). */
+export function inputFileError(e: unknown, file: string, shown: string, what: string): DataError {
+  if (e instanceof DataError) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ENOENT" || code === "ENOTDIR") return new DataError(`Cannot find the ${what} ${shown}: there is no ${file}.`, { file });
+  if (code === "EACCES" || code === "EPERM") return new DataError(`Cannot read the ${what} ${shown}: permission denied (${file}).`, { file });
+  return new DataError(`Cannot read the ${what} ${shown} (${file}): ${(e as Error).message}`, { file });
 }
 

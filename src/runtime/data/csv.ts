@@ -3,7 +3,7 @@
  * one rule (no NaN, Infinity, hex or empty cells), each mistake a DataError naming the row and
  * column.
  */
-import { clip, DataError, quote, type DataWhere } from "./common.js";
+import { clip, DataError, quote, readInput, type DataWhere } from "./common.js";
 
 export interface CsvRecord {
   fields: string[];
@@ -94,3 +94,20 @@ export function csvNumber(raw: string, at: string, hint: string, where: DataWher
   return value;
 }
 
+
+/** A CSV file's header (its column names, trimmed, and its row) and its data records. */
+export interface CsvFile {
+  names: string[];
+  headerRow: number;
+  rows: CsvRecord[];
+}
+
+/** Reads and splits a user's CSV file; a binary or empty file is a DataError naming it. `perRow`: what a row holds, for the message ("example"). */
+export async function readCsvFile(file: string, shown: string, perRow: string): Promise<CsvFile> {
+  const bytes = await readInput(file, shown, "CSV file");
+  if (bytes.subarray(0, 8192).includes(0)) throw new DataError(`The CSV file ${shown} is not text: it holds zero bytes (is it a binary or compressed file?).`, { file });
+  const records = parseCsv(bytes.toString("utf8"), shown, file);
+  if (records.length === 0) throw new DataError(`The CSV file ${shown} is empty: expected a header row naming the columns, then one row per ${perRow}.`, { file });
+  const header = records[0]!;
+  return { names: header.fields.map((f) => f.trim()), headerRow: header.row, rows: records.slice(1) };
+}

@@ -7,16 +7,15 @@
  * what was expected, what was found and where; nothing reaches TensorFlow.js unchecked.
  */
 import * as tf from "@tensorflow/tfjs";
-import { checkClassLimit, checkDataSize, clip, count, DataError, describeShape, MAX_VALUES, plural, quote, readInput, sameShape, shuffle, sizeOf, type DataWhere, type LoadOptions } from "./common.js";
+import { checkClassLimit, checkDataSize, clip, count, DataError, describeShape, plural, quote, readInput, sameShape, shuffle, sizeOf, type DataWhere, type LoadOptions } from "./common.js";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import { createGunzip } from "node:zlib";
 import type { DataConfig } from "../config.js";
-import { bytesText } from "../memory.js";
 import { seededRandom } from "./augment.js";
 import { closestByDistance } from "../../common/edit-distance.js";
 import { takePerClass } from "./subset.js";
-import { csvNumber, FLOAT32_MAX, NUMBER, parseCsv } from "./csv.js";
+import { csvNumber, NUMBER, readCsvFile } from "./csv.js";
 import { memorySamples, type Dataset } from "./samples.js";
 import { loadImageFolder } from "./images/index.js";
 import { loadNumpy } from "./numpy.js";
@@ -249,12 +248,9 @@ function csvColumn(names: string[], name: string, role: string, shown: string, f
 async function readCsvSplit(path: string, columns: CsvColumns, opts: LoadOptions, expect?: string[]): Promise<CsvSplit> {
   const file = resolve(opts.baseDir, path);
   const shown = JSON.stringify(path);
-  const bytes = await readInput(file, shown, "CSV file");
-  if (bytes.subarray(0, 8192).includes(0)) throw new DataError(`The CSV file ${shown} is not text: it holds zero bytes (is it a binary or compressed file?).`, { file });
-  const records = parseCsv(bytes.toString("utf8"), shown, file);
-  if (records.length === 0) throw new DataError(`The CSV file ${shown} is empty: expected a header row naming the columns, then one row per example.`, { file });
-  const header = records[0]!;
-  const names = header.fields.map((f) => f.trim());
+  const table = await readCsvFile(file, shown, "example");
+  const header = { row: table.headerRow };
+  const names = table.names;
   const labelAt = "label" in columns ? csvColumn(names, columns.label, "labels", shown, file, header.row) : undefined;
   const targetAt = "targets" in columns ? columns.targets.map((t) => csvColumn(names, t, "targets", shown, file, header.row)) : [];
   const taken = new Set([...(labelAt !== undefined ? [labelAt] : []), ...targetAt]);
@@ -272,7 +268,7 @@ async function readCsvSplit(path: string, columns: CsvColumns, opts: LoadOptions
   if (features !== want) {
     throw new DataError(`The CSV file ${shown} has ${plural(features, "feature column")} besides ${besides}, but the model takes ${describeShape(opts.inputShape)}, so it needs ${plural(want, "feature column")}.`, { file, row: header.row });
   }
-  const rows = records.slice(1);
+  const rows = table.rows;
   if (rows.length === 0) throw new DataError(`The CSV file ${shown} has a header row but no data rows.`, { file, row: header.row });
   checkDataSize(rows.length * features, `The CSV file ${shown} has ${plural(rows.length, "row")} of ${plural(features, "feature")}:`, "Hint: train on fewer rows.", opts, { file });
   const x = new Float32Array(rows.length * features);

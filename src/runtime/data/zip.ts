@@ -10,9 +10,9 @@
  * and, where it helps, the byte offset in the archive.
  */
 import { kMaxLength } from "node:buffer";
-import { open, stat, type FileHandle } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import { constants, inflateRawSync } from "node:zlib";
-import { count, DataError, plural, quote } from "./common.js";
+import { checkInputFile, count, DataError, inputFileError, plural, quote } from "./common.js";
 
 // ── a file read by ranges ──────────────────────────────────────────────────────────────────
 
@@ -34,17 +34,11 @@ export async function openInput(file: string, shown: string, what: string): Prom
   let handle: FileHandle;
   let size: number;
   try {
-    const s = await stat(file);
-    if (s.isDirectory()) throw new DataError(`The ${what} ${shown} is a folder, not a file (${file}).`, { file });
-    if (!s.isFile()) throw new DataError(`The ${what} ${shown} is not a regular file (${file}).`, { file });
+    await checkInputFile(file, shown, what);
     handle = await open(file, "r");
     size = (await handle.stat()).size;
   } catch (e) {
-    if (e instanceof DataError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") throw new DataError(`Cannot find the ${what} ${shown}: there is no ${file}.`, { file });
-    if (code === "EACCES" || code === "EPERM") throw new DataError(`Cannot read the ${what} ${shown}: permission denied (${file}).`, { file });
-    throw new DataError(`Cannot read the ${what} ${shown} (${file}): ${(e as Error).message}`, { file });
+    throw inputFileError(e, file, shown, what);
   }
   return {
     file,
