@@ -4,7 +4,7 @@
  * on the wasm backend; and the image decoders measured against each other.
  *
  *   npm run build && node dist/bench/data-pipeline.js [--json] [--images 2000] [--rounds 1]
- *        [--workers 1,2] [--steps 10] [--no-decoders] [--no-models] [--no-fed]
+ *        [--workers 1,2] [--steps 10] [--no-decoders] [--no-models] [--no-fed] [--sweep]
  *
  * It writes into a temporary folder (removed at the end): 2,000 (`--images`) CIFAR-size JPEGs
  * (32x32 RGB, quality 90, in 10 class folders) and as many MNIST-size grey PNGs (28x28), and
@@ -18,7 +18,10 @@
  *    crop) in the image pool, with only the pure-JS decoders (pngjs, jpeg-js, and nnc's resize),
  *    only sharp (libvips), and nnc's choice (`auto`: JS for small images, sharp for large), for
  *    each pool size of `--workers`. Batches of 64, two requests in flight as the trainer keeps
- *    them; images/s over at least 1.5 s after a warm-up.
+ *    them; images/s over at least 1.5 s after a warm-up. With `--sweep`, also 40 RGB PNGs and
+ *    JPEGs of each size from 32x32 to 384x384, fitted to 32x32x3 by each decoder alone in one
+ *    worker: where sharp starts to beat the pure-JS decoders (`SMALL_PNG_PIXELS` and
+ *    `SMALL_JPEG_PIXELS` in src/runtime/data/images/pool.ts).
  * 2. **Pipeline**: `loadImageFolder` on the folder with the cache off (every read decodes), in
  *    a wasm process started as `nnc train` starts it for the model: batches read from a shuffled
  *    order with the next batch's read in flight, then nnc's `augmentBatch` (`crop HxW pad 4`,
@@ -27,12 +30,13 @@
  * 3. **Training**: samples/s of the model nnc generates from its spec (specs/mnist_cnn.nn at
  *    batch 64; the CIFAR ResNet-20 below at batch 128), the runtime's training step
  *    (`tf.variableGrads`, its adam, the loss read back) on random inputs in memory, wasm.
- * (`--no-models` skips 2–4.)
+ *    Then the same steps with the augmentation on each batch ("train+aug").
  * 4. **Fed** (`--no-fed` skips): the same training fed by the stream: each step's batch read
  *    from the folder (cache off, the next read in flight while the step runs) and augmented.
- *    Its samples/s against (3) says what the pipeline costs training on this machine, where the
- *    decoding threads and training share the cores.
+ *    Its samples/s against train+aug says what streaming costs training on this machine, where
+ *    the decoding threads and training share the cores.
  *
+ * `--no-models` skips 2–4.
  * The ratio printed per model is (2)'s decoded + augmented/s over (3)'s training samples/s: "the
  * pipeline is N× ahead". `--rounds N` runs every child N times in turn; tables give medians.
  */
@@ -55,6 +59,7 @@ interface Options {
   workers: number[];
   steps: number;
   decoders: boolean;
+  sweep: boolean;
   models: boolean;
   fed: boolean;
   child?: string;
@@ -63,7 +68,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { json: false, images: 2000, rounds: 1, workers: [], steps: 10, decoders: true, models: true, fed: true };
+  const o: Options = { json: false, images: 2000, rounds: 1, workers: [], steps: 10, decoders: true, sweep: false, models: true, fed: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -84,6 +89,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === "--no-decoders") o.decoders = false;
     else if (a === "--no-fed") o.fed = false;
     else if (a === "--no-models") o.models = false;
+    else if (a === "--sweep") o.sweep = true;
     else if (a === "--child") o.child = value();
     else if (a === "--dir") o.dir = value();
     else if (a === "--model") o.model = value();
@@ -186,48 +192,86 @@ const MODELS: ModelPlan[] = [
 
 // ── children ─────────────────────────────────────────────────────────────────────────────────
 
-/** Images/s of the pool on one set: batches of 64, two requests in flight, ≥ 1.5 s after a warm-up. */
+type Item = import("../src/runtime/data/images/pool.js").DecodeItem;
+type Pool = import("../src/runtime/data/images/pool.js").DecodePool;
+type Prep = import("../src/runtime/data/images/pool.js").ImagePrep;
+
+/** The files of a one-class set, with their headers, as the image folder hands them to the pool. */
+async function itemsOf(folder: string): Promise<Item[]> {
+  const { readImageHeader } = await import("../src/runtime/data/images/header.js");
+  const items: Item[] = [];
+  for (const f of readdirSync(folder).sort()) {
+    const file = join(folder, f);
+    const h = await readImageHeader(file);
+    if ("bad" in h) throw new Error(`${file}: ${h.what}`);
+    items.push({ file, format: h.format, width: h.width, height: h.height });
+  }
+  return items;
+}
+
+/** Images/s of a pool: batches of 64, two requests in flight (as the trainer keeps them), for ≥ 1.5 s and ≥ 128 images after a warm-up. */
+async function poolRate(pool: Pool, items: Item[], prep: Prep): Promise<number> {
+  await pool.decode(items.slice(0, 2 * pool.size), prep);
+  let done = 0;
+  let at = 0;
+  const next = (): Promise<unknown> => {
+    const part: Item[] = [];
+    for (let k = 0; k < 64; k++) part.push(items[at++ % items.length]!);
+    return pool.decode(part, prep).then(() => (done += part.length));
+  };
+  const started = performance.now();
+  let flying = next();
+  while (performance.now() - started < 1500 || done < 2 * 64) {
+    const following = next();
+    await flying;
+    flying = following;
+  }
+  await flying;
+  return done / ((performance.now() - started) / 1000);
+}
+
+/** The decoder table: every set × decoders × pool size. */
 async function childDecoders(dir: string, workers: number[]): Promise<unknown> {
   const { DecodePool } = await import("../src/runtime/data/images/pool.js");
-  const { readImageHeader } = await import("../src/runtime/data/images/header.js");
-  type Item = import("../src/runtime/data/images/pool.js").DecodeItem;
   const rows: Record<string, unknown>[] = [];
   for (const s of DECODER_SETS) {
-    const files = readdirSync(join(dir, s.set, "class0")).map((f) => join(dir, s.set, "class0", f));
-    const items: Item[] = [];
-    for (const file of files) {
-      const h = await readImageHeader(file);
-      if ("bad" in h) throw new Error(`${file}: ${h.what}`);
-      items.push({ file, format: h.format, width: h.width, height: h.height });
-    }
+    const items = await itemsOf(join(dir, s.set, "class0"));
     const prep = { height: s.to[0], width: s.to[1], channels: s.to[2], fit: "crop" as const };
     const row: Record<string, unknown> = { set: s.set, what: s.what, to: s.to.join("x") };
     for (const decoders of ["js", "sharp", "auto"] as const) {
       for (const n of workers) {
         const pool = new DecodePool(n, decoders);
-        await pool.decode(items.slice(0, 2 * n), prep);
-        let done = 0;
-        let at = 0;
-        const next = (): Promise<unknown> => {
-          const part: Item[] = [];
-          for (let k = 0; k < 64; k++) part.push(items[at++ % items.length]!);
-          return pool.decode(part, prep).then(() => (done += part.length));
-        };
-        const started = performance.now();
-        let flying = next();
-        while (performance.now() - started < 1500 || done < 2 * 64) {
-          const following = next();
-          await flying;
-          flying = following;
-        }
-        await flying;
-        row[`${decoders}×${n}`] = done / ((performance.now() - started) / 1000);
+        row[`${decoders}×${n}`] = await poolRate(pool, items, prep);
         if (pool.notes.length > 0) row.notes = pool.notes;
         await pool.close();
       }
     }
     rows.push(row);
     process.stderr.write(`decoders: ${s.what} done\n`);
+  }
+  return { rows };
+}
+
+/** Sizes of the sweep that places `SMALL_PNG_PIXELS` and `SMALL_JPEG_PIXELS` (pool.ts). */
+const SWEEP_SIZES = [32, 64, 96, 128, 192, 256, 384];
+
+/** Where the pure-JS decoders stop beating sharp: RGB images of each size, fitted to 32x32x3, one worker. */
+async function childSweep(dir: string): Promise<unknown> {
+  const { DecodePool } = await import("../src/runtime/data/images/pool.js");
+  const rows: Record<string, unknown>[] = [];
+  const prep = { height: 32, width: 32, channels: 3, fit: "crop" as const };
+  for (const size of SWEEP_SIZES) {
+    const row: Record<string, unknown> = { size };
+    for (const kind of ["png", "jpeg"]) {
+      const items = await itemsOf(join(dir, `sweep-${kind}-${size}`, "class0"));
+      for (const decoders of ["js", "sharp"] as const) {
+        const pool = new DecodePool(1, decoders);
+        row[`${kind} ${decoders}`] = await poolRate(pool, items, prep);
+        await pool.close();
+      }
+    }
+    rows.push(row);
+    process.stderr.write(`sweep: ${size}x${size} done\n`);
   }
   return { rows };
 }
@@ -385,8 +429,12 @@ async function childTrain(plan: ModelPlan, steps: number): Promise<unknown> {
   const x = tf.randomUniform([plan.batch, ...plan.input]);
   const y = tf.oneHot(tf.randomUniform([plan.batch], 0, 10, "int32"), 10).toFloat();
   const rate = await trainSteps(plan, steps, async () => ({ x: x.clone(), y: y.clone() }));
+  // The same with the augmentation a recipe would add: what training fed by the stream is measured against.
+  const { augmentBatch, seededRandom } = await import("../src/runtime/data/augment.js");
+  const random = seededRandom(3);
+  const augmented = await trainSteps(plan, steps, async () => ({ x: augmentBatch(x as import("@tensorflow/tfjs").Tensor4D, augments(plan), random), y: y.clone() }));
   tf.dispose([x, y]);
-  return { started, train: rate, multiplyAdds };
+  return { started, train: rate, trainAugmented: augmented, multiplyAdds };
 }
 
 /** Training fed by the stream: each step's batch read (the next one in flight) and augmented. */
@@ -438,6 +486,7 @@ async function main(): Promise<void> {
     const workers = o.workers[0] ?? (await import("../src/runtime/data/images/pool.js")).defaultPoolSize();
     let out: unknown;
     if (o.child === "decoders") out = await childDecoders(o.dir!, o.workers);
+    else if (o.child === "sweep") out = await childSweep(o.dir!);
     else if (!plan) throw new Error(`--model must be one of ${MODELS.map((m) => m.key).join(", ")}`);
     else if (o.child === "pipeline") out = await childPipeline(o.dir!, plan, workers);
     else if (o.child === "train") out = await childTrain(plan, o.steps);
@@ -458,9 +507,11 @@ async function main(): Promise<void> {
     writeSet(join(dir, "cifar"), o.images, 32, 32, "jpeg");
     writeSet(join(dir, "mnist"), o.images, 28, 28, "png-grey");
     if (o.decoders) for (const s of DECODER_SETS) writeSet(join(dir, s.set), s.n, s.w, s.h, s.kind, 1);
+    if (o.sweep) for (const size of SWEEP_SIZES) for (const kind of ["png-rgb", "jpeg"] as const) writeSet(join(dir, `sweep-${kind === "jpeg" ? "jpeg" : "png"}-${size}`), 40, size, size, kind, 1);
 
     type Rec = Record<string, number | string | undefined>;
     const decoderRounds: { rows: Rec[] }[] = [];
+    const sweepRounds: { rows: Rec[] }[] = [];
     const pipe = new Map<string, Rec[]>();
     const train = new Map<string, Rec[]>();
     const fed = new Map<string, Rec[]>();
@@ -470,6 +521,10 @@ async function main(): Promise<void> {
       if (o.decoders) {
         progress(`— decoders${r} —`);
         decoderRounds.push(runChild(["--child", "decoders", "--dir", dir, "--workers", workers.join(",")]) as { rows: Rec[] });
+      }
+      if (o.sweep) {
+        progress(`— decoder sweep${r} —`);
+        sweepRounds.push(runChild(["--child", "sweep", "--dir", dir]) as { rows: Rec[] });
       }
       for (const m of o.models ? MODELS : []) {
         progress(`— ${m.name}${r}: training on wasm —`);
@@ -495,7 +550,14 @@ async function main(): Promise<void> {
           return out;
         })
       : [];
-    const models = MODELS.map((m) => {
+    const sweepRows = o.sweep
+      ? sweepRounds[0]!.rows.map((row, i) => {
+          const out: Rec = { size: row.size };
+          for (const k of Object.keys(row)) if (k !== "size") out[k] = med(sweepRounds.map((d) => d.rows[i]!), k);
+          return out;
+        })
+      : [];
+    const models = (o.models ? MODELS : []).map((m) => {
       const t = med(train.get(m.key), "train");
       return {
         model: m.name,
@@ -508,12 +570,13 @@ async function main(): Promise<void> {
           const p = pipe.get(`${m.key}/${w}`);
           const augmented = med(p, "augmented");
           const f = med(fed.get(`${m.key}/${w}`), "fed");
-          return { workers: w, description: p?.[0]?.description, decoded: med(p, "decoded"), augmented, augmentOnly: med(p, "augmentOnly"), ahead: augmented !== undefined && t !== undefined ? augmented / t : undefined, fed: f, fedOverTrain: f !== undefined && t !== undefined ? f / t : undefined };
+          const ta = med(train.get(m.key), "trainAugmented");
+          return { workers: w, description: p?.[0]?.description, decoded: med(p, "decoded"), augmented, augmentOnly: med(p, "augmentOnly"), ahead: augmented !== undefined && t !== undefined ? augmented / t : undefined, trainAugmented: ta, fed: f, fedOverTrain: f !== undefined && ta !== undefined ? f / ta : undefined };
         }),
       };
     });
     const seconds = (performance.now() - began) / 1000;
-    const report = { machine: { ...machine, loadAtEnd: load() }, seconds, rounds: o.rounds, images: o.images, decoders: decoderRows, models };
+    const report = { machine: { ...machine, loadAtEnd: load() }, seconds, rounds: o.rounds, images: o.images, decoders: decoderRows, sweep: sweepRows, models };
     if (o.json) {
       process.stdout.write(JSON.stringify(report, null, 2) + "\n");
       return;
@@ -527,20 +590,26 @@ async function main(): Promise<void> {
       out.push(head, "─".repeat(head.length));
       for (const r of decoderRows) out.push([String(r.what).padEnd(16), String(r.to).padEnd(10), ...keys.map((k) => (r[k] === undefined ? "—" : fmt(r[k] as number)).padStart(10))].join(" "));
     }
+    if (o.sweep) {
+      out.push("", "Sweep: RGB images of each size fitted to 32x32x3 by crop, one worker, images/s (where sharp starts to win):");
+      const head = ["size".padEnd(10), "PNG js".padStart(9), "PNG sharp".padStart(10), "JPEG js".padStart(9), "JPEG sharp".padStart(11)].join(" ");
+      out.push(head, "─".repeat(head.length));
+      for (const r of sweepRows) out.push([`${r.size}x${r.size}`.padEnd(10), fmt(r["png js"] as number).padStart(9), fmt(r["png sharp"] as number).padStart(10), fmt(r["jpeg js"] as number).padStart(9), fmt(r["jpeg sharp"] as number).padStart(11)].join(" "));
+    }
     if (o.models) {
       out.push("", `Pipeline (cache off: every read decodes; next batch in flight) vs training on wasm, ${o.images.toLocaleString("en-US")} images:`);
-      const head = ["model".padEnd(10), "batch".padStart(5), "workers".padStart(7), "decoded/s".padStart(10), "+augment/s".padStart(11), "augment/s".padStart(10), "train/s".padStart(8), "ahead".padStart(7), ...(o.fed ? ["fed/s".padStart(7), "fed/train".padStart(9)] : [])].join(" ");
+      const head = ["model".padEnd(10), "batch".padStart(5), "workers".padStart(7), "decoded/s".padStart(10), "+augment/s".padStart(11), "augment/s".padStart(10), "train/s".padStart(8), "ahead".padStart(7), "train+aug/s".padStart(12), ...(o.fed ? ["fed/s".padStart(7), "fed/(train+aug)".padStart(15)] : [])].join(" ");
       out.push(head, "─".repeat(head.length));
       for (const m of models) {
         for (const w of m.byWorkers) {
           const cell = (x: number | undefined, width: number, suffix = ""): string => (x === undefined ? "—" : fmt(x) + suffix).padStart(width);
-          out.push([m.model.padEnd(10), String(m.batch).padStart(5), String(w.workers).padStart(7), cell(w.decoded, 10), cell(w.augmented, 11), cell(w.augmentOnly, 10), cell(m.train, 8), cell(w.ahead, 7, "×"), ...(o.fed ? [cell(w.fed, 7), cell(w.fedOverTrain, 9, "×")] : [])].join(" "));
+          out.push([m.model.padEnd(10), String(m.batch).padStart(5), String(w.workers).padStart(7), cell(w.decoded, 10), cell(w.augmented, 11), cell(w.augmentOnly, 10), cell(m.train, 8), cell(w.ahead, 7, "×"), cell(w.trainAugmented, 12), ...(o.fed ? [cell(w.fed, 7), cell(w.fedOverTrain, 15, "×")] : [])].join(" "));
         }
       }
       for (const m of models) out.push(`${m.model} (${m.input}, ${((m.multiplyAdds as number) / 1e6).toFixed(1)} M multiply-adds a sample): ${m.started}`);
       for (const m of models) {
         for (const w of m.byWorkers) {
-          if (w.ahead !== undefined) out.push(`${m.model}, ${w.workers} worker${w.workers === 1 ? "" : "s"}: the pipeline (decode + augment) is ${fmt(w.ahead)}× ahead of training${w.fedOverTrain !== undefined ? `; fed by it, training runs at ${fmt(100 * w.fedOverTrain)}% of its in-memory speed` : ""}`);
+          if (w.ahead !== undefined) out.push(`${m.model}, ${w.workers} worker${w.workers === 1 ? "" : "s"}: the pipeline (decode + augment) is ${fmt(w.ahead)}× ahead of training${w.fedOverTrain !== undefined ? `; fed by it, training (augmented) runs at ${fmt(100 * w.fedOverTrain)}% of its speed on the same augmentation of data in memory` : ""}`);
         }
       }
       out.push(`data: ${models.flatMap((m) => m.byWorkers.slice(0, 1).map((w) => w.description)).join("; ")}`);

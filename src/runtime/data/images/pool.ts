@@ -7,6 +7,10 @@
  * workers take in turn, so concurrent requests (a prefetch beside the batch in use) share the
  * pool. A worker holds the process open only while it has work: it is unref'd when idle, so a
  * pool nobody closed does not keep Node from exiting. `close()` terminates the workers.
+ *
+ * sharp does its work on libuv's thread pool, which the whole process shares (4 threads unless
+ * UV_THREADPOOL_SIZE says more, read when the pool first starts): past 4 workers, more workers
+ * add pure-JS decoding but no more than 4 sharp decodes run at once.
  */
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
@@ -35,14 +39,15 @@ export interface DecodeItem {
 export type Decoders = "auto" | "js" | "sharp";
 
 /**
- * Images up to this many pixels are decoded by pure JavaScript, larger ones by sharp. Measured
- * on this project's 2-core VM (bench/RESULTS.md, "Image decoding"): pngjs decodes a 32x32 RGB
- * PNG 3.5× as fast as sharp (8,471 vs 2,423 a second: sharp's per-call cost dominates), is even
- * at 128x128 (1,483 vs 1,418) and 2.8× slower at 500x375 (146 vs 404).
+ * PNGs up to this many pixels are decoded (and fitted) by pure JavaScript, larger ones by sharp.
+ * sharp costs most of a millisecond a call whatever the image's size, which small images never
+ * earn back. Decoding and fitting to 32x32x3 in one worker (bench/data-pipeline.ts `--sweep`,
+ * bench/RESULTS.md): pngjs + nnc's resize did 5,159 32x32 PNGs a second to sharp's 1,376, 884 to
+ * 401 at 128x128, 467 to 440 at 192x192; sharp led from 256x256 (287 to 230; 240 to 124 at 384).
  */
-export const SMALL_PNG_PIXELS = 256 * 256;
-/** The same for JPEG: jpeg-js wins up to about 64x64 (2,051 vs 1,727 a second), sharp's libjpeg-turbo from 96x96 on (1.8× there, 4–5× at 128–256). */
-export const SMALL_JPEG_PIXELS = 128 * 128;
+export const SMALL_PNG_PIXELS = 192 * 192;
+/** The same for JPEG: jpeg-js led up to 64x64 (3,711 to 1,071 at 32x32), was even at 96x96 (534 to 521), and libjpeg-turbo (SIMD, shrink-on-load) led from 128x128 (591 to 322; 4× at 256x256). */
+export const SMALL_JPEG_PIXELS = 96 * 96;
 
 /** A file the worker could not read or decode. */
 export class DecodeFailure extends Error {
@@ -58,9 +63,11 @@ export class DecodeFailure extends Error {
 
 /**
  * The pool size when none is given: the cores less one for the training thread, at least 1 and
- * at most 8. See bench/RESULTS.md ("Image decoding"): on 2 cores one worker decodes 32x32 images
- * several times faster than the MNIST CNN and a CIFAR ResNet train, and a second worker would
- * take its core from training.
+ * at most 8. Measured on 2 cores (bench/RESULTS.md, "Image folders"): one worker keeps the
+ * pipeline 7–9× ahead of the MNIST CNN's training and 25× ahead of a CIFAR ResNet-20's; a
+ * second worker doubled decoding alone but hardly moved the pipeline, whose limit is then the
+ * augmentation on the training thread, and training fed by the stream ran at 66% (against 83%
+ * with one) in one run and 87% (against 83%) in another: nothing to gain, a core to lose.
  */
 export function defaultPoolSize(): number {
   return Math.min(8, Math.max(1, availableParallelism() - 1));
