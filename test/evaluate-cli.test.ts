@@ -5,6 +5,7 @@
  * are matched by name; the test split is used when the source has one; regression MSE and MAE
  * per target; the --report page; and the mistakes, with their exit status.
  */
+import type { ClassMetrics } from "../src/runtime/predict.js";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,15 +20,7 @@ const dir = mkdtempSync(join(tmpdir(), "nnc-evaluate-"));
 const run = (name: string): string => join(dir, name);
 const NAMES = ["setosa", "versicolor", "virginica"];
 
-interface ClassRow {
-  class: number;
-  name?: string;
-  precision: number | null;
-  recall: number | null;
-  f1: number | null;
-  support: number;
-  predicted: number;
-}
+type ClassRow = ClassMetrics;
 
 interface EvaluationJson {
   version: number;

@@ -125,6 +125,15 @@ noscript { color: #a00; }
  * How every page's script ends: each chart's box into \`<body data-charts>\` and the status
  * into \`data-status\` (what the headless tests read), or the error that stopped the drawing.
  */
+/** How every page's script begins: the status it reports into \`<body data-status>\`, and SVG's namespace. */
+const SCRIPT_START = String.raw`(function () {
+  "use strict";
+  var body = document.body;
+  function status(s) { body.setAttribute("data-status", s); }
+  window.addEventListener("error", function (e) { status("error: " + e.message); });
+  var NS = "http://www.w3.org/2000/svg";
+`;
+
 const SCRIPT_END = String.raw`    var rects = [];
     var all = document.querySelectorAll("svg.chart");
     for (var i = 0; i < all.length; i++) {
@@ -141,13 +150,7 @@ const SCRIPT_END = String.raw`    var rects = [];
 `;
 
 const SCRIPT = String.raw`
-(function () {
-  "use strict";
-  var body = document.body;
-  function status(s) { body.setAttribute("data-status", s); }
-  window.addEventListener("error", function (e) { status("error: " + e.message); });
-  var NS = "http://www.w3.org/2000/svg";
-  var COLORS = { train: "#1f77b4", val: "#ff7f0e", lr: "#2ca02c", start: "#1f77b4", end: "#ff7f0e" };
+${SCRIPT_START}  var COLORS = { train: "#1f77b4", val: "#ff7f0e", lr: "#2ca02c", start: "#1f77b4", end: "#ff7f0e" };
   var charts = 0;
   function el(name, attrs, parent) {
     var e = document.createElementNS(NS, name);
@@ -367,13 +370,7 @@ ${rows}
 
 /** Draws the confusion matrix as an SVG heat map (each row shaded by its share of the row's samples), in the same ES5 style as SCRIPT. */
 const EVALUATION_SCRIPT = String.raw`
-(function () {
-  "use strict";
-  var body = document.body;
-  function status(s) { body.setAttribute("data-status", s); }
-  window.addEventListener("error", function (e) { status("error: " + e.message); });
-  var NS = "http://www.w3.org/2000/svg";
-  function el(name, attrs, parent) {
+${SCRIPT_START}  function el(name, attrs, parent) {
     var e = document.createElementNS(NS, name);
     for (var k in attrs) if (Object.prototype.hasOwnProperty.call(attrs, k)) e.setAttribute(k, String(attrs[k]));
     if (parent) parent.appendChild(e);
