@@ -151,7 +151,8 @@ class ModelEmitter {
     }
     const pre = this.variable(`${layer.name}_pre`);
     this.out.push(`const ${pre} = nnc.apply(${layerExpr}, ${input});`);
-    this.assign(layer, `nnc.apply(nnc.activationLayer(${literal(extra)}, ${literal(this.layerNames.fresh(`${layer.name}_${extra.name}`))}), ${pre})`);
+    // A frozen layer's trailing activation is frozen with it (PReLU's slopes are weights too).
+    this.assign(layer, `nnc.apply(nnc.activationLayer(${literal(extra)}, ${literal(this.layerNames.fresh(`${layer.name}_${extra.name}`))}${layer.frozen ? ", false" : ""}), ${pre})`);
   }
 
   private weights(c: Extract<LayerConfig, { op: "dense" | "conv" }>): string[] {
