@@ -198,6 +198,14 @@ describe("recipes", () => {
     expect(only(cnn + "train m {\n data mnist()\n loss crossentropy\n optim adma\n}").hint).toBe("Did you mean `adam`?");
   });
 
+  it("knows no shape after an unknown layer word: later layers are not blamed, the model is incomplete, its parameters are used", () => {
+    const text = "block b(k = 3) {\n fancylayer k\n conv 3x3x8\n}\nmodel m {\n input 28x28x1\n b()\n dense 10 softmax\n}\n";
+    expect(codes(text)).toEqual(["NN2001"]);
+    expect(checkText(text).program.models.find((m) => m.name === "m")!.complete).toBe(false);
+    expect(codes("model m(u = 4) {\n input 10\n mystery(u)\n dense 2 softmax\n}\n")).toEqual(["NN2001"]);
+    expect(codes("model m {\n input 10\n fancylayer 3\n flatten\n}\n")).toEqual(["NN2001"]);
+  });
+
   it("accepts val_ metrics without validation data: training holds out a tenth and says so", () => {
     expect(codes("model m {\n input 10\n dense 1 sigmoid\n}\ntrain m {\n data ball()\n loss binary_crossentropy\n early_stop val_loss\n}")).toEqual([]);
   });

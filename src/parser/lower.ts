@@ -536,7 +536,9 @@ export class Lowering {
             otherwise: `Layer kinds are ${Object.keys(LAYER_KINDS).map((k) => `\`${k}\``).join(", ")}; a block is called with parentheses, e.g. \`basic(64)\`.`,
           }),
         );
-        return undefined;
+        // Kept as a layer nnc could not read: no shape after it (later layers are not blamed),
+        // and the parameters its words use count as used.
+        return { kind: "layer", op: head, positional: words, options: {}, range, unread: true };
       }
       const next = wordName(first);
       if (first.kind === "call-expr" || (next !== undefined && isLayerKind(next))) {

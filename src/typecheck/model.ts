@@ -290,8 +290,12 @@ export class ModelExpander {
 
   private layer(item: AstLayer, env: Env, flow: Flow): Flow {
     if (!this.countExpansion(item.range)) return this.unknown();
-    // Another library's layer that nnc could not read as one of its own (already reported).
-    if (item.unread) return this.unknown();
+    // A layer nnc could not read (an unknown word, or another library's layer it lacks; already
+    // reported): its parameters are used, and nothing is known after it.
+    if (item.unread) {
+      touchParameters(item.positional, env);
+      return this.unknown();
+    }
     const op = item.op.name;
     if (op === "input") {
       if (this.sawInput || this.calls.length > 0 || flow.tensor !== undefined) {
@@ -479,6 +483,7 @@ export class ModelExpander {
           fix: !(isKind && call.args.length > 0),
         }),
       );
+      touchParameters(call.args, env);
       return this.unknown();
     }
     const from = this.calls.findIndex((c) => c.block === name);
@@ -802,4 +807,21 @@ export function kindLabel(config: LayerConfig): string {
     default:
       return config.op;
   }
+}
+
+/** Marks every parameter that `node`'s expressions name as used, without evaluating them (what an unread layer or unknown block is given). */
+function touchParameters(node: unknown, env: Env): void {
+  if (Array.isArray(node)) {
+    for (const n of node) touchParameters(n, env);
+    return;
+  }
+  if (typeof node !== "object" || node === null) return;
+  const o = node as { kind?: unknown; name?: unknown; range?: unknown };
+  if (o.kind === "ref" && typeof o.name === "string") {
+    const b = env.bindings.get(o.name);
+    if (b) b.used = true;
+    else env.declaredLater(o.name);
+    return;
+  }
+  for (const [k, v] of Object.entries(node)) if (k !== "range") touchParameters(v, env);
 }
