@@ -32,7 +32,7 @@ interface Kind {
 }
 
 const KINDS: Kind[] = [
-  { name: "an unknown layer kind", line: "  densse 64 relu", code: "NN2001", layer: false, hints: false },
+  { name: "an unknown layer kind", line: "  densse 64 relu", code: "NN2001", layer: true, hints: false },
   { name: "a stray character", line: "  dense 64 relu $", code: "NN1001", layer: true, hints: true },
   { name: "a Keras layer", line: "  Dense(64, activation='relu')", code: "NN1025", layer: true, hints: true },
   { name: "a shape error", line: "  reshape 5x5 -> flatten -> dense 64", code: "NN3003", layer: true, hints: false },
