@@ -48,6 +48,9 @@ describe("nnc check", () => {
     expect(r.stdout).toMatch(/conv1 \(conv relu\)\s+24x24x32\s+832/);
     expect(r.stdout).toMatch(/Total params: 46,922 \(183\.29 KB\)/);
     expect(r.stdout).toContain("Non-trainable params: 0");
+    // torchinfo's Mult-Adds: conv1 is 24·24·32 outputs of 5·5·1 products.
+    expect(r.stdout).toMatch(/conv1 \(conv relu\)\s+24x24x32\s+832\s+460,800/);
+    expect(r.stdout).toMatch(/Mult-adds per sample: [\d.,]+( M)?\n/);
   });
 
   it("prints JSON that the schema accepts, with 0-based positions", () => {

@@ -1,6 +1,6 @@
 /** A model summary in the manner of Keras's `model.summary()` and torchinfo. */
 import type { CheckedModel } from "../typecheck/index.js";
-import { formatShape } from "../typecheck/index.js";
+import { formatShape, multiplyAdds } from "../typecheck/index.js";
 
 export function formatCount(n: number): string {
   return n.toLocaleString("en-US");
@@ -23,18 +23,28 @@ function activationLabel(kind: string, config: CheckedModel["layers"][number]["c
   return kind;
 }
 
+/** Multiply-adds as torchinfo prints them: whole below a million, else in M or G. */
+export function formatMultiplyAdds(n: number): string {
+  if (n < 1e6) return formatCount(n);
+  if (n < 1e9) return `${(n / 1e6).toFixed(2)} M`;
+  return `${(n / 1e9).toFixed(2)} G`;
+}
+
 export function renderSummary(model: CheckedModel): string {
+  let macs = 0;
   const rows = model.layers.map((l) => {
     const connected = l.inputs.length > 1 ? l.inputs.join(", ") : "";
-    return [`${l.name} (${activationLabel(l.kind, l.config)}${l.frozen ? ", frozen" : ""})`, formatShape(l.outputShape), formatCount(l.params.trainable + l.params.nonTrainable), connected];
+    const m = multiplyAdds(l.config, l.inputShapes[0] ?? [], l.outputShape);
+    macs += m;
+    return [`${l.name} (${activationLabel(l.kind, l.config)}${l.frozen ? ", frozen" : ""})`, formatShape(l.outputShape), formatCount(l.params.trainable + l.params.nonTrainable), formatMultiplyAdds(m), connected];
   });
-  const hasGraph = rows.some((r) => r[3] !== "");
-  const header = ["Layer (kind)", "Output shape", "Params", ...(hasGraph ? ["Adds"] : [])];
+  const hasGraph = rows.some((r) => r[4] !== "");
+  const header = ["Layer (kind)", "Output shape", "Params", "Mult-Adds", ...(hasGraph ? ["Adds"] : [])];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string =>
     cells
       .slice(0, header.length)
-      .map((c, i) => (i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .map((c, i) => (i === 2 || i === 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
       .join("   ")
       .trimEnd();
   const total = widths.reduce((a, b) => a + b, 0) + 3 * (widths.length - 1);
@@ -50,5 +60,6 @@ export function renderSummary(model: CheckedModel): string {
   out.push(`Total params: ${formatCount(model.params.total)} (${bytes(model.params.total)})`);
   out.push(`Trainable params: ${formatCount(model.params.trainable)} (${bytes(model.params.trainable)})`);
   out.push(`Non-trainable params: ${formatCount(model.params.nonTrainable)} (${bytes(model.params.nonTrainable)})`);
+  out.push(`Mult-adds per sample: ${formatMultiplyAdds(macs)}${model.complete ? "" : " (of the layers above)"}`);
   return out.join("\n");
 }
