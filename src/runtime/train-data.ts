@@ -14,7 +14,7 @@ import { resolve } from "node:path";
 import type { DataConfig, LossName, NormalizeConfig, TrainConfig } from "./config.js";
 import { DataError } from "./data/common.js";
 import { fitStream, type Normalizer } from "./data/normalize.js";
-import { memorySamples, subsetSamples, type Dataset, type Samples } from "./data/samples.js";
+import { memorySamples, readBatch, subsetSamples, type Dataset, type Samples } from "./data/samples.js";
 
 /** The fraction of the training data held out when a recipe needs validation data and names none. */
 export const DEFAULT_VALIDATION = 0.1;
@@ -166,7 +166,11 @@ export interface Batch {
   size: number;
 }
 
-/** Makes batches of a split: inputs read (or gathered) and normalised, targets built. */
+/**
+ * Makes batches of a split: inputs gathered or read, targets built. In-memory samples are
+ * normalised once, before training (`normalizeInMemory`), so their batches are only gathered;
+ * streamed samples and the user's batches are normalised batch by batch.
+ */
 export class Batcher {
   constructor(
     private readonly normalizer: Normalizer,
@@ -178,16 +182,12 @@ export class Batcher {
 
   /** The samples at `idx` of `s`. */
   async of(s: Samples, idx: Int32Array): Promise<Batch> {
-    let raw: tf.Tensor;
-    if (s.x) {
-      const x = s.x;
-      raw = tf.tidy(() => tf.gather(x, tf.tensor1d(idx, "int32")));
-    } else {
-      const values = await s.read!(idx);
-      raw = tf.tensor(values, [idx.length, ...this.inputShape], "float32");
+    let x = await readBatch(s, idx, this.inputShape);
+    if (!s.x) {
+      const raw = x;
+      x = this.normalizer.apply(raw);
+      raw.dispose();
     }
-    const x = this.normalizer.apply(raw);
-    raw.dispose();
     let y: tf.Tensor;
     if (s.labels) {
       const labels = s.labels;
@@ -378,30 +378,37 @@ export async function userDataset(data: UserData, inputShape: number[], regressi
   return { dataset, batches };
 }
 
-/** How many batches one pass over the user's batches gives. */
-export async function countBatches(batches: () => AsyncIterable<UserBatch>): Promise<number> {
-  let n = 0;
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  for await (const _ of batches()) n++;
-  return n;
+/**
+ * One pass over the user's training batches: fits the normaliser on their inputs, batch by
+ * batch, and counts the batches (what an epoch's progress counts up to).
+ */
+export async function fitBatches(config: NormalizeConfig, batches: () => AsyncIterable<UserBatch>, features: number): Promise<{ normalizer: Normalizer; batches: number }> {
+  // Only `standard` and `minmax` need the values; the others read the batches' shapes.
+  const needsValues = config.kind === "standard" || config.kind === "minmax";
+  let count = 0;
+  let samples = 0;
+  const inputs = async function* (): AsyncGenerator<Float32Array> {
+    for await (const b of batches()) {
+      if (!(b?.x instanceof tf.Tensor)) throw new DataError(`Batch ${count + 1} of the training data is not an object { x, y } of two tensors.`);
+      const m = b.x.shape[0] ?? 0;
+      if (b.x.size !== m * features) throw new DataError(`Batch ${count + 1} of the training data: x has the shape [${b.x.shape.join(", ")}], but the model takes ${features} values per sample.`);
+      count++;
+      samples += m;
+      if (needsValues) yield Float32Array.from((await b.x.data()) as Float32Array);
+    }
+    if (samples === 0) throw new DataError("The training batches given to train() are empty.");
+  };
+  if (!needsValues) for await (const _ of inputs()) void _;
+  const normalizer = await fitStream(config, features, inputs);
+  return { normalizer, batches: count };
 }
 
-/** Fits the normaliser on one pass over the user's training batches (their inputs only), batch by batch. */
-export async function fitBatches(config: NormalizeConfig, batches: () => AsyncIterable<UserBatch>, features: number): Promise<Normalizer> {
-  let any = false;
-  const normalizer = await fitStream(config, features, async function* () {
-    let i = 0;
-    for await (const b of batches()) {
-      if (!(b?.x instanceof tf.Tensor)) throw new DataError(`Batch ${i + 1} of the training data is not an object { x, y } of two tensors.`);
-      const values = (await b.x.data()) as Float32Array;
-      if (values.length !== (b.x.shape[0] ?? 0) * features) throw new DataError(`Batch ${i + 1} of the training data: x has the shape [${b.x.shape.join(", ")}], but the model takes ${features} values per sample.`);
-      any ||= values.length > 0;
-      i++;
-      yield Float32Array.from(values);
-    }
-    if (!any) throw new DataError("The training batches given to train() are empty.");
-  });
-  return normalizer;
+/** Normalises in-memory samples once, replacing their tensor (what `Batcher.of` then only gathers from); streamed ones pass as they are. */
+export function normalizeInMemory(s: Samples, normalizer: Normalizer): Samples {
+  if (!s.x) return s;
+  const x = normalizer.apply(s.x);
+  s.x.dispose();
+  return { ...s, x };
 }
 
 /** What `data.json` records beside a trained model (schema/data.schema.json), for `nnc predict` and `nnc evaluate`. */

@@ -21,8 +21,7 @@ import { clipGradients } from "./clip.js";
 import { augmentBatch, SeededRandom } from "./data/augment.js";
 import { DataError, loadData, type Dataset } from "./data/index.js";
 import { fitSamples, type Normalizer } from "./data/normalize.js";
-import type { Samples } from "./data/samples.js";
-import { Batcher, countBatches, dataFacts, fitBatches, passOver, splitData, userDataset, type LoopSplit, type SplitPlan, type UserData } from "./train-data.js";
+import { Batcher, dataFacts, fitBatches, normalizeInMemory, passOver, splitData, userDataset, type LoopSplit, type SplitPlan, type UserData } from "./train-data.js";
 import { loadableLayerName, loadModel, locatePretrained, makeDirs, MakeDirError, ModelFileError, modelFiles, pathText, removeStaleTemporaries, saveModel, shareIdenticalFiles, WEIGHTS_BIN, writeJsonAtomic, type ModelFiles } from "./io.js";
 import { backendMemoryLimit, bytesText, measuredSize, modelTooBig, outOfMemory, slotsPerWeight, stackOverflow, stepMemory, updateCopies, type MemoryLimit, type ModelSize } from "./memory.js";
 import { createOptimizer, slotNames, type Optimizer } from "./optimizers.js";
@@ -771,25 +770,17 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
     const trainSamples = plan.train.samples;
     if (trainSamples?.x) await checkFinite(trainSamples.x, "training", data, config, inputShape);
     let normalizer: Normalizer;
+    let userBatchCount = 0;
     try {
-      normalizer = trainSamples ? await fitSamples(config.normalize, trainSamples, features) : await fitBatches(config.normalize, plan.train.batches!, features);
+      if (trainSamples) normalizer = await fitSamples(config.normalize, trainSamples, features);
+      else ({ normalizer, batches: userBatchCount } = await fitBatches(config.normalize, plan.train.batches!, features));
     } catch (e) {
       if (e instanceof DataError) throw new TrainError(e.message);
       throw e;
     }
     checkStatistics(normalizer.stats, data, config, inputShape);
     const batcher = new Batcher(normalizer, inputShape, config.loss, units, regression ? outputs : 1);
-    // In memory, normalise once: each batch is then a gather (the normaliser is the identity on it).
-    const identity: Normalizer = { apply: (x) => tf.clone(x), stats: normalizer.stats };
-    const prepared = (s: Samples | undefined): Samples | undefined => {
-      if (!s?.x) return s;
-      const x = normalizer.apply(s.x);
-      s.x.dispose();
-      return { ...s, x };
-    };
-    for (const part of [plan.train, plan.validation, plan.test]) if (part?.samples) part.samples = prepared(part.samples)!;
-    const memoryBatcher = new Batcher(identity, inputShape, config.loss, units, regression ? outputs : 1);
-    const batcherFor = (split: LoopSplit): Batcher => (split.samples?.x ? memoryBatcher : batcher);
+    for (const part of [plan.train, plan.validation, plan.test]) if (part?.samples) part.samples = normalizeInMemory(part.samples, normalizer);
     // What the model sees must be finite; and very large inputs explain a divergence better than the learning rate.
     let scale: InputScale | undefined;
     for (const part of [plan.train, plan.validation, plan.test]) {
@@ -797,7 +788,7 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
       const found = await checkFinite(part.samples.x, part.role, data, config, inputShape, true);
       if (part.role === "training") scale = found;
     }
-    const trainCount = plan.train.samples?.n ?? (await countBatches(plan.train.batches!));
+    const trainCount = plan.train.samples?.n ?? userBatchCount;
     if (trainCount === 0) throw new TrainError(`${capitalised(data.description)} has no training samples.`);
     if (interrupted) stopBeforeTraining();
     const lossFn = lossFunction(config.loss, units);
@@ -907,7 +898,7 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
       let seen = 0;
       const limit = Math.min(batches, options.maxBatchesPerEpoch ?? batches);
       let b = 0;
-      for await (const batch of passOver(plan.train, batcherFor(plan.train), config.batch, order, limit)) {
+      for await (const batch of passOver(plan.train, batcher, config.batch, order, limit)) {
         const size = batch.size;
         dropouts.step(iteration);
         const step = tf.tidy(() => {
@@ -969,7 +960,7 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
       if (seen === 0) throw new TrainError(`The training data gave no batches in epoch ${epoch + 1}: an iterable of batches given to train() must start over on each pass (pass a function that returns a fresh one).`);
       const record: EpochRecord = { epoch: epoch + 1, lr, loss: lossSum / seen, ...(classify ? { acc: accSum / seen } : {}), seconds: (performance.now() - started) / 1000 };
       if (plan.validation) {
-        const v = await evaluate(model, plan.validation, batcherFor(plan.validation), lossFn, units, Math.max(config.batch, 256), classify, config.loss);
+        const v = await evaluate(model, plan.validation, batcher, lossFn, units, Math.max(config.batch, 256), classify, config.loss);
         record.val_loss = v.loss;
         if (v.acc !== undefined) record.val_acc = v.acc;
       }
@@ -1058,7 +1049,7 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
     const result: TrainResult = { backend: backend.name, seed, history, stoppedEarly };
     // The test split, held back until now: the final weights are measured on it once.
     if (plan.test) {
-      const t = await evaluate(model, plan.test, batcherFor(plan.test), lossFn, units, Math.max(config.batch, 256), classify, config.loss);
+      const t = await evaluate(model, plan.test, batcher, lossFn, units, Math.max(config.batch, 256), classify, config.loss);
       result.test = { loss: t.loss, ...(t.acc !== undefined ? { acc: t.acc } : {}) };
       log(`test: loss ${t.loss.toFixed(4)}${t.acc !== undefined ? `, acc ${(t.acc * 100).toFixed(2)}%` : ""} on ${t.n} samples (evaluated once, after training)`);
     }

@@ -67,9 +67,6 @@ export function memorySamples(x: tf.Tensor, y: { labels: Int32Array } | { target
   return "labels" in y ? { n, x, labels: y.labels } : { n, x, targets: y.targets };
 }
 
-/** The values of one sample of `x` in row-major order; `size` values per sample. */
-export const inputSize = (inputShape: number[]): number => inputShape.reduce((p, d) => p * d, 1);
-
 /**
  * The samples at `indices` of `s` as a new `Samples` (in memory: gathered, a new tensor the caller
  * disposes; streamed: reads through to `s`).
