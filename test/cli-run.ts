@@ -16,3 +16,12 @@ export function nnc(args: string[], cwd: string = ROOT, input?: string): CliResu
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8", input, env: { ...process.env, NO_COLOR: "1" } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** The path of a Chromium to render pages headless with (report tests), if one is installed. */
+export function findChromium(): string | undefined {
+  for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
+    const r = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
+    if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
+  }
+  return undefined;
+}

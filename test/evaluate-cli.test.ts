@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { nnc } from "./cli-run.js";
+import { findChromium, nnc } from "./cli-run.js";
 import { decodePng } from "./png.js";
 import { forward, IRIS, irisRows, npyFile, PHOTOS, pngRgb, random, writeRun, type DenseRun } from "./run-fixtures.js";
 
@@ -372,13 +372,6 @@ describe("nnc evaluate on a regression model", () => {
   });
 });
 
-function findChromium(): string | undefined {
-  for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
-    const r = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
-    if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
-  }
-  return undefined;
-}
 const chromium = findChromium();
 
 describe("nnc evaluate --report", () => {

@@ -14,17 +14,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { renderReport, type ReportInput } from "../src/runtime/report.js";
 import { tensorStats, type Inspection } from "../src/runtime/inspect.js";
 import { countColor, decodePng, distinctColors } from "./png.js";
-import { nnc } from "./cli-run.js";
+import { findChromium, nnc } from "./cli-run.js";
 
 
 
-function findChromium(): string | undefined {
-  for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
-    const r = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
-    if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
-  }
-  return undefined;
-}
 
 const chromium = findChromium();
 const required = process.env["NNC_REQUIRE_CHROMIUM"] === "1";
