@@ -72,7 +72,7 @@ async function listClasses(path: string, baseDir: string, role: Role): Promise<{
     s = await stat(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") throw new DataError(`Cannot find the ${role} image folder ${shown}: there is no ${dir}. The path is relative to the spec's folder (${baseDir}).`, { file: dir });
+    if (code === "ENOENT" || code === "ENOTDIR") throw new DataError(`Cannot find the ${role} image folder ${shown}: there is no ${dir}. Relative paths are read from ${baseDir} (the spec's folder when training, the current folder for predict and evaluate).`, { file: dir });
     throw new DataError(`Cannot read the ${role} image folder ${shown} (${dir}): ${(e as Error).message}`, { file: dir });
   }
   if (!s.isDirectory()) {
