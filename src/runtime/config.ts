@@ -105,7 +105,7 @@ export type InitConfig =
 
 /** An activation as the spec names it, with its argument. */
 export type ActivationConfig =
-  | { name: "relu" | "prelu" | "selu" | "sigmoid" | "tanh" | "softplus" | "softmax" | "linear" }
+  | { name: "relu" | "prelu" | "selu" | "sigmoid" | "tanh" | "softplus" | "softmax" | "linear" | "relu6" | "swish" | "hard_sigmoid" | "hard_swish" | "gelu" }
   | { name: "leaky_relu"; alpha: number }
   | { name: "elu"; alpha: number }
   | { name: "maxout"; k: number };

@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { initializer } from "./initializers.js";
-import { activationLayer, channelwisePrelu, dilatedConv2d, groupNorm, maxout } from "./layers.js";
+import { activationLayer, channelPad, channelwisePrelu, dilatedConv2d, groupedConv2d, groupNorm, maxout } from "./layers.js";
 import { train } from "./train.js";
 
 /** Applies a layer to one symbolic tensor (or a list, for `add`) and returns its one output. */
@@ -20,7 +20,7 @@ function apply(layer: tf.layers.Layer, input: tf.SymbolicTensor | tf.SymbolicTen
   return out;
 }
 
-export const nnc = { apply, initializer, activationLayer, channelwisePrelu, dilatedConv2d, groupNorm, maxout, train };
+export const nnc = { apply, initializer, activationLayer, channelPad, channelwisePrelu, dilatedConv2d, groupedConv2d, groupNorm, maxout, train };
 
 export { tf };
 export type * from "./config.js";

@@ -234,7 +234,17 @@ const ACTIVATION_FNS: Record<string, (x: tf.Tensor) => tf.Tensor> = {
   softplus: (x) => tf.softplus(x),
   selu: (x) => tf.selu(x),
   softmax: (x) => tf.softmax(x, -1),
+  relu6: (x) => tf.relu6(x),
+  // TF.js's own: x·sigmoid(x), and GELU in its exact erf form.
+  swish: (x) => tf.mul(x, tf.sigmoid(x)),
+  gelu: (x) => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.div(x, Math.SQRT2)), 1)),
 };
+
+function knownActivation(name: string | undefined, layer: string): string {
+  const a = name ?? "linear";
+  if (!ACTIVATION_FNS[a]) throw new Error(`${layer}: unknown activation ${a}`);
+  return a;
+}
 
 export interface DilatedConv2DArgs extends BaseLayerArgs {
   filters: number;
@@ -281,8 +291,7 @@ export class NncDilatedConv2D extends tf.layers.Layer {
     this.padding = args.padding;
     this.dilationRate = args.dilationRate;
     this.useBias = args.useBias ?? true;
-    this.activationName = args.activation ?? "linear";
-    if (!ACTIVATION_FNS[this.activationName]) throw new Error(`${this.name}: unknown activation ${this.activationName}`);
+    this.activationName = knownActivation(args.activation, this.name);
     this.kernelInit = args.kernelInitializer ?? tf.initializers.glorotUniform({});
     this.biasInit = args.biasInitializer ?? tf.initializers.zeros();
     this.kernelReg = args.kernelRegularizer;
@@ -362,6 +371,306 @@ export function dilatedConv2d(args: DilatedConv2DArgs): NncDilatedConv2D {
 }
 
 // ---------------------------------------------------------------------------------------
+// Grouped convolution
+
+export interface GroupedConv2DArgs extends BaseLayerArgs {
+  filters: number;
+  kernelSize: [number, number];
+  strides: [number, number];
+  padding: "valid" | "same";
+  /** Groups the input channels and the filters are split into; must divide both. */
+  groups: number;
+  useBias?: boolean;
+  /** A TF.js built-in activation name (`builtinActivation`). Default linear. */
+  activation?: string;
+  kernelInitializer?: ReturnType<typeof tf.initializers.glorotUniform>;
+  biasInitializer?: ReturnType<typeof tf.initializers.zeros>;
+  kernelRegularizer?: ReturnType<typeof tf.regularizers.l1l2>;
+}
+
+/**
+ * Keras's `Conv2D` with `groups` (ResNeXt, ShuffleNet): the C input channels are split into
+ * G groups of C/G consecutive channels and the filters into G groups of F/G; group g's filters
+ * see only group g's channels, and the outputs are concatenated in group order. The weights
+ * are Keras's: `kernel` [kh, kw, C/G, F] (group g's filters are its columns g·F/G …) and
+ * `bias` [F], so kh·kw·(C/G)·F + F parameters. One depthwise convolution (multiplier F/G)
+ * when every group has one input channel, else a split, G convolutions and a concat.
+ * Initialisers and regularisers are not serialised (as NncDilatedConv2D): a loaded model
+ * has its trained weights.
+ */
+export class NncGroupedConv2D extends tf.layers.Layer {
+  static className = "NncGroupedConv2D";
+  readonly filters: number;
+  readonly kernelSize: [number, number];
+  readonly strides: [number, number];
+  readonly padding: "valid" | "same";
+  readonly groups: number;
+  readonly useBias: boolean;
+  readonly activationName: string;
+  private readonly kernelInit: ReturnType<typeof tf.initializers.glorotUniform>;
+  private readonly biasInit: ReturnType<typeof tf.initializers.zeros>;
+  private readonly kernelReg: ReturnType<typeof tf.regularizers.l1l2> | undefined;
+  private kernel: tf.LayerVariable | null = null;
+  private bias: tf.LayerVariable | null = null;
+
+  constructor(args: GroupedConv2DArgs) {
+    super(args);
+    this.filters = positiveInteger(args.filters, "grouped conv's filters");
+    this.groups = positiveInteger(args.groups, "grouped conv's groups");
+    if (this.filters % this.groups !== 0) throw new Error(`${this.name}: a grouped conv with ${this.groups} groups needs filters divisible by ${this.groups}, got ${this.filters}`);
+    this.kernelSize = [positiveInteger(args.kernelSize[0], "grouped conv's kernel height"), positiveInteger(args.kernelSize[1], "grouped conv's kernel width")];
+    this.strides = [positiveInteger(args.strides[0], "grouped conv's stride"), positiveInteger(args.strides[1], "grouped conv's stride")];
+    if (args.padding !== "valid" && args.padding !== "same") throw new Error(`${this.name}: padding must be valid or same, got ${String(args.padding)}`);
+    this.padding = args.padding;
+    this.useBias = args.useBias ?? true;
+    this.activationName = knownActivation(args.activation, this.name);
+    this.kernelInit = args.kernelInitializer ?? tf.initializers.glorotUniform({});
+    this.biasInit = args.biasInitializer ?? tf.initializers.zeros();
+    this.kernelReg = args.kernelRegularizer;
+  }
+
+  private channels(shape: Shape): number {
+    const c = shape[shape.length - 1];
+    if (shape.length !== 4 || c == null) throw new Error(`${this.name}: a grouped conv needs NHWC input with known channels, got [${shape.join(", ")}]`);
+    if (c % this.groups !== 0) throw new Error(`${this.name}: a grouped conv with ${this.groups} groups needs input channels divisible by ${this.groups}, got ${c}`);
+    return c;
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const shape = oneShape(inputShape);
+    const c = this.channels(shape);
+    this.kernel = this.addWeight("kernel", [this.kernelSize[0], this.kernelSize[1], c / this.groups, this.filters], "float32", this.kernelInit, this.kernelReg, true);
+    if (this.useBias) this.bias = this.addWeight("bias", [this.filters], "float32", this.biasInit, undefined, true);
+    this.inputSpec = [new tf.InputSpec({ ndim: 4, axes: { [3]: c } })];
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    const shape = oneShape(inputShape);
+    this.channels(shape);
+    const out = (size: number | null | undefined, k: number, s: number): number | null => {
+      if (size == null) return null;
+      return this.padding === "same" ? Math.ceil(size / s) : Math.ceil((size - k + 1) / s);
+    };
+    return [shape[0] ?? null, out(shape[1], this.kernelSize[0], this.strides[0]), out(shape[2], this.kernelSize[1], this.strides[1]), this.filters];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      if (this.kernel === null) throw new Error(`${this.name}: call() before build()`);
+      const x = oneTensor(inputs) as tf.Tensor4D;
+      const kernel = this.kernel.read() as tf.Tensor4D;
+      const [kh, kw, perGroup] = kernel.shape;
+      const g = this.groups;
+      let y: tf.Tensor;
+      if (g === 1) {
+        y = tf.conv2d(x, kernel, this.strides, this.padding);
+      } else if (perGroup === 1) {
+        // One channel per group: a depthwise convolution with F/G filters per channel, whose
+        // filter [kh, kw, C, F/G] is the kernel [kh, kw, 1, F] as it lies in memory.
+        y = tf.depthwiseConv2d(x, tf.reshape(kernel, [kh, kw, g, this.filters / g]) as tf.Tensor4D, this.strides, this.padding);
+      } else {
+        const xs = tf.split<tf.Tensor4D>(x, g, 3);
+        const ks = tf.split<tf.Tensor4D>(kernel, g, 3);
+        y = tf.concat(
+          xs.map((xi, i) => tf.conv2d(xi, ks[i]!, this.strides, this.padding)),
+          3,
+        );
+      }
+      if (this.bias) y = tf.add(y, this.bias.read());
+      return ACTIVATION_FNS[this.activationName]!(y);
+    });
+  }
+
+  override getConfig(): ConfigDict {
+    return {
+      ...super.getConfig(),
+      filters: this.filters,
+      kernelSize: this.kernelSize,
+      strides: this.strides,
+      padding: this.padding,
+      groups: this.groups,
+      useBias: this.useBias,
+      activation: this.activationName,
+    };
+  }
+}
+tf.serialization.registerClass(NncGroupedConv2D);
+
+export function groupedConv2d(args: GroupedConv2DArgs): NncGroupedConv2D {
+  return new NncGroupedConv2D(args);
+}
+
+// ---------------------------------------------------------------------------------------
+// Channel padding
+
+export interface ChannelPadArgs extends BaseLayerArgs {
+  /** Zero channels appended after the input's last channel. */
+  channels: number;
+}
+
+/**
+ * Appends `channels` zero channels on the last axis: [..., C] → [..., C + channels]. The
+ * parameter-free shortcut of ResNet's option A and PyramidNet, where a residual block widens
+ * its input. The gradient of the input is the first C channels of the output's.
+ */
+export class NncChannelPad extends tf.layers.Layer {
+  static className = "NncChannelPad";
+  readonly channels: number;
+
+  constructor(args: ChannelPadArgs) {
+    super(args);
+    this.channels = positiveInteger(args.channels, "channel padding's channels");
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    const shape = oneShape(inputShape);
+    const c = shape[shape.length - 1];
+    if (shape.length < 2) throw new Error(`${this.name}: channel padding needs an input of rank ≥ 2, got [${shape.join(", ")}]`);
+    return [...shape.slice(0, -1), c == null ? null : c + this.channels];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = oneTensor(inputs);
+      const paddings = x.shape.map((_, i): [number, number] => (i === x.rank - 1 ? [0, this.channels] : [0, 0]));
+      return tf.pad(x, paddings);
+    });
+  }
+
+  override getConfig(): ConfigDict {
+    return { ...super.getConfig(), channels: this.channels };
+  }
+}
+tf.serialization.registerClass(NncChannelPad);
+
+// ---------------------------------------------------------------------------------------
+// Hard sigmoid and hard swish
+
+export type HardActivationKind = "hard_sigmoid" | "hard_swish";
+
+export interface HardActivationArgs extends BaseLayerArgs {
+  kind: HardActivationKind;
+}
+
+/**
+ * MobileNetV3's hard sigmoid relu6(x + 3)/6 and hard swish x·relu6(x + 3)/6 — PyTorch's
+ * Hardsigmoid/Hardswish and Keras 3's definitions. Not TF.js's `hardSigmoid`, which is the
+ * Keras 2 clip(0.2x + 0.5, 0, 1).
+ */
+export class NncHardActivation extends tf.layers.Layer {
+  static className = "NncHardActivation";
+  readonly kind: HardActivationKind;
+
+  constructor(args: HardActivationArgs) {
+    super(args);
+    if (args.kind !== "hard_sigmoid" && args.kind !== "hard_swish") throw new Error(`NncHardActivation's kind must be hard_sigmoid or hard_swish, got ${String(args.kind)}`);
+    this.kind = args.kind;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return oneShape(inputShape);
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = oneTensor(inputs);
+      const gate = tf.div(tf.relu6(tf.add(x, 3)), 6);
+      return this.kind === "hard_swish" ? tf.mul(x, gate) : gate;
+    });
+  }
+
+  override getConfig(): ConfigDict {
+    return { ...super.getConfig(), kind: this.kind };
+  }
+}
+tf.serialization.registerClass(NncHardActivation);
+
+// ---------------------------------------------------------------------------------------
+// Upsampling gradients on the cpu backend
+
+/**
+ * The gradient of a nearest-neighbour resize (`tf.layers.upSampling2d`, `nearest`): each
+ * output pixel's gradient added to the input pixel the forward pass copied, chosen by the cpu
+ * backend's forward rule (alignCorners rounds, else floors; half-pixel centres sample at
+ * r + ½). `dy` is [n, oh, ow, c] in row-major order; the result is [n, h, w, c].
+ */
+export function resizeNearestGradValues(dy: ArrayLike<number>, imageShape: readonly number[], dyShape: readonly number[], alignCorners: boolean, halfPixelCenters: boolean): Float32Array {
+  const [n, h, w, c] = imageShape as [number, number, number, number];
+  const [, oh, ow] = dyShape as [number, number, number, number];
+  const source = (o: number, inSize: number, outSize: number): number => {
+    const ratio = (alignCorners && outSize > 1 ? inSize - 1 : inSize) / (alignCorners && outSize > 1 ? outSize - 1 : outSize);
+    const frac = halfPixelCenters ? ratio * (o + 0.5) : ratio * o;
+    const nearest = Math.min(inSize - 1, alignCorners ? Math.round(frac) : Math.floor(frac));
+    return halfPixelCenters ? Math.max(0, nearest) : nearest;
+  };
+  const rows = Array.from({ length: oh }, (_, r) => source(r, h, oh));
+  const cols = Array.from({ length: ow }, (_, q) => source(q, w, ow));
+  const dx = new Float32Array(n * h * w * c);
+  let at = 0;
+  for (let b = 0; b < n; b++) {
+    for (let r = 0; r < oh; r++) {
+      const rowBase = (b * h + rows[r]!) * w;
+      for (let q = 0; q < ow; q++) {
+        const to = (rowBase + cols[q]!) * c;
+        for (let d = 0; d < c; d++) dx[to + d]! += dy[at++]!;
+      }
+    }
+  }
+  return dx;
+}
+
+/** What the fixes below use of the cpu backend (`MathBackendCPU`). */
+interface CpuBackend {
+  data: { get(dataId: tf.DataId): { values: ArrayLike<number> } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
+}
+
+/**
+ * TF.js 4.22's cpu backend computes two upsampling gradients wrongly: `ResizeNearestNeighborGrad`
+ * reads dy at the image's batch stride (every sample after the first gets wrong gradients)
+ * and `ResizeBilinearGrad` labels its result [n, w, h, c] (right values; a non-square input
+ * fails "gradient … does not match the shape of the input"). The wasm backend's are right.
+ * Replaced here for the cpu backend when this module loads; idempotent.
+ */
+function fixCpuUpsamplingGradients(): void {
+  const nearest = tf.getKernel(tf.ResizeNearestNeighborGrad, "cpu");
+  if (nearest !== undefined && !Reflect.get(nearest, "nnc")) {
+    tf.unregisterKernel(tf.ResizeNearestNeighborGrad, "cpu");
+    const config: tf.KernelConfig = {
+      kernelName: tf.ResizeNearestNeighborGrad,
+      backendName: "cpu",
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const { images, dy } = inputs as { images: tf.TensorInfo; dy: tf.TensorInfo };
+        const cpu = backend as unknown as CpuBackend;
+        const a = attrs as unknown as { alignCorners?: boolean; halfPixelCenters?: boolean };
+        const dx = resizeNearestGradValues(cpu.data.get(dy.dataId).values, images.shape, dy.shape, a.alignCorners === true, a.halfPixelCenters === true);
+        return cpu.makeTensorInfo(images.shape, "float32", dx);
+      },
+    };
+    Reflect.set(config, "nnc", true);
+    tf.registerKernel(config);
+  }
+  const bilinear = tf.getKernel(tf.ResizeBilinearGrad, "cpu");
+  if (bilinear !== undefined && !Reflect.get(bilinear, "nnc")) {
+    tf.unregisterKernel(tf.ResizeBilinearGrad, "cpu");
+    const stockBilinear = bilinear.kernelFunc;
+    const config: tf.KernelConfig = {
+      kernelName: tf.ResizeBilinearGrad,
+      backendName: "cpu",
+      kernelFunc: (args) => {
+        const out = stockBilinear(args) as tf.TensorInfo;
+        const images = args.inputs["images"] as tf.TensorInfo;
+        return { ...out, shape: images.shape };
+      },
+    };
+    Reflect.set(config, "nnc", true);
+    tf.registerKernel(config);
+  }
+}
+fixCpuUpsamplingGradients();
+
+// ---------------------------------------------------------------------------------------
 // Factories
 
 /** Name and trainability, as generated code passes them to every factory. */
@@ -380,6 +689,10 @@ function common(args: CommonArgs): CommonArgs {
 
 export function maxout(args: { k: number } & CommonArgs): NncMaxout {
   return new NncMaxout({ ...common(args), k: args.k });
+}
+
+export function channelPad(args: { channels: number } & CommonArgs): NncChannelPad {
+  return new NncChannelPad({ ...common(args), channels: args.channels });
 }
 
 export function groupNorm(args: { groups: number; epsilon?: number } & CommonArgs): NncGroupNorm {
@@ -419,6 +732,30 @@ export function channelwisePrelu(args: { inputRank?: number } & CommonArgs = {})
 }
 
 /**
+ * The spec's activations that TF.js layers take by name as their `activation` option (dense,
+ * conv, and nnc's convs), each with that name; the others are layers of their own
+ * (`activationLayer`). GELU is TF.js's exact erf form; swish is x·sigmoid(x).
+ */
+export const BUILTIN_ACTIVATIONS: Readonly<Record<string, string>> = {
+  relu: "relu",
+  sigmoid: "sigmoid",
+  tanh: "tanh",
+  softplus: "softplus",
+  selu: "selu",
+  linear: "linear",
+  softmax: "softmax",
+  relu6: "relu6",
+  swish: "swish",
+  gelu: "gelu",
+};
+
+/** The TF.js built-in activation name for `spec`, or undefined where it needs a layer of its own. */
+export function builtinActivation(spec: ActivationConfig | undefined): string | undefined {
+  if (!spec) return undefined;
+  return Object.hasOwn(BUILTIN_ACTIVATIONS, spec.name) ? BUILTIN_ACTIVATIONS[spec.name] : undefined;
+}
+
+/**
  * The TF.js layer for an activation of the spec. Softmax is over the last axis (TF.js's
  * softmax layer defaults to axis 1, right only for rank-2 inputs); PReLU is channel-wise;
  * ELU with α ≠ 1 and maxout are ours.
@@ -437,7 +774,13 @@ export function activationLayer(spec: ActivationConfig, name?: string, trainable
       return channelwisePrelu(args);
     case "maxout":
       return maxout({ ...args, k: spec.k });
+    case "hard_sigmoid":
+    case "hard_swish":
+      return new NncHardActivation({ ...args, kind: spec.name });
     case "relu":
+    case "relu6":
+    case "swish":
+    case "gelu":
     case "selu":
     case "sigmoid":
     case "tanh":

@@ -1,7 +1,8 @@
 /**
  * `nnc/layers`: registers nnc's own TF.js layers (NncGroupNorm, NncMaxout, NncElu with α ≠ 1,
- * NncDilatedConv2D) so that `tf.loadLayersModel` can build a model that uses them — a model
- * `nnc export --format tfjs` wrote, or a run folder's model.json.
+ * NncDilatedConv2D, NncGroupedConv2D, NncChannelPad, NncHardActivation) so that
+ * `tf.loadLayersModel` can build a model that uses them — a model `nnc export --format tfjs`
+ * wrote, or a run folder's model.json.
  *
  *   import * as tf from "@tensorflow/tfjs";
  *   import "nnc/layers";
@@ -14,9 +15,17 @@
  *
  * Only the layers: this module does not load the rest of the runtime (training, data, backends).
  */
-import { NncDilatedConv2D, NncElu, NncGroupNorm, NncMaxout } from "./layers.js";
+import { NncChannelPad, NncDilatedConv2D, NncElu, NncGroupedConv2D, NncGroupNorm, NncHardActivation, NncMaxout } from "./layers.js";
 
-export { NncDilatedConv2D, NncElu, NncGroupNorm, NncMaxout };
+export { NncChannelPad, NncDilatedConv2D, NncElu, NncGroupedConv2D, NncGroupNorm, NncHardActivation, NncMaxout };
 
 /** The class names this module registers, as they appear in a model.json's `class_name`. */
-export const NNC_LAYER_CLASSES: readonly string[] = [NncGroupNorm.className, NncMaxout.className, NncElu.className, NncDilatedConv2D.className];
+export const NNC_LAYER_CLASSES: readonly string[] = [
+  NncGroupNorm.className,
+  NncMaxout.className,
+  NncElu.className,
+  NncDilatedConv2D.className,
+  NncGroupedConv2D.className,
+  NncChannelPad.className,
+  NncHardActivation.className,
+];
