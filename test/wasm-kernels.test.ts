@@ -192,6 +192,109 @@ describe("convolution gradients match the cpu backend", () => {
 
 // ---------------------------------------------------------------------------------------
 
+interface DepthwiseCase {
+  label: string;
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  strides: number;
+  pad: "valid" | "same";
+}
+
+function depthwiseCases(): DepthwiseCase[] {
+  const cases: DepthwiseCase[] = [];
+  for (const [batch, h, w, c] of [
+    [1, 7, 7, 3],
+    [3, 8, 9, 4],
+    [2, 5, 6, 1],
+  ] as const) {
+    for (const [kh, kw] of [
+      [1, 1],
+      [3, 3],
+      [5, 2],
+    ] as const) {
+      for (const strides of [1, 2, 3]) {
+        for (const pad of ["valid", "same"] as const) {
+          for (const m of [1, 2]) {
+            if (pad === "valid" && (kh > h || kw > w)) continue;
+            cases.push({ label: `x ${batch}x${h}x${w}x${c}, filter ${kh}x${kw}x${c}x${m}, stride ${strides}, ${pad}`, x: [batch, h, w, c], filter: [kh, kw, c, m], strides, pad });
+          }
+        }
+      }
+    }
+  }
+  return cases;
+}
+
+describe("depthwise convolution gradients (missing in the wasm backend) match the cpu backend", () => {
+  const cases = depthwiseCases();
+  const outShape = (c: DepthwiseCase): [number, number, number, number] => tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad, undefined, true).outShape;
+
+  it(`DepthwiseConv2dNativeBackpropInput, ${cases.length} cases: strides 1–3, valid/same, multiplier 1 and 2, batch 1–3`, async () => {
+    const made = cases.map((c) => ({ filter: rand(c.filter), dy: rand(outShape(c)) }));
+    const r = await onBoth(() => cases.map((c, i) => runKernel("DepthwiseConv2dNativeBackpropInput", { dy: made[i]!.dy(), filter: made[i]!.filter() }, { strides: c.strides, pad: c.pad, dilations: 1, inputShape: c.x })));
+    expectSame(r.wasm, r.cpu, cases.map((c) => c.label));
+  });
+
+  it(`DepthwiseConv2dNativeBackpropFilter, ${cases.length} cases`, async () => {
+    const made = cases.map((c) => ({ x: rand(c.x), dy: rand(outShape(c)) }));
+    const r = await onBoth(() => cases.map((c, i) => runKernel("DepthwiseConv2dNativeBackpropFilter", { x: made[i]!.x(), dy: made[i]!.dy() }, { strides: c.strides, pad: c.pad, dilations: 1, filterShape: c.filter })));
+    expectSame(r.wasm, r.cpu, cases.map((c) => c.label));
+  });
+
+  it("through tf.grads of depthwise and separable convolutions, strides 1 and 2", async () => {
+    const x = rand([2, 9, 8, 3]);
+    const dw = rand([3, 3, 3, 2]);
+    const pw = rand([1, 1, 6, 4]);
+    const labels: string[] = [];
+    const r = await onBoth(() =>
+      ([1, 2] as const).flatMap((stride) =>
+        (["valid", "same"] as const).flatMap((pad) => {
+          labels.push(`depthwise s${stride} ${pad}: dx`, "dw", `separable s${stride} ${pad}: dx`, "depthwise filter", "pointwise filter");
+          const depth = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad).square().sum())([x(), dw()]);
+          const sep = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.separableConv2d(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, stride, pad).square().sum())([x(), dw(), pw()]);
+          return [...depth, ...sep];
+        }),
+      ),
+    );
+    expectSame(r.wasm, r.cpu, labels);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+
+describe("upsampling gradients", () => {
+  const cases: { label: string; x: [number, number, number, number]; size: [number, number]; alignCorners: boolean }[] = [
+    { label: "1x4x4x3 ×2", x: [1, 4, 4, 3], size: [8, 8], alignCorners: false },
+    { label: "3x4x5x2 ×2 (batch > 1, not square)", x: [3, 4, 5, 2], size: [8, 10], alignCorners: false },
+    { label: "2x3x5x4 ×3×2", x: [2, 3, 5, 4], size: [9, 10], alignCorners: false },
+    { label: "2x3x4x1 to 7x5, align corners", x: [2, 3, 4, 1], size: [7, 5], alignCorners: true },
+  ];
+
+  it(`match the cpu backend (its nearest and bilinear gradients fixed by layers.ts), ${cases.length} cases each`, async () => {
+    const made = cases.map((c) => ({ x: rand(c.x), dy: rand([c.x[0], c.size[0], c.size[1], c.x[3]]) }));
+    const r = await onBoth(() =>
+      cases.flatMap((c, i) => [
+        tf.grad((t: tf.Tensor) => tf.image.resizeNearestNeighbor(t as tf.Tensor4D, c.size, c.alignCorners).mul(made[i]!.dy()).sum())(made[i]!.x()),
+        tf.grad((t: tf.Tensor) => tf.image.resizeBilinear(t as tf.Tensor4D, c.size, c.alignCorners).mul(made[i]!.dy()).sum())(made[i]!.x()),
+      ]),
+    );
+    expectSame(r.wasm, r.cpu, cases.flatMap((c) => [`nearest ${c.label}`, `bilinear ${c.label}`]));
+  });
+
+  it("of nearest upsampling by whole factors is the sum over each block, on both backends", async () => {
+    const x = rand([3, 4, 5, 2]);
+    const dy = rand([3, 8, 15, 2]);
+    const r = await onBoth(() => [
+      tf.grad((t: tf.Tensor) => tf.image.resizeNearestNeighbor(t as tf.Tensor4D, [8, 15]).mul(dy()).sum())(x()),
+      tf.sum(tf.reshape(dy(), [3, 4, 2, 5, 3, 2]), [2, 4]),
+    ]);
+    expectSame([r.cpu[0]!], [r.cpu[1]!], ["cpu"]);
+    expectSame([r.wasm[0]!], [r.cpu[1]!], ["wasm"]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+
 interface PoolCase {
   label: string;
   x: number[];

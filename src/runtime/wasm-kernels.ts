@@ -10,6 +10,12 @@
  *   convolution: the input transposed to [C, H, W, N] convolved with the output gradient
  *   transposed to [OH, OW, N, F] as the filter, dilated by the forward stride, gives
  *   [C, KH, KW, F]; a last transpose makes it [KH, KW, C, F].
+ * - `DepthwiseConv2dNativeBackpropInput` and `…BackpropFilter` (depthwise and separable convs,
+ *   grouped convs with one channel per group) are missing. Here each is one XNNPACK depthwise
+ *   convolution: of dy, zero-dilated by the stride, with the filter flipped (the input
+ *   gradient; the channel multiplier's M results then summed), and of x as one image of C·N
+ *   channels with dy as its filter, dilated by the stride (the filter gradient; then summed
+ *   over the batch).
  * - `MaxPoolGrad` is wrong: its C++ starts each window's running maximum at the smallest
  *   positive float, so a window whose maximum is ≤ 0 sends its gradient to the wrong place.
  *   Here it picks each window's first maximum in row-major order, as the cpu backend does:
@@ -192,7 +198,7 @@ function maybeWithScratch(backend: unknown, f: (s: Scratch) => TensorInfo | unde
  * A stride-1 conv2d on the wasm backend with explicit padding. Negative padding (rows or
  * columns that no window reaches) is cut off the input first, since XNNPACK takes only ≥ 0.
  */
-function convExplicit(s: Scratch, x: TensorInfo, filter: TensorInfo, pads: [[number, number], [number, number]], dilations: [number, number]): TensorInfo {
+function convExplicit(s: Scratch, x: TensorInfo, filter: TensorInfo, pads: [[number, number], [number, number]], dilations: [number, number], kernel: string = tf.Conv2D): TensorInfo {
   const [n, h, w, c] = shape4(x.shape, "conv input");
   const [[top, bottom], [left, right]] = pads;
   const cut = [Math.max(0, -top), Math.max(0, -bottom), Math.max(0, -left), Math.max(0, -right)] as const;
@@ -206,7 +212,7 @@ function convExplicit(s: Scratch, x: TensorInfo, filter: TensorInfo, pads: [[num
     [Math.max(0, left), Math.max(0, right)],
     [0, 0],
   ];
-  return s.run(tf.Conv2D, { x: xs, filter }, { strides: [1, 1], pad, dataFormat: "NHWC", dilations });
+  return s.run(kernel, { x: xs, filter }, { strides: [1, 1], pad, dataFormat: "NHWC", dilations });
 }
 
 /** The filter gradient takes the patch-matrix path up to kh·kw·c of this (a 5×5 filter on 1 channel is 25)… */
@@ -283,6 +289,84 @@ const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
     const bottom = info.inHeight + top - oh * sh;
     const right = info.inWidth + left - ow * sw;
     return convExplicit(s, d, w, [[kh - 1 - top, bottom], [kw - 1 - left, right]], [1, 1]);
+  });
+};
+
+// ---------------------------------------------------------------------------------------
+// Depthwise convolution gradients
+
+/** Zeros after each row and column of dy: [n, oh, ow, c] → [n, oh·sh, ow·sw, c]. */
+function dilateByStride(s: Scratch, dy: TensorInfo, sh: number, sw: number): TensorInfo {
+  if (sh === 1 && sw === 1) return dy;
+  const [n, oh, ow, c] = shape4(dy.shape, "dy");
+  const r = s.reshape(dy, [n, oh, 1, ow, 1, c]);
+  const p = s.run(tf.PadV2, { x: r }, { paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 });
+  return s.reshape(p, [n, oh * sh, ow * sw, c]);
+}
+
+function noDilation(dilations: number | [number, number] | undefined, kernel: string): void {
+  const [dh, dw] = typeof dilations === "number" ? [dilations, dilations] : (dilations ?? [1, 1]);
+  if (dh !== 1 || dw !== 1) throw new Error(`nnc: the wasm ${kernel} supports only dilation 1 (TF.js has no gradient for dilated depthwise convolutions), got ${dh}x${dw}`);
+}
+
+/**
+ * The input gradient of a depthwise convolution (filter [KH, KW, C, M], dy [n, OH, OW, C·M]):
+ * missing in the wasm backend. As for Conv2DBackpropInput, a stride-1 convolution of dy
+ * zero-dilated by the stride with the filter flipped in space, here a depthwise one over the
+ * C·M channels of dy (the filter as [KH, KW, C·M, 1]); with M > 1 the M results of each
+ * input channel are then summed.
+ */
+const depthwiseConv2dNativeBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
+  const a = attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
+  noDilation(a.dilations, "DepthwiseConv2dNativeBackpropInput");
+  const dy = input(inputs, "dy");
+  const filter = input(inputs, "filter");
+  const filterShape = shape4(filter.shape, "DepthwiseConv2dNativeBackpropInput's filter");
+  const [kh, kw, c, m] = filterShape;
+  const info = tf.backend_util.computeConv2DInfo(shape4(a.inputShape, "DepthwiseConv2dNativeBackpropInput's inputShape"), filterShape, a.strides, 1, a.pad, a.dimRoundingMode, true);
+  const { top, left } = info.padInfo;
+  const [sh, sw] = [info.strideHeight, info.strideWidth];
+  const [n, oh, ow] = shape4(dy.shape, "DepthwiseConv2dNativeBackpropInput's dy");
+  return withScratch(backend, (s) => {
+    const d = dilateByStride(s, dy, sh, sw);
+    const flipped = s.run(tf.Reverse, { x: filter }, { dims: [0, 1] });
+    const w = s.reshape(flipped, [kh, kw, c * m, 1]);
+    const bottom = info.inHeight + top - oh * sh;
+    const right = info.inWidth + left - ow * sw;
+    const dx = convExplicit(s, d, w, [[kh - 1 - top, bottom], [kw - 1 - left, right]], [1, 1], tf.DepthwiseConv2dNative);
+    if (m === 1) return dx;
+    return s.run(tf.Sum, { x: s.reshape(dx, [n, info.inHeight, info.inWidth, c, m]) }, { axis: [4], keepDims: false });
+  });
+};
+
+/**
+ * The filter gradient of a depthwise convolution: dW[kh, kw, c, m] = Σ_{n, oh, ow}
+ * x[n, oh·sh + kh − top, ow·sw + kw − left, c] · dy[n, oh, ow, c·M + m]; missing in the wasm
+ * backend. With X = x as one image of C·N channels [1, H, W, C·N] and D = dy as a depthwise
+ * filter [OH, OW, C·N, M], this is one depthwise convolution of X by D dilated by the forward
+ * stride, giving [1, KH, KW, C·N·M]; the N samples are then summed.
+ */
+const depthwiseConv2dNativeBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
+  const a = attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
+  noDilation(a.dilations, "DepthwiseConv2dNativeBackpropFilter");
+  const x = input(inputs, "x");
+  const dy = input(inputs, "dy");
+  const xShape = shape4(x.shape, "DepthwiseConv2dNativeBackpropFilter's x");
+  const filterShape = shape4(a.filterShape, "DepthwiseConv2dNativeBackpropFilter's filterShape");
+  const [kh, kw, c, m] = filterShape;
+  const info = tf.backend_util.computeConv2DInfo(xShape, filterShape, a.strides, 1, a.pad, a.dimRoundingMode, true);
+  const { top, left } = info.padInfo;
+  const bottom = (info.outHeight - 1) * info.strideHeight + kh - info.inHeight - top;
+  const right = (info.outWidth - 1) * info.strideWidth + kw - info.inWidth - left;
+  const [n, h, w] = xShape;
+  const [oh, ow] = [info.outHeight, info.outWidth];
+  return withScratch(backend, (s) => {
+    const xT = s.reshape(s.transpose(x, [1, 2, 3, 0]), [1, h, w, c * n]);
+    const dyT = s.reshape(s.transpose(s.reshape(dy, [n, oh, ow, c, m]), [1, 2, 3, 0, 4]), [oh, ow, c * n, m]);
+    const dw = convExplicit(s, xT, dyT, [[top, bottom], [left, right]], [info.strideHeight, info.strideWidth], tf.DepthwiseConv2dNative);
+    if (n === 1) return s.reshape(dw, [kh, kw, c, m]);
+    const bySample = s.transpose(s.reshape(dw, [kh, kw, c, n, m]), [3, 0, 1, 2, 4]);
+    return sum({ inputs: { x: bySample }, backend: s.backend, attrs: { axis: [0], keepDims: false } }) as TensorInfo;
   });
 };
 
@@ -768,6 +852,8 @@ const tanh: KernelFunc = ({ inputs, backend, attrs }) => {
 const KERNELS: readonly { name: string; kernelFunc: KernelFunc; replaces: boolean }[] = [
   { name: tf.Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter, replaces: false },
   { name: tf.Conv2DBackpropInput, kernelFunc: conv2DBackpropInput, replaces: true },
+  { name: tf.DepthwiseConv2dNativeBackpropInput, kernelFunc: depthwiseConv2dNativeBackpropInput, replaces: false },
+  { name: tf.DepthwiseConv2dNativeBackpropFilter, kernelFunc: depthwiseConv2dNativeBackpropFilter, replaces: false },
   { name: tf.MaxPoolGrad, kernelFunc: maxPoolGrad, replaces: true },
   { name: tf.AvgPoolGrad, kernelFunc: avgPoolGrad, replaces: true },
   { name: tf.BatchMatMul, kernelFunc: batchMatMul, replaces: true },
