@@ -82,3 +82,127 @@ export function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): numbe
   }
   return worst;
 }
+
+// ---------------------------------------------------------------------------------------
+// Modern layer kinds (issue 14), built directly with TF.js layers: what a model.json holds
+// when a spec uses them, whichever builder wrote it.
+
+type Sym = tf.SymbolicTensor;
+const apply = (layer: tf.layers.Layer, x: Sym | Sym[]): Sym => layer.apply(x) as Sym;
+
+/** Depthwise convs: multipliers 1 and 2, strides, same and valid, dilation, with and without bias. */
+function depthwiseModel(): tf.LayersModel {
+  const input = tf.input({ shape: [13, 12, 3], name: "input1" });
+  let x = apply(tf.layers.depthwiseConv2d({ name: "dw1", kernelSize: 3, depthMultiplier: 1, padding: "same", activation: "relu6" }), input);
+  x = apply(tf.layers.depthwiseConv2d({ name: "dw2", kernelSize: [3, 2], depthMultiplier: 2, strides: 2, padding: "valid", useBias: false, activation: "swish" }), x);
+  x = apply(tf.layers.depthwiseConv2d({ name: "dw3", kernelSize: 3, depthMultiplier: 1, padding: "same", dilationRate: 2 }), x);
+  x = apply(tf.layers.depthwiseConv2d({ name: "dw4", kernelSize: 2, depthMultiplier: 2, strides: [2, 1], padding: "same", activation: "gelu" }), x);
+  return tf.model({ name: "depthwise", inputs: input, outputs: x });
+}
+
+/** Separable convs: depthwise then pointwise, multipliers 1 and 2, strides, dilation. */
+function separableModel(): tf.LayersModel {
+  const input = tf.input({ shape: [12, 11, 4], name: "input1" });
+  let x = apply(tf.layers.separableConv2d({ name: "sep1", filters: 6, kernelSize: 3, depthMultiplier: 2, strides: 2, padding: "same", activation: "gelu" }), input);
+  x = apply(tf.layers.separableConv2d({ name: "sep2", filters: 5, kernelSize: 3, padding: "valid", useBias: false }), x);
+  x = apply(tf.layers.separableConv2d({ name: "sep3", filters: 3, kernelSize: 2, depthMultiplier: 3, dilationRate: 2, padding: "same", activation: "relu6" }), x);
+  return tf.model({ name: "separable", inputs: input, outputs: x });
+}
+
+/** Transposed convs: stride 2 same and valid, a kernel smaller than the stride, non-square strides. */
+function transposeModel(): tf.LayersModel {
+  const input = tf.input({ shape: [5, 4, 3], name: "input1" });
+  let x = apply(tf.layers.conv2dTranspose({ name: "up1", filters: 4, kernelSize: 3, strides: 2, padding: "same", activation: "relu" }), input);
+  x = apply(tf.layers.conv2dTranspose({ name: "up2", filters: 3, kernelSize: 3, strides: 2, padding: "valid" }), x);
+  x = apply(tf.layers.conv2dTranspose({ name: "up3", filters: 2, kernelSize: [4, 1], strides: [2, 3], padding: "same", useBias: false, activation: "tanh" }), x);
+  x = apply(tf.layers.conv2dTranspose({ name: "up4", filters: 2, kernelSize: [1, 2], strides: [2, 1], padding: "valid" }), x);
+  return tf.model({ name: "transpose", inputs: input, outputs: x });
+}
+
+/** UpSampling2D nearest and bilinear, on the input (channels-last) and after a conv (channels-first). */
+function upsampleModel(): tf.LayersModel {
+  const input = tf.input({ shape: [5, 6, 2], name: "input1" });
+  let x = apply(tf.layers.upSampling2d({ name: "near1", size: [2, 3], interpolation: "nearest" }), input);
+  x = apply(tf.layers.conv2d({ name: "conv1", filters: 3, kernelSize: 3, padding: "same" }), x);
+  x = apply(tf.layers.upSampling2d({ name: "bilinear1", size: [3, 2], interpolation: "bilinear" }), x);
+  const y = apply(tf.layers.upSampling2d({ name: "bilinear2", size: [2, 2], interpolation: "bilinear" }), input);
+  const z = apply(tf.layers.conv2d({ name: "conv2", filters: 3, kernelSize: [4, 3], strides: [2, 1], padding: "same" }), x);
+  const w = apply(tf.layers.conv2d({ name: "conv3", filters: 3, kernelSize: 2, strides: [3, 3], padding: "valid" }), z);
+  const v = apply(tf.layers.add({ name: "add1" }), [w, apply(tf.layers.conv2d({ name: "conv4", filters: 3, kernelSize: 1, strides: [2, 1] }), y)]);
+  return tf.model({ name: "upsample", inputs: input, outputs: v });
+}
+
+/** Asymmetric zero padding (before a conv and before a max pool) and cropping, in both layouts. */
+function cropModel(): tf.LayersModel {
+  const input = tf.input({ shape: [9, 10, 2], name: "input1" });
+  let x = apply(tf.layers.cropping2D({ name: "crop1", cropping: [[1, 0], [2, 1]] }), input);
+  x = apply(tf.layers.zeroPadding2d({ name: "pad1", padding: [[1, 2], [0, 3]] }), x);
+  x = apply(tf.layers.conv2d({ name: "conv1", filters: 3, kernelSize: 3, padding: "valid" }), x);
+  x = apply(tf.layers.zeroPadding2d({ name: "pad2", padding: [[0, 1], [2, 0]] }), x);
+  x = apply(tf.layers.maxPooling2d({ name: "pool1", poolSize: 2, strides: 2 }), x);
+  x = apply(tf.layers.cropping2D({ name: "crop2", cropping: [[0, 1], [1, 0]] }), x);
+  x = apply(tf.layers.zeroPadding2d({ name: "pad3", padding: [[1, 0], [0, 1]] }), x);
+  x = apply(tf.layers.maxPooling2d({ name: "pool2", poolSize: 2, strides: 1 }), x);
+  return tf.model({ name: "crop", inputs: input, outputs: x });
+}
+
+/** Concatenate: 2–4 images (mixed layouts) on the channels, on the width, and vectors. */
+function concatModel(): tf.LayersModel {
+  const input = tf.input({ shape: [6, 6, 2], name: "input1" });
+  const a = apply(tf.layers.conv2d({ name: "conv1", filters: 3, kernelSize: 3, padding: "same" }), input);
+  const b = apply(tf.layers.conv2d({ name: "conv2", filters: 2, kernelSize: 1 }), input);
+  const two = apply(tf.layers.concatenate({ name: "cat2", axis: -1 }), [a, b]);
+  const four = apply(tf.layers.concatenate({ name: "cat4" }), [input, two, b, input]);
+  const wide = apply(tf.layers.concatenate({ name: "cat_width", axis: 2 }), [four, apply(tf.layers.conv2d({ name: "conv3", filters: 11, kernelSize: [1, 3], padding: "valid" }), four)]);
+  const pooled = apply(tf.layers.globalAveragePooling2d({ name: "gap1" }), wide);
+  const d1 = apply(tf.layers.dense({ name: "dense1", units: 4, activation: "tanh" }), pooled);
+  const flat = apply(tf.layers.flatten({ name: "flatten1" }), b);
+  const three = apply(tf.layers.concatenate({ name: "cat_vectors" }), [pooled, d1, flat]);
+  const out = apply(tf.layers.dense({ name: "dense2", units: 5 }), three);
+  return tf.model({ name: "concat", inputs: input, outputs: out });
+}
+
+/** Squeeze-and-excitation (Multiply of 1x1xC by HxWxC), same-shape Multiply, broadcast Add, a vector times an image. */
+function multiplyModel(): tf.LayersModel {
+  const input = tf.input({ shape: [7, 6, 4], name: "input1" });
+  const features = apply(tf.layers.conv2d({ name: "conv1", filters: 6, kernelSize: 3, padding: "same", activation: "relu" }), input);
+  const squeezed = apply(tf.layers.globalAveragePooling2d({ name: "gap1" }), features);
+  const hidden = apply(tf.layers.dense({ name: "dense1", units: 3, activation: "relu" }), squeezed);
+  const gate = apply(tf.layers.dense({ name: "dense2", units: 6, activation: "sigmoid" }), hidden);
+  const gate3 = apply(tf.layers.reshape({ name: "reshape1", targetShape: [1, 1, 6] }), gate);
+  const excited = apply(tf.layers.multiply({ name: "se_multiply" }), [features, gate3]);
+  const other = apply(tf.layers.conv2d({ name: "conv2", filters: 6, kernelSize: 1, activation: "sigmoid" }), input);
+  const same = apply(tf.layers.multiply({ name: "multiply_same" }), [excited, other, features]);
+  const shifted = apply(tf.layers.add({ name: "add_broadcast" }), [gate3, same]);
+  const scaled = apply(tf.layers.multiply({ name: "multiply_vector" }), [shifted, gate]);
+  return tf.model({ name: "multiply", inputs: input, outputs: scaled });
+}
+
+/** Every new activation, in Activation layers and as dense/conv `activation`. */
+function activationsModel(): tf.LayersModel {
+  const input = tf.input({ shape: [5, 5, 3], name: "input1" });
+  let x = apply(tf.layers.conv2d({ name: "conv1", filters: 4, kernelSize: 3, padding: "same", activation: "gelu" }), input);
+  for (const a of ["relu6", "swish", "gelu", "mish", "softsign", "hardSigmoid", "gelu_new"] as const) {
+    const y = apply(tf.layers.activation({ name: `act_${a}`, activation: a }), x);
+    x = apply(tf.layers.conv2d({ name: `conv_${a}`, filters: 4, kernelSize: 1, activation: a === "relu6" ? "swish" : a === "swish" ? "relu6" : "linear" }), y);
+  }
+  const flat = apply(tf.layers.flatten({ name: "flatten1" }), x);
+  const d = apply(tf.layers.dense({ name: "dense_gelu", units: 8, activation: "gelu" }), flat);
+  const e = apply(tf.layers.dense({ name: "dense_swish", units: 8, activation: "swish" }), d);
+  const f = apply(tf.layers.dense({ name: "dense_relu6", units: 6, activation: "relu6" }), e);
+  return tf.model({ name: "activations", inputs: input, outputs: f });
+}
+
+/** The stock TF.js layers of issue 14, one model each, by name. */
+export function buildModernModels(): Map<string, tf.LayersModel> {
+  return new Map([
+    ["depthwise", depthwiseModel()],
+    ["separable", separableModel()],
+    ["transpose", transposeModel()],
+    ["upsample", upsampleModel()],
+    ["crop", cropModel()],
+    ["concat", concatModel()],
+    ["multiply", multiplyModel()],
+    ["activations", activationsModel()],
+  ]);
+}

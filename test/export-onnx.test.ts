@@ -11,10 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import onnxProto from "onnx-proto";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exportCommand } from "../src/cli/export-command.js";
 import { exportOnnx, ExportError, isNncOnnx, readModelFolder, type OnnxOptions } from "../src/export/index.js";
-import { buildEveryLayer, buildSpec, maxDifference, randomInputs, randomiseWeights, writeRun } from "./export-models.js";
+import { buildEveryLayer, buildModernModels, buildSpec, maxDifference, randomInputs, randomiseWeights, writeRun } from "./export-models.js";
 
 const dir = mkdtempSync(join(tmpdir(), "nnc-export-onnx-"));
 let models: Map<string, tf.LayersModel>;
@@ -54,6 +54,37 @@ describe("ONNX export of every layer kind", () => {
         expect(diff, `largest difference ${diff}`).toBeLessThan(1e-4);
         // Not a constant model: the outputs vary across the batch.
         const per = expected.length / 5;
+        expect(Array.from(expected.slice(0, per))).not.toEqual(Array.from(expected.slice(per, 2 * per)));
+      });
+    }
+  }
+});
+
+describe("ONNX export of the modern layer kinds (issue 14)", () => {
+  let modern: Map<string, tf.LayersModel>;
+  /** The largest difference per model and opset, printed at the end. */
+  const measured: string[] = [];
+  beforeAll(() => {
+    modern = buildModernModels();
+  });
+  afterAll(() => {
+    if (measured.length) console.log(`largest differences (ONNX Runtime vs TF.js):\n${measured.join("\n")}`);
+  });
+  const opsets: Record<string, number[]> = { activations: [13, 14, 17, 18, 20, 21] };
+  for (const name of ["depthwise", "separable", "transpose", "upsample", "crop", "concat", "multiply", "activations"]) {
+    for (const opset of opsets[name] ?? [13, 21]) {
+      it(`gives TF.js's outputs for \`${name}\` at opset ${opset}`, async () => {
+        const model = modern.get(name)!;
+        randomiseWeights(model, 5);
+        const run = await writeRun(model, join(dir, `modern-${name}-${opset}`));
+        const x = randomInputs(model, 4, 13);
+        const expected = predict(model, x);
+        const { values, dims } = await runOnnx(run, x, { opset });
+        expect(dims).toEqual(model.outputs[0]!.shape.map((d) => d ?? 4));
+        const diff = maxDifference(values, expected);
+        measured.push(`  ${name} opset ${opset}: ${diff.toExponential(2)}`);
+        expect(diff, `largest difference ${diff}`).toBeLessThan(1e-4);
+        const per = expected.length / 4;
         expect(Array.from(expected.slice(0, per))).not.toEqual(Array.from(expected.slice(per, 2 * per)));
       });
     }

@@ -241,6 +241,17 @@ function window(size: number, k: number, s: number, d: number, mode: "valid" | "
   return { out, pads: [begin, total - begin] };
 }
 
+/** ZeroPadding2D's `padding`, Cropping2D's `cropping`: n, [rows, cols] or [[top, bottom], [left, right]]. */
+function padPairs(layer: TopologyLayer, key: string, shown: string): [[number, number], [number, number]] {
+  const p = layer.config[key];
+  const count = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 0;
+  const ok = (a: unknown): a is [number, number] => Array.isArray(a) && a.length === 2 && a.every(count);
+  if (Array.isArray(p) && p.length === 2 && ok(p[0]) && ok(p[1])) return [[p[0][0], p[0][1]], [p[1][0], p[1][1]]];
+  if (ok(p)) return [[p[0], p[0]], [p[1], p[1]]];
+  if (count(p)) return [[p, p], [p, p]];
+  throw new ExportError(`${shown}: the ${layer.className} layer \`${layer.name}\` has a ${key} export cannot read (${JSON.stringify(p)?.slice(0, 60)}).`);
+}
+
 function image(v: Value, layer: TopologyLayer, shown: string): [number, number, number] {
   if (v.shape.length !== 3) throw new ExportError(`${shown}: the ${layer.className} layer \`${layer.name}\` needs an image (height x width x channels), but its input is ${v.shape.join("x")}.`);
   return [v.shape[0]!, v.shape[1]!, v.shape[2]!];
@@ -250,7 +261,10 @@ function image(v: Value, layer: TopologyLayer, shown: string): [number, number, 
 // The exporter
 
 /** Activations by the name TF.js's `activation` option and Activation layer use. */
-const ACTIVATIONS = new Set(["linear", "relu", "sigmoid", "tanh", "softplus", "selu", "softmax", "elu"]);
+const ACTIVATIONS = new Set(["linear", "relu", "relu6", "sigmoid", "hard_sigmoid", "tanh", "softplus", "softsign", "selu", "softmax", "log_softmax", "elu", "swish", "mish", "gelu", "gelu_new"]);
+
+/** TF.js writes some activations by their class name (`hardSigmoid`), Keras in snake case. */
+const ACTIVATION_ALIASES: Record<string, string> = { hardSigmoid: "hard_sigmoid", logSoftmax: "log_softmax" };
 
 class OnnxEmitter {
   private readonly values = new Map<string, Value>();
@@ -300,6 +314,41 @@ class OnnxEmitter {
         return { ...v, name: g.node("Elu", [v.name], { alpha: { float: 1 } }, base) };
       case "softmax":
         return { ...v, name: g.node("Softmax", [v.name], { axis: physicalAxis(v, v.shape.length) }, base) };
+      case "log_softmax":
+        return { ...v, name: g.node("LogSoftmax", [v.name], { axis: physicalAxis(v, v.shape.length) }, base) };
+      case "relu6":
+        return { ...v, name: g.node("Clip", [v.name, g.floats(`${base}/min`, [0], []), g.floats(`${base}/max`, [6], [])], {}, base) };
+      case "hard_sigmoid":
+        // TF.js's (and Keras 2's) hard sigmoid: clip(0.2·x + 0.5, 0, 1).
+        return { ...v, name: g.node("HardSigmoid", [v.name], { alpha: { float: 0.2 }, beta: { float: 0.5 } }, base) };
+      case "softsign":
+        return { ...v, name: g.node("Softsign", [v.name], {}, base) };
+      case "swish": {
+        const s = g.node("Sigmoid", [v.name], {}, `${base}/sigmoid`);
+        return { ...v, name: g.node("Mul", [v.name, s], {}, base) };
+      }
+      case "mish": {
+        // x · tanh(softplus(x)); ONNX's Mish (opset 18) is the same function.
+        if (g.opset >= 18) return { ...v, name: g.node("Mish", [v.name], {}, base) };
+        const t = g.node("Tanh", [g.node("Softplus", [v.name], {}, `${base}/softplus`)], {}, `${base}/tanh`);
+        return { ...v, name: g.node("Mul", [v.name, t], {}, base) };
+      }
+      case "gelu": {
+        // The exact form, 0.5·x·(1 + erf(x/√2)), as TF.js computes it; ONNX's Gelu from opset 20.
+        if (g.opset >= 20) return { ...v, name: g.node("Gelu", [v.name], {}, base) };
+        const erf = g.node("Erf", [g.node("Div", [v.name, g.floats(`${base}/sqrt2`, [Math.SQRT2], [])], {}, `${base}/scaled`)], {}, `${base}/erf`);
+        const cdf = g.node("Mul", [g.node("Add", [erf, g.floats(`${base}/one`, [1], [])], {}, `${base}/one_plus`), g.floats(`${base}/half`, [0.5], [])], {}, `${base}/cdf`);
+        return { ...v, name: g.node("Mul", [v.name, cdf], {}, base) };
+      }
+      case "gelu_new": {
+        // The tanh form: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))); ONNX's Gelu approximate "tanh" from opset 20.
+        if (g.opset >= 20) return { ...v, name: g.node("Gelu", [v.name], { approximate: "tanh" }, base) };
+        const cube = g.node("Mul", [v.name, g.node("Mul", [v.name, v.name], {}, `${base}/square`)], {}, `${base}/cube`);
+        const inner = g.node("Add", [v.name, g.node("Mul", [cube, g.floats(`${base}/c`, [0.044715], [])], {}, `${base}/cube_c`)], {}, `${base}/inner`);
+        const t = g.node("Tanh", [g.node("Mul", [inner, g.floats(`${base}/k`, [Math.sqrt(2 / Math.PI)], [])], {}, `${base}/scaled`)], {}, `${base}/tanh`);
+        const half = g.node("Mul", [g.node("Add", [t, g.floats(`${base}/one`, [1], [])], {}, `${base}/one_plus`), g.floats(`${base}/half`, [0.5], [])], {}, `${base}/half`);
+        return { ...v, name: g.node("Mul", [v.name, half], {}, base) };
+      }
     }
     throw new ExportError(`${this.shown}: the layer \`${layer.name}\` uses the activation ${JSON.stringify(name)}, which export does not know. It knows ${[...ACTIVATIONS].join(", ")}.`);
   }
@@ -307,7 +356,7 @@ class OnnxEmitter {
   private activationOf(layer: TopologyLayer): string {
     const a = layer.config["activation"] ?? "linear";
     if (typeof a !== "string") throw new ExportError(`${this.shown}: the layer \`${layer.name}\` has an activation export cannot read (${JSON.stringify(a).slice(0, 60)}).`);
-    return a;
+    return ACTIVATION_ALIASES[a] ?? a;
   }
 
   /** Converts `layers` (all but the inputs, in order). */
@@ -344,41 +393,41 @@ class OnnxEmitter {
         return this.activation({ name: y, shape: [...x.shape.slice(0, -1), units!], layout: "last" }, this.activationOf(layer), `${base}/${this.activationOf(layer)}`, layer);
       }
       case "Conv2D":
-      case "NncDilatedConv2D": {
+      case "NncDilatedConv2D":
+      case "NncGroupedConv2D":
+        return this.conv(layer);
+      case "DepthwiseConv2D":
+        return this.depthwise(layer);
+      case "SeparableConv2D":
+        return this.separable(layer);
+      case "Conv2DTranspose":
+        return this.convTranspose(layer);
+      case "UpSampling2D":
+        return this.upsample(layer);
+      case "Cropping2D": {
         channelsLast(layer, shown);
-        const x = g.first(this.one(layer));
-        const [h, w, cin] = image(x, layer, shown);
-        const kernel = this.weight(layer, "kernel");
-        const [kh, kw] = pair(layer, "kernel_size", shown);
-        const strides = pair(layer, "strides", shown, 1);
-        const dilation = pair(layer, "dilation_rate", shown, 1);
-        const mode = padding(layer, shown);
-        const filters = num(layer, "filters", shown);
-        if (kernel.shape.join() !== [kh, kw, cin, filters].join()) throw new ExportError(`${shown}: the layer \`${layer.name}\` has a kernel of shape [${kernel.shape.join(", ")}], not [${[kh, kw, cin, filters].join(", ")}].`);
-        const rows = window(h, kh, strides[0], dilation[0], mode);
-        const cols = window(w, kw, strides[1], dilation[1], mode);
-        const wName = g.floats(`${base}/kernel`, permuteData(kernel.data, kernel.shape, [3, 2, 0, 1]), [filters, cin, kh, kw]);
-        const useBias = (layer.config["use_bias"] ?? layer.config["useBias"]) !== false;
-        const inputs = [x.name, wName];
-        if (useBias) {
-          const bias = this.weight(layer, "bias");
-          inputs.push(g.floats(`${base}/bias`, bias.data, bias.shape));
-        }
-        const y = g.node("Conv", inputs, { kernel_shape: [kh, kw], strides, dilations: dilation, pads: [rows.pads[0], cols.pads[0], rows.pads[1], cols.pads[1]] }, base);
-        const act = this.activationOf(layer);
-        return this.activation({ name: y, shape: [rows.out, cols.out, filters], layout: "first" }, act, `${base}/${act}`, layer);
+        const x = this.one(layer);
+        const [h, w, c] = image(x, layer, shown);
+        const [[top, bottom], [left, right]] = padPairs(layer, "cropping", shown);
+        if (top + bottom >= h || left + right >= w) throw new ExportError(`${shown}: the Cropping2D layer \`${layer.name}\` crops ${top}+${bottom} rows and ${left}+${right} columns from ${h}x${w}.`);
+        const y = g.node("Slice", [x.name, g.int64s(`${base}/starts`, [top, left]), g.int64s(`${base}/ends`, [h - bottom, w - right]), g.int64s(`${base}/axes`, [physicalAxis(x, 1), physicalAxis(x, 2)])], {}, base);
+        return { name: y, shape: [h - top - bottom, w - left - right, c], layout: x.layout };
+      }
+      case "NncChannelPad": {
+        const x = this.one(layer);
+        const extra = num(layer, "channels", shown);
+        if (!Number.isInteger(extra) || extra < 0) throw new ExportError(`${shown}: the NncChannelPad layer \`${layer.name}\` adds ${extra} channels.`);
+        const rank = x.shape.length + 1;
+        const pads = new Array<number>(2 * rank).fill(0);
+        pads[rank + physicalAxis(x, x.shape.length)] = extra;
+        const y = g.node("Pad", [x.name, g.int64s(`${base}/pads`, pads)], { mode: "constant" }, base);
+        return { name: y, shape: [...x.shape.slice(0, -1), x.shape[x.shape.length - 1]! + extra], layout: x.layout };
       }
       case "ZeroPadding2D": {
         channelsLast(layer, shown);
         const x = this.one(layer);
         const [h, w] = image(x, layer, shown);
-        const p = layer.config["padding"];
-        const ok = (a: unknown): a is [number, number] => Array.isArray(a) && a.length === 2 && a.every((n) => Number.isInteger(n) && (n as number) >= 0);
-        let pads: [[number, number], [number, number]];
-        if (Array.isArray(p) && p.length === 2 && ok(p[0]) && ok(p[1])) pads = [p[0], p[1]];
-        else if (Array.isArray(p) && p.length === 2 && p.every((n) => Number.isInteger(n) && n >= 0)) pads = [[p[0], p[0]], [p[1], p[1]]];
-        else if (Number.isInteger(p) && (p as number) >= 0) pads = [[p as number, p as number], [p as number, p as number]];
-        else throw new ExportError(`${shown}: the ZeroPadding2D layer \`${layer.name}\` has a padding export cannot read (${JSON.stringify(p)?.slice(0, 60)}).`);
+        const pads = padPairs(layer, "padding", shown);
         const [[top, bottom], [left, right]] = pads;
         const begin = x.layout === "first" ? [0, 0, top, left] : [0, top, left, 0];
         const end = x.layout === "first" ? [0, 0, bottom, right] : [0, bottom, right, 0];
@@ -462,21 +511,263 @@ class OnnxEmitter {
       }
       case "PReLU":
         return this.prelu(layer);
-      case "Add": {
-        if (layer.inputs.length < 2) throw new ExportError(`${shown}: the Add layer \`${layer.name}\` has ${layer.inputs.length} input.`);
-        const first = this.values.get(layer.inputs[0]!)!;
-        const xs = layer.inputs.map((n) => {
-          const v = this.values.get(n)!;
-          if (v.shape.join() !== first.shape.join()) throw new ExportError(`${shown}: the Add layer \`${layer.name}\` adds ${first.shape.join("x")} and ${v.shape.join("x")}.`);
-          return first.layout === "first" ? g.first(v) : g.last(v);
-        });
-        const y = g.node(xs.length === 2 ? "Add" : "Sum", xs.map((v) => v.name), {}, base);
-        return { name: y, shape: first.shape, layout: xs[0]!.layout };
-      }
+      case "Add":
+      case "Subtract":
+      case "Multiply":
+      case "Maximum":
+      case "Minimum":
+      case "Average":
+        return this.elementwise(layer);
+      case "Concatenate":
+        return this.concatenate(layer);
+      case "NncHardActivation":
+        return this.hardActivation(layer);
     }
     throw new ExportError(
-      `${shown}: export does not know the layer class ${layer.className} (layer \`${layer.name}\`). It knows the layers nnc builds: Dense, Conv2D, NncDilatedConv2D, ZeroPadding2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Flatten, Reshape, Dropout, BatchNormalization, LayerNormalization, NncGroupNorm, NncMaxout, Activation, ReLU, LeakyReLU, ELU, NncElu, PReLU, Softmax, Add.`,
+      `${shown}: export does not know the layer class ${layer.className} (layer \`${layer.name}\`). It knows the layers nnc builds: Dense, Conv2D, NncDilatedConv2D, NncGroupedConv2D, DepthwiseConv2D, SeparableConv2D, Conv2DTranspose, UpSampling2D, ZeroPadding2D, Cropping2D, NncChannelPad, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Flatten, Reshape, Dropout, BatchNormalization, LayerNormalization, NncGroupNorm, NncMaxout, Activation, ReLU, LeakyReLU, ELU, NncElu, NncHardActivation, PReLU, Softmax, Add, Subtract, Multiply, Maximum, Minimum, Average, Concatenate.`,
     );
+  }
+
+  /** A `Conv` node on channels-first `x` with a kernel already in ONNX's layout [F, C/group, kh, kw]. */
+  private convNode(x: Value, kernel: Float32Array, filters: number, bias: Float32Array | undefined, k: [number, number], strides: [number, number], dilation: [number, number], mode: "valid" | "same", group: number, base: string): Value {
+    const g = this.g;
+    const [h, w, cin] = x.shape as [number, number, number];
+    const rows = window(h, k[0], strides[0], dilation[0], mode);
+    const cols = window(w, k[1], strides[1], dilation[1], mode);
+    const inputs = [x.name, g.floats(`${base}/kernel`, kernel, [filters, cin / group, k[0], k[1]])];
+    if (bias) inputs.push(g.floats(`${base}/bias`, bias, [filters]));
+    const attrs: Record<string, AttrValue> = { kernel_shape: k, strides, dilations: dilation, pads: [rows.pads[0], cols.pads[0], rows.pads[1], cols.pads[1]] };
+    if (group !== 1) attrs["group"] = group;
+    return { name: g.node("Conv", inputs, attrs, base), shape: [rows.out, cols.out, filters], layout: "first" };
+  }
+
+  private bias(layer: TopologyLayer, filters: number): Float32Array | undefined {
+    if ((layer.config["use_bias"] ?? layer.config["useBias"]) === false) return undefined;
+    const bias = this.weight(layer, "bias");
+    if (bias.data.length !== filters) throw new ExportError(`${this.shown}: the ${layer.className} layer \`${layer.name}\` has ${bias.data.length} biases for ${filters} filters.`);
+    return bias.data;
+  }
+
+  private withActivation(layer: TopologyLayer, v: Value): Value {
+    const act = this.activationOf(layer);
+    return this.activation(v, act, `${layer.name}/${act}`, layer);
+  }
+
+  /** Conv2D, nnc's dilated conv, and nnc's grouped conv (Keras's `groups`: kernel [kh, kw, C/G, F]). */
+  private conv(layer: TopologyLayer): Value {
+    const shown = this.shown;
+    channelsLast(layer, shown);
+    const x = this.g.first(this.one(layer));
+    const [, , cin] = image(x, layer, shown);
+    const kernel = this.weight(layer, "kernel");
+    const k = pair(layer, "kernel_size", shown);
+    const filters = num(layer, "filters", shown);
+    const groups = num(layer, "groups", shown, 1);
+    if (!Number.isInteger(groups) || groups < 1 || cin % groups !== 0 || filters % groups !== 0) throw new ExportError(`${shown}: the ${layer.className} layer \`${layer.name}\` has ${groups} groups for ${cin} input channels and ${filters} filters.`);
+    const expected = [k[0], k[1], cin / groups, filters];
+    if (kernel.shape.join() !== expected.join()) throw new ExportError(`${shown}: the layer \`${layer.name}\` has a kernel of shape [${kernel.shape.join(", ")}], not [${expected.join(", ")}].`);
+    const y = this.convNode(x, permuteData(kernel.data, kernel.shape, [3, 2, 0, 1]), filters, this.bias(layer, filters), k, pair(layer, "strides", shown, 1), pair(layer, "dilation_rate", shown, 1), padding(layer, shown), groups, layer.name);
+    return this.withActivation(layer, y);
+  }
+
+  /** A depthwise kernel [kh, kw, C, M] → ONNX's [C·M, 1, kh, kw] (output channel c·M + m, as TF orders them). */
+  private depthwiseKernel(layer: TopologyLayer, cin: number): { data: Float32Array; k: [number, number]; multiplier: number } {
+    const shown = this.shown;
+    const kernel = this.weight(layer, "depthwise_kernel");
+    const k = pair(layer, "kernel_size", shown);
+    // TF.js's SeparableConv2D leaves depth_multiplier out of its config: the kernel says it.
+    const multiplier = num(layer, "depth_multiplier", shown, kernel.shape.length === 4 ? kernel.shape[3] : 1);
+    const expected = [k[0], k[1], cin, multiplier];
+    if (kernel.shape.join() !== expected.join()) throw new ExportError(`${shown}: the ${layer.className} layer \`${layer.name}\` has a depthwise kernel of shape [${kernel.shape.join(", ")}], not [${expected.join(", ")}].`);
+    return { data: permuteData(kernel.data, kernel.shape, [2, 3, 0, 1]), k, multiplier };
+  }
+
+  /**
+   * DepthwiseConv2D: a Conv with one group per input channel. TF.js's layer (4.x) runs undilated
+   * whatever its `dilation_rate` says (its call passes no dilation), so the export does too: the
+   * ONNX model computes what the trained model computes.
+   */
+  private depthwise(layer: TopologyLayer): Value {
+    const shown = this.shown;
+    channelsLast(layer, shown);
+    const x = this.g.first(this.one(layer));
+    const [, , cin] = image(x, layer, shown);
+    const { data, k, multiplier } = this.depthwiseKernel(layer, cin);
+    const filters = cin * multiplier;
+    const y = this.convNode(x, data, filters, this.bias(layer, filters), k, pair(layer, "strides", shown, 1), [1, 1], padding(layer, shown), cin, layer.name);
+    return this.withActivation(layer, y);
+  }
+
+  /** SeparableConv2D: the depthwise Conv (strides, padding, dilation; no bias), then a 1x1 Conv with the bias. */
+  private separable(layer: TopologyLayer): Value {
+    const shown = this.shown;
+    channelsLast(layer, shown);
+    const x = this.g.first(this.one(layer));
+    const [, , cin] = image(x, layer, shown);
+    const { data, k, multiplier } = this.depthwiseKernel(layer, cin);
+    const mid = cin * multiplier;
+    const d = this.convNode(x, data, mid, undefined, k, pair(layer, "strides", shown, 1), pair(layer, "dilation_rate", shown, 1), padding(layer, shown), cin, `${layer.name}/depthwise`);
+    const filters = num(layer, "filters", shown);
+    const pointwise = this.weight(layer, "pointwise_kernel");
+    if (pointwise.shape.join() !== [1, 1, mid, filters].join()) throw new ExportError(`${shown}: the SeparableConv2D layer \`${layer.name}\` has a pointwise kernel of shape [${pointwise.shape.join(", ")}], not [1, 1, ${mid}, ${filters}].`);
+    const y = this.convNode(d, permuteData(pointwise.data, pointwise.shape, [3, 2, 0, 1]), filters, this.bias(layer, filters), [1, 1], [1, 1], [1, 1], "valid", 1, layer.name);
+    return this.withActivation(layer, y);
+  }
+
+  /**
+   * Conv2DTranspose: ConvTranspose with explicit pads and output_padding. TF.js's output is
+   * n·s (same) or n·s + max(k − s, 0) (valid); its padding is the forward conv's from that size
+   * back to n (SAME: the odd cell at the end), and what the pads leave short is output_padding.
+   */
+  private convTranspose(layer: TopologyLayer): Value {
+    const shown = this.shown;
+    channelsLast(layer, shown);
+    const x = this.g.first(this.one(layer));
+    const [h, w, cin] = image(x, layer, shown);
+    const kernel = this.weight(layer, "kernel");
+    const k = pair(layer, "kernel_size", shown);
+    const strides = pair(layer, "strides", shown, 1);
+    const dilation = pair(layer, "dilation_rate", shown, 1);
+    if (dilation.some((d) => d !== 1)) throw new ExportError(`${shown}: the Conv2DTranspose layer \`${layer.name}\` is dilated; TF.js runs transposed convs without dilation, and so does export.`);
+    const mode = padding(layer, shown);
+    const filters = num(layer, "filters", shown);
+    const expected = [k[0], k[1], filters, cin];
+    if (kernel.shape.join() !== expected.join()) throw new ExportError(`${shown}: the Conv2DTranspose layer \`${layer.name}\` has a kernel of shape [${kernel.shape.join(", ")}], not [${expected.join(", ")}].`);
+    const axis = (n: number, k: number, s: number): { out: number; pads: [number, number]; extra: number } => {
+      const out = mode === "same" ? n * s : n * s + Math.max(k - s, 0);
+      const total = mode === "same" ? Math.max((n - 1) * s + k - out, 0) : 0;
+      const begin = Math.floor(total / 2);
+      return { out, pads: [begin, total - begin], extra: out - ((n - 1) * s + k - total) };
+    };
+    const rows = axis(h, k[0], strides[0]);
+    const cols = axis(w, k[1], strides[1]);
+    const g = this.g;
+    const base = layer.name;
+    // TF.js [kh, kw, out, in] → ONNX's [in, out, kh, kw].
+    const inputs = [x.name, g.floats(`${base}/kernel`, permuteData(kernel.data, kernel.shape, [3, 2, 0, 1]), [cin, filters, k[0], k[1]])];
+    const bias = this.bias(layer, filters);
+    if (bias) inputs.push(g.floats(`${base}/bias`, bias, [filters]));
+    const attrs: Record<string, AttrValue> = { kernel_shape: k, strides, pads: [rows.pads[0], cols.pads[0], rows.pads[1], cols.pads[1]] };
+    if (rows.extra !== 0 || cols.extra !== 0) attrs["output_padding"] = [rows.extra, cols.extra];
+    const y = g.node("ConvTranspose", inputs, attrs, base);
+    return this.withActivation(layer, { name: y, shape: [rows.out, cols.out, filters], layout: "first" });
+  }
+
+  /**
+   * UpSampling2D: Resize by whole factors. TF.js resizes with alignCorners and halfPixelCenters
+   * false: a source coordinate is the output's divided by the factor, ONNX's "asymmetric"
+   * (nearest: its floor).
+   */
+  private upsample(layer: TopologyLayer): Value {
+    const g = this.g;
+    const shown = this.shown;
+    channelsLast(layer, shown);
+    const x = g.first(this.one(layer));
+    const [h, w, c] = image(x, layer, shown);
+    const [sh, sw] = pair(layer, "size", shown, 2);
+    const interpolation = layer.config["interpolation"] ?? "nearest";
+    if (interpolation !== "nearest" && interpolation !== "bilinear") throw new ExportError(`${shown}: the UpSampling2D layer \`${layer.name}\` interpolates ${JSON.stringify(interpolation)}; export knows nearest and bilinear.`);
+    const attrs: Record<string, AttrValue> = { mode: interpolation === "nearest" ? "nearest" : "linear", coordinate_transformation_mode: "asymmetric" };
+    if (interpolation === "nearest") attrs["nearest_mode"] = "floor";
+    const y = g.node("Resize", [x.name, "", g.floats(`${layer.name}/scales`, [1, 1, sh, sw], [4])], attrs, layer.name);
+    return { name: y, shape: [h * sh, w * sw, c], layout: "first" };
+  }
+
+  /**
+   * Inputs of a merge brought to one rank and layout: like TF.js, a lower-rank input gets axes of
+   * size 1 after the batch axis; images go channels-first when one of them already is.
+   */
+  private mergeInputs(layer: TopologyLayer): { xs: Value[]; rank: number; layout: Layout } {
+    const g = this.g;
+    if (layer.inputs.length < 2) throw new ExportError(`${this.shown}: the ${layer.className} layer \`${layer.name}\` has ${layer.inputs.length} input.`);
+    const values = layer.inputs.map((n) => this.values.get(n)!);
+    const rank = Math.max(...values.map((v) => v.shape.length));
+    const layout: Layout = rank === 3 && values.some((v) => v.layout === "first") ? "first" : "last";
+    const xs = values.map((v, i) => {
+      let u = v;
+      if (v.shape.length < rank) {
+        const shape = [...new Array<number>(rank - v.shape.length).fill(1), ...v.shape];
+        u = g.last(v);
+        u = { name: g.node("Reshape", [u.name, g.int64s(`${layer.name}/shape${i}`, [0, ...shape])], {}, `${layer.name}/expand${i}`), shape, layout: "last" };
+      }
+      return layout === "first" ? g.first(u) : g.last(u);
+    });
+    return { xs, rank, layout };
+  }
+
+  /** Add, Multiply, Subtract, Maximum, Minimum, Average: ONNX's broadcasting ops, after `mergeInputs`. */
+  private elementwise(layer: TopologyLayer): Value {
+    const g = this.g;
+    const { xs, rank, layout } = this.mergeInputs(layer);
+    const shape: number[] = [];
+    for (let a = 0; a < rank; a++) {
+      const dims = new Set(xs.map((v) => v.shape[a]!).filter((d) => d !== 1));
+      if (dims.size > 1) throw new ExportError(`${this.shown}: the ${layer.className} layer \`${layer.name}\` combines ${xs.map((v) => v.shape.join("x")).join(" and ")}, which do not broadcast.`);
+      shape.push(dims.size === 0 ? 1 : [...dims][0]!);
+    }
+    const names = xs.map((v) => v.name);
+    const base = layer.name;
+    let y: string;
+    switch (layer.className) {
+      case "Add":
+        y = g.node(names.length === 2 ? "Add" : "Sum", names, {}, base);
+        break;
+      case "Subtract":
+        if (names.length !== 2) throw new ExportError(`${this.shown}: the Subtract layer \`${layer.name}\` has ${names.length} inputs; it takes two.`);
+        y = g.node("Sub", names, {}, base);
+        break;
+      case "Multiply":
+        y = names.slice(1).reduce((acc, n, i) => g.node("Mul", [acc, n], {}, i === names.length - 2 ? base : `${base}/mul${i}`), names[0]!);
+        break;
+      case "Maximum":
+      case "Minimum":
+        y = g.node(layer.className === "Maximum" ? "Max" : "Min", names, {}, base);
+        break;
+      default: {
+        // Average: the sum times 1/n, as TF.js computes it.
+        const sum = g.node(names.length === 2 ? "Add" : "Sum", names, {}, `${base}/sum`);
+        y = g.node("Mul", [sum, g.floats(`${base}/scale`, [1 / names.length], [])], {}, base);
+      }
+    }
+    return { name: y, shape, layout };
+  }
+
+  /** Concatenate: Concat on the axis as laid out; the inputs share a rank and agree off the axis. */
+  private concatenate(layer: TopologyLayer): Value {
+    const shown = this.shown;
+    const values = layer.inputs.map((n) => this.values.get(n)!);
+    const rank = values[0]!.shape.length;
+    if (values.some((v) => v.shape.length !== rank)) throw new ExportError(`${shown}: the Concatenate layer \`${layer.name}\` joins ${values.map((v) => v.shape.join("x")).join(", ")}, of different ranks.`);
+    const axis = num(layer, "axis", shown, -1);
+    const logical = axis < 0 ? rank + 1 + axis : axis;
+    if (!Number.isInteger(logical) || logical < 1 || logical > rank) throw new ExportError(`${shown}: the Concatenate layer \`${layer.name}\` joins on axis ${axis}, outside its rank-${rank + 1} inputs.`);
+    const { xs, layout } = this.mergeInputs(layer);
+    const shape = [...xs[0]!.shape];
+    shape[logical - 1] = 0;
+    for (const v of xs) {
+      if (v.shape.some((d, i) => i !== logical - 1 && d !== xs[0]!.shape[i])) throw new ExportError(`${shown}: the Concatenate layer \`${layer.name}\` joins ${xs.map((u) => u.shape.join("x")).join(", ")} on axis ${axis}: the other axes differ.`);
+      shape[logical - 1]! += v.shape[logical - 1]!;
+    }
+    const y = this.g.node("Concat", xs.map((v) => v.name), { axis: physicalAxis({ name: "", shape, layout }, logical) }, layer.name);
+    return { name: y, shape, layout };
+  }
+
+  /**
+   * nnc's hard activations (`runtime/layers.ts`): hard_sigmoid = relu6(x + 3) / 6, which is
+   * HardSigmoid with α = 1/6, β = 0.5; hard_swish = x · hard_sigmoid(x), HardSwish from opset 14.
+   */
+  private hardActivation(layer: TopologyLayer): Value {
+    const g = this.g;
+    const x = this.one(layer);
+    const kind = layer.config["kind"];
+    const base = layer.name;
+    const sigmoid = (name: string): string => g.node("HardSigmoid", [x.name], { alpha: { float: 1 / 6 }, beta: { float: 0.5 } }, name);
+    if (kind === "hard_sigmoid") return { ...x, name: sigmoid(base) };
+    if (kind === "hard_swish") {
+      if (g.opset >= 14) return { ...x, name: g.node("HardSwish", [x.name], {}, base) };
+      return { ...x, name: g.node("Mul", [x.name, sigmoid(`${base}/hard_sigmoid`)], {}, base) };
+    }
+    throw new ExportError(`${this.shown}: the NncHardActivation layer \`${layer.name}\` has the kind ${JSON.stringify(kind)}; export knows hard_sigmoid and hard_swish.`);
   }
 
   /**
@@ -491,10 +782,22 @@ class OnnxEmitter {
     channelsLast(layer, shown);
     const input = this.one(layer);
     const max = layer.className === "MaxPooling2D";
-    const padded = max ? this.zeroPadded.get(input.name) : undefined;
-    const x = g.first(padded ? padded.source : input);
-    const [h, w, c] = image(input, layer, shown);
     const [kh, kw] = pair(layer, "pool_size", shown, 2);
+    let padded = max ? this.zeroPadded.get(input.name) : undefined;
+    let source = input;
+    if (padded && (padded.pads[0].some((p) => p >= kh) || padded.pads[1].some((p) => p >= kw))) {
+      // ONNX Runtime takes a max pool's pads only below the window: pad explicitly, with −0 (equal
+      // to 0, but bytes that are not zeros, so ONNX Runtime does not fuse the Pad into the pool).
+      const [[top, bottom], [left, right]] = padded.pads;
+      const from = padded.source;
+      const begin = from.layout === "first" ? [0, 0, top, left] : [0, top, left, 0];
+      const end = from.layout === "first" ? [0, 0, bottom, right] : [0, bottom, right, 0];
+      const name = g.node("Pad", [from.name, g.int64s(`${layer.name}/zero_pads`, [...begin, ...end]), g.floats(`${layer.name}/minus_zero`, [-0], [])], { mode: "constant" }, `${layer.name}/zero_padding`);
+      source = { ...input, name, layout: from.layout };
+      padded = undefined;
+    }
+    const x = g.first(padded ? padded.source : source);
+    const [h, w, c] = image(input, layer, shown);
     const strides = pair(layer, "strides", shown, kh);
     const mode = padding(layer, shown);
     const rows = window(h, kh, strides[0], 1, mode);
