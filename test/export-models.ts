@@ -11,6 +11,7 @@ import { generate } from "../src/codegen/index.js";
 import { SeededRandom } from "../src/common/random.js";
 import { checkText } from "../src/pipeline.js";
 import { saveModel } from "../src/runtime/io.js";
+import { channelPad, groupedConv2d, NncHardActivation } from "../src/runtime/layers.js";
 import { markRunFolder } from "../src/runtime/run-folder.js";
 
 export const EVERY_LAYER_SPEC = join(import.meta.dirname, "fixtures", "export-every-layer.nn");
@@ -205,4 +206,29 @@ export function buildModernModels(): Map<string, tf.LayersModel> {
     ["multiply", multiplyModel()],
     ["activations", activationsModel()],
   ]);
+}
+
+/** nnc's custom layers of issue 14 (`runtime/layers.ts`): grouped convs, hard activations, channel padding. */
+export function customModernModel(): tf.LayersModel {
+  const input = tf.input({ shape: [8, 9, 4], name: "input1" });
+  let x = apply(groupedConv2d({ name: "gconv1", filters: 6, kernelSize: [3, 3], strides: [1, 1], padding: "same", groups: 2, activation: "relu6" }), input);
+  x = apply(new NncHardActivation({ name: "hswish1", kind: "hard_swish" }), x);
+  x = apply(groupedConv2d({ name: "gconv2", filters: 6, kernelSize: [3, 2], strides: [2, 2], padding: "valid", groups: 3, useBias: false, activation: "gelu" }), x);
+  x = apply(channelPad({ name: "cpad1", channels: 2 }), x);
+  x = apply(new NncHardActivation({ name: "hsigmoid1", kind: "hard_sigmoid" }), x);
+  x = apply(groupedConv2d({ name: "gconv3", filters: 4, kernelSize: [1, 1], strides: [1, 1], padding: "valid", groups: 1, activation: "swish" }), x);
+  // One input channel per group: the runtime's depthwise path.
+  x = apply(groupedConv2d({ name: "gconv4", filters: 8, kernelSize: [3, 3], strides: [1, 1], padding: "same", groups: 4 }), x);
+  const flat = apply(tf.layers.flatten({ name: "flatten1" }), x);
+  const d = apply(tf.layers.dense({ name: "dense1", units: 5 }), flat);
+  const padded = apply(channelPad({ name: "cpad2", channels: 3 }), d);
+  const out = apply(new NncHardActivation({ name: "hswish2", kind: "hard_swish" }), padded);
+  return tf.model({ name: "custom", inputs: input, outputs: out });
+}
+
+/** A grouped conv with one group only: TF.js's Conv2D in a TF.js export. */
+export function oneGroupModel(): tf.LayersModel {
+  const input = tf.input({ shape: [6, 6, 3], name: "input1" });
+  const x = apply(groupedConv2d({ name: "gconv1", filters: 4, kernelSize: [3, 3], strides: [2, 2], padding: "same", groups: 1, activation: "gelu" }), input);
+  return tf.model({ name: "one_group", inputs: input, outputs: apply(tf.layers.flatten({ name: "flatten1" }), x) });
 }
