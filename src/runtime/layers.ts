@@ -564,8 +564,10 @@ export class NncHardActivation extends tf.layers.Layer {
 
   constructor(args: HardActivationArgs) {
     super(args);
-    if (args.kind !== "hard_sigmoid" && args.kind !== "hard_swish") throw new Error(`NncHardActivation's kind must be hard_sigmoid or hard_swish, got ${String(args.kind)}`);
-    this.kind = args.kind;
+    // TF.js's loader turns snake_case string values of a saved config into camelCase.
+    const kind = ({ hardSigmoid: "hard_sigmoid", hardSwish: "hard_swish" } as Record<string, HardActivationKind>)[args.kind] ?? args.kind;
+    if (kind !== "hard_sigmoid" && kind !== "hard_swish") throw new Error(`NncHardActivation's kind must be hard_sigmoid or hard_swish, got ${String(args.kind)}`);
+    this.kind = kind;
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
