@@ -183,7 +183,7 @@ function multiplyModel(): tf.LayersModel {
 function activationsModel(): tf.LayersModel {
   const input = tf.input({ shape: [5, 5, 3], name: "input1" });
   let x = apply(tf.layers.conv2d({ name: "conv1", filters: 4, kernelSize: 3, padding: "same", activation: "gelu" }), input);
-  for (const a of ["relu6", "swish", "gelu", "mish", "softsign", "hardSigmoid", "gelu_new"] as const) {
+  for (const a of ["relu6", "swish", "gelu", "mish", "softsign", "hardSigmoid"] as const) {
     const y = apply(tf.layers.activation({ name: `act_${a}`, activation: a }), x);
     x = apply(tf.layers.conv2d({ name: `conv_${a}`, filters: 4, kernelSize: 1, activation: a === "relu6" ? "swish" : a === "swish" ? "relu6" : "linear" }), y);
   }
@@ -192,6 +192,14 @@ function activationsModel(): tf.LayersModel {
   const e = apply(tf.layers.dense({ name: "dense_swish", units: 8, activation: "swish" }), d);
   const f = apply(tf.layers.dense({ name: "dense_relu6", units: 6, activation: "relu6" }), e);
   return tf.model({ name: "activations", inputs: input, outputs: f });
+}
+
+/** GELU's tanh form (`gelu_new`): TF.js saves it but cannot load it back (it looks up `geluNew`), so ONNX only. */
+export function geluNewModel(): tf.LayersModel {
+  const input = tf.input({ shape: [6], name: "input1" });
+  const x = apply(tf.layers.dense({ name: "dense1", units: 8, activation: "gelu_new" }), input);
+  const y = apply(tf.layers.activation({ name: "act1", activation: "gelu_new" }), apply(tf.layers.dense({ name: "dense2", units: 4 }), x));
+  return tf.model({ name: "gelu_new", inputs: input, outputs: y });
 }
 
 /** The stock TF.js layers of issue 14, one model each, by name. */

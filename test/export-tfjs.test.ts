@@ -17,7 +17,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { exportCommand } from "../src/cli/export-command.js";
 import { exportTfjs, readModelFolder } from "../src/export/index.js";
 import { dilatedConv2d } from "../src/runtime/layers.js";
-import { buildEveryLayer, buildSpec, maxDifference, randomInputs, randomiseWeights, writeRun } from "./export-models.js";
+import { buildEveryLayer, buildModernModels, buildSpec, customModernModel, maxDifference, oneGroupModel, randomInputs, randomiseWeights, writeRun } from "./export-models.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const dir = mkdtempSync(join(tmpdir(), "nnc-export-tfjs-"));
@@ -64,6 +64,10 @@ beforeAll(async () => {
     ["pools", every.get("pools")!, true],
     ["vector", every.get("vector")!, true],
     ["sequence", every.get("sequence")!, true],
+    // Issue 14's kinds: stock TF.js layers pass through; a one-group grouped conv becomes Conv2D.
+    ...[...buildModernModels()].map(([name, model]): [string, tf.LayersModel, boolean] => [name, model, false]),
+    ["one_group", oneGroupModel(), false],
+    ["custom", customModernModel(), true],
   ];
   for (const [name, model, custom] of all) {
     randomiseWeights(model, 3);
@@ -140,7 +144,7 @@ describe("a TF.js export in plain TensorFlow.js", () => {
     results = JSON.parse(child.stdout) as Record<string, ChildResult>;
   }, 150_000);
 
-  for (const name of ["plain", "strided"]) {
+  for (const name of ["plain", "strided", "depthwise", "separable", "transpose", "upsample", "crop", "concat", "multiply", "activations", "one_group"]) {
     it(`loads the standard-only model \`${name}\` without any nnc import, with the trained outputs`, () => {
       const r = results[name]!;
       expect(r.beforeError).toBeUndefined();
@@ -151,10 +155,10 @@ describe("a TF.js export in plain TensorFlow.js", () => {
     });
   }
 
-  for (const name of ["convs", "pools", "vector", "sequence"]) {
+  for (const name of ["convs", "pools", "vector", "sequence", "custom"]) {
     it(`loads \`${name}\` (nnc's layers) only after \`import "nnc/layers"\`, with the trained outputs`, () => {
       const r = results[name]!;
-      expect(r.beforeError).toMatch(/Unknown layer: Nnc(GroupNorm|Maxout|Elu)/);
+      expect(r.beforeError).toMatch(/Unknown layer: Nnc(GroupNorm|Maxout|Elu|GroupedConv2D|ChannelPad|HardActivation)/);
       expect(r.after!.classes.some((c) => c.startsWith("Nnc"))).toBe(true);
       expect(r.after!.classes).not.toContain("NncDilatedConv2D");
       const c = cases.find((x) => x.name === name)!;
@@ -181,6 +185,21 @@ describe("what a TF.js export changes", () => {
     }
     const strided = readModelFolder(join(dir, "exports", "strided"));
     expect(strided.entries[0]).toMatchObject({ name: "conv1/kernel", shape: [5, 4, 2, 3] });
+  });
+
+  it("writes Conv2D for a one-group grouped conv, keeps grouped ones custom, and gives SeparableConv2D its depth_multiplier", () => {
+    const custom = exportTfjs(readModelFolder(join(dir, "runs", "custom")));
+    expect(custom.customLayers).toEqual(["NncChannelPad", "NncGroupedConv2D", "NncHardActivation"]);
+    expect(custom.replaced).toEqual([{ layer: "gconv3", from: "NncGroupedConv2D", to: "Conv2D" }]);
+    const oneGroup = exportTfjs(readModelFolder(join(dir, "runs", "one_group")));
+    expect(oneGroup.customLayers).toEqual([]);
+    const layers = (json: string): { class_name: string; config: Record<string, unknown> }[] => (JSON.parse(json) as { modelTopology: { config: { layers: { class_name: string; config: Record<string, unknown> }[] } } }).modelTopology.config.layers;
+    expect(layers(oneGroup.modelJson).map((l) => l.class_name)).toEqual(["InputLayer", "Conv2D", "Flatten"]);
+    // TF.js's SeparableConv2D writes no depth_multiplier: without it the model does not load.
+    const run = readModelFolder(join(dir, "runs", "separable"));
+    expect(layers(JSON.stringify(run.modelJson)).find((l) => l.config["name"] === "sep1")!.config["depth_multiplier"]).toBeUndefined();
+    const separable = layers(exportTfjs(run).modelJson);
+    expect(separable.filter((l) => l.class_name === "SeparableConv2D").map((l) => l.config["depth_multiplier"])).toEqual([2, undefined, 3]);
   });
 
   it("writes standard layers for nnc's dilated conv and elu(1), and says which need the import", async () => {

@@ -759,7 +759,9 @@ class OnnxEmitter {
   private hardActivation(layer: TopologyLayer): Value {
     const g = this.g;
     const x = this.one(layer);
-    const kind = layer.config["kind"];
+    // The runtime saves snake case; TF.js's loader hands configs back in camel case.
+    const raw = layer.config["kind"];
+    const kind = raw === "hardSigmoid" ? "hard_sigmoid" : raw === "hardSwish" ? "hard_swish" : raw;
     const base = layer.name;
     const sigmoid = (name: string): string => g.node("HardSigmoid", [x.name], { alpha: { float: 1 / 6 }, beta: { float: 0.5 } }, name);
     if (kind === "hard_sigmoid") return { ...x, name: sigmoid(base) };

@@ -6,10 +6,17 @@
  * - `NncDilatedConv2D` (trainable dilated conv) → `Conv2D` with `dilation_rate` (TF.js's forward
  *   conv supports dilation with stride 1; with a stride, which the checker refuses, the kernel is
  *   spread with zeros into a plain `Conv2D`, as the runtime's layer does);
- * - `NncElu` with α = 1 → `ELU`.
+ * - `NncElu` with α = 1 → `ELU`;
+ * - `NncGroupedConv2D` with one group → `Conv2D` (the same kernel and bias).
  * The others have no TF.js equivalent and stay: `NncGroupNorm`, `NncMaxout`, `NncElu` with α ≠ 1
- * (TF.js's `ELU` layer refuses any other α). A model with one of them loads after
- * `import "nnc/layers"` (`runtime/register-layers.ts`) in the program that loads it.
+ * (TF.js's `ELU` layer refuses any other α), `NncGroupedConv2D` with groups, `NncChannelPad`,
+ * `NncHardActivation` (TF.js's `hardSigmoid` is Keras 2's 0.2·x + 0.5, not relu6(x + 3)/6). A
+ * model with one of them loads after `import "nnc/layers"` (`runtime/register-layers.ts`) in
+ * the program that loads it.
+ *
+ * Stock layers pass through, except that a SeparableConv2D gets back the `depth_multiplier`
+ * TF.js leaves out of its config (read from its depthwise kernel), without which TF.js builds a
+ * kernel of the wrong shape and refuses the weights.
  */
 import { ExportError, floatValues, type ModelFolder, type ModelJson, type WeightEntry } from "./model-folder.js";
 import { readTopology } from "./topology.js";
@@ -18,7 +25,7 @@ import { readTopology } from "./topology.js";
 export const TFJS_CONVERTED_BY = "nnc export";
 export const WEIGHTS_FILE = "weights.bin";
 /** nnc's layers that stay custom in an export, and need `import "nnc/layers"` to load. */
-export const CUSTOM_LAYERS = ["NncGroupNorm", "NncMaxout", "NncElu"] as const;
+export const CUSTOM_LAYERS = ["NncGroupNorm", "NncMaxout", "NncElu", "NncGroupedConv2D", "NncChannelPad", "NncHardActivation"] as const;
 /** The line that registers them. */
 export const LAYERS_IMPORT = 'import "nnc/layers";';
 
@@ -104,6 +111,24 @@ export function exportTfjs(folder: ModelFolder, options: { version?: string } = 
       raw["class_name"] = "ELU";
       raw["config"] = { name: config["name"], trainable: config["trainable"] ?? true, alpha: 1 };
       replaced.push({ layer: layer.name, from: "NncElu", to: "ELU" });
+    } else if (layer.className === "NncGroupedConv2D" && (config["groups"] ?? 1) === 1) {
+      raw["class_name"] = "Conv2D";
+      raw["config"] = {
+        name: config["name"],
+        trainable: config["trainable"] ?? true,
+        filters: config["filters"],
+        kernel_size: config["kernel_size"],
+        strides: config["strides"] ?? [1, 1],
+        padding: config["padding"] ?? "valid",
+        data_format: "channels_last",
+        dilation_rate: [1, 1],
+        activation: config["activation"] ?? "linear",
+        use_bias: config["use_bias"] ?? true,
+      };
+      replaced.push({ layer: layer.name, from: "NncGroupedConv2D", to: "Conv2D" });
+    } else if (layer.className === "SeparableConv2D" && config["depth_multiplier"] === undefined) {
+      const kernel = layer.weights.get("depthwise_kernel");
+      if (kernel && kernel.shape.length === 4 && kernel.shape[3] !== 1) config["depth_multiplier"] = kernel.shape[3];
     } else if ((CUSTOM_LAYERS as readonly string[]).includes(layer.className)) {
       custom.add(layer.className);
     } else if (layer.className.startsWith("Nnc")) {
