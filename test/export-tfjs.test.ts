@@ -2,7 +2,8 @@
  * `nnc export --format tfjs`: the folder loads in plain TensorFlow.js. A child `node` process
  * that never imports nnc's runtime loads each export with `tf.loadLayersModel` (an IOHandler
  * built from the files with `tf.io.fromMemory`): models of standard layers only load as they
- * are; models with groupnorm, maxout or elu(α ≠ 1) fail with TF.js's own "Unknown layer" until
+ * are (issue 14's stock kinds too, and a one-group grouped conv as Conv2D); models with groupnorm,
+ * maxout, elu(α ≠ 1), grouped convs, channel padding or hard activations fail with TF.js's own "Unknown layer" until
  * the program imports `nnc/layers` (here: src/runtime/register-layers.ts, bundled with
  * @tensorflow/tfjs left as the child's own copy), and then give the trained model's outputs.
  */

@@ -11,7 +11,9 @@
  * maxout work in either layout on the right axis.
  *
  * Opset 13 by default. With `opset` ≥ 17, layer normalisation is ONNX's LayerNormalization
- * (before, Reduce/Sub/Div/Sqrt); from 18 on, Reduce ops take their axes as an input.
+ * (before, Reduce/Sub/Div/Sqrt); from 18 on, Reduce ops take their axes as an input. Newer ops
+ * replace their compositions where the opset has them: HardSwish (14), Mish (18), Gelu (20).
+ * Merges (Add, Multiply, Concatenate…) bring their inputs to one rank and layout and broadcast.
  */
 import onnxProto from "onnx-proto";
 import { ExportError, floatValues, type ModelFolder, type NormalizerFile } from "./model-folder.js";
