@@ -78,6 +78,7 @@ function conv(kernel: Pair, filters: number, opts: WeightOpts & { stride?: Pair;
     strides: pairOf(opts.stride ?? 1),
     dilation: pairOf(opts.dilation ?? 1),
     padding: opts.padding ?? "valid",
+    groups: 1,
     ...WEIGHTS,
     useBias: opts.useBias ?? true,
   };

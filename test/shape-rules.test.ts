@@ -110,7 +110,7 @@ describe("the shape rules never throw", () => {
   const odd: number[][] = [[], [0], [-3], [Number.NaN], [Infinity], [2.5], [1, 1, 1, 1], [0, 0, 0], [Number.MAX_SAFE_INTEGER]];
   const configs: LayerConfig[] = [
     ...SHAPE_CASES.map((c) => c.config),
-    { op: "conv", kernel: [Number.NaN, -1], filters: Infinity, strides: [0, 0], dilation: [-1, 0], padding: "full", useBias: true, kernelInit: { name: "zeros" }, biasInit: 0, l1: 0, l2: 0 },
+    { op: "conv", kernel: [Number.NaN, -1], filters: Infinity, strides: [0, 0], dilation: [-1, 0], padding: "full", groups: 1, useBias: true, kernelInit: { name: "zeros" }, biasInit: 0, l1: 0, l2: 0 },
     { op: "pool", mode: "max", size: [Infinity, 2], strides: [Number.NaN, 1], padding: "same" },
     { op: "groupnorm", groups: Number.NaN, epsilon: 0 },
     { op: "activation", activation: { name: "maxout", k: Number.NaN } },
@@ -135,7 +135,7 @@ describe("the shape rules never throw", () => {
 });
 
 describe("multiplyAdds", () => {
-  const conv = (kernel: [number, number], filters: number): LayerConfig => ({ op: "conv", kernel, filters, strides: [1, 1], dilation: [1, 1], padding: "same", useBias: true }) as LayerConfig;
+  const conv = (kernel: [number, number], filters: number): LayerConfig => ({ op: "conv", kernel, filters, strides: [1, 1], dilation: [1, 1], padding: "same", groups: 1, useBias: true }) as LayerConfig;
   it("counts a conv layer's output values times its kernel's volume (the MNIST CNN's second conv)", () => {
     expect(multiplyAdds(conv([5, 5], 64), [14, 14, 32], [14, 14, 64])).toBe(14 * 14 * 64 * 5 * 5 * 32);
   });

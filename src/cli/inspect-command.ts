@@ -5,6 +5,7 @@
  * weights and gradients, the initial loss against ln(classes), and warnings with hints.
  */
 import type { CommandResult } from "./build-command.js";
+import { isConvolution } from "../typecheck/index.js";
 import { badBackend, isResult, loadSpecModule, runtime, runOnSpec, type Runtime } from "./spec-module.js";
 
 export interface InspectCommandOptions {
@@ -70,7 +71,7 @@ export async function runInspect(opts: InspectCommandOptions, print: (line: stri
     const lines: string[] = [];
     const r = await rt.inspect(build, spec.mod.recipe, {
       baseDir: spec.baseDir,
-      convolutional: spec.checked.layers.some((l) => l.config.op === "conv"),
+      convolutional: spec.checked.layers.some((l) => isConvolution(l.config)),
       log: (line) => lines.push(line),
       ...(opts.backend !== undefined ? { backend: opts.backend as NonNullable<Parameters<Runtime["inspect"]>[2]>["backend"] } : {}),
       ...(opts.seed !== undefined ? { seed: opts.seed } : {}),

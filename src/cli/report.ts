@@ -7,7 +7,7 @@
  */
 import { basename, dirname, resolve } from "node:path";
 import type { ScheduleConfig } from "../runtime/config.js";
-import { formatShape } from "../typecheck/index.js";
+import { formatShape, isConvolution } from "../typecheck/index.js";
 import type { CheckedModel } from "../typecheck/index.js";
 import { writeFileAtomic } from "./files.js";
 import { isResult, loadSpecModule, runtime, userError, type GeneratedTrainResult, type Runtime, type SpecModule } from "./spec-module.js";
@@ -80,7 +80,7 @@ export async function reportHtml(spec: SpecModule, result: GeneratedTrainResult)
     baseDir: spec.baseDir,
     seed: result.seed,
     backend: result.backend as BackendName,
-    convolutional: spec.checked.layers.some((l) => l.config.op === "conv"),
+    convolutional: spec.checked.layers.some((l) => isConvolution(l.config)),
     log: () => {},
   };
   const start = await rt.inspect(build, spec.mod.recipe, common);

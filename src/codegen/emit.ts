@@ -7,7 +7,8 @@
  */
 import type { OptimizerConfig, TrainConfig } from "../runtime/config.js";
 import { OPTIMIZERS } from "../language/vocabulary.js";
-import type { ActivationSpec, CheckedLayer, CheckedModel, CheckedRecipe, InitSpec, LayerConfig } from "../typecheck/index.js";
+import { LAYERS, isConvolution, type EmitContext, type LayerKind, type LayerOp } from "../layers/index.js";
+import type { ActivationSpec, CheckedLayer, CheckedModel, CheckedRecipe, InitSpec, WeightOptions } from "../typecheck/index.js";
 import { elementCount, formatShape, multiplyAdds } from "../typecheck/index.js";
 
 /** The marker `nnc build` looks for before it overwrites a file. */
@@ -83,7 +84,7 @@ function initializer(init: InitSpec, seedExpr: string): string {
 }
 
 /** Activations a TF.js layer takes as its `activation` option; the others become layers of their own. */
-const BUILTIN_ACTIVATIONS: Record<string, string> = { relu: "relu", sigmoid: "sigmoid", tanh: "tanh", softplus: "softplus", selu: "selu", linear: "linear", softmax: "softmax" };
+const BUILTIN_ACTIVATIONS: Record<string, string> = { relu: "relu", sigmoid: "sigmoid", tanh: "tanh", softplus: "softplus", selu: "selu", linear: "linear", softmax: "softmax", relu6: "relu6", swish: "swish", gelu: "gelu" };
 
 function builtinActivation(a: ActivationSpec | undefined): string | undefined {
   if (!a) return undefined;
@@ -155,103 +156,35 @@ class ModelEmitter {
     this.assign(layer, `nnc.apply(nnc.activationLayer(${literal(extra)}, ${literal(this.layerNames.fresh(`${layer.name}_${extra.name}`))}${layer.frozen ? ", false" : ""}), ${pre})`);
   }
 
-  private weights(c: Extract<LayerConfig, { op: "dense" | "conv" }>): string[] {
-    const parts = [`useBias: ${c.useBias}`, `kernelInitializer: ${initializer(c.kernelInit, this.seed())}`];
-    if (c.useBias && c.biasInit !== 0) parts.push(`biasInitializer: tf.initializers.constant({ value: ${literal(c.biasInit)} })`);
-    if (c.l1 > 0 || c.l2 > 0) parts.push(`kernelRegularizer: tf.regularizers.l1l2({ l1: ${literal(c.l1)}, l2: ${literal(c.l2)} })`);
+  private weightOptions(w: WeightOptions, prefix = "kernel"): string[] {
+    const parts = [`useBias: ${w.useBias}`, `${prefix}Initializer: ${initializer(w.kernelInit, this.seed())}`];
+    if (w.useBias && w.biasInit !== 0) parts.push(`biasInitializer: tf.initializers.constant({ value: ${literal(w.biasInit)} })`);
+    if (w.l1 > 0 || w.l2 > 0) parts.push(`${prefix}Regularizer: tf.regularizers.l1l2({ l1: ${literal(w.l1)}, l2: ${literal(w.l2)} })`);
     return parts;
   }
 
+  /** Each kind writes its own code (src/layers/), through this context. */
   private layer(layer: CheckedLayer): void {
-    const c = layer.config;
-    const name = literal(layer.name);
-    const trainable = layer.frozen ? ", trainable: false" : "";
-    if (c.op !== "input") this.comment(layer);
-    switch (c.op) {
-      case "input":
-        this.comment(layer);
-        this.assign(layer, `tf.input({ shape: ${literal(c.shape)}, name: ${name} })`);
-        return;
-      case "dense": {
-        const act = builtinActivation(c.activation);
-        const opts = [`name: ${name}`, `units: ${c.units}`, ...(act ? [`activation: ${literal(act)}`] : []), ...this.weights(c)];
-        this.applied(layer, `tf.layers.dense({ ${opts.join(", ")}${trainable} })`, this.inputVar(layer), c.activation, true);
-        return;
-      }
-      case "conv": {
-        let input = this.inputVar(layer);
-        let padding = c.padding;
-        if (c.padding === "full") {
-          // `full` = pad k'−1 on every side, then a valid convolution.
-          const ph = c.dilation[0] * (c.kernel[0] - 1);
-          const pw = c.dilation[1] * (c.kernel[1] - 1);
-          const pad = this.variable(`${layer.name}_pad`);
-          this.out.push(`const ${pad} = nnc.apply(tf.layers.zeroPadding2d({ name: ${literal(this.layerNames.fresh(`${layer.name}_pad`))}, padding: [[${ph}, ${ph}], [${pw}, ${pw}]] }), ${input});`);
-          input = pad;
-          padding = "valid";
-        }
-        const act = builtinActivation(c.activation);
-        const opts = [
-          `name: ${name}`,
-          `filters: ${c.filters}`,
-          `kernelSize: ${literal(c.kernel)}`,
-          `strides: ${literal(c.strides)}`,
-          `padding: ${literal(padding)}`,
-          ...(c.dilation[0] !== 1 || c.dilation[1] !== 1 ? [`dilationRate: ${literal(c.dilation)}`] : []),
-          ...(act ? [`activation: ${literal(act)}`] : []),
-          ...this.weights(c),
-        ];
-        // TF.js has no gradient for a dilated conv2d; the runtime's layer spreads the kernel instead.
-        const dilated = c.dilation[0] !== 1 || c.dilation[1] !== 1;
-        this.applied(layer, `${dilated ? "nnc.dilatedConv2d" : "tf.layers.conv2d"}({ ${opts.join(", ")}${trainable} })`, input, c.activation, true);
-        return;
-      }
-      case "pool": {
-        let input = this.inputVar(layer);
-        let padding = c.padding;
-        if (c.padding === "full") {
-          const pad = this.variable(`${layer.name}_pad`);
-          this.out.push(`const ${pad} = nnc.apply(tf.layers.zeroPadding2d({ name: ${literal(this.layerNames.fresh(`${layer.name}_pad`))}, padding: [[${c.size[0] - 1}, ${c.size[0] - 1}], [${c.size[1] - 1}, ${c.size[1] - 1}]] }), ${input});`);
-          input = pad;
-          padding = "valid";
-        }
-        const fn = c.mode === "max" ? "maxPooling2d" : "averagePooling2d";
-        this.applied(layer, `tf.layers.${fn}({ name: ${name}, poolSize: ${literal(c.size)}, strides: ${literal(c.strides)}, padding: ${literal(padding)} })`, input, undefined);
-        return;
-      }
-      case "global_pool":
-        this.applied(layer, `tf.layers.${c.mode === "avg" ? "globalAveragePooling2d" : "globalMaxPooling2d"}({ name: ${name} })`, this.inputVar(layer), undefined);
-        return;
-      case "flatten":
-        if (layer.inputShapes[0]?.length === 1) {
-          // Flattening a vector changes nothing (the checker warned); TF.js would refuse it.
-          this.assign(layer, this.inputVar(layer));
-          return;
-        }
-        this.applied(layer, `tf.layers.flatten({ name: ${name} })`, this.inputVar(layer), undefined);
-        return;
-      case "reshape":
-        this.applied(layer, `tf.layers.reshape({ name: ${name}, targetShape: ${literal(c.shape)} })`, this.inputVar(layer), undefined);
-        return;
-      case "dropout":
-        this.applied(layer, `tf.layers.dropout({ name: ${name}, rate: ${literal(c.rate)}, seed: ${this.seed()} })`, this.inputVar(layer), undefined);
-        return;
-      case "batchnorm":
-        this.applied(layer, `tf.layers.batchNormalization({ name: ${name}, axis: -1, momentum: ${literal(c.momentum)}, epsilon: ${literal(c.epsilon)}${trainable} })`, this.inputVar(layer), c.activation);
-        return;
-      case "layernorm":
-        this.applied(layer, `tf.layers.layerNormalization({ name: ${name}, axis: -1, epsilon: ${literal(c.epsilon)}${trainable} })`, this.inputVar(layer), c.activation);
-        return;
-      case "groupnorm":
-        this.applied(layer, `nnc.groupNorm({ name: ${name}, groups: ${c.groups}, epsilon: ${literal(c.epsilon)}${trainable} })`, this.inputVar(layer), c.activation);
-        return;
-      case "activation":
-        this.assign(layer, `nnc.apply(nnc.activationLayer(${literal(c.activation)}, ${name}${layer.frozen ? ", false" : ""}), ${this.inputVar(layer)})`);
-        return;
-      case "add":
-        this.assign(layer, `nnc.apply(tf.layers.add({ name: ${name} }), [${layer.inputs.map((_, i) => this.inputVar(layer, i)).join(", ")}])`);
-        return;
-    }
+    this.comment(layer);
+    const ctx: EmitContext = {
+      name: literal(layer.name),
+      trainable: layer.frozen ? ", trainable: false" : "",
+      input: (i = 0) => this.inputVar(layer, i),
+      inputs: () => layer.inputs.map((_, i) => this.inputVar(layer, i)),
+      literal,
+      seed: () => this.seed(),
+      weightOptions: (w, prefix) => this.weightOptions(w, prefix),
+      builtin: builtinActivation,
+      before: (suffix, factory, input) => {
+        const v = this.variable(`${layer.name}_${suffix}`);
+        this.out.push(`const ${v} = nnc.apply(${factory(literal(this.layerNames.fresh(`${layer.name}_${suffix}`)))}, ${input});`);
+        return v;
+      },
+      applied: (expr, input, activation, inline) => this.applied(layer, expr, input, activation, inline),
+      assign: (expr) => this.assign(layer, expr),
+    };
+    const kind = LAYERS[layer.config.op] as LayerKind<LayerOp>;
+    kind.tfjs(layer, ctx);
   }
 
   get input(): string {
@@ -359,7 +292,7 @@ export function modelInfo(model: CheckedModel): EmittedModelInfo {
   return {
     inputShape: [...(model.input ?? [])],
     outputShape: [...(model.output ?? [])],
-    convolutional: model.layers.some((l) => l.config.op === "conv"),
+    convolutional: model.layers.some((l) => isConvolution(l.config)),
     multiplyAdds: model.layers.reduce((sum, l) => sum + multiplyAdds(l.config, l.inputShapes[0] ?? [], l.outputShape), 0),
     parameters: model.params.total,
     trainableParameters: model.params.trainable,

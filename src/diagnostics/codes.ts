@@ -68,6 +68,7 @@ export const CODES = {
   NN2016: { severity: "error", title: "model parameter without a value" },
   NN2017: { severity: "error", title: "a default refers to a parameter declared after it" },
   NN2018: { severity: "error", title: "a layer name TensorFlow.js cannot load back" },
+  NN2019: { severity: "error", title: "unknown kept tensor" },
 
   // --- NN3xxx: shapes and values of a network ----------------------------------------
   NN3001: { severity: "error", title: "wrong rank of input" },
@@ -86,6 +87,8 @@ export const CODES = {
   NN3014: { severity: "error", title: "network too deep to expand" },
   NN3015: { severity: "error", title: "a tensor too large to hold" },
   NN3016: { severity: "error", title: "a chain of layers too deep to build" },
+  NN3017: { severity: "error", title: "merged branches disagree in shape" },
+  NN3018: { severity: "error", title: "a merge needs two inputs" },
   NN3101: { severity: "warning", title: "window does not tile its input" },
   NN3102: { severity: "warning", title: "option has no effect" },
   NN3103: { severity: "warning", title: "softmax over one unit" },

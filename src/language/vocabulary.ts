@@ -1,8 +1,11 @@
 /**
  * The words of the .nn language in one place: layer kinds, their options, activations,
  * initialisers, optimizers, losses, recipe settings. The parser's lowering, the checker,
- * the TextMate grammar test and (later) completion all read these tables.
+ * the TextMate grammar test and (later) completion all read these tables. Layer kinds keep
+ * their words in their own records (`src/layers/`); `LAYER_KINDS` is read from there.
  */
+import { layerWordTable } from "../layers/index.js";
+import type { LayerKindInfo } from "../layers/words.js";
 
 /**
  * Words the lexer knows as keywords. They still work as names where a name is expected
@@ -58,142 +61,13 @@ export const INITIALIZERS: Record<string, InitInfo> = {
 export const PADDINGS = ["valid", "same", "full"] as const;
 export type Padding = (typeof PADDINGS)[number];
 
-/** How a layer's option word takes its value. */
-export type OptionValue =
-  | "flag" // a bare word: `no_bias`, `frozen`, `same`
-  | "number" // `l2 1e-4`
-  | "integer" // `filters 32`
-  | "pair" // `stride 2` or `stride 2x1`
-  | "name" // `name conv1`
-  | "init"; // `init he_normal`, `init normal(0.02)`
+export type { LayerKindInfo, OptionInfo, OptionValue } from "../layers/words.js";
 
-export interface OptionInfo {
-  value: OptionValue;
-  summary: string;
-}
-
-/** Options that several layer kinds share. */
-const COMMON: Record<string, OptionInfo> = {
-  name: { value: "name", summary: "name the layer (in summaries and generated code)" },
-  frozen: { value: "flag", summary: "do not train this layer's weights (transfer learning)" },
-};
-const WEIGHTS: Record<string, OptionInfo> = {
-  init: { value: "init", summary: "weight initialiser" },
-  bias: { value: "number", summary: "initial value of every bias (default 0)" },
-  no_bias: { value: "flag", summary: "no bias vector (e.g. before batchnorm)" },
-  l1: { value: "number", summary: "L1 penalty on the weights" },
-  l2: { value: "number", summary: "L2 penalty on the weights" },
-};
-const WINDOW: Record<string, OptionInfo> = {
-  stride: { value: "pair", summary: "step between windows: `stride 2` or `stride 2x1`" },
-  valid: { value: "flag", summary: "no padding: output shrinks by k−1" },
-  same: { value: "flag", summary: "pad so output = ceil(input/stride)" },
-  full: { value: "flag", summary: "pad k−1 on each side: output grows by k−1" },
-};
-const NORM: Record<string, OptionInfo> = {
-  epsilon: { value: "number", summary: "added to the variance for stability" },
-};
-
-export interface LayerKindInfo {
-  /** Positional arguments, in order, before the option words. */
-  positional: { name: string; form: "dims" | "number" | "integer" | "word"; optional?: boolean; summary: string }[];
-  options: Record<string, OptionInfo>;
-  /** Accepts a trailing activation word (`dense 100 relu`). */
-  activation: boolean;
-  summary: string;
-  example: string;
-}
-
-export const LAYER_KINDS: Record<string, LayerKindInfo> = {
-  input: {
-    positional: [{ name: "shape", form: "dims", summary: "features (`10`), or height x width x channels (`28x28x1`)" }],
-    options: { name: COMMON.name! },
-    activation: false,
-    summary: "the model's input; the batch dimension is left out",
-    example: "input 28x28x1",
-  },
-  dense: {
-    positional: [{ name: "units", form: "integer", summary: "number of output units" }],
-    options: { ...COMMON, ...WEIGHTS },
-    activation: true,
-    summary: "fully connected layer",
-    example: "dense 100 relu",
-  },
-  conv: {
-    positional: [{ name: "kernel", form: "dims", summary: "`KxKxF` (kernel and filters), `KxK` or `K` with `filters F`" }],
-    options: {
-      ...COMMON,
-      ...WEIGHTS,
-      ...WINDOW,
-      filters: { value: "integer", summary: "number of output channels" },
-      dilation: { value: "pair", summary: "spacing between kernel taps (atrous convolution)" },
-    },
-    activation: true,
-    summary: "2-D convolution",
-    example: "conv 5x5x32 relu same",
-  },
-  pool: {
-    positional: [{ name: "size", form: "dims", optional: true, summary: "window `N` or `NxM` (default 2); stride defaults to the window" }],
-    options: {
-      ...COMMON,
-      ...WINDOW,
-      max: { value: "flag", summary: "max pooling (the default)" },
-      avg: { value: "flag", summary: "average pooling" },
-    },
-    activation: false,
-    summary: "max or average pooling over windows",
-    example: "pool avg 3 stride 2 same",
-  },
-  global: {
-    positional: [],
-    options: {
-      ...COMMON,
-      avgpool: { value: "flag", summary: "global average pooling" },
-      maxpool: { value: "flag", summary: "global max pooling" },
-      avg: { value: "flag", summary: "global average pooling" },
-      max: { value: "flag", summary: "global max pooling" },
-    },
-    activation: false,
-    summary: "pool each channel over all positions: HxWxC → C",
-    example: "global avgpool",
-  },
-  flatten: { positional: [], options: { ...COMMON }, activation: false, summary: "HxWxC → H·W·C", example: "flatten" },
-  reshape: {
-    positional: [{ name: "shape", form: "dims", summary: "the new shape, same number of values" }],
-    options: { ...COMMON },
-    activation: false,
-    summary: "reshape to the given dimensions",
-    example: "reshape 7x7x64",
-  },
-  dropout: {
-    positional: [{ name: "rate", form: "number", summary: "fraction of units dropped, in [0, 1)" }],
-    options: { ...COMMON },
-    activation: false,
-    summary: "inverted dropout (scales kept units by 1/(1−p) while training)",
-    example: "dropout 0.5",
-  },
-  batchnorm: {
-    positional: [],
-    options: { ...COMMON, ...NORM, momentum: { value: "number", summary: "moving-average momentum (default 0.99)" } },
-    activation: true,
-    summary: "batch normalisation over the last axis",
-    example: "batchnorm relu",
-  },
-  layernorm: {
-    positional: [],
-    options: { ...COMMON, ...NORM },
-    activation: true,
-    summary: "layer normalisation over the last axis",
-    example: "layernorm",
-  },
-  groupnorm: {
-    positional: [{ name: "groups", form: "integer", summary: "number of channel groups" }],
-    options: { ...COMMON, ...NORM },
-    activation: true,
-    summary: "group normalisation: channels split into G groups",
-    example: "groupnorm 8 relu",
-  },
-};
+/**
+ * Every layer kind a spec writes as a head word (`conv`, `pool`, `global`, …), with its
+ * positional values and options: read from each kind's record in `src/layers/`.
+ */
+export const LAYER_KINDS: Record<string, LayerKindInfo> = layerWordTable();
 
 /** Activations also stand alone as layers: `-> relu`, `-> leaky_relu(0.1)`. */
 export function isActivation(word: string): boolean {

@@ -16,6 +16,7 @@ export { finalActivation } from "./recipe.js";
 export { chainDepth, MAX_CHAIN_DEPTH } from "./model.js";
 export type * from "./layer-config.js";
 export { elementCount, formatShape, multiplyAdds, outputShape, paramCount, windowLength } from "./shape-rules.js";
+export { isConvolution } from "../layers/index.js";
 
 export interface CheckedProgram {
   models: CheckedModel[];

@@ -6,6 +6,7 @@
 import { diag, type Diagnostic, type Fix, type Range } from "../diagnostics/diagnostic.js";
 import { unknownWord } from "../diagnostics/suggest.js";
 import { ACTIVATIONS, INITIALIZERS, type Padding } from "../language/vocabulary.js";
+import { kindOfWord, positionalSubject, type ResolveContext } from "../layers/index.js";
 import { exprSource, type AstActivation, type AstArg, type AstExpr, type AstLayer } from "../parser/index.js";
 import { formatNumber, type Env, type Evaluator } from "./evaluate.js";
 import type { ActivationSpec, InitSpec, LayerConfig, ShapeErrorSubject, WeightOptions } from "./layer-config.js";
@@ -50,6 +51,8 @@ export class LayerResolver {
       if (key === "stride" || key === "valid" || key === "same" || key === "full") subjects[key === "stride" ? "stride" : "padding"] = o.range;
       if (key === "dilation") subjects.dilation = o.range;
       if (key === "filters") subjects.filters = o.range;
+      if (key === "groups") subjects.groups = o.range;
+      if (key === "multiplier") subjects.multiplier = o.range;
     }
     if (layer.activation) subjects.activation = layer.activation.range;
 
@@ -61,104 +64,45 @@ export class LayerResolver {
     }
     const first = layer.positional[0];
     if (first) subjects[positionalSubject(op)] = first.range;
-
-    switch (op) {
-      case "input": {
-        const shape = first ? this.ev.dims(first, env, "the input shape") : undefined;
-        if (shape) out.config = { op: "input", shape };
-        break;
-      }
-      case "dense": {
-        const units = first ? this.ev.positiveInt(first, env, "the number of units of `dense`") : undefined;
-        const w = this.weights(layer, env);
-        if (ok(units) && w && activationOk) out.config = withActivation({ op: "dense", units, ...w }, activation);
-        break;
-      }
-      case "conv": {
-        const kernel = first ? this.ev.dims(first, env, "the kernel of `conv`") : undefined;
-        const filtersOpt = layer.options["filters"];
-        const filtersOptValue = filtersOpt?.value ? this.ev.positiveInt(filtersOpt.value, env, "the number of filters") : undefined;
-        let kh: number | undefined;
-        let kw: number | undefined;
-        let filters: number | undefined;
-        if (kernel && first) {
-          if (kernel.length === 3) {
-            [kh, kw, filters] = kernel;
-            if (filtersOpt) this.error("NN1012", `The filters are given twice: \`${exprSource(first)}\` already says ${kernel[2]}.`, filtersOpt.range, `Drop \`filters\`, or write the kernel as \`${kernel[0]}x${kernel[1]}\`.`);
-          } else if (kernel.length <= 2) {
-            kh = kernel[0];
-            kw = kernel[1] ?? kernel[0];
-            filters = filtersOptValue;
-            if (!filtersOpt) this.error("NN1008", `\`conv ${exprSource(first)}\` needs a number of filters.`, first.range, `Write \`conv ${kh}x${kw}x32\` or \`conv ${exprSource(first)} filters 32\`.`);
-          } else {
-            this.error("NN1013", `A conv kernel is \`KxKxF\` (height x width x filters), but \`${exprSource(first)}\` has ${kernel.length} dimensions.`, first.range, "This is a 2-D convolution, e.g. `conv 3x3x64`.");
-          }
-        }
-        const strides = this.pair(layer, "stride", env, [1, 1]);
-        const dilation = this.pair(layer, "dilation", env, [1, 1]);
-        const padding = this.padding(layer, "valid");
-        const w = this.weights(layer, env);
-        if (ok(kh) && ok(kw) && ok(filters) && strides && dilation && padding && w && activationOk) {
-          out.config = withActivation({ op: "conv", kernel: [kh, kw], filters, strides, dilation, padding, ...w }, activation);
-        }
-        break;
-      }
-      case "pool": {
-        const size = first ? this.ev.pair(first, env, "the window of `pool`") : ([2, 2] as [number, number]);
-        const strides = size ? this.pair(layer, "stride", env, size) : undefined;
-        const padding = this.padding(layer, "valid");
-        const mode = this.exclusive(layer, ["max", "avg"], "max");
-        if (size && strides && padding && mode) out.config = { op: "pool", mode: mode as "max" | "avg", size, strides, padding };
-        break;
-      }
-      case "global": {
-        const mode = this.exclusive(layer, ["avgpool", "avg", "maxpool", "max"], undefined);
-        if (mode === undefined && !["avgpool", "avg", "maxpool", "max"].some((k) => layer.options[k])) {
-          this.error("NN1008", "`global` needs the kind of pooling: `global avgpool` or `global maxpool`.", layer.op.range);
-        }
-        if (mode) out.config = { op: "global_pool", mode: mode.startsWith("avg") ? "avg" : "max" };
-        break;
-      }
-      case "flatten":
-        out.config = { op: "flatten" };
-        break;
-      case "reshape": {
-        const shape = first ? this.ev.dims(first, env, "the shape of `reshape`") : undefined;
-        if (shape) out.config = { op: "reshape", shape };
-        break;
-      }
-      case "dropout": {
-        const rate = first ? this.ev.number(first, env, "the dropout rate") : undefined;
-        if (rate !== undefined && first) {
-          if (rate < 0 || rate >= 1) {
-            this.error("NN3011", `A dropout rate is the fraction of units dropped, in [0, 1), but it is ${formatNumber(rate)}.`, first.range, rate >= 2 && rate < 100 ? `A percentage? Write \`dropout ${formatNumber(rate / 100)}\`.` : rate >= 1 ? "At 1 every unit would be dropped; typical rates are 0.1 to 0.5." : "For example: `dropout 0.5`.");
-          } else out.config = { op: "dropout", rate };
-        }
-        break;
-      }
-      case "batchnorm": {
-        const momentum = this.numberOption(layer, "momentum", env, 0.99, (v) => v >= 0 && v < 1, "in [0, 1)");
-        const epsilon = this.numberOption(layer, "epsilon", env, 1e-3, (v) => v > 0, "positive");
-        if (momentum !== undefined && epsilon !== undefined && activationOk) out.config = withActivation({ op: "batchnorm", momentum, epsilon }, activation);
-        break;
-      }
-      case "layernorm": {
-        const epsilon = this.numberOption(layer, "epsilon", env, 1e-3, (v) => v > 0, "positive");
-        if (epsilon !== undefined && activationOk) out.config = withActivation({ op: "layernorm", epsilon }, activation);
-        break;
-      }
-      case "groupnorm": {
-        const groups = first ? this.ev.positiveInt(first, env, "the number of groups") : undefined;
-        const epsilon = this.numberOption(layer, "epsilon", env, 1e-5, (v) => v > 0, "positive");
-        if (groups !== undefined && epsilon !== undefined && activationOk) out.config = withActivation({ op: "groupnorm", groups, epsilon }, activation);
-        break;
-      }
-      default:
-        // A lone activation: `relu`, `leaky_relu(0.1)`.
-        if (activation) out.config = { op: "activation", activation };
-        break;
+    const kind = kindOfWord(op);
+    if (kind?.resolve) {
+      out.config = kind.resolve(this.context(layer, env, first, activation, activationOk, subjects));
+    } else if (activation) {
+      // A lone activation: `relu`, `leaky_relu(0.1)`.
+      out.config = { op: "activation", activation };
     }
     return out;
+  }
+
+  /** What a kind's `resolve` reads its words through: values in this scope, defaults, errors. */
+  private context(layer: AstLayer, env: Env, first: AstExpr | undefined, activation: ActivationSpec | undefined, activationOk: boolean, subjects: Partial<Record<ShapeErrorSubject, Range>>): ResolveContext {
+    return {
+      layer,
+      first,
+      activation,
+      activationOk,
+      format: formatNumber,
+      source: exprSource,
+      dims: (e, what) => this.ev.dims(e, env, what),
+      pair: (e, what) => this.ev.pair(e, env, what),
+      positiveInt: (e, what) => this.ev.positiveInt(e, env, what),
+      number: (e, what) => this.ev.number(e, env, what),
+      pairOption: (key, dflt) => this.pair(layer, key, env, dflt),
+      intOption: (key, dflt) => {
+        const o = layer.options[key];
+        if (!o) return dflt;
+        if (!o.value) return undefined;
+        return this.ev.positiveInt(o.value, env, `\`${key}\``);
+      },
+      numberOption: (key, dflt, valid, rule) => this.numberOption(layer, key, env, dflt, valid, rule),
+      padding: (dflt) => this.padding(layer, dflt),
+      exclusive: (words, dflt) => this.exclusive(layer, words, dflt),
+      weights: () => this.weights(layer, env),
+      subject: (subject, range) => {
+        subjects[subject] = range;
+      },
+      error: (code, message, range, hint) => this.error(code, message, range, hint),
+    };
   }
 
   activation(a: AstActivation, env: Env): ActivationSpec | undefined {
@@ -301,32 +245,4 @@ export class LayerResolver {
   private error(code: Parameters<typeof diag>[0], message: string, range: Range, hint?: string, fixes?: Fix[]): void {
     this.diagnostics.push(diag(code, message, range, hint === undefined ? { fixes } : { hint, fixes }));
   }
-}
-
-function positionalSubject(op: string): ShapeErrorSubject {
-  switch (op) {
-    case "conv":
-      return "kernel";
-    case "pool":
-      return "size";
-    case "dense":
-      return "units";
-    case "groupnorm":
-      return "groups";
-    case "input":
-    case "reshape":
-      return "shape";
-    default:
-      return "layer";
-  }
-}
-
-function ok<T>(v: T | undefined): v is T {
-  return v !== undefined;
-}
-
-/** Adds the activation to a config literal made by the caller (as its last key). */
-function withActivation<T extends LayerConfig>(config: T, activation: ActivationSpec | undefined): T {
-  if (activation) (config as T & { activation?: ActivationSpec }).activation = activation;
-  return config;
 }

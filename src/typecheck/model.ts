@@ -11,6 +11,9 @@ import { capitalise, Env, Evaluator, formatNumber } from "./evaluate.js";
 import type { LayerConfig, ParamCount, ShapeErrorSubject } from "./layer-config.js";
 import { LayerResolver } from "./layers.js";
 import { exactCount, formatShape, MAX_TENSOR_VALUES, outputShape, paramCount, sameShape, weightTensors } from "./shape-rules.js";
+import { baseName, intendedShape, kindLabel } from "../layers/index.js";
+
+export { kindLabel };
 
 export interface CheckedLayer {
   /** Unique within the model: the `name` option, or the kind and a counter (`conv2`). */
@@ -680,7 +683,7 @@ export class ModelExpander {
     if (x.length === 3 && target.length === 3) {
       const strides = projectionStride(x, target);
       if (!strides) return { shape: [...x], tensor: start.tensor, from: start.from! };
-      config = { op: "conv", kernel: [1, 1], filters: target[2]!, strides, dilation: [1, 1], padding: "valid", useBias: true, kernelInit: { name: "glorot_uniform" }, biasInit: 0, l1: 0, l2: 0 };
+      config = { op: "conv", kernel: [1, 1], filters: target[2]!, strides, dilation: [1, 1], padding: "valid", groups: 1, useBias: true, kernelInit: { name: "glorot_uniform" }, biasInit: 0, l1: 0, l2: 0 };
     } else if (x.length === 1 && target.length === 1) {
       config = { op: "dense", units: target[0]!, useBias: true, kernelInit: { name: "glorot_uniform" }, biasInit: 0, l1: 0, l2: 0 };
     } else {
@@ -759,54 +762,8 @@ function shapeDespiteValues(item: AstLayer, input: number[]): number[] | undefin
   return undefined;
 }
 
-/** The shape a layer would give if its input were right: dense → its units, and so on. */
-function intendedShape(config: LayerConfig, input: number[] | undefined): number[] | undefined {
-  switch (config.op) {
-    case "dense":
-      return [config.units];
-    case "reshape":
-      return [...config.shape];
-    case "dropout":
-    case "batchnorm":
-    case "layernorm":
-    case "groupnorm":
-      return input ? [...input] : undefined;
-    case "activation":
-      return input && config.activation.name !== "maxout" ? [...input] : undefined;
-    case "flatten":
-      return input ? [input.reduce((a, b) => a * b, 1)] : undefined;
-    default:
-      return undefined;
-  }
-}
-
 function subjectRange(subjects: Partial<Record<ShapeErrorSubject, Range>>, subject: ShapeErrorSubject): Range | undefined {
   return subjects[subject] ?? (subject === "padding" || subject === "stride" || subject === "dilation" ? subjects.kernel ?? subjects.size : undefined) ?? subjects.layer;
-}
-
-function baseName(config: LayerConfig): string {
-  switch (config.op) {
-    case "activation":
-      return config.activation.name;
-    case "global_pool":
-      return "global_pool";
-    default:
-      return config.op;
-  }
-}
-
-/** The kind column of a summary: `conv`, `pool avg`, `dense`, `relu`, `global avgpool`. */
-export function kindLabel(config: LayerConfig): string {
-  switch (config.op) {
-    case "activation":
-      return config.activation.name;
-    case "pool":
-      return config.mode === "avg" ? "pool avg" : "pool";
-    case "global_pool":
-      return config.mode === "avg" ? "global avgpool" : "global maxpool";
-    default:
-      return config.op;
-  }
 }
 
 /** Marks every parameter that `node`'s expressions name as used, without evaluating them (what an unread layer or unknown block is given). */

@@ -1,0 +1,177 @@
+/** `conv 5x5x32 relu same stride 2`: 2-D convolution, grouped with `groups G` (ResNeXt). */
+import type { LayerKind, ResolveContext } from "./kind.js";
+import { fullPadding } from "./pad.js";
+import { activationParams, fail, finiteCount, lastAxis, nearestDivisors, orList, pair, requireImage, requirePositive, slideWindow, withActivation, elementCount, noIntendedShape } from "./shape.js";
+import { withTrailing } from "./dense.js";
+import { activationRows, pairText, weightRows } from "./rows.js";
+import type { ActivationSpec, ShapeResult, WeightOptions } from "./types.js";
+import type { Padding } from "../language/vocabulary.js";
+import { COMMON, WEIGHTS, WINDOW } from "./words.js";
+
+export type ConvConfig = {
+  op: "conv";
+  kernel: [number, number];
+  filters: number;
+  strides: [number, number];
+  dilation: [number, number];
+  padding: Padding;
+  /** Channel groups (1: an ordinary convolution). */
+  groups: number;
+  activation?: ActivationSpec;
+} & WeightOptions;
+
+export const conv: LayerKind<"conv"> = {
+  words: {
+    word: "conv",
+    positional: "kernel",
+    info: {
+      positional: [{ name: "kernel", form: "dims", summary: "`KxKxF` (kernel and filters), `KxK` or `K` with `filters F`" }],
+      options: {
+        ...COMMON,
+        ...WEIGHTS,
+        ...WINDOW,
+        filters: { value: "integer", summary: "number of output channels" },
+        dilation: { value: "pair", summary: "spacing between kernel taps (atrous convolution)" },
+        groups: { value: "integer", summary: "split the channels into G groups convolved apart (ResNeXt's cardinality)" },
+      },
+      activation: true,
+      summary: "2-D convolution",
+      example: "conv 5x5x32 relu same",
+    },
+  },
+  resolve(ctx) {
+    const kf = kernelAndFilters(ctx, "conv");
+    const strides = ctx.pairOption("stride", [1, 1]);
+    const dilation = ctx.pairOption("dilation", [1, 1]);
+    const groups = ctx.intOption("groups", 1);
+    const padding = ctx.padding("valid");
+    const w = ctx.weights();
+    if (!kf || !strides || !dilation || groups === undefined || !padding || !w || !ctx.activationOk) return undefined;
+    return withTrailing({ op: "conv", kernel: kf.kernel, filters: kf.filters, strides, dilation, padding, groups, ...w }, ctx.activation);
+  },
+  shape(config, input) {
+    const words = convText(config);
+    const bad =
+      requirePositive("kernel", `The kernel of \`conv\``, `${config.kernel[0]}x${config.kernel[1]}`, config.kernel) ??
+      requirePositive("filters", `The number of filters of \`conv\``, `${config.filters}`, [config.filters]) ??
+      requirePositive("stride", `The stride of \`${words}\``, pair(config.strides), config.strides) ??
+      requirePositive("dilation", `The dilation of \`${words}\``, pair(config.dilation), config.dilation) ??
+      requirePositive("groups", `The number of groups of \`${words}\``, `${config.groups}`, [config.groups]);
+    if (bad) return bad;
+    const combination = strideWithDilation(words, config.strides, config.dilation);
+    if (combination) return combination;
+    if (config.groups > 1 && config.dilation.some((d) => d > 1)) {
+      return fail("NN3007", "dilation", `\`${words} groups ${config.groups}\` cannot also be dilated: nnc's grouped convolution has no dilation.`, "Use `groups` or `dilation`, not both?");
+    }
+    const notImage = requireImage(words, input);
+    if (notImage) return notImage;
+    if (config.groups > 1) {
+      const divides = groupsDivide(words, config.groups, input[2]!, config.filters);
+      if (divides) return divides;
+    }
+    const slid = slideWindow({ words, subject: "kernel", noun: "kernel", kernel: config.kernel, strides: config.strides, dilation: config.dilation, padding: config.padding }, input);
+    if (!slid.ok) return slid.result;
+    return withActivation(config.activation, [slid.height, slid.width, config.filters], words, slid.warnings);
+  },
+  params(c, input) {
+    const [kh, kw] = c.kernel;
+    return { trainable: kh * kw * (lastAxis(input) / c.groups) * c.filters + (c.useBias ? c.filters : 0) + activationParams(c.activation, [c.filters]), nonTrainable: 0 };
+  },
+  weights(c, input) {
+    const [kh, kw] = c.kernel;
+    const perGroup = lastAxis(input) / c.groups;
+    return [{ name: "kernel", shape: `${kh}x${kw}x${perGroup}x${c.filters}`, values: BigInt(kh) * BigInt(kw) * BigInt(Math.floor(perGroup)) * BigInt(c.filters) }];
+  },
+  multiplyAdds: (c, input, output) => finiteCount((elementCount(output) * c.kernel[0] * c.kernel[1] * lastAxis(input)) / c.groups),
+  text: convText,
+  label: () => "conv",
+  baseName: () => "conv",
+  rows: (c) => [
+    ["kernel", pairText(c.kernel)],
+    ["filters", String(c.filters)],
+    ["stride", pairText(c.strides)],
+    ["dilation", pairText(c.dilation)],
+    ["padding", c.padding],
+    ...(c.groups > 1 ? ([["groups", String(c.groups)]] as [string, string][]) : []),
+    ...activationRows(c.activation, true),
+    ...weightRows(c),
+  ],
+  intended: noIntendedShape,
+  tfjs({ config: c }, ctx) {
+    const { input, padding } = fullPadding(ctx, c.kernel, c.dilation, c.padding);
+    const act = ctx.builtin(c.activation);
+    const dilated = c.dilation[0] !== 1 || c.dilation[1] !== 1;
+    const opts = [
+      `name: ${ctx.name}`,
+      `filters: ${c.filters}`,
+      `kernelSize: ${ctx.literal(c.kernel)}`,
+      `strides: ${ctx.literal(c.strides)}`,
+      `padding: ${ctx.literal(padding)}`,
+      ...(dilated ? [`dilationRate: ${ctx.literal(c.dilation)}`] : []),
+      ...(c.groups > 1 ? [`groups: ${c.groups}`] : []),
+      ...(act ? [`activation: ${ctx.literal(act)}`] : []),
+      ...ctx.weightOptions(c),
+    ];
+    // TF.js has no gradient for a dilated conv2d (the runtime's layer spreads the kernel) and
+    // no groups (the runtime's grouped layer).
+    const factory = c.groups > 1 ? "nnc.groupedConv2d" : dilated ? "nnc.dilatedConv2d" : "tf.layers.conv2d";
+    ctx.applied(`${factory}({ ${opts.join(", ")}${ctx.trainable} })`, input, c.activation, true);
+  },
+};
+
+export function convText(c: { kernel: readonly [number, number]; filters: number }): string {
+  return `conv ${c.kernel[0]}x${c.kernel[1]}x${c.filters}`;
+}
+
+/** `KxKxF`, or `KxK`/`K` with `filters F`: the kernel and the filters of a conv-like layer. */
+export function kernelAndFilters(ctx: ResolveContext, word: string): { kernel: [number, number]; filters: number } | undefined {
+  const first = ctx.first;
+  const kernel = first ? ctx.dims(first, `the kernel of \`${word}\``) : undefined;
+  const filtersOpt = ctx.layer.options["filters"];
+  const filtersOptValue = filtersOpt?.value ? ctx.positiveInt(filtersOpt.value, "the number of filters") : undefined;
+  if (!kernel || !first) return undefined;
+  const written = ctx.source(first);
+  if (kernel.length === 3) {
+    if (filtersOpt) ctx.error("NN1012", `The filters are given twice: \`${written}\` already says ${kernel[2]}.`, filtersOpt.range, `Drop \`filters\`, or write the kernel as \`${kernel[0]}x${kernel[1]}\`.`);
+    return { kernel: [kernel[0]!, kernel[1]!], filters: kernel[2]! };
+  }
+  if (kernel.length <= 2) {
+    const kh = kernel[0]!;
+    const kw = kernel[1] ?? kernel[0]!;
+    if (!filtersOpt) {
+      ctx.error("NN1008", `\`${word} ${written}\` needs a number of filters.`, first.range, `Write \`${word} ${kh}x${kw}x32\` or \`${word} ${written} filters 32\`.`);
+      return undefined;
+    }
+    return filtersOptValue === undefined ? undefined : { kernel: [kh, kw], filters: filtersOptValue };
+  }
+  ctx.error("NN1013", `A ${word} kernel is \`KxKxF\` (height x width x filters), but \`${written}\` has ${kernel.length} dimensions.`, first.range, `This is a 2-D convolution, e.g. \`${word} 3x3x64\`.`);
+  return undefined;
+}
+
+/** TensorFlow.js (like TensorFlow) refuses stride with dilation unless every stride or every dilation is 1. */
+export function strideWithDilation(words: string, strides: [number, number], dilation: [number, number]): ShapeResult | undefined {
+  if (!(strides.some((s) => s > 1) && dilation.some((d) => d > 1))) return undefined;
+  return fail(
+    "NN3007",
+    "dilation",
+    `\`${words}\` cannot combine \`stride ${pair(strides)}\` with \`dilation ${pair(dilation)}\`: either every stride or every dilation must be 1 (TensorFlow.js refuses the pair).`,
+    `Keep \`dilation ${pair(dilation)}\` with \`stride 1\`, and downsample after it (a \`pool\`, or a strided \`conv\`)?`,
+  );
+}
+
+/** NN3005 when the groups do not divide the channels in or out. */
+function groupsDivide(words: string, groups: number, channels: number, filters: number): ShapeResult | undefined {
+  for (const [n, what] of [
+    [channels, `its input has ${channels} channels`],
+    [filters, `it makes ${filters} filters`],
+  ] as const) {
+    if (n % groups === 0) continue;
+    const options = nearestDivisors(gcd(channels, filters), groups, 2, Math.max(2, gcd(channels, filters)), 2).map((d) => `\`groups ${d}\``);
+    return fail("NN3005", "groups", `\`${words} groups ${groups}\` splits its input and its filters into ${groups} groups, so both must be divisible by ${groups}, but ${what}.`, options.length > 0 ? `Use ${orList(options)}?` : undefined);
+  }
+  return undefined;
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}

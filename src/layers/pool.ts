@@ -1,0 +1,120 @@
+/** `pool avg 3 stride 2 same` and `global avgpool`: pooling over windows, and over the whole image. */
+import type { LayerKind } from "./kind.js";
+import { fullWindowPadding } from "./pad.js";
+import { noIntendedShape, noMultiplyAdds, noParams, noWeights, ok, pair, requireImage, requirePositive, slideWindow } from "./shape.js";
+import { pairText } from "./rows.js";
+import type { Padding } from "../language/vocabulary.js";
+import { COMMON, WINDOW } from "./words.js";
+
+export interface PoolConfig {
+  op: "pool";
+  mode: "max" | "avg";
+  size: [number, number];
+  strides: [number, number];
+  padding: Padding;
+}
+export interface GlobalPoolConfig {
+  op: "global_pool";
+  mode: "max" | "avg";
+}
+
+const poolText = (c: PoolConfig): string => `pool ${c.mode === "avg" ? "avg " : ""}${pair(c.size)}`;
+
+export const pool: LayerKind<"pool"> = {
+  words: {
+    word: "pool",
+    positional: "size",
+    info: {
+      positional: [{ name: "size", form: "dims", optional: true, summary: "window `N` or `NxM` (default 2); stride defaults to the window" }],
+      options: {
+        ...COMMON,
+        ...WINDOW,
+        max: { value: "flag", summary: "max pooling (the default)" },
+        avg: { value: "flag", summary: "average pooling" },
+      },
+      activation: false,
+      summary: "max or average pooling over windows",
+      example: "pool avg 3 stride 2 same",
+    },
+  },
+  resolve(ctx) {
+    const size = ctx.first ? ctx.pair(ctx.first, "the window of `pool`") : ([2, 2] as [number, number]);
+    const strides = size ? ctx.pairOption("stride", size) : undefined;
+    const padding = ctx.padding("valid");
+    const mode = ctx.exclusive(["max", "avg"], "max");
+    if (!size || !strides || !padding || !mode) return undefined;
+    return { op: "pool", mode: mode as "max" | "avg", size, strides, padding };
+  },
+  shape(config, input) {
+    const words = poolText(config);
+    const bad = requirePositive("size", `The window of \`pool\``, pair(config.size), config.size) ?? requirePositive("stride", `The stride of \`${words}\``, pair(config.strides), config.strides);
+    if (bad) return bad;
+    const notImage = requireImage(words, input);
+    if (notImage) return notImage;
+    const slid = slideWindow({ words, subject: "size", noun: "window", kernel: config.size, strides: config.strides, dilation: [1, 1], padding: config.padding }, input);
+    if (!slid.ok) return slid.result;
+    return ok([slid.height, slid.width, input[2]!], slid.warnings);
+  },
+  params: noParams,
+  weights: noWeights,
+  multiplyAdds: noMultiplyAdds,
+  text: poolText,
+  label: (c) => (c.mode === "avg" ? "pool avg" : "pool"),
+  baseName: () => "pool",
+  rows: (c) => [
+    ["mode", c.mode],
+    ["window", pairText(c.size)],
+    ["stride", pairText(c.strides)],
+    ["padding", c.padding],
+  ],
+  intended: noIntendedShape,
+  tfjs({ config: c }, ctx) {
+    const { input, padding } = fullWindowPadding(ctx, c.size, c.padding);
+    const fn = c.mode === "max" ? "maxPooling2d" : "averagePooling2d";
+    ctx.applied(`tf.layers.${fn}({ name: ${ctx.name}, poolSize: ${ctx.literal(c.size)}, strides: ${ctx.literal(c.strides)}, padding: ${ctx.literal(padding)} })`, input, undefined);
+  },
+};
+
+export const globalPool: LayerKind<"global_pool"> = {
+  words: {
+    word: "global",
+    positional: "layer",
+    info: {
+      positional: [],
+      options: {
+        ...COMMON,
+        avgpool: { value: "flag", summary: "global average pooling" },
+        maxpool: { value: "flag", summary: "global max pooling" },
+        avg: { value: "flag", summary: "global average pooling" },
+        max: { value: "flag", summary: "global max pooling" },
+      },
+      activation: false,
+      summary: "pool each channel over all positions: HxWxC → C",
+      example: "global avgpool",
+    },
+  },
+  resolve(ctx) {
+    const words = ["avgpool", "avg", "maxpool", "max"];
+    const mode = ctx.exclusive(words, undefined);
+    if (mode === undefined && !words.some((k) => ctx.layer.options[k])) {
+      ctx.error("NN1008", "`global` needs the kind of pooling: `global avgpool` or `global maxpool`.", ctx.layer.op.range);
+    }
+    return mode ? { op: "global_pool", mode: mode.startsWith("avg") ? "avg" : "max" } : undefined;
+  },
+  shape(config, input) {
+    const notImage = requireImage(`global ${config.mode}pool`, input);
+    if (notImage) return notImage;
+    return ok([input[2]!]);
+  },
+  params: noParams,
+  weights: noWeights,
+  multiplyAdds: noMultiplyAdds,
+  text: (c) => `global ${c.mode}pool`,
+  label: (c) => (c.mode === "avg" ? "global avgpool" : "global maxpool"),
+  baseName: () => "global_pool",
+  rows: (c) => [["mode", c.mode]],
+  intended: noIntendedShape,
+  tfjs({ config: c }, ctx) {
+    ctx.applied(`tf.layers.${c.mode === "avg" ? "globalAveragePooling2d" : "globalMaxPooling2d"}({ name: ${ctx.name} })`, ctx.input(), undefined);
+  },
+};
