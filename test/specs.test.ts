@@ -42,6 +42,7 @@ const NETWORKS: Published[] = [
   { file: "vgg16.nn", model: "vgg16", input: [224, 224, 3], output: [1000], published: 138_357_544, counts: "total", nonTrainable: 0, source: "keras.applications.VGG16" },
   { file: "resnet18.nn", model: "resnet18", input: [224, 224, 3], output: [1000], published: 11_689_512, counts: "trainable", nonTrainable: 9_600, source: "torchvision resnet18" },
   { file: "resnet50.nn", model: "resnet50", input: [224, 224, 3], output: [1000], published: 25_557_032, counts: "trainable", nonTrainable: 53_120, source: "torchvision resnet50" },
+  { file: "resnext50.nn", model: "resnext50", input: [224, 224, 3], output: [1000], published: 25_028_904, counts: "trainable", nonTrainable: 68_224, source: "torchvision resnext50_32x4d" },
   { file: "wrn_28_10.nn", model: "wrn_28_10", input: [32, 32, 3], output: [10], published: 36_479_194, counts: "trainable", nonTrainable: 17_952, source: "xternalz/WideResNet-pytorch WRN-28-10" },
   { file: "wrn_16_4.nn", model: "wrn_16_4", input: [32, 32, 3], output: [10], published: 2_748_890, counts: "trainable", nonTrainable: 3_616, source: "xternalz/WideResNet-pytorch WRN-16-4 (paper: 2.7M)" },
 ];
