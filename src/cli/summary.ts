@@ -39,7 +39,7 @@ export function renderSummary(model: CheckedModel): string {
     return [`${l.name} (${activationLabel(l.kind, l.config)}${l.frozen ? ", frozen" : ""})`, formatShape(l.outputShape), formatCount(l.params.trainable + l.params.nonTrainable), formatMultiplyAdds(m), connected];
   });
   const hasGraph = rows.some((r) => r[4] !== "");
-  const header = ["Layer (kind)", "Output shape", "Params", "Mult-Adds", ...(hasGraph ? ["Adds"] : [])];
+  const header = ["Layer (kind)", "Output shape", "Params", "Mult-Adds", ...(hasGraph ? ["Connected to"] : [])];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string =>
     cells

@@ -44,7 +44,6 @@ export const depthwise: LayerKind<"depthwise"> = {
         ...WEIGHTS,
         ...WINDOW,
         multiplier: { value: "integer", summary: "filters per input channel (default 1)" },
-        dilation: { value: "pair", summary: "spacing between kernel taps (atrous convolution)" },
       },
       activation: true,
       summary: "depthwise convolution: each channel convolved with its own filters",
@@ -55,7 +54,8 @@ export const depthwise: LayerKind<"depthwise"> = {
     const kernel = windowKernel(ctx);
     const multiplier = ctx.intOption("multiplier", 1);
     const strides = ctx.pairOption("stride", [1, 1]);
-    const dilation = ctx.pairOption("dilation", [1, 1]);
+    // TensorFlow.js saves a depthwise layer's dilation but computes without it: not offered.
+    const dilation: [number, number] = [1, 1];
     const padding = ctx.padding("valid");
     const w = ctx.weights();
     const m = ctx.layer.options["multiplier"];

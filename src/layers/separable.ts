@@ -32,7 +32,6 @@ export const separable: LayerKind<"separable"> = {
         ...WINDOW,
         filters: { value: "integer", summary: "number of output channels" },
         multiplier: { value: "integer", summary: "depthwise filters per input channel (default 1)" },
-        dilation: { value: "pair", summary: "spacing between kernel taps (atrous convolution)" },
       },
       activation: true,
       summary: "depthwise separable convolution: a depthwise conv, then a 1x1 conv",
@@ -43,7 +42,8 @@ export const separable: LayerKind<"separable"> = {
     const kf = kernelAndFilters(ctx, "separable");
     const multiplier = ctx.intOption("multiplier", 1);
     const strides = ctx.pairOption("stride", [1, 1]);
-    const dilation = ctx.pairOption("dilation", [1, 1]);
+    // TensorFlow.js saves a depthwise layer's dilation but computes without it: not offered.
+    const dilation: [number, number] = [1, 1];
     const padding = ctx.padding("valid");
     const w = ctx.weights();
     const m = ctx.layer.options["multiplier"];

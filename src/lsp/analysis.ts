@@ -11,7 +11,7 @@
  * not a map keyed by strings (20 MB for those 65,000 layers).
  */
 import type { Range } from "../diagnostics/diagnostic.js";
-import type { AstArg, AstBlock, AstDeclaration, AstExpr, AstItem, AstLayer, AstModel } from "../parser/index.js";
+import { childBodies, type AstArg, type AstBlock, type AstDeclaration, type AstExpr, type AstItem, type AstLayer, type AstModel } from "../parser/index.js";
 import { checkText, type PipelineResult } from "../pipeline.js";
 import type { CheckedLayer, CheckedProgram } from "../typecheck/index.js";
 import { containsOffset, rangeKey } from "./convert.js";
@@ -208,8 +208,10 @@ function items(list: AstItem[], scope: Map<string, string>, out: Occurrence[], p
         items(item.body, scope, out, paramKey, kindOf);
         break;
       case "residual":
-        items(item.body, scope, out, paramKey, kindOf);
-        if (item.skip) items(item.skip, scope, out, paramKey, kindOf);
+      case "merge":
+        for (const body of childBodies(item)) items(body, scope, out, paramKey, kindOf);
+        break;
+      case "keep":
         break;
     }
   }
@@ -269,11 +271,7 @@ export function* allItems(declarations: AstDeclaration[]): Generator<Body> {
   function* walk(decl: AstModel | AstBlock, list: AstItem[], path: AstItem[]): Generator<Body> {
     for (const item of list) {
       yield { decl, item, path };
-      if (item.kind === "repeat") yield* walk(decl, item.body, [...path, item]);
-      else if (item.kind === "residual") {
-        yield* walk(decl, item.body, [...path, item]);
-        if (item.skip) yield* walk(decl, item.skip, [...path, item]);
-      }
+      for (const body of childBodies(item)) yield* walk(decl, body, [...path, item]);
     }
   }
   for (const d of declarations) if (d.kind === "model" || d.kind === "block") yield* walk(d, d.body, []);
@@ -322,11 +320,7 @@ export function* itemsTouching(declarations: AstDeclaration[], from: number, to:
   function* walk(decl: AstModel | AstBlock, list: AstItem[], path: AstItem[]): Generator<Body> {
     for (const item of touchingIn(list, from, to)) {
       yield { decl, item, path };
-      if (item.kind === "repeat") yield* walk(decl, item.body, [...path, item]);
-      else if (item.kind === "residual") {
-        yield* walk(decl, item.body, [...path, item]);
-        if (item.skip) yield* walk(decl, item.skip, [...path, item]);
-      }
+      for (const body of childBodies(item)) yield* walk(decl, body, [...path, item]);
     }
   }
   for (const d of touchingIn(declarations, from, to)) if (d.kind === "model" || d.kind === "block") yield* walk(d, d.body, []);

@@ -48,7 +48,14 @@ export function shapeHints(a: Analysis, within: Range): ShapeHint[] {
         what = "output of the residual (the sum of its paths)";
         break;
       }
+      case "merge": {
+        const inst = instancesAt(a, item.keyword);
+        shapes = inst.map((i) => i.layer.outputShape);
+        what = `output of the ${item.op}`;
+        break;
+      }
       case "repeat":
+      case "keep":
         continue;
     }
     const text = label(shapes);

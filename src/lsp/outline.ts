@@ -5,7 +5,7 @@
  */
 import { SymbolKind, type DocumentSymbol, type Range as LspRange } from "vscode-languageserver/node";
 import type { Range } from "../diagnostics/diagnostic.js";
-import { exprSource, type AstItem } from "../parser/index.js";
+import { childBodies, exprSource, type AstItem } from "../parser/index.js";
 import { formatShape } from "../typecheck/index.js";
 import { instancesAt, type Analysis } from "./analysis.js";
 import { lspRange } from "./convert.js";
@@ -78,6 +78,10 @@ class Outliner {
             return this.symbol(`repeat ${item.count ? exprSource(item.count) : "?"}`, SymbolKind.Array, item.range, item.keyword, undefined, () => this.items(item.body));
           case "residual":
             return this.symbol(item.project ? "residual project" : "residual", SymbolKind.Struct, item.range, item.keyword, undefined, () => [...this.items(item.body), ...(item.skip ? this.items(item.skip) : [])]);
+          case "merge":
+            return this.symbol(item.op, SymbolKind.Struct, item.range, item.keyword, undefined, () => childBodies(item).flatMap((b) => this.items(b)));
+          case "keep":
+            return this.symbol(`keep ${item.name?.name ?? "?"}`, SymbolKind.Variable, item.range, item.name?.range ?? item.keyword);
         }
       },
       "item",

@@ -139,7 +139,49 @@ export interface AstResidual {
   range: Range;
 }
 
-export type AstItem = AstLayer | AstBlockCall | AstRepeat | AstResidual;
+/** A branch of a merge: `{ layers }` from the merge's input (empty: the input itself), or a kept tensor by name. */
+export type AstMergeOperand = { kind: "branch"; body: AstItem[]; range: Range } | { kind: "kept"; name: AstIdent; range: Range };
+
+/**
+ * `concat { a } { b }`, `add { f } { g }`, `multiply { gate }`, `concat e1`: the operands joined
+ * into one tensor (on the channel axis, summed, multiplied). With one operand the merge's
+ * input comes first: `concat { f }` is concat(x, f(x)).
+ */
+export interface AstMerge {
+  kind: "merge";
+  op: "concat" | "add" | "multiply";
+  keyword: Range;
+  operands: AstMergeOperand[];
+  /** `name NAME` given to the merge layer. */
+  name?: AstIdent;
+  range: Range;
+}
+
+/** `keep e1`: names the tensor at this point, for a merge further on (a U-Net's long skip). */
+export interface AstKeep {
+  kind: "keep";
+  keyword: Range;
+  name?: AstIdent;
+  range: Range;
+}
+
+export type AstItem = AstLayer | AstBlockCall | AstRepeat | AstResidual | AstMerge | AstKeep;
+
+/** The bodies nested in an item, in source order: a repeat's, a residual's two paths, a merge's branches. */
+export function childBodies(item: AstItem): AstItem[][] {
+  switch (item.kind) {
+    case "repeat":
+      return [item.body];
+    case "residual":
+      return item.skip ? [item.body, item.skip] : [item.body];
+    case "merge":
+      return item.operands.flatMap((o) => (o.kind === "branch" ? [o.body] : []));
+    case "layer":
+    case "block-call":
+    case "keep":
+      return [];
+  }
+}
 
 export interface AstParam {
   kind: "param";

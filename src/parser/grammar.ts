@@ -421,10 +421,11 @@ export class NnParser extends CstParser {
   private statement = this.RULE("statement", () => {
     this.CONSUME(T.Ident);
     this.OPTION(this.callArgsIfAdjacent);
-    this.MANY(this.wordOnSameLine);
-    // Only `repeat` and `residual` take a body; one here is a misspelt keyword
-    // (`resdual { … }`), which lowering reports and reads as the keyword it resembles.
-    this.OPTION2(this.bodyOnSameLine);
+    // Words and bodies: a merge's branches are bodies (`concat { a } { b } e1`), a branch may
+    // begin on the next line right after the previous one's `}`. Elsewhere a body is a
+    // misspelt keyword (`resdual { … }`), which lowering reports and reads as the keyword it
+    // resembles.
+    this.MANY(this.wordOrBody);
   });
   /**
    * Besides words, a statement reads `,` (clauses of a recipe line), and `=` and `:`, which
@@ -437,11 +438,14 @@ export class NnParser extends CstParser {
     { ALT: () => this.CONSUME(T.Equals) },
     { ALT: () => this.CONSUME(T.Colon) },
   ];
-  private readonly wordOnSameLine: DSLMethodOpts<unknown> = {
-    GATE: () => sameLine(this.LA(0), this.LA(1)),
-    DEF: () => this.OR(this.wordOrSeparator),
+  private readonly wordOrBodyAlts: IOrAlt<unknown>[] = [
+    { GATE: () => sameLine(this.LA(0), this.LA(1)) && this.LA(1).tokenType !== T.LCurly, ALT: () => this.OR2(this.wordOrSeparator) },
+    { GATE: () => this.LA(1).tokenType === T.LCurly && (sameLine(this.LA(0), this.LA(1)) || this.LA(0).tokenType === T.RCurly), ALT: () => this.SUBRULE(this.body) },
+  ];
+  private readonly wordOrBody: DSLMethodOpts<unknown> = {
+    GATE: () => sameLine(this.LA(0), this.LA(1)) || (this.LA(0).tokenType === T.RCurly && this.LA(1).tokenType === T.LCurly),
+    DEF: () => this.OR3(this.wordOrBodyAlts),
   };
-  private readonly bodyOnSameLine: DSLMethodOpts<unknown> = { GATE: () => sameLine(this.LA(0), this.LA(1)), DEF: () => this.SUBRULE(this.body) };
   /** `name(`: a call's arguments, only when `(` touches the name. */
   private readonly callArgsIfAdjacent: DSLMethodOpts<unknown> = { GATE: () => adjacent(this.LA(0), this.LA(1)), DEF: () => this.SUBRULE(this.callArgs) };
 

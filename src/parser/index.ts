@@ -13,7 +13,8 @@ import { Lowering } from "./lower.js";
 import { codePoint, readDeclarations, reportHabits } from "./habits.js";
 
 export type * from "./ast.js";
-export { exprSource, itemLabel } from "./lower.js";
+export { exprSource, itemLabel, MERGE_WORDS } from "./lower.js";
+export { childBodies } from "./ast.js";
 export { wasReadAsMeant } from "./read-as-meant.js";
 
 export interface ParseResult {

@@ -24,6 +24,9 @@ import type {
   AstParam,
   AstRepeat,
   AstResidual,
+  AstMerge,
+  AstMergeOperand,
+  AstKeep,
   AstSearch,
   AstSearchVar,
   AstStatement,
@@ -464,6 +467,7 @@ export class Lowering {
     if (!range || !headTok) return undefined;
     const head = this.ident(headTok);
     const callArgsNode = firstNode(c["callArgs"]);
+    if (!callArgsNode && (MERGE_WORDS.has(head.name) || head.name === "keep")) return head.name === "keep" ? this.keep(n, head, range) : this.merge(n, head, range);
     const bodyNode = firstNode(c["body"]);
     // The words, with what they report held back: a statement written as another library
     // writes it is one mistake, reported once as that.
@@ -549,6 +553,63 @@ export class Lowering {
       }
     }
     return { kind: "block-call", callee: head, args: lowered.call ?? [], range };
+  }
+
+  /**
+   * `concat { a } { b } e1 name c1`: the branches in braces and the kept tensors by name, in the
+   * order written; `name` names the merge layer.
+   */
+  private merge(n: CstNode, head: AstIdent, range: Range): AstItem {
+    const op = head.name as AstMerge["op"];
+    const found: { start: number; operand: AstMergeOperand }[] = [];
+    for (const b of (n.children["body"] ?? []) as CstNode[]) {
+      const r = this.nodeRange(b);
+      if (r) found.push({ start: r.start.offset, operand: { kind: "branch", body: this.body(b), range: r } });
+    }
+    let name: AstIdent | undefined;
+    const parts = this.parts(n);
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      if (p.kind !== "word") {
+        this.error("NN1003", `\`${p.kind}\` has no place between the branches of \`${op}\`.`, p.range, `Write the branches one after another: \`${op} { … } { … }\`.`);
+        continue;
+      }
+      const e = p.expr;
+      if (e.kind === "ref" && e.name === "name") {
+        const next = parts[i + 1];
+        if (next?.kind === "word" && next.expr.kind === "ref") {
+          name = { kind: "ident", name: next.expr.name, range: next.expr.range };
+          i++;
+        } else this.error("NN1008", "`name` needs the layer's name, e.g. `name mixed1`.", e.range);
+        continue;
+      }
+      if (e.kind === "ref") {
+        found.push({ start: e.range.start.offset, operand: { kind: "kept", name: { kind: "ident", name: e.name, range: e.range }, range: e.range } });
+        continue;
+      }
+      this.error("NN1003", `\`${exprSource(e)}\` is not a branch of \`${op}\`: a branch is \`{ layers }\`, or the name of a tensor kept with \`keep NAME\`.`, e.range, `For example: \`${op} { conv 1x1x64 relu } { conv 3x3x64 relu same }\`.`);
+    }
+    found.sort((a, b) => a.start - b.start);
+    const operands = found.map((f) => f.operand);
+    if (operands.length === 0) {
+      const example = op === "multiply" ? "multiply { global avgpool -> dense 16 relu -> dense 64 sigmoid -> reshape 1x1x64 }" : op === "concat" ? "concat { conv 1x1x64 relu } { conv 3x3x64 relu same }" : "add { conv 3x3x64 same } { }";
+      this.error("NN1008", `\`${op}\` needs what it joins: branches in braces, or tensors kept with \`keep NAME\`.`, head.range, `For example: \`${example}\`.`);
+    }
+    const item: AstMerge = { kind: "merge", op, keyword: head.range, operands, range };
+    if (name) item.name = name;
+    return item;
+  }
+
+  /** `keep e1`: one name. */
+  private keep(n: CstNode, head: AstIdent, range: Range): AstItem {
+    const item: AstKeep = { kind: "keep", keyword: head.range, range };
+    const words = this.parts(n).flatMap((p) => (p.kind === "word" ? [p.expr] : []));
+    const first = words[0];
+    if (first?.kind === "ref") item.name = { kind: "ident", name: first.name, range: first.range };
+    else this.error(first ? "NN1013" : "NN1008", first ? `\`keep\` takes a name for the tensor, not \`${exprSource(first)}\`.` : "`keep` needs a name for the tensor, e.g. `keep e1`.", first?.range ?? head.range, "Name it, then join it further on: `keep e1` … `concat e1`.");
+    if (words.length > 1) this.error("NN1003", "`keep` takes one name.", words[1]!.range, "Keep one tensor per line.");
+    for (const b of (n.children["body"] ?? []) as CstNode[]) this.error("NN1003", "`keep` takes no body.", this.nodeRange(b) ?? head.range);
+    return item;
   }
 
   /**
@@ -1119,7 +1180,14 @@ export function itemLabel(item: AstItem): string {
       return "repeat";
     case "residual":
       return "residual";
+    case "merge":
+      return item.op;
+    case "keep":
+      return "keep";
   }
 }
+
+/** The head words of merges: `concat { … } { … }`, `add …`, `multiply …`. */
+export const MERGE_WORDS: ReadonlySet<string> = new Set(["concat", "add", "multiply"]);
 
 export const RESERVED = new Set<string>(KEYWORDS);

@@ -114,7 +114,7 @@ export class LayerResolver {
     }
     const value = this.singleArg(a.args, info.arg?.name, env, `\`${name}\``, a.range);
     if (value === null) return undefined;
-    if (!info.arg) return { name } as ActivationSpec;
+    if (!info.arg) return { name: name === "silu" ? "swish" : name } as ActivationSpec;
     let v = value;
     if (v === undefined) {
       if (info.arg.default === undefined) {

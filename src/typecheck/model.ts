@@ -6,12 +6,13 @@
 import { diag, endOf, type Diagnostic, type Fix, type RelatedInformation, type Range } from "../diagnostics/diagnostic.js";
 import { closest, unknownWord } from "../diagnostics/suggest.js";
 import { isLayerKind, LAYER_KINDS, ACTIVATIONS } from "../language/vocabulary.js";
-import { exprSource, type AstArg, type AstBlock, type AstBlockCall, type AstItem, type AstLayer, type AstModel, type AstParam, type AstResidual } from "../parser/index.js";
+import { childBodies, exprSource, type AstArg, type AstBlock, type AstBlockCall, type AstItem, type AstLayer, type AstMerge, type AstModel, type AstParam, type AstResidual } from "../parser/index.js";
 import { capitalise, Env, Evaluator, formatNumber } from "./evaluate.js";
 import type { LayerConfig, ParamCount, ShapeErrorSubject } from "./layer-config.js";
 import { LayerResolver } from "./layers.js";
 import { exactCount, formatShape, MAX_TENSOR_VALUES, outputShape, paramCount, sameShape, weightTensors } from "./shape-rules.js";
 import { baseName, intendedShape, kindLabel } from "../layers/index.js";
+import { ordinal } from "../layers/merge.js";
 
 export { kindLabel };
 
@@ -95,6 +96,10 @@ export class ModelExpander {
   /** Every name a `name "…"` option in this model or any block spells: never given out automatically. */
   private readonly reserved = new Set<string>();
   private readonly calls: CallFrame[] = [];
+  /** Tensors named by `keep NAME`, latest first found: what a merge's named operands join. */
+  private readonly kept = new Map<string, { flow: Flow; range: Range }>();
+  /** Names given to merges with `name`. */
+  private readonly mergeNames = new Map<string, Range>();
   private readonly ev: Evaluator;
   private readonly resolver: LayerResolver;
   private expanded = 0;
@@ -245,6 +250,11 @@ export class ModelExpander {
       }
       case "residual":
         return this.residual(item, env, flow);
+      case "merge":
+        return this.merge(item, env, flow);
+      case "keep":
+        if (item.name) this.kept.set(item.name.name, { flow, range: item.range });
+        return flow;
     }
   }
 
@@ -456,10 +466,9 @@ export class ModelExpander {
           const value = item.options["name"]?.value;
           if (value?.kind === "string") this.reserved.add(value.value);
           else if (value?.kind === "ref") this.reserved.add(value.name);
-        } else if (item.kind === "repeat") stack.push(item.body);
-        else if (item.kind === "residual") {
-          stack.push(item.body);
-          if (item.skip) stack.push(item.skip);
+        } else {
+          if (item.kind === "merge" && item.name) this.reserved.add(item.name.name);
+          stack.push(...childBodies(item));
         }
       }
     }
@@ -674,6 +683,95 @@ export class ModelExpander {
       range: item.keyword,
     });
     return { shape: main.shape, tensor: name, from: { name, range: item.range } };
+  }
+
+  /**
+   * `concat { a } { b }`, `add …`, `multiply …`, `concat e1`: every operand's flow (a branch from
+   * the merge's input, or a kept tensor), then one merge layer. With one operand the merge's input
+   * is the first. A disagreement names the axis and points at where each operand's shape came from.
+   */
+  private merge(item: AstMerge, env: Env, flow: Flow): Flow {
+    if (!this.countExpansion(item.range)) return this.unknown();
+    const start = flow;
+    const joined: { flow: Flow; what: string }[] = [];
+    if (item.operands.length === 1) joined.push({ flow: start, what: `the \`${item.op}\`'s own input` });
+    let lost = false;
+    let branches = 0;
+    for (const operand of item.operands) {
+      if (operand.kind === "branch") {
+        const out = operand.body.length === 0 ? start : this.items(operand.body, env, start);
+        const which = item.operands.length === 1 ? "its branch" : `its ${ordinal(branches)} branch`;
+        branches++;
+        joined.push({ flow: out, what: operand.body.length === 0 ? `${which}, empty (the input itself)` : which });
+        continue;
+      }
+      const kept = this.kept.get(operand.name.name);
+      if (!kept) {
+        this.diagnostics.push(
+          unknownWord({
+            code: "NN2019",
+            message: `No tensor is kept as \`${operand.name.name}\` before this \`${item.op}\`.`,
+            word: operand.name.name,
+            range: operand.name.range,
+            candidates: [...this.kept.keys()],
+            otherwise: this.kept.size > 0 ? `Kept so far: ${[...this.kept.keys()].map((k) => `\`${k}\``).join(", ")}.` : `Name a tensor first with \`keep ${operand.name.name}\` where it is made, or join a branch: \`${item.op} { … }\`.`,
+            related: this.related(),
+          }),
+        );
+        lost = true;
+        continue;
+      }
+      joined.push({ flow: kept.flow, what: `\`${operand.name.name}\`` });
+    }
+    if (lost) return this.unknown();
+    if (joined.length < 2) {
+      this.diagnostics.push(diag("NN3018", `\`${item.op}\` joins two tensors or more, but here it has one.`, item.keyword, { hint: `Add a branch: \`${item.op} { … } { … }\`, or leave the \`${item.op}\` out.`, related: this.related() }));
+      return this.unknown();
+    }
+    const shapes: number[][] = [];
+    const tensors: string[] = [];
+    for (const j of joined) {
+      if (!j.flow.shape || !j.flow.tensor) return this.unknown();
+      shapes.push(j.flow.shape);
+      tensors.push(j.flow.tensor);
+    }
+    const config: LayerConfig = { op: item.op };
+    const result = outputShape(config, shapes);
+    if (!result.ok) {
+      // The rule says "the first", "the second": say which each is, and where its shape was made.
+      const related: RelatedInformation[] = joined.flatMap((j, i) => (j.flow.from ? [{ message: `the ${ordinal(i)} input, ${j.what}, is ${formatShape(j.flow.shape!)}: made here`, range: j.flow.from.range }] : []));
+      this.diagnostics.push(diag(result.error.code, result.error.message, item.keyword, { hint: result.error.hint, related: this.related(related) }));
+      this.recording = false;
+      return this.unknown();
+    }
+    const name = this.mergeName(item);
+    this.push({
+      name,
+      kind: kindLabel(config),
+      config,
+      inputs: tensors,
+      inputShapes: shapes.map((x) => [...x]),
+      outputShape: result.shape,
+      params: { trainable: 0, nonTrainable: 0 },
+      frozen: false,
+      range: item.keyword,
+    });
+    return { shape: result.shape, tensor: name, from: { name, range: item.range } };
+  }
+
+  /** A merge's `name`, or an automatic one (`concat1`). */
+  private mergeName(item: AstMerge): string {
+    const given = item.name?.name;
+    if (given === undefined) return this.autoName(item.op);
+    const prev = this.mergeNames.get(given) ?? this.explicitNames.get(given)?.node.range;
+    if (prev === undefined) {
+      this.mergeNames.set(given, item.name!.range);
+      return given;
+    }
+    if (prev !== item.name!.range) {
+      this.diagnostics.push(diag("NN2013", `Two layers are named \`${given}\`.`, item.name!.range, { hint: "Layer names must be unique in a model; rename one.", related: [{ message: "the first one", range: prev }] }));
+    }
+    return this.autoName(`${given}_`);
   }
 
   /** The `project` skip path: a 1x1 conv (or a dense layer for vectors) matching `target`. */
