@@ -12,6 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ActivationSpec, LayerConfig, ParamCount } from "../src/typecheck/layer-config.js";
+import { activationLayer, channelPad, groupedConv2d } from "../src/runtime/layers.js";
 import { SHAPE_CASES, inputsOf, type ShapeCase } from "./shape-cases.js";
 
 /** A TF.js layer, or a tensor function for what TF.js has no layer for (maxout, groupnorm). */
@@ -83,6 +84,10 @@ function activationStages(spec: ActivationSpec, rank: number): Stage[] {
       return [tf.layers.prelu(rank > 1 ? { sharedAxes: range(1, rank) } : {})];
     case "maxout":
       return [maxoutStage(spec.k)];
+    case "hard_sigmoid":
+    case "hard_swish":
+      // TF.js's hardSigmoid is Keras 2's 0.2x + 0.5; nnc's is relu6(x + 3)/6 (the runtime's layer).
+      return [activationLayer(spec)];
     default:
       return [tf.layers.activation({ activation: spec.name })];
   }
@@ -105,7 +110,9 @@ function build(config: LayerConfig, input: readonly number[]): Built {
       return {
         stages: [
           ...(full ? [tf.layers.zeroPadding2d({ padding: [[ph, ph], [pw, pw]] })] : []),
-          tf.layers.conv2d({
+          config.groups > 1
+            ? groupedConv2d({ filters: config.filters, kernelSize: [...config.kernel] as [number, number], strides: [...config.strides] as [number, number], padding: config.padding === "full" ? "valid" : config.padding, groups: config.groups, useBias: config.useBias, kernelInitializer: tf.initializers.glorotUniform({}) })
+            : tf.layers.conv2d({
             filters: config.filters,
             kernelSize: [...config.kernel],
             strides: [...config.strides],
@@ -153,7 +160,48 @@ function build(config: LayerConfig, input: readonly number[]): Built {
       return { stages: activationStages(config.activation, input.length), extra: NONE };
     case "add":
       return { stages: [tf.layers.add()], extra: NONE };
+    case "concat":
+      return { stages: [tf.layers.concatenate({ axis: -1 })], extra: NONE };
+    case "multiply":
+      return { stages: [tf.layers.multiply()], extra: NONE };
+    case "depthwise":
+      return {
+        stages: [
+          ...fullPad(config.kernel, config.padding),
+          tf.layers.depthwiseConv2d({ kernelSize: [...config.kernel], depthMultiplier: config.multiplier, strides: [...config.strides], padding: config.padding === "full" ? "valid" : config.padding, useBias: config.useBias }),
+          ...then(config.activation, 3),
+        ],
+        extra: NONE,
+      };
+    case "separable":
+      return {
+        stages: [
+          ...fullPad(config.kernel, config.padding),
+          tf.layers.separableConv2d({ filters: config.filters, kernelSize: [...config.kernel], depthMultiplier: config.multiplier, strides: [...config.strides], padding: config.padding === "full" ? "valid" : config.padding, useBias: config.useBias }),
+          ...then(config.activation, 3),
+        ],
+        extra: NONE,
+      };
+    case "upconv":
+      return { stages: [tf.layers.conv2dTranspose({ filters: config.filters, kernelSize: [...config.kernel], strides: [...config.strides], padding: config.padding, useBias: config.useBias }), ...then(config.activation, 3)], extra: NONE };
+    case "upsample":
+      return { stages: [tf.layers.upSampling2d({ size: [...config.size], interpolation: config.mode })], extra: NONE };
+    case "pad": {
+      const [t, b, l, r] = config.sides;
+      const spatial = t + b + l + r > 0 ? [tf.layers.zeroPadding2d({ padding: [[t, b], [l, r]] })] : [];
+      return { stages: [...spatial, ...(config.channels > 0 ? [channelPad({ channels: config.channels })] : [])], extra: NONE };
+    }
+    case "crop": {
+      const [t, b, l, r] = config.sides;
+      return { stages: [tf.layers.cropping2D({ cropping: [[t, b], [l, r]] })], extra: NONE };
+    }
   }
+}
+
+/** `full` padding as codegen writes it: zeros k−1 on every side, then a valid window. */
+function fullPad(kernel: readonly [number, number], padding: string): Stage[] {
+  if (padding !== "full") return [];
+  return [tf.layers.zeroPadding2d({ padding: [[kernel[0] - 1, kernel[0] - 1], [kernel[1] - 1, kernel[1] - 1]] })];
 }
 
 type Outcome = { ok: true; shape: number[]; params: ParamCount } | { ok: false; why: string };

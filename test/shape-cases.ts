@@ -112,6 +112,30 @@ function groupnorm(groups: number, activation?: ActivationSpec): LayerConfig {
 }
 const activation = (spec: ActivationSpec): LayerConfig => ({ op: "activation", activation: spec });
 const add: LayerConfig = { op: "add" };
+const concat: LayerConfig = { op: "concat" };
+const multiply: LayerConfig = { op: "multiply" };
+
+function grouped(kernel: Pair, filters: number, groups: number, opts: { stride?: Pair; padding?: Padding } = {}): LayerConfig {
+  return { op: "conv", kernel: pairOf(kernel), filters, strides: pairOf(opts.stride ?? 1), dilation: [1, 1], padding: opts.padding ?? "valid", groups, ...WEIGHTS };
+}
+function depthwise(kernel: Pair, opts: WeightOpts & { multiplier?: number; stride?: Pair; padding?: Padding } = {}): LayerConfig {
+  const c: LayerConfig = { op: "depthwise", kernel: pairOf(kernel), multiplier: opts.multiplier ?? 1, strides: pairOf(opts.stride ?? 1), dilation: [1, 1], padding: opts.padding ?? "valid", ...WEIGHTS, useBias: opts.useBias ?? true };
+  if (opts.activation) c.activation = opts.activation;
+  return c;
+}
+function separable(kernel: Pair, filters: number, opts: WeightOpts & { multiplier?: number; stride?: Pair; padding?: Padding } = {}): LayerConfig {
+  const c: LayerConfig = { op: "separable", kernel: pairOf(kernel), filters, multiplier: opts.multiplier ?? 1, strides: pairOf(opts.stride ?? 1), dilation: [1, 1], padding: opts.padding ?? "valid", ...WEIGHTS, useBias: opts.useBias ?? true };
+  if (opts.activation) c.activation = opts.activation;
+  return c;
+}
+function upconv(kernel: Pair, filters: number, opts: WeightOpts & { stride?: Pair; padding?: "valid" | "same" } = {}): LayerConfig {
+  const c: LayerConfig = { op: "upconv", kernel: pairOf(kernel), filters, strides: pairOf(opts.stride ?? 1), padding: opts.padding ?? "valid", ...WEIGHTS, useBias: opts.useBias ?? true };
+  if (opts.activation) c.activation = opts.activation;
+  return c;
+}
+const upsample = (size: Pair, mode: "nearest" | "bilinear" = "nearest"): LayerConfig => ({ op: "upsample", size: pairOf(size), mode });
+const pad = (sides: [number, number, number, number], channels = 0): LayerConfig => ({ op: "pad", sides, channels });
+const crop = (sides: [number, number, number, number]): LayerConfig => ({ op: "crop", sides });
 
 const ok = (shape: number[], trainable = 0, nonTrainable = 0): ShapeExpectation => ({ shape, params: { trainable, nonTrainable } });
 const err = (code: ShapeError["code"]): ShapeExpectation => ({ error: code });
@@ -411,4 +435,53 @@ export const SHAPE_CASES: readonly ShapeCase[] = [
   { name: "add of 10, 10 and 12 feature branches is refused", config: add, input: [[10], [10], [12]], expected: err("NN3004"), says: ["10", "12"] },
   { name: "add of 8x8x16 and 8x8x1 branches is refused", config: add, input: [[8, 8, 16], [8, 8, 1]], expected: err("NN3004"), tfjsDiffers: TFJS_BROADCASTS },
   { name: "add of 8 features and a 4x4x8 image is refused", config: add, input: [[8], [4, 4, 8]], expected: err("NN3004"), tfjsDiffers: TFJS_BROADCASTS },
+
+  // --- merges (issue 14) ---------------------------------------------------------------
+  { name: "concat of 28x28x64 and 28x28x32 gives 96 channels", config: concat, input: [[28, 28, 64], [28, 28, 32]], expected: ok([28, 28, 96]) },
+  { name: "concat of four Inception branches", config: concat, input: [[28, 28, 64], [28, 28, 128], [28, 28, 32], [28, 28, 32]], expected: ok([28, 28, 256]) },
+  { name: "concat of two vectors", config: concat, input: [[10], [6]], expected: ok([16]) },
+  { name: "concat of 28x28x8 and 14x14x8 is refused on the height", config: concat, input: [[28, 28, 8], [14, 14, 8]], expected: err("NN3017"), says: ["height", "28x28x8", "14x14x8"] },
+  { name: "concat of 8x8x4 and 8x9x4 is refused on the width", config: concat, input: [[8, 8, 4], [8, 9, 4]], expected: err("NN3017"), says: ["width"] },
+  { name: "concat of a vector and an image is refused", config: concat, input: [[8], [4, 4, 8]], expected: err("NN3017"), says: ["rank"] },
+  { name: "multiply of two 8x8x16 tensors", config: multiply, input: [[8, 8, 16], [8, 8, 16]], expected: ok([8, 8, 16]) },
+  { name: "multiply of 8x8x16 by a 1x1x16 gate broadcasts (squeeze-and-excitation)", config: multiply, input: [[8, 8, 16], [1, 1, 16]], expected: ok([8, 8, 16]) },
+  { name: "multiply of 8x8x16 by a 1x1x8 gate is refused on the channels", config: multiply, input: [[8, 8, 16], [1, 1, 8]], expected: err("NN3017"), says: ["channels", "1x1x8"] },
+  { name: "multiply of a vector and an image is refused", config: multiply, input: [[16], [8, 8, 16]], expected: err("NN3017"), tfjsDiffers: "TF.js's Multiply broadcasts a missing leading axis; nnc asks for the same rank (reshape 1x1xC)" },
+
+  // --- grouped, depthwise, separable and transposed convolutions ------------------------
+  { name: "conv 3x3x128 groups 32 on 56x56x128 (ResNeXt)", config: grouped(3, 128, 32, { padding: "same" }), input: [56, 56, 128], expected: ok([56, 56, 128], 3 * 3 * 4 * 128 + 128) },
+  { name: "conv 1x1x8 groups 2 stride 2 on 9x9x4", config: grouped(1, 8, 2, { stride: 2 }), input: [9, 9, 4], expected: ok([5, 5, 8], 1 * 1 * 2 * 8 + 8) },
+  { name: "conv 3x3x8 groups 3 on 6 channels does not divide the filters", config: grouped(3, 8, 3, { padding: "same" }), input: [6, 6, 6], expected: err("NN3005"), says: ["8 filters"] },
+  { name: "conv 3x3x6 groups 4 on 6 channels does not divide the channels", config: grouped(3, 8, 4, { padding: "same" }), input: [6, 6, 6], expected: err("NN3005"), says: ["6 channels"] },
+  { name: "depthwise 3x3 same keeps 14x14x32", config: depthwise(3, { padding: "same", useBias: false }), input: [14, 14, 32], expected: ok([14, 14, 32], 288) },
+  { name: "depthwise 3x3 stride 2 same halves 112x112x64", config: depthwise(3, { stride: 2, padding: "same" }), input: [112, 112, 64], expected: ok([56, 56, 64], 576 + 64) },
+  { name: "depthwise 3x3 multiplier 2 valid on 8x8x3", config: depthwise(3, { multiplier: 2 }), input: [8, 8, 3], expected: ok([6, 6, 6], 54 + 6) },
+  { name: "depthwise 5x5 valid on 4x4 does not fit", config: depthwise(5), input: [4, 4, 3], expected: err("NN3002") },
+  { name: "depthwise 3x3 full grows 6x6 to 8x8", config: depthwise(3, { padding: "full" }), input: [6, 6, 2], expected: ok([8, 8, 2], 18 + 2) },
+  { name: "depthwise on a vector needs an image", config: depthwise(3), input: [64], expected: err("NN3001") },
+  { name: "separable 3x3x64 same on 28x28x32", config: separable(3, 64, { padding: "same" }), input: [28, 28, 32], expected: ok([28, 28, 64], 288 + 32 * 64 + 64) },
+  { name: "separable 3x3x16 multiplier 2 stride 2 valid on 9x9x4", config: separable(3, 16, { multiplier: 2, stride: 2 }), input: [9, 9, 4], expected: ok([4, 4, 16], 72 + 8 * 16 + 16) },
+  { name: "upconv 2x2x64 stride 2 same doubles 14x14", config: upconv(2, 64, { stride: 2, padding: "same" }), input: [14, 14, 128], expected: ok([28, 28, 64], 4 * 128 * 64 + 64) },
+  { name: "upconv 3x3x8 stride 2 valid on 7x7 gives 15x15 ((n−1)·s + k)", config: upconv(3, 8, { stride: 2 }), input: [7, 7, 4], expected: ok([15, 15, 8], 9 * 4 * 8 + 8) },
+  { name: "upconv 1x1x8 stride 2 valid on 5x5 gives 10x10 (n·s when k < s)", config: upconv(1, 8, { stride: 2 }), input: [5, 5, 4], expected: ok([10, 10, 8], 4 * 8 + 8) },
+  { name: "upconv 3x3x4 stride 1 valid grows 5x5 to 7x7", config: upconv(3, 4), input: [5, 5, 2], expected: ok([7, 7, 4], 9 * 2 * 4 + 4) },
+
+  // --- upsampling, padding, cropping ------------------------------------------------------
+  { name: "upsample 2 doubles 7x7x16", config: upsample(2), input: [7, 7, 16], expected: ok([14, 14, 16]) },
+  { name: "upsample 2x3 bilinear on 4x5x2", config: upsample([2, 3], "bilinear"), input: [4, 5, 2], expected: ok([8, 15, 2]) },
+  { name: "upsample on a vector needs an image", config: upsample(2), input: [10], expected: err("NN3001") },
+  { name: "pad 1 grows 28x28 to 30x30", config: pad([1, 1, 1, 1]), input: [28, 28, 3], expected: ok([30, 30, 3]) },
+  { name: "pad 0x1x0x1 adds a row below and a column right (Keras's MobileNet)", config: pad([0, 1, 0, 1]), input: [224, 224, 3], expected: ok([225, 225, 3]) },
+  { name: "pad channels 16 appends zero channels (ResNet option A)", config: pad([0, 0, 0, 0], 16), input: [16, 16, 16], expected: ok([16, 16, 32]) },
+  { name: "pad 2 channels 4 pads both", config: pad([2, 2, 2, 2], 4), input: [4, 4, 4], expected: ok([8, 8, 8]) },
+  { name: "crop 1 shrinks 30x30 to 28x28", config: crop([1, 1, 1, 1]), input: [30, 30, 3], expected: ok([28, 28, 3]) },
+  { name: "crop 0x1x2x0 takes a row and two columns off", config: crop([0, 1, 2, 0]), input: [8, 8, 1], expected: ok([7, 6, 1]) },
+  { name: "crop 2 leaves nothing of 4x4", config: crop([2, 2, 2, 2]), input: [4, 4, 1], expected: err("NN3002"), says: ["4x4"] },
+
+  // --- activations of today's papers -----------------------------------------------------
+  { name: "relu6 keeps the shape", config: activation(act("relu6")), input: [4, 4, 8], expected: ok([4, 4, 8]) },
+  { name: "swish keeps the shape", config: activation(act("swish")), input: [10], expected: ok([10]) },
+  { name: "gelu keeps the shape", config: activation(act("gelu")), input: [10], expected: ok([10]) },
+  { name: "hard_sigmoid keeps the shape", config: activation(act("hard_sigmoid")), input: [3, 3, 2], expected: ok([3, 3, 2]) },
+  { name: "hard_swish keeps the shape", config: activation(act("hard_swish")), input: [3, 3, 2], expected: ok([3, 3, 2]) },
 ];
