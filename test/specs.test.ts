@@ -43,6 +43,9 @@ const NETWORKS: Published[] = [
   { file: "resnet18.nn", model: "resnet18", input: [224, 224, 3], output: [1000], published: 11_689_512, counts: "trainable", nonTrainable: 9_600, source: "torchvision resnet18" },
   { file: "resnet50.nn", model: "resnet50", input: [224, 224, 3], output: [1000], published: 25_557_032, counts: "trainable", nonTrainable: 53_120, source: "torchvision resnet50" },
   { file: "resnext50.nn", model: "resnext50", input: [224, 224, 3], output: [1000], published: 25_028_904, counts: "trainable", nonTrainable: 68_224, source: "torchvision resnext50_32x4d" },
+  { file: "densenet121.nn", model: "densenet121", input: [224, 224, 3], output: [1000], published: 7_978_856, counts: "trainable", nonTrainable: 83_648, source: "torchvision densenet121 (keras.applications.DenseNet121: 8,062,504 in all)" },
+  { file: "mobilenet_v1.nn", model: "mobilenet_v1", input: [224, 224, 3], output: [1000], published: 4_253_864, counts: "total", nonTrainable: 21_888, source: "keras.applications.MobileNet" },
+  { file: "unet.nn", model: "unet", input: [128, 128, 1], output: [128, 128, 1], published: 1_940_817, counts: "total", nonTrainable: 0, source: "TF.js countParams() of the same U-Net (test/unet-count.test.ts)" },
   { file: "wrn_28_10.nn", model: "wrn_28_10", input: [32, 32, 3], output: [10], published: 36_479_194, counts: "trainable", nonTrainable: 17_952, source: "xternalz/WideResNet-pytorch WRN-28-10" },
   { file: "wrn_16_4.nn", model: "wrn_16_4", input: [32, 32, 3], output: [10], published: 2_748_890, counts: "trainable", nonTrainable: 3_616, source: "xternalz/WideResNet-pytorch WRN-16-4 (paper: 2.7M)" },
 ];
