@@ -10,7 +10,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import type { AstExpr, AstFile, AstItem, AstStatement } from "../src/parser/ast.js";
+import { childBodies, type AstExpr, type AstFile, type AstItem, type AstStatement } from "../src/parser/ast.js";
 import { NnParser } from "../src/parser/grammar.js";
 import { allTokens, lexTokens } from "../src/parser/lexer.js";
 import { checkText } from "../src/pipeline.js";
@@ -112,6 +112,20 @@ function wordsUsed(files: { ast: AstFile; text: string }[]): Record<string, Set<
           items(item.body, text);
           items(item.skip ?? [], text);
           break;
+        case "merge": {
+          add("merge", item.op);
+          const branches = item.operands.filter((o) => o.kind === "branch");
+          if (item.operands.some((o) => o.kind === "kept")) add("construct", "merge of a kept tensor");
+          if (branches.length === 1 && item.operands.length === 1) add("construct", "merge of one branch");
+          if (branches.some((b) => b.body.length === 0)) add("construct", "empty branch");
+          if (branches.some((b) => b.range.start.line !== item.keyword.start.line)) add("construct", "branches continued on the next line");
+          if (item.name) add("construct", "named merge");
+          for (const b of branches) items(b.body, text);
+          break;
+        }
+        case "keep":
+          add("construct", "keep");
+          break;
       }
     }
   };
@@ -198,6 +212,11 @@ describe("the examples, together", () => {
 
   it("use blocks with defaults and named arguments, both forms of repeat and all three forms of residual", () => {
     expect(missing("construct", ["parameter default", "block call", "block call with named arguments", "repeat N item", "repeat N { … }", "residual", "residual project", "residual skip"])).toEqual([]);
+  });
+
+  it("use every merge, with branches continued on the next lines, empty branches, kept tensors and a name", () => {
+    expect(missing("merge", ["concat", "add", "multiply"])).toEqual([]);
+    expect(missing("construct", ["keep", "merge of a kept tensor", "merge of one branch", "empty branch", "branches continued on the next line", "named merge"])).toEqual([]);
   });
 
   it("use every recipe setting, optimizer, loss, data source, schedule, normalisation, augmentation and metric", () => {
@@ -712,6 +731,37 @@ describe("grammar/nn.tmLanguage.json", () => {
       expect(scopesOf(cnn, "stride")).toContain("variable.parameter.argument.nn");
     });
 
+    it("reads merges, their branches over several lines, kept tensors and `keep`", () => {
+      const text = inModel(
+        [
+          "keep e1",
+          "  concat { conv 1x1x8 relu }",
+          "         # between branches",
+          "         { conv 3x3x8 same } e1 name mixed -> relu",
+          "  add { } { dense 4 }",
+          "  multiply { global avgpool -> dense 4 sigmoid }",
+          "  concat e1",
+          "  dense 4 name add",
+        ].join("\n"),
+      );
+      for (const [word, occurrence] of [["concat", 0], ["add", 0], ["multiply", 0], ["concat", 1]] as const) {
+        expect(scopesOf(text, word, occurrence), `${word} #${occurrence}`).toContain("keyword.control.merge.nn");
+      }
+      expect(scopesOf(text, "keep")).toContain("keyword.control.keep.nn");
+      expect(scopesOf(text, "e1")).toContain("variable.other.kept.nn");
+      expect(scopesOf(text, "e1", 1)).toContain("variable.other.kept.nn");
+      expect(scopesOf(text, "e1", 2)).toContain("variable.other.kept.nn");
+      expect(scopesOf(text, "# between")).toContain("comment.line.number-sign.nn");
+      expect(scopesOf(text, "conv", 1)).toContain("support.function.layer.nn");
+      expect(scopesOf(text, "name mixed")).toContain("variable.parameter.option.nn");
+      expect(scopesOf(text, "mixed")).not.toContain("variable.other.kept.nn");
+      expect(scopesOf(text, "relu", 1)).toContain("support.function.activation.nn");
+      expect(scopesOf(text, "dense", 1)).toContain("support.function.layer.nn");
+      expect(scopesOf(text, "sigmoid")).toContain("support.function.activation.nn");
+      // A layer named `add` is a name, not a merge.
+      expect(scopesOf(text, "add", 1)).not.toContain("keyword.control.merge.nn");
+    });
+
     it("does not see a number in a name such as `conv1`", () => {
       expect(tokensOf(inModel("dense 4 name conv1"), "conv1")).toEqual([["conv1", "variable.other.nn"]]);
     });
@@ -794,8 +844,7 @@ describe("grammar/nn.tmLanguage.json", () => {
       const walk = (items: AstItem[]): void => {
         for (const item of items) {
           if (item.kind === "layer") offsets.push(item.op.range.start.offset);
-          if (item.kind === "repeat" || item.kind === "residual") walk(item.body);
-          if (item.kind === "residual") walk(item.skip ?? []);
+          for (const body of childBodies(item)) walk(body);
         }
       };
       for (const d of ast.declarations) if (d.kind === "model" || d.kind === "block") walk(d.body);
