@@ -35,17 +35,25 @@ const ratio = (v: number | null): string => (v === null ? "–" : v.toFixed(3));
 /** The evaluation as the terminal shows it. */
 export function renderEvaluation(e: Evaluation, classCount: number): string[] {
   const out: string[] = [`loss      ${num(e.loss)} (${e.lossName})`];
+  if (e.task === "regression" && e.values !== undefined) {
+    // An autoencoder or a model of target images: one MSE and MAE over every value of every sample.
+    out.push(`MSE       ${num(e.mse!)}`, `MAE       ${num(e.mae!)}`, `(over all ${e.values.toLocaleString("en-US")} output values of each of the ${e.n.toLocaleString("en-US")} samples)`);
+    return out;
+  }
   if (e.task === "regression") {
     out.push(`MSE       ${num(e.mse!)}`, `MAE       ${num(e.mae!)}`, "");
     out.push(...table(["target", "MSE", "MAE"], e.targets!.map((t) => [t.name, num(t.mse), num(t.mae)])));
     return out;
   }
-  out.push(`accuracy  ${pct(e.accuracy!)} (${e.correct!.toLocaleString("en-US")} of ${e.n.toLocaleString("en-US")})`, "");
+  if (e.pixels !== undefined) {
+    out.push(`pixel accuracy  ${pct(e.accuracy!)} (${e.correct!.toLocaleString("en-US")} of ${e.pixels.toLocaleString("en-US")} pixels in ${e.n.toLocaleString("en-US")} samples)`);
+    out.push(`mean IoU        ${e.meanIou === null || e.meanIou === undefined ? "–" : e.meanIou.toFixed(3)} (intersection over union per class, averaged over the classes present)`, "");
+  } else out.push(`accuracy  ${pct(e.accuracy!)} (${e.correct!.toLocaleString("en-US")} of ${e.n.toLocaleString("en-US")})`, "");
   const label = (c: { class: number; name?: string }): string => (c.name !== undefined ? c.name : String(c.class));
   const rows = e.classes!.map((c) => [label(c), ratio(c.precision), ratio(c.recall), ratio(c.f1), c.support.toLocaleString("en-US")]);
-  rows.push(["macro mean", ratio(e.macro!.precision), ratio(e.macro!.recall), ratio(e.macro!.f1), e.n.toLocaleString("en-US")]);
+  rows.push(["macro mean", ratio(e.macro!.precision), ratio(e.macro!.recall), ratio(e.macro!.f1), (e.pixels ?? e.n).toLocaleString("en-US")]);
   out.push(...table(["class", "precision", "recall", "F1", "support"], rows));
-  out.push("(precision: of the samples predicted as the class, the fraction that are; recall: of the class's samples, the fraction found; –: none)", "");
+  out.push(e.pixels !== undefined ? "(per pixel: precision: of the pixels predicted as the class, the fraction that are; recall: of the class's pixels, the fraction found; support counts pixels; –: none)" : "(precision: of the samples predicted as the class, the fraction that are; recall: of the class's samples, the fraction found; –: none)", "");
   const m = e.confusion!;
   if (classCount > MAX_TEXT_CLASSES) {
     out.push(`confusion matrix: ${classCount} classes are too many to print (see --json or --report). The most frequent confusions:`);
@@ -135,8 +143,8 @@ export async function runEvaluate(opts: EvaluateCommandOptions): Promise<Command
 /** `--json`'s object: what was evaluated, then the evaluation (numbers that are not finite as null). */
 function jsonOf(run: TrainedRun, dir: string, data: string, split: "test" | "all", e: Evaluation): Record<string, unknown> {
   const base = { version: 1, run: dir, data, split, backend: run.backend, task: e.task, n: e.n, loss: finite(e.loss), lossName: e.lossName };
-  if (e.task === "regression") return { ...base, mse: finite(e.mse!), mae: finite(e.mae!), targets: e.targets!.map((t) => ({ name: t.name, mse: finite(t.mse), mae: finite(t.mae) })) };
-  return { ...base, accuracy: e.accuracy, correct: e.correct, classes: e.classes, macro: e.macro, confusion: e.confusion };
+  if (e.task === "regression") return { ...base, mse: finite(e.mse!), mae: finite(e.mae!), targets: e.targets!.map((t) => ({ name: t.name, mse: finite(t.mse), mae: finite(t.mae) })), ...(e.values !== undefined ? { values: e.values } : {}) };
+  return { ...base, accuracy: e.accuracy, correct: e.correct, classes: e.classes, macro: e.macro, confusion: e.confusion, ...(e.pixels !== undefined ? { pixels: e.pixels, meanIou: e.meanIou ?? null } : {}) };
 }
 
 function usage(message: string): CommandResult {

@@ -40,13 +40,16 @@ export function dataFacts(run: TrainedRun): RunDataFacts {
 export async function loadDataArgument(rt: Runtime, run: TrainedRun, text: string): Promise<Awaited<ReturnType<Runtime["loadData"]>> | CommandResult> {
   const arg = dataArgument(text, dataFacts(run));
   if ("exitCode" in arg) return { exitCode: arg.exitCode, stdout: [], stderr: [`nnc: ${arg.message}`] };
-  return rt.loadData(arg.config, {
+  // An autoencoder's targets are its inputs: the source's labels (or a `y`) are not read.
+  const config = run.target === "input" ? { ...arg.config, target: "input" as const } : arg.config;
+  return rt.loadData(config, {
     inputShape: run.inputShape,
     seed: 0,
     baseDir: process.cwd(),
     task: run.task,
-    outputs: run.units,
-    ...(run.task === "classification" ? { classes: run.classes } : {}),
+    outputs: run.target === "pixels" ? run.outputShape.reduce((p, d) => p * d, 1) : run.units,
+    outputShape: run.outputShape,
+    ...(run.task === "classification" && run.target !== "input" ? { classes: run.classes } : {}),
   });
 }
 
@@ -66,6 +69,14 @@ export async function runPredict(opts: PredictCommandOptions, print: (line: stri
   const rt = await loadRuntime();
   if (isCommandResult(rt)) return rt;
   return withRun(rt, opts.run, opts, async (run) => {
+    if (run.outputShape.length > 1) {
+      const what = run.target === "input" ? "an autoencoder" : run.target === "pixels" ? "a segmentation model" : "a model of target images";
+      return {
+        exitCode: 1,
+        stdout: [],
+        stderr: [`nnc: ${opts.run} is ${what}: its model gives ${run.outputShape.join("x")} per input, and \`nnc predict\` prints class scores or values per input, so it cannot show them yet. Measure the run with \`nnc evaluate ${opts.run} --data SOURCE\` (${run.target === "pixels" ? "per-pixel accuracy" : "MSE and MAE"}), or load its model.json in TF.js to get the images.`],
+      };
+    }
     if (opts.top !== undefined && run.task === "regression") return usage(`--top ranks classes, but ${opts.run} is a regression model: it predicts ${run.targetNames.map((t) => `\`${t}\``).join(", ")}.`);
     const k = Math.min(opts.top ?? 3, run.classes);
     const sets: { samples: Parameters<Runtime["predictBatches"]>[1]; name(i: number): string; dispose?(): void }[] = [];

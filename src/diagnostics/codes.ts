@@ -118,6 +118,7 @@ export const CODES = {
   NN4021: { severity: "warning", title: "recipe setting has no effect" },
   NN4022: { severity: "error", title: "unknown normalisation" },
   NN4023: { severity: "error", title: "recipe has no loss" },
+  NN4024: { severity: "error", title: "targets do not fit the model output" },
 
   // --- NN5xxx: command line and files -------------------------------------------------
   NN5001: { severity: "error", title: "cannot read file" },

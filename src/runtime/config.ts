@@ -17,7 +17,11 @@ export type DataConfig = (
    * the same columns.
    */
   | { source: "csv"; path: string; label: string; targets?: string[]; classes?: number; validation?: string; test?: string }
-  | { source: "idx"; images: string; labels: string; classes?: number }
+  /**
+   * `labels`: an IDX file of one class per image ([n]), or of one class per pixel ([n, rows,
+   * cols], for a model that ends in an image: segmentation). Left out with `target: "input"`.
+   */
+  | { source: "idx"; images: string; labels?: string; classes?: number }
   /**
    * A folder with one sub-folder of PNG/JPEG files per class (`train`), and optionally the same
    * for `validation` and `test`. Images are resized to the model's input by `fit`; a file that is
@@ -31,8 +35,10 @@ export type DataConfig = (
   /**
    * NumPy arrays: inputs `x` and labels `y` (.npy files), and optionally the validation and test
    * arrays. Integer `y` of one value per sample are class labels; float `y` are regression targets.
+   * For a model that ends in an image, `y` holds a class per pixel (segmentation masks) or, with
+   * mse/mae, the target images. `y` is left out with `target: "input"`.
    */
-  | { source: "npy"; x: string; y: string; validationX?: string; validationY?: string; testX?: string; testY?: string; classes?: number }
+  | { source: "npy"; x: string; y?: string; validationX?: string; validationY?: string; testX?: string; testY?: string; classes?: number }
   /**
    * One .npz archive with the arrays under these names (Keras's `x_train`, `y_train`, `x_test`,
    * `y_test` by default; `x_val`/`y_val` when present).
@@ -44,6 +50,12 @@ export type DataConfig = (
    * sets it to overfit a few samples. The spec has no word for it.
    */
   perClass?: number;
+  /**
+   * `"input"` (the spec's `targets: input`): the model learns to give back its input (an
+   * autoencoder). The targets are the inputs as the source gives them (pixels in [0, 1]), before
+   * the recipe's `normalize`; the source's labels are not read.
+   */
+  target?: "input";
 };
 
 export type NormalizeConfig = { kind: "none" | "standard" | "minmax" } | { kind: "scale"; factor: number };

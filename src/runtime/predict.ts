@@ -41,7 +41,10 @@ export const DATA_JSON = "data.json";
 
 /** data.json (schema/data.schema.json): what a trained model expects and gives. */
 export interface RunData {
-  task: "classification" | "regression";
+  /** segmentation: a class per pixel; autoencoder: the model gives back its input (`targets: input`). */
+  task: "classification" | "regression" | "segmentation" | "autoencoder";
+  /** One sample's output, where it is an image (segmentation, autoencoders, image regression). */
+  outputShape?: number[];
   /** How many classes (0 for regression). */
   classes: number;
   classNames?: string[];
@@ -80,8 +83,16 @@ export interface TrainedRun {
   backend: string;
   /** One sample's input shape, batch dimension left out. */
   inputShape: number[];
-  /** Values of one sample's output. */
+  /** Values of one sample's output (for a segmentation model: its channels, the classes' scores at one pixel). */
   units: number;
+  /** One sample's output shape: [units], or an image (segmentation, autoencoders, image regression). */
+  outputShape: number[];
+  /**
+   * What the model's output is compared with: a class per sample (`labels`), values (`values`),
+   * a class per pixel (`pixels`: segmentation) or the input itself (`input`: an autoencoder).
+   */
+  target: "labels" | "values" | "pixels" | "input";
+  /** Segmentation counts as classification (per pixel), an autoencoder as regression. */
   task: "classification" | "regression";
   /** Classes the model tells apart: its units, or 2 for one sigmoid unit; 0 for regression. */
   classes: number;
@@ -195,15 +206,23 @@ export async function openRun(dir: string, options: OpenRunOptions = {}): Promis
     if (model.inputs.length !== 1 || model.outputs.length !== 1) throw new PredictError(`The model in ${shown} has ${plural(model.inputs.length, "input")} and ${plural(model.outputs.length, "output")}; nnc predicts with models of one input and one output.`);
     const inputShape = model.inputs[0]!.shape.slice(1) as number[];
     const outputShape = model.outputs[0]!.shape.slice(1) as number[];
-    if (outputShape.length !== 1) throw new PredictError(`The model in ${shown} gives ${outputShape.join("x")} per sample; nnc predicts with models that end in a vector (class scores or regression values).`);
-    const units = outputShape[0]!;
     const dataShown = pathText(join(dir, DATA_JSON));
+    const image = outputShape.length !== 1;
+    if (image && data?.task !== "segmentation" && data?.task !== "autoencoder" && data?.task !== "regression") {
+      throw new PredictError(`The model in ${shown} gives ${outputShape.join("x")} per sample, and ${data ? `${dataShown} says it is a ${data.task} model` : `the run has no ${DATA_JSON} to say what it was trained for`}; nnc uses models that end in a vector (class scores or regression values), or in an image when trained for segmentation, as an autoencoder or on target images.`);
+    }
+    if (data?.outputShape && !sameShape(data.outputShape, outputShape)) {
+      throw new PredictError(`${dataShown} says the model gives ${describeShape(data.outputShape)}, but the model in ${pathText(join(dir, MODEL_JSON))} gives ${describeShape(outputShape)}: the files come from different runs. Train the run again.`);
+    }
+    const channels = outputShape[outputShape.length - 1]!;
+    const units = data?.task === "segmentation" ? channels : sizeOf(outputShape);
     if (data && !sameShape(data.inputShape, inputShape)) {
       throw new PredictError(`${dataShown} says the model takes ${describeShape(data.inputShape)}, but the model in ${pathText(join(dir, MODEL_JSON))} takes ${describeShape(inputShape)}: the files come from different runs. Train the run again.`);
     }
     const normalizer = savedNormalizer(saved, inputShape, pathText(join(dir, "normalizer.json")));
     const activation = outputActivation(model);
-    const task = data?.task ?? (activation === "softmax" || activation === "sigmoid" ? "classification" : "regression");
+    const task = data?.task === "segmentation" ? "classification" : data?.task === "autoencoder" ? "regression" : (data?.task ?? (activation === "softmax" || activation === "sigmoid" ? "classification" : "regression"));
+    const target = data?.task === "segmentation" ? "pixels" : data?.task === "autoencoder" ? "input" : task === "regression" ? "values" : "labels";
     const loss = data?.loss ?? defaultLoss(activation);
     const run: TrainedRun = {
       dir,
@@ -212,6 +231,8 @@ export async function openRun(dir: string, options: OpenRunOptions = {}): Promis
       backend: backend.name,
       inputShape,
       units,
+      outputShape,
+      target,
       task,
       classes: 0,
       targetNames: [],
@@ -229,6 +250,9 @@ export async function openRun(dir: string, options: OpenRunOptions = {}): Promis
         if (names.length > run.classes) throw new PredictError(`${dataShown} names ${names.length} classes, but the model tells ${run.classes} apart. Train the run again.`);
         run.classNames = names;
       }
+    } else if (image) {
+      // One name for the whole output: the evaluation reports its MSE and MAE over every value.
+      run.targetNames = [target === "input" ? "input" : "output"];
     } else {
       const names = data?.targetNames;
       if (names && names.length !== units) throw new PredictError(`${dataShown} names ${plural(names.length, "target")} (${names.slice(0, 8).map(quote).join(", ")}), but the model gives ${plural(units, "value")} per sample. Train the run again.`);
@@ -625,7 +649,14 @@ export function evaluationSamples(run: TrainedRun, data: Dataset): EvaluationSam
   }
   let samples = concatSamples(parts, run.inputShape, targetSize);
   if (samples.x && !parts.some((p) => p.x === samples.x)) created.push(samples.x);
-  if (run.task === "classification") {
+  if (run.target === "input") {
+    // An autoencoder: the inputs are the targets, whatever labels the source has.
+  } else if (run.target === "pixels") {
+    const pixels = sizeOf(run.outputShape.slice(0, -1));
+    if (!samples.targets || data.targetKind !== "classes") throw new DataError(`${data.description} has no class per pixel, but the run ${pathText(run.dir)} is a segmentation model (it gives ${run.outputShape.join("x")} per sample): give it masks, e.g. \`npz("test.npz", x: "images", y: "masks")\`.`);
+    if (targetSize !== pixels) throw new DataError(`${data.description} gives masks of ${plural(targetSize, "pixel")}, but the run's model gives ${run.outputShape.join("x")} (${plural(pixels, "pixel")}).`);
+    if (data.classes > run.classes) throw new DataError(`${data.description} has ${data.classes} classes per pixel, but the run ${pathText(run.dir)} tells only ${run.classes} apart.`);
+  } else if (run.task === "classification") {
     if (!samples.labels) throw new DataError(`${data.description} has regression targets, but the run ${pathText(run.dir)} is a classifier: give it data with class labels.`);
     samples = withLabels(samples, classMap(run, data));
   } else {
@@ -745,6 +776,14 @@ export interface Evaluation {
   targets?: TargetMetrics[];
   mse?: number;
   mae?: number;
+  /**
+   * Segmentation: the pixels evaluated (accuracy, `correct`, the confusion matrix and the
+   * per-class metrics count pixels), and the mean over classes of intersection over union.
+   */
+  pixels?: number;
+  meanIou?: number | null;
+  /** A model that ends in an image (autoencoder, image regression): the values per sample the MSE and MAE are over. */
+  values?: number;
 }
 
 /** What each loss compares the model's output with, from class labels. */
@@ -790,6 +829,7 @@ export interface EvaluateOptions {
 export async function evaluateRun(run: TrainedRun, samples: Samples, options: EvaluateOptions = {}): Promise<Evaluation> {
   const n = samples.n;
   if (n === 0) throw new DataError("There are no samples to evaluate on.");
+  if (run.target === "input" || run.target === "pixels" || run.outputShape.length > 1) return evaluateImages(run, samples, options);
   const regression = run.task === "regression";
   if (regression ? !samples.targets : !samples.labels) throw new DataError(regression ? "The samples have no regression targets to evaluate against." : "The samples have no class labels to evaluate against.");
   const K = run.classes;
@@ -838,6 +878,83 @@ export async function evaluateRun(run: TrainedRun, samples: Samples, options: Ev
     };
   }
   return { task: "classification", n, loss: lossTotal / n, lossName: run.loss, ...classMetrics(confusion, run.classNames) };
+}
+
+/**
+ * A model that ends in an image: a segmentation model's per-pixel accuracy, per-class metrics
+ * over pixels, mean IoU and loss (the mean over pixels, per sample); an autoencoder's or an
+ * image regression's MSE and MAE over every value and loss. Read batch by batch.
+ */
+async function evaluateImages(run: TrainedRun, samples: Samples, options: EvaluateOptions): Promise<Evaluation> {
+  const n = samples.n;
+  const outputs = sizeOf(run.outputShape);
+  const pixelClasses = run.target === "pixels";
+  const channels = run.outputShape[run.outputShape.length - 1]!;
+  const pixels = outputs / channels;
+  if (run.target !== "input" && !samples.targets) throw new DataError(pixelClasses ? "The samples have no class per pixel to evaluate against." : "The samples have no target images to evaluate against.");
+  const K = run.classes;
+  const confusion = pixelClasses ? Array.from({ length: K }, () => new Array<number>(K).fill(0)) : [];
+  let sqErr = 0;
+  let absErr = 0;
+  let lossTotal = 0;
+  const batch = options.batch ?? run.batch;
+  for (let start = 0; start < n; start += batch) {
+    const m = Math.min(batch, n - start);
+    const x = await readBatch(samples, Int32Array.from({ length: m }, (_, i) => start + i), run.inputShape);
+    // An autoencoder's targets are its inputs as the source gives them (before normalising).
+    const truth = run.target === "input" ? ((await x.data()) as Float32Array).slice() : samples.targets!.subarray(start * (pixelClasses ? pixels : outputs), (start + m) * (pixelClasses ? pixels : outputs));
+    const values = await forward(run, x);
+    let y: tf.Tensor;
+    if (pixelClasses) {
+      for (let q = 0; q < m * pixels; q++) {
+        const c = truth[q]!;
+        if (c < 0 || c >= K) throw new DataError(`${samples.where?.(start + Math.floor(q / pixels)) ?? `Sample ${start + Math.floor(q / pixels)}`}: pixel ${q % pixels} has the class ${c}, out of range: the run tells ${K} classes apart (0..${K - 1}).`);
+        let best = 0;
+        if (channels === 1) best = values[q]! > 0.5 ? 1 : 0;
+        else for (let j = 1; j < channels; j++) if (values[q * channels + j]! > values[q * channels + best]!) best = j;
+        confusion[c]![best]!++;
+      }
+      y = tf.tidy(() => (channels === 1 ? tf.tensor(truth, [m, pixels, 1]) : tf.oneHot(tf.tensor1d(truth, "float32").toInt(), channels).toFloat().reshape([m, pixels, channels])));
+    } else {
+      for (let i = 0; i < m * outputs; i++) {
+        const d = values[i]! - truth[i]!;
+        sqErr += d * d;
+        absErr += Math.abs(d);
+      }
+      y = tf.tensor(truth, [m, outputs, 1]);
+    }
+    const p = tf.tensor(values, [m, pixelClasses ? pixels : outputs, pixelClasses ? channels : 1]);
+    const l = tf.tidy(() => {
+      // Per sample: the mean of the loss over pixels (or values).
+      switch (run.loss) {
+        case "crossentropy":
+        case "sparse_crossentropy":
+          return tf.metrics.categoricalCrossentropy(y, p).mean(1).sum();
+        case "binary_crossentropy":
+          return tf.metrics.binaryCrossentropy(y, p).mean(1).sum();
+        case "mae":
+          return tf.abs(tf.sub(y, p)).mean([1, 2]).sum();
+        default:
+          return tf.squaredDifference(y, p).mean([1, 2]).sum();
+      }
+    });
+    lossTotal += (await l.data())[0]!;
+    tf.dispose([y, p, l]);
+    options.progress?.(start + m, n);
+  }
+  if (!pixelClasses) {
+    const mse = sqErr / (n * outputs);
+    const mae = absErr / (n * outputs);
+    return { task: "regression", n, loss: lossTotal / n, lossName: run.loss, targets: [{ name: run.targetNames[0] ?? "output", mse, mae }], mse, mae, values: outputs };
+  }
+  const metrics = classMetrics(confusion, run.classNames);
+  const ious = confusion.map((row, c) => {
+    const tp = row[c]!;
+    const union = row.reduce((a, b) => a + b, 0) + confusion.reduce((s, r) => s + r[c]!, 0) - tp;
+    return union > 0 ? tp / union : null;
+  });
+  const present = ious.filter((v): v is number => v !== null);
+  return { task: "classification", n, loss: lossTotal / n, lossName: run.loss, ...metrics, pixels: n * pixels, meanIou: present.length > 0 ? present.reduce((a, b) => a + b, 0) / present.length : null };
 }
 
 /** Accuracy, per-class metrics and their macro means from a confusion matrix (rows true, columns predicted). */

@@ -159,6 +159,37 @@ export function classTargets(labels: Int32Array, _loss: LossName, units: number)
   });
 }
 
+/**
+ * Per-pixel class numbers (a segmentation mask per sample, `pixels` values each) → what the loss
+ * compares with an output of `outputShape` [...pixels, C]: one-hot over the C channels, or the
+ * class itself (0/1) for one sigmoid channel.
+ */
+export function pixelTargets(classes: Float32Array, outputShape: number[]): tf.Tensor {
+  return tf.tidy(() => {
+    const c = outputShape[outputShape.length - 1]!;
+    const pixels = outputShape.slice(0, -1).reduce((p, d) => p * d, 1);
+    const m = classes.length / pixels;
+    const ids = tf.tensor1d(classes, "float32");
+    if (c === 1) return ids.reshape([m, ...outputShape]);
+    return tf.oneHot(ids.toInt(), c).toFloat().reshape([m, ...outputShape]);
+  });
+}
+
+/**
+ * What a batch's targets are made of: a class per sample (`labels`), regression values
+ * (`values`, shaped like the output), a class per pixel (`pixels`, one-hot per pixel), or the
+ * inputs themselves before normalisation (`input`: an autoencoder).
+ */
+export type TargetMode = "labels" | "values" | "pixels" | "input";
+
+/** The targets of a run: from the recipe (`targets: input`), the model's output and the data. */
+export function targetMode(config: TrainConfig, data: Dataset): TargetMode {
+  if (config.data.target === "input") return "input";
+  if (data.targetKind === "classes") return "pixels";
+  if (data.targetSize !== undefined) return "values";
+  return "labels";
+}
+
 /** A batch ready for the model: normalised inputs and the loss's targets. */
 export interface Batch {
   x: tf.Tensor;
@@ -178,25 +209,41 @@ export class Batcher {
     private readonly loss: LossName,
     private readonly units: number,
     private readonly targetSize: number,
+    /** One sample's output shape (default: a vector of `units`). */
+    private readonly outputShape: number[] = [units],
+    private readonly mode: TargetMode = "labels",
   ) {}
 
   /** The samples at `idx` of `s`. */
   async of(s: Samples, idx: Int32Array): Promise<Batch> {
     let x = await readBatch(s, idx, this.inputShape);
+    let y: tf.Tensor | undefined;
+    if (this.mode === "input") {
+      // The targets are the inputs as the source gives them: kept aside before normalising (in memory: `raw`).
+      if (!s.x) y = x.reshape([idx.length, ...this.outputShape]);
+      else {
+        const raw = s.raw ?? s.x;
+        y = tf.tidy(() => tf.gather(raw, tf.tensor1d(idx, "int32")).reshape([idx.length, ...this.outputShape]));
+      }
+    }
     if (!s.x) {
       const raw = x;
       x = this.normalizer.apply(raw);
       raw.dispose();
     }
-    let y: tf.Tensor;
-    if (s.labels) {
+    if (y) return { x, y, size: idx.length };
+    if (s.labels && this.mode !== "pixels") {
       const labels = s.labels;
       y = classTargets(Int32Array.from(idx, (i) => labels[i]!), this.loss, this.units);
     } else {
+      if (!s.targets) {
+        x.dispose();
+        throw new DataError(this.mode === "pixels" ? "The samples have no per-pixel labels." : "The samples have neither class labels nor targets.");
+      }
       const k = this.targetSize;
       const t = new Float32Array(idx.length * k);
       idx.forEach((i, j) => t.set(s.targets!.subarray(i * k, (i + 1) * k), j * k));
-      y = tf.tensor2d(t, [idx.length, k]);
+      y = this.mode === "pixels" ? pixelTargets(t, this.outputShape) : tf.tensor(t, [idx.length, ...(k === sizeOf(this.outputShape) ? this.outputShape : [k])]);
     }
     return { x, y, size: idx.length };
   }
@@ -204,16 +251,37 @@ export class Batcher {
   /** A batch the user's code gave: checked, normalised, its `y` turned into targets. */
   user(b: UserBatch, role: string, index: number): Batch {
     const where = `batch ${index + 1} of the ${role} data`;
-    if (!(b?.x instanceof tf.Tensor) || !(b?.y instanceof tf.Tensor)) throw new DataError(`${capital(where)} is not an object { x, y } of two tensors.`);
+    if (!(b?.x instanceof tf.Tensor)) throw new DataError(`${capital(where)} is not an object { x, y } of two tensors.`);
     const m = b.x.shape[0] ?? 0;
     const size = this.inputShape.reduce((p, d) => p * d, 1);
     if (m === 0 || b.x.size !== m * size) throw new DataError(`${capital(where)}: x has the shape [${b.x.shape.join(", ")}], but the model takes [batch, ${this.inputShape.join(", ")}].`);
-    if (b.y.shape[0] !== m) throw new DataError(`${capital(where)}: x holds ${m} samples but y holds ${b.y.shape[0]}.`);
+    if (this.mode !== "input" && !(b.y instanceof tf.Tensor)) throw new DataError(`${capital(where)} is not an object { x, y } of two tensors.`);
+    if (this.mode !== "input" && b.y.shape[0] !== m) throw new DataError(`${capital(where)}: x holds ${m} samples but y holds ${b.y.shape[0]}.`);
     const x = tf.tidy(() => this.normalizer.apply(b.x.toFloat().reshape([m, ...this.inputShape])));
-    const y = tf.tidy(() => {
+    try {
+      return { x, y: this.userTargets(b, m, where), size: m };
+    } catch (e) {
+      x.dispose();
+      throw e;
+    }
+  }
+
+  /** The loss's targets for a batch of the user's `m` samples. */
+  private userTargets(b: UserBatch, m: number, where: string): tf.Tensor {
+    const outputs = sizeOf(this.outputShape);
+    return tf.tidy(() => {
+      if (this.mode === "input") return b.x.toFloat().reshape([m, ...this.outputShape]);
       if (this.loss === "mse" || this.loss === "mae") {
         if (b.y.size !== m * this.targetSize) throw new DataError(`${capital(where)}: y has the shape [${b.y.shape.join(", ")}], but the model gives ${this.targetSize} value${this.targetSize === 1 ? "" : "s"} per sample.`);
-        return b.y.toFloat().reshape([m, this.targetSize]);
+        return b.y.toFloat().reshape([m, ...(this.targetSize === outputs ? this.outputShape : [this.targetSize])]);
+      }
+      if (this.outputShape.length > 1) {
+        // Per-pixel classes: one-hot like the output, or a class number per pixel.
+        const pixels = outputs / this.units;
+        if (b.y.size === m * outputs && this.units > 1) return b.y.toFloat().reshape([m, ...this.outputShape]);
+        if (b.y.size !== m * pixels) throw new DataError(`${capital(where)}: y has the shape [${b.y.shape.join(", ")}], but the model gives ${this.outputShape.join("x")} per sample: give a class per pixel [${m}, ${this.outputShape.slice(0, -1).join(", ")}]${this.units > 1 ? ` or one-hot pixels [${m}, ${this.outputShape.join(", ")}]` : ""}.`);
+        const ids = b.y.toFloat().reshape([m * pixels]);
+        return this.units === 1 ? ids.reshape([m, ...this.outputShape]) : tf.oneHot(ids.toInt(), this.units).toFloat().reshape([m, ...this.outputShape]);
       }
       if (b.y.rank === 2 && b.y.shape[1] === this.units && this.units > 1) return b.y.toFloat();
       if (b.y.size !== m) throw new DataError(`${capital(where)}: y has the shape [${b.y.shape.join(", ")}]; give class indices [${m}] or one-hot rows [${m}, ${this.units}].`);
@@ -221,11 +289,11 @@ export class Batcher {
       if (this.units === 1) return idx.toFloat().reshape([m, 1]);
       return tf.oneHot(idx, this.units).toFloat();
     });
-    return { x, y, size: m };
   }
 }
 
 const capital = (s: string): string => s[0]!.toUpperCase() + s.slice(1);
+const sizeOf = (shape: number[]): number => shape.reduce((p, d) => p * d, 1);
 
 /**
  * The batches of one pass over `split`: in `order` (or the samples' own order), at most
@@ -293,7 +361,7 @@ async function labelsOf(y: tf.Tensor | ArrayLike<number> | number[][], n: number
 }
 
 /** The user's `train({ data })` as a Dataset (tensors) plus the splits given as batches. */
-export async function userDataset(data: UserData, inputShape: number[], regression: boolean, targetSize: number): Promise<{ dataset: Dataset; batches: { train?: () => AsyncIterable<UserBatch>; validation?: () => AsyncIterable<UserBatch>; test?: () => AsyncIterable<UserBatch> } }> {
+export async function userDataset(data: UserData, inputShape: number[], regression: boolean, targetSize: number, outputShape: number[] = [targetSize], reconstruct = false): Promise<{ dataset: Dataset; batches: { train?: () => AsyncIterable<UserBatch>; validation?: () => AsyncIterable<UserBatch>; test?: () => AsyncIterable<UserBatch> } }> {
   const batches: { train?: () => AsyncIterable<UserBatch>; validation?: () => AsyncIterable<UserBatch>; test?: () => AsyncIterable<UserBatch> } = {};
   const splits: Partial<Record<"train" | "validation" | "test", Samples>> = {};
   let classes = 0;
@@ -343,6 +411,34 @@ export async function userDataset(data: UserData, inputShape: number[], regressi
     }
     const x = tf.tidy(() => xt.toFloat().reshape([n, ...inputShape]));
     if (!(gx instanceof tf.Tensor)) xt.dispose();
+    if (reconstruct) {
+      // The inputs are the targets: `y` is not read.
+      splits[role] = { n, x };
+      continue;
+    }
+    if (!regression && outputShape.length > 1) {
+      // A class per pixel: class numbers shaped like the output's pixels, or one-hot pixels.
+      const units = outputShape[outputShape.length - 1]!;
+      const pixels = sizeOf(outputShape) / units;
+      const yt = gy instanceof tf.Tensor ? gy : tf.tensor(gy as number[]);
+      try {
+        const ids = yt.size === n * pixels * units && units > 1 ? tf.tidy(() => yt.reshape([n * pixels, units]).argMax(1).toFloat()) : yt.size === n * pixels ? tf.tidy(() => yt.toFloat().reshape([-1])) : undefined;
+        if (!ids) throw new DataError(`The ${shown} labels have the shape [${yt.shape.join(", ")}], but the model gives ${outputShape.join("x")} per sample: give a class per pixel [${n}, ${outputShape.slice(0, -1).join(", ")}]${units > 1 ? ` or one-hot pixels [${n}, ${outputShape.join(", ")}]` : ""}.`);
+        const values = Float32Array.from(await ids.data());
+        ids.dispose();
+        const limit = units > 1 ? units : 2;
+        const bad = values.findIndex((v) => !Number.isInteger(v) || v < 0 || v >= limit);
+        if (bad >= 0) throw new DataError(`The ${shown} labels: pixel ${bad % pixels} of sample ${Math.floor(bad / pixels)} is ${values[bad]}, but a class per pixel is a whole number from 0 to ${limit - 1}.`);
+        splits[role] = memorySamples(x, { targets: values });
+        classes = limit;
+      } catch (e) {
+        x.dispose();
+        throw e;
+      } finally {
+        if (!(gy instanceof tf.Tensor)) yt.dispose();
+      }
+      continue;
+    }
     if (regression) {
       const yt = gy instanceof tf.Tensor ? gy : tf.tensor(gy as number[]);
       const values = Float32Array.from(await yt.data());
@@ -367,13 +463,17 @@ export async function userDataset(data: UserData, inputShape: number[], regressi
   if (!splits.train && !batches.train) throw new DataError("`train({ data })` needs `data.train`.");
   const dataset: Dataset = {
     train: splits.train ?? { n: 0 },
-    classes: regression ? 0 : Math.max(classes, data.classNames?.length ?? 0),
+    classes: regression || reconstruct ? 0 : Math.max(classes, data.classNames?.length ?? 0),
     description: `the data given to train() (${splits.train ? `${splits.train.n.toLocaleString("en-US")} training samples` : "training batches"}${splits.validation ? `, ${splits.validation.n.toLocaleString("en-US")} validation` : ""}${splits.test ? `, ${splits.test.n.toLocaleString("en-US")} test` : ""})`,
     preprocess: { kind: "features" },
   };
   if (splits.validation) dataset.validation = splits.validation;
   if (splits.test) dataset.test = splits.test;
-  if (regression) dataset.targetSize = targetSize;
+  if (regression && !reconstruct) dataset.targetSize = targetSize;
+  else if (!regression && !reconstruct && outputShape.length > 1) {
+    dataset.targetSize = sizeOf(outputShape) / outputShape[outputShape.length - 1]!;
+    dataset.targetKind = "classes";
+  }
   if (data.classNames) dataset.classNames = data.classNames;
   return { dataset, batches };
 }
@@ -403,25 +503,34 @@ export async function fitBatches(config: NormalizeConfig, batches: () => AsyncIt
   return { normalizer, batches: count };
 }
 
-/** Normalises in-memory samples once, replacing their tensor (what `Batcher.of` then only gathers from); streamed ones pass as they are. */
-export function normalizeInMemory(s: Samples, normalizer: Normalizer): Samples {
+/**
+ * Normalises in-memory samples once, replacing their tensor (what `Batcher.of` then only gathers
+ * from); streamed ones pass as they are. `keepRaw` (the inputs are the targets): the tensor as the
+ * source gave it stays, as `raw`, unless normalising leaves it as it is (`normalize none`).
+ */
+export function normalizeInMemory(s: Samples, normalizer: Normalizer, keepRaw = false, identity = false): Samples {
   if (!s.x) return s;
+  if (keepRaw && identity) return s;
   const x = normalizer.apply(s.x);
+  if (keepRaw) return { ...s, x, raw: s.x };
   s.x.dispose();
   return { ...s, x };
 }
 
 /** What `data.json` records beside a trained model (schema/data.schema.json), for `nnc predict` and `nnc evaluate`. */
-export function dataFacts(data: Dataset, config: TrainConfig, inputShape: number[], targetSize: number | undefined, source?: { baseDir: string }): Record<string, unknown> {
+export function dataFacts(data: Dataset, config: TrainConfig, inputShape: number[], targetSize: number | undefined, source?: { baseDir: string }, outputShape?: number[]): Record<string, unknown> {
+  const mode = targetMode(config, data);
+  const task = mode === "input" ? "autoencoder" : mode === "pixels" ? "segmentation" : targetSize !== undefined ? "regression" : "classification";
   const facts: Record<string, unknown> = {
-    task: targetSize !== undefined ? "regression" : "classification",
-    classes: data.classes,
+    task,
+    classes: mode === "input" ? 0 : data.classes,
     inputShape,
     source: data.description,
     loss: config.loss,
   };
-  if (data.classNames) facts["classNames"] = data.classNames;
-  if (targetSize !== undefined) {
+  if (outputShape && (outputShape.length > 1 || mode === "input")) facts["outputShape"] = outputShape;
+  if (data.classNames && mode !== "input") facts["classNames"] = data.classNames;
+  if (targetSize !== undefined && mode !== "input") {
     facts["targetSize"] = targetSize;
     if (data.targetNames) facts["targetNames"] = data.targetNames;
   }

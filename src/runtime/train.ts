@@ -21,7 +21,7 @@ import { clipGradients } from "./clip.js";
 import { augmentBatch, SeededRandom } from "./data/augment.js";
 import { DataError, loadData, type Dataset } from "./data/index.js";
 import { fitSamples, type Normalizer } from "./data/normalize.js";
-import { Batcher, dataFacts, fitBatches, normalizeInMemory, passOver, splitData, userDataset, type LoopSplit, type SplitPlan, type UserData } from "./train-data.js";
+import { Batcher, dataFacts, fitBatches, normalizeInMemory, passOver, splitData, targetMode, userDataset, type LoopSplit, type SplitPlan, type UserData } from "./train-data.js";
 import { loadableLayerName, loadModel, locatePretrained, makeDirs, MakeDirError, ModelFileError, modelFiles, pathText, removeStaleTemporaries, saveModel, shareIdenticalFiles, WEIGHTS_BIN, writeJsonAtomic, type ModelFiles } from "./io.js";
 import { backendMemoryLimit, bytesText, measuredSize, modelTooBig, outOfMemory, slotsPerWeight, stackOverflow, stepMemory, updateCopies, type MemoryLimit, type ModelSize } from "./memory.js";
 import { createOptimizer, slotNames, type Optimizer } from "./optimizers.js";
@@ -148,6 +148,7 @@ function accuracy(y: tf.Tensor, p: tf.Tensor, units: number, loss: LossName): tf
 const weightFiles = (outDir: string): string[] => [join(outDir, WEIGHTS_BIN), join(outDir, BEST_DIR, WEIGHTS_BIN), join(outDir, CHECKPOINT_DIR, WEIGHTS_BIN), join(outDir, CHECKPOINT_DIR, EARLY_STOP_BIN)];
 
 const capitalised = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+const sameShapeAs = (a: number[], b: number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
 function permutation(n: number, random: () => number): Int32Array {
   const a = new Int32Array(n);
@@ -696,10 +697,12 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
 
     const regression = config.loss === "mse" || config.loss === "mae";
     const outputs = outputShape.reduce((p, d) => p * d, 1);
+    // `targets: input`: an autoencoder, whose targets are its inputs (no labels read, no classes).
+    const reconstruct = config.data.target === "input";
     let userBatches: Parameters<typeof splitData>[3];
     try {
       if (options.data) {
-        const given = await userDataset(options.data, inputShape, regression, outputs);
+        const given = await userDataset(options.data, inputShape, regression, outputs, outputShape, reconstruct);
         data = given.dataset;
         userBatches = given.batches;
       } else {
@@ -708,9 +711,10 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
           inputShape,
           seed,
           baseDir: options.baseDir ?? process.cwd(),
-          classes: units > 1 ? units : 2,
+          ...(reconstruct ? {} : { classes: units > 1 ? units : 2 }),
           task: regression ? "regression" : "classification",
           outputs,
+          outputShape,
           ...(limit ? { memory: dataBudget(limit, size, config, copies) } : {}),
         });
       }
@@ -718,14 +722,26 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
       if (e instanceof DataError) throw new TrainError(e.message);
       throw e;
     }
-    const classify = data.classes > 0 || !regression;
-    if (data.classes === 0 && !regression) {
+    const mode = targetMode(config, data);
+    const classify = mode !== "input" && (data.classes > 0 || !regression);
+    if (mode !== "input" && outputShape.length > 1 && (mode === "labels" || (mode === "values" && data.targetSize !== outputs))) {
+      throw new TrainError(
+        `The model \`${config.model}\` ends in ${outputShape.join("x")}, which needs a target per value, but ${data.description} gives ${mode === "labels" ? "one class per sample" : `${data.targetSize} targets per sample`}.${sameShapeAs(inputShape, outputShape) ? " To train it to give back its input, add `targets: input` to the data." : ""}`,
+      );
+    }
+    if ((mode === "input" || mode === "pixels") && config.augment.length > 0) {
+      throw new TrainError(`Augmentation would change the inputs but not their ${mode === "input" ? "copies as targets" : "per-pixel targets"}: remove \`augment\` from the recipe.`);
+    }
+    if (mode === "input" && !sameShapeAs(inputShape, outputShape)) {
+      throw new TrainError(`With \`targets: input\` the model \`${config.model}\` must give back its input, ${inputShape.join("x")}, but it ends in ${outputShape.join("x")}.`);
+    }
+    if (data.classes === 0 && !regression && mode !== "input") {
       throw new TrainError(`${capitalised(data.description)} gives regression targets, but the recipe's loss \`${config.loss}\` compares classes. Use \`loss mse\` or \`loss mae\`, or give the data class labels.`);
     }
     if (units > 1 && data.classes > units) {
       throw new TrainError(`The data has ${data.classes} classes, but the model \`${config.model}\` ends in ${units} units.`);
     }
-    log(`data: ${data.description}`);
+    log(`data: ${data.description}${mode === "input" && !data.description.includes("as targets") ? ", the inputs as targets" : mode === "pixels" && !data.description.includes("per pixel") ? ", a class per pixel" : ""}`);
     if (interrupted) stopBeforeTraining();
 
     if (config.pretrained && !checkpoint) {
@@ -779,8 +795,18 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
       throw e;
     }
     checkStatistics(normalizer.stats, data, config, inputShape);
-    const batcher = new Batcher(normalizer, inputShape, config.loss, units, regression ? outputs : 1);
-    for (const part of [plan.train, plan.validation, plan.test]) if (part?.samples) part.samples = normalizeInMemory(part.samples, normalizer);
+    if (mode === "input" && config.loss === "binary_crossentropy" && trainSamples?.x) {
+      // The targets are the inputs as the source gives them: binary cross-entropy needs them in [0, 1].
+      const [low, high] = tf.tidy(() => [trainSamples.x!.min(), trainSamples.x!.max()]);
+      const range = [(await low!.data())[0]!, (await high!.data())[0]!];
+      tf.dispose([low!, high!]);
+      if (range[0]! < 0 || range[1]! > 1) {
+        throw new TrainError(`With \`targets: input\` and \`loss binary_crossentropy\` the inputs are the targets and must lie in [0, 1], but ${data.description} has values from ${range[0]} to ${range[1]}. Use \`loss mse\` (or \`mae\`), or scale the data to [0, 1].`);
+      }
+    }
+    const targetSize = mode === "values" ? outputs : mode === "pixels" ? (data.targetSize ?? 1) : 1;
+    const batcher = new Batcher(normalizer, inputShape, config.loss, units, targetSize, outputShape, mode);
+    for (const part of [plan.train, plan.validation, plan.test]) if (part?.samples) part.samples = normalizeInMemory(part.samples, normalizer, mode === "input", config.normalize.kind === "none");
     // What the model sees must be finite; and very large inputs explain a divergence better than the learning rate.
     let scale: InputScale | undefined;
     for (const part of [plan.train, plan.validation, plan.test]) {
@@ -1058,7 +1084,7 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
         await saveModel(model, outDir);
         await writeJsonAtomic(join(outDir, "history.json"), { model: config.model, backend: backend.name, seed, epochs: history, test: result.test ?? null });
         await writeJsonAtomic(join(outDir, "normalizer.json"), { kind: config.normalize.kind, stats: normalizer.stats });
-        await writeJsonAtomic(join(outDir, DATA_JSON), dataFacts(data!, config, inputShape, regression ? outputs : undefined, options.data ? undefined : { baseDir: options.baseDir ?? process.cwd() }));
+        await writeJsonAtomic(join(outDir, DATA_JSON), dataFacts(data!, config, inputShape, regression ? outputs : undefined, options.data ? undefined : { baseDir: options.baseDir ?? process.cwd() }, outputShape));
         await shareIdenticalFiles(weightFiles(outDir));
       });
       result.outDir = outDir;
@@ -1074,7 +1100,10 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
       if (previous) tf.dispose(Object.values(previous.grads));
       best?.weights.forEach((w) => w.dispose());
       optimizer?.dispose();
-      for (const part of [splits?.train, splits?.validation, splits?.test]) part?.samples?.x?.dispose();
+      for (const part of [splits?.train, splits?.validation, splits?.test]) {
+        part?.samples?.x?.dispose();
+        part?.samples?.raw?.dispose();
+      }
       // Tensors of the source that no split kept (a holdout gathered copies of them).
       for (const part of [data?.train, data?.validation, data?.test]) if (part?.x && !part.x.isDisposed) part.x.dispose();
       if (data?.close) await data.close();

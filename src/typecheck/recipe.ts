@@ -291,6 +291,25 @@ export class RecipeChecker {
     return names;
   }
 
+  /**
+   * `targets: input` (an autoencoder: the model gives back its input). True when `e` says so;
+   * otherwise an error, and undefined. (A CSV's column names are read by `columnList`.)
+   */
+  private targetInput(e: AstExpr, owner: string): true | undefined {
+    if (e.kind === "ref" && e.name === "input") return true;
+    const word = e.kind === "ref" ? e.name : e.kind === "string" ? e.value : "";
+    this.unknown({
+      code: "NN4011",
+      message: `${owner}'s \`targets\` can only be \`input\` (the model learns to give back its input), not \`${exprSource(e)}\`.`,
+      word,
+      range: e.range,
+      candidates: word ? ["input"] : [],
+      otherwise: "Write `targets: input` for an autoencoder, or leave `targets` out to train on the source's labels.",
+      fix: e.kind === "ref",
+    });
+    return undefined;
+  }
+
   private setting(r: CheckedRecipe, s: AstStatement, at: Partial<Record<string, Range>>): void {
     const key = s.head.name;
     const ex = RECIPE_SETTINGS[key]!.example;
@@ -307,18 +326,22 @@ export class RecipeChecker {
         const args = e.kind === "call-expr" ? e.args : [];
         const owner = `\`${name}\``;
         if (name === "mnist") {
-          const a = this.callArgs(args, ["train", "test"], owner);
+          const a = this.callArgs(args, ["train", "test", "targets"], owner);
           if (!a) return;
+          const reconstruct = a.get("targets") ? this.targetInput(a.get("targets")!, owner) : false;
+          if (reconstruct === undefined) return;
           const train = a.get("train") ? this.num(a.get("train")!, "the number of training digits", (v) => Number.isInteger(v) && v >= 1 && v <= 8000, "a whole number from 1 to 8000 (the `mnist` package ships 8,000 training digits)") : 8000;
           const test = a.get("test") ? this.num(a.get("test")!, "the number of test digits", (v) => Number.isInteger(v) && v >= 0 && v <= 2000, "a whole number from 0 to 2000") : 2000;
-          if (train !== undefined && test !== undefined) r.data = { source: "mnist", train, test };
+          if (train !== undefined && test !== undefined) r.data = { source: "mnist", train, test, ...(reconstruct ? { target: "input" as const } : {}) };
         } else if (name === "ball") {
-          const a = this.callArgs(args, ["dims", "n", "test"], owner);
+          const a = this.callArgs(args, ["dims", "n", "test", "targets"], owner);
           if (!a) return;
+          const reconstruct = a.get("targets") ? this.targetInput(a.get("targets")!, owner) : false;
+          if (reconstruct === undefined) return;
           const dims = a.get("dims") ? this.posInt(a.get("dims")!, "the number of dimensions") : 10;
           const n = a.get("n") ? this.posInt(a.get("n")!, "the number of points") : 1000;
           const test = a.get("test") ? this.num(a.get("test")!, "the number of test points", (v) => Number.isInteger(v) && v >= 0, "a whole number") : 0;
-          if (dims !== undefined && n !== undefined && test !== undefined) r.data = { source: "ball", dims, n, test };
+          if (dims !== undefined && n !== undefined && test !== undefined) r.data = { source: "ball", dims, n, test, ...(reconstruct ? { target: "input" as const } : {}) };
         } else if (name === "csv") {
           const a = this.callArgs(args, ["path", "label", "targets", "validation", "test"], owner);
           if (!a) return;
@@ -328,41 +351,58 @@ export class RecipeChecker {
             return;
           }
           const label = a.get("label") ? this.str(a.get("label"), "The label column", e.range) : "label";
-          const targets = a.get("targets") ? this.columnList(a.get("targets")!) : undefined;
+          const targetsE = a.get("targets");
+          const reconstruct = targetsE?.kind === "ref" && targetsE.name === "input";
+          const targets = targetsE && !reconstruct ? this.columnList(targetsE) : undefined;
           const validation = a.get("validation") ? this.str(a.get("validation"), "The path of the validation CSV file", e.range) : undefined;
           const test = a.get("test") ? this.str(a.get("test"), "The path of the test CSV file", e.range) : undefined;
-          if (path === undefined || label === undefined || (a.has("targets") && targets === undefined) || (a.has("validation") && validation === undefined) || (a.has("test") && test === undefined)) return;
-          r.data = { source: "csv", path, label, ...(targets ? { targets } : {}), ...(validation !== undefined ? { validation } : {}), ...(test !== undefined ? { test } : {}) };
+          if (path === undefined || label === undefined || (a.has("targets") && !reconstruct && targets === undefined) || (a.has("validation") && validation === undefined) || (a.has("test") && test === undefined)) return;
+          r.data = { source: "csv", path, label, ...(targets ? { targets } : {}), ...(reconstruct ? { target: "input" as const } : {}), ...(validation !== undefined ? { validation } : {}), ...(test !== undefined ? { test } : {}) };
         } else if (name === "images") {
-          const a = this.callArgs(args, ["train", "validation", "test", "fit", "bad_files"], owner);
+          const a = this.callArgs(args, ["train", "validation", "test", "fit", "bad_files", "targets"], owner);
           if (!a) return;
+          const reconstruct = a.get("targets") ? this.targetInput(a.get("targets")!, owner) : false;
+          if (reconstruct === undefined) return;
           const train = this.str(a.get("train"), "The folder of training images (one sub-folder per class)", e.range);
           const validation = a.get("validation") ? this.str(a.get("validation"), "The folder of validation images", e.range) : undefined;
           const test = a.get("test") ? this.str(a.get("test"), "The folder of test images", e.range) : undefined;
           const fit = a.get("fit") ? this.choice(a.get("fit")!, "`fit`", ["crop", "pad", "stretch"] as const) : "crop";
           const bad = a.get("bad_files") ? this.choice(a.get("bad_files")!, "`bad_files`", ["error", "skip"] as const) : "error";
           if (train === undefined || fit === undefined || bad === undefined || (a.has("validation") && validation === undefined) || (a.has("test") && test === undefined)) return;
-          r.data = { source: "images", train, fit, badFiles: bad, ...(validation !== undefined ? { validation } : {}), ...(test !== undefined ? { test } : {}) };
+          r.data = { source: "images", train, fit, badFiles: bad, ...(validation !== undefined ? { validation } : {}), ...(test !== undefined ? { test } : {}), ...(reconstruct ? { target: "input" as const } : {}) };
         } else if (name === "cifar10" || name === "cifar100") {
-          const a = this.callArgs(args, name === "cifar10" ? ["path"] : ["path", "labels"], owner);
+          const a = this.callArgs(args, name === "cifar10" ? ["path", "targets"] : ["path", "labels", "targets"], owner);
           if (!a) return;
+          const reconstruct = a.get("targets") ? this.targetInput(a.get("targets")!, owner) : false;
+          if (reconstruct === undefined) return;
           const path = this.str(a.get("path"), `The folder of the ${name === "cifar10" ? "CIFAR-10" : "CIFAR-100"} binary files`, e.range);
           if (path === undefined) return;
-          if (name === "cifar10") r.data = { source: "cifar10", path };
+          const target = reconstruct ? { target: "input" as const } : {};
+          if (name === "cifar10") r.data = { source: "cifar10", path, ...target };
           else {
             const labels = a.get("labels") ? this.choice(a.get("labels")!, "`labels`", ["fine", "coarse"] as const) : "fine";
-            if (labels !== undefined) r.data = { source: "cifar100", path, labels };
+            if (labels !== undefined) r.data = { source: "cifar100", path, labels, ...target };
           }
         } else if (name === "npy" || name === "npz") {
           const arrays = ["x", "y", "validation_x", "validation_y", "test_x", "test_y"];
-          const a = this.callArgs(args, name === "npy" ? arrays : ["path", ...arrays], owner);
+          const a = this.callArgs(args, name === "npy" ? [...arrays, "targets"] : ["path", ...arrays, "targets"], owner);
           if (!a) return;
+          const reconstruct = a.get("targets") ? this.targetInput(a.get("targets")!, owner) : false;
+          if (reconstruct === undefined) return;
+          if (reconstruct) {
+            // The inputs are the targets: a `y` array would not be read.
+            const ys = ["y", "validation_y", "test_y"].filter((slot) => a.has(slot));
+            if (ys.length > 0) {
+              this.error("NN4011", `With \`targets: input\` the model learns to give back its inputs, so ${ys.map((y) => `\`${y}\``).join(", ")} would not be read.`, a.get(ys[0]!)!.range, `Leave out ${ys.length === 1 ? "it" : "them"}, or drop \`targets: input\` to train on ${ys.length === 1 ? "it" : "them"}.`);
+              return;
+            }
+          }
           const what = (slot: string): string => (name === "npy" ? `The .npy file of \`${slot}\`` : `The name of the \`${slot}\` array in the archive`);
           const got = new Map<string, string>();
           for (const slot of arrays) {
             const v = a.get(slot);
             if (!v && name === "npz") continue;
-            if (!v && (slot === "x" || slot === "y")) {
+            if (!v && (slot === "x" || (slot === "y" && !reconstruct))) {
               this.error("NN4011", `\`npy\` needs \`${slot}\`: the .npy file of the ${slot === "x" ? "inputs" : "labels or targets"}.`, e.range, 'For example: `npy(x: "x_train.npy", y: "y_train.npy")`.');
               return;
             }
@@ -372,27 +412,34 @@ export class RecipeChecker {
             got.set(slot, text);
           }
           for (const [one, other] of [["validation_x", "validation_y"], ["test_x", "test_y"]] as const) {
-            if (got.has(one) !== got.has(other)) {
+            if (!reconstruct && got.has(one) !== got.has(other)) {
               const given = got.has(one) ? one : other;
               this.error("NN4011", `\`${given}\` needs \`${given === one ? other : one}\` too: inputs and labels come in pairs.`, a.get(given)!.range);
               return;
             }
           }
           const optional = {
-            ...(got.has("validation_x") ? { validationX: got.get("validation_x")!, validationY: got.get("validation_y")! } : {}),
-            ...(got.has("test_x") ? { testX: got.get("test_x")!, testY: got.get("test_y")! } : {}),
+            ...(got.has("validation_x") ? { validationX: got.get("validation_x")!, ...(got.has("validation_y") ? { validationY: got.get("validation_y")! } : {}) } : {}),
+            ...(got.has("test_x") ? { testX: got.get("test_x")!, ...(got.has("test_y") ? { testY: got.get("test_y")! } : {}) } : {}),
+            ...(reconstruct ? { target: "input" as const } : {}),
           };
-          if (name === "npy") r.data = { source: "npy", x: got.get("x")!, y: got.get("y")!, ...optional };
+          if (name === "npy") r.data = { source: "npy", x: got.get("x")!, ...(got.has("y") ? { y: got.get("y")! } : {}), ...optional };
           else {
             const path = this.str(a.get("path"), "The path of the .npz file", e.range);
             if (path !== undefined) r.data = { source: "npz", path, x: got.get("x") ?? "x_train", y: got.get("y") ?? "y_train", ...optional };
           }
         } else {
-          const a = this.callArgs(args, ["images", "labels"], owner);
+          const a = this.callArgs(args, ["images", "labels", "targets"], owner);
           if (!a) return;
+          const reconstruct = a.get("targets") ? this.targetInput(a.get("targets")!, owner) : false;
+          if (reconstruct === undefined) return;
+          if (reconstruct && a.has("labels")) {
+            this.error("NN4011", "With `targets: input` the model learns to give back its images, so `labels` would not be read.", a.get("labels")!.range, "Leave out `labels`, or drop `targets: input` to train on them.");
+            return;
+          }
           const images = this.str(a.get("images"), "The path of the IDX images file", e.range);
-          const labels = this.str(a.get("labels"), "The path of the IDX labels file", e.range);
-          if (images !== undefined && labels !== undefined) r.data = { source: "idx", images, labels };
+          const labels = reconstruct ? "" : this.str(a.get("labels"), "The path of the IDX labels file", e.range);
+          if (images !== undefined && labels !== undefined) r.data = reconstruct ? { source: "idx", images, target: "input" } : { source: "idx", images, labels };
         }
         return;
       }
@@ -773,6 +820,13 @@ export class RecipeChecker {
     const lastRef = lastLayer ? [{ message: `the model ends here with ${formatShape(output ?? [])}`, range: lastLayer.range }] : [modelRef];
     const loss = r.loss;
     const lossRange = at["loss"] ?? dataRange;
+    if (r.data?.target === "input") {
+      this.reconstruction(r, model, at, t, lastRef);
+      return;
+    }
+    if (output && output.length > 1 && r.data) {
+      if (this.imageTargets(r, model, at, t, lastRef)) return;
+    }
     if (facts && units !== undefined) {
       const binaryOk = facts.classes === 2 && units === 1;
       if (units !== facts.classes && !binaryOk) {
@@ -832,6 +886,94 @@ export class RecipeChecker {
         }
       }
     }
+  }
+
+  /**
+   * `targets: input` (an autoencoder) against the model: it must give back its input's shape,
+   * with a loss that compares values (`mse`, `mae`, or `binary_crossentropy` on a sigmoid for
+   * inputs in [0, 1]); augmentation would change the inputs but not their copies as targets.
+   */
+  private reconstruction(r: CheckedRecipe, model: CheckedModel, at: Partial<Record<string, Range>>, t: AstTrain, lastRef: { message: string; range: Range }[]): void {
+    const input = model.input;
+    const output = model.output;
+    const dataRange = at["data"] ?? t.keyword;
+    const lossRange = at["loss"] ?? dataRange;
+    const last = finalActivation(model);
+    if (input && output && !sameShape(input, output)) {
+      this.diagnostics.push(
+        diag("NN4024", `With \`targets: input\` the model \`${model.name}\` must give back its input, ${formatShape(input)}, but it ends in ${formatShape(output)}.`, dataRange, {
+          hint: `End the model in a layer that gives ${formatShape(input)}${input.length === 3 && output.length === 3 && output[0]! < input[0]! ? " (undo the pooling with `upsample 2` or `upconv 2x2xC stride 2 same`)" : ""}.`,
+          related: lastRef,
+        }),
+      );
+    }
+    const loss = r.loss;
+    if (loss === "crossentropy" || loss === "sparse_crossentropy" || loss === "hinge") {
+      this.diagnostics.push(diag("NN4006", `With \`targets: input\` the model gives back values, but \`${loss}\` compares classes.`, lossRange, { hint: "Use `loss mse` (or `mae`), or `binary_crossentropy` with a sigmoid output for inputs in [0, 1]." }));
+    } else if (loss === "binary_crossentropy") {
+      if (last !== "sigmoid") {
+        this.diagnostics.push(diag("NN4006", `\`binary_crossentropy\` needs values in (0, 1), but \`${model.name}\` ends in ${last === "linear" ? "a layer with no activation" : `\`${last}\``}.`, lossRange, { hint: "End the model with `sigmoid`, or use `loss mse`.", related: lastRef }));
+      } else if (r.data?.source === "ball") {
+        this.diagnostics.push(diag("NN4006", "`binary_crossentropy` compares values in [0, 1], but `ball` gives points with coordinates from −1 to 1.", lossRange, { hint: "Use `loss mse` (or `mae`)." }));
+      }
+    }
+    if (r.augment.length > 0) {
+      this.diagnostics.push(diag("NN4020", "With `targets: input` augmentation would change the inputs but not the targets (the unaugmented inputs), so the model would learn to undo it.", at["augment"] ?? t.keyword, { hint: "Remove `augment`." }));
+    }
+  }
+
+  /**
+   * A model that ends in an image (not a vector): per-pixel targets. NumPy arrays and IDX files
+   * can hold a class per pixel (segmentation masks) or target images, checked against the
+   * output when they are loaded; the other sources give one class per sample. Returns whether
+   * the recipe was judged here.
+   */
+  private imageTargets(r: CheckedRecipe, model: CheckedModel, at: Partial<Record<string, Range>>, t: AstTrain, lastRef: { message: string; range: Range }[]): boolean {
+    const output = model.output!;
+    const data = r.data!;
+    const dataRange = at["data"] ?? t.keyword;
+    const lossRange = at["loss"] ?? dataRange;
+    const last = finalActivation(model);
+    const loss = r.loss;
+    const perPixel = data.source === "npy" || data.source === "npz" || data.source === "idx";
+    if (!perPixel) {
+      if (data.source === "csv" && data.targets) return false;
+      const what = data.source === "csv" ? "`csv` gives one class per row" : data.source === "ball" ? "`ball` gives one class per point" : `\`${data.source}\` gives one class per image`;
+      const input = model.input;
+      const same = input !== undefined && sameShape(input, output);
+      this.diagnostics.push(
+        diag(loss === "mse" || loss === "mae" || !loss ? "NN4024" : "NN4006", `${what}, but the model \`${model.name}\` ends in ${formatShape(output)}, which would need a target per value.`, loss === "mse" || loss === "mae" || !loss ? dataRange : lossRange, {
+          hint: same
+            ? `To train \`${model.name}\` to give back its input (an autoencoder), add \`targets: input\` to the data; to classify, end the model in a vector (\`flatten\` or \`global avgpool\`, then \`dense\`).`
+            : "To classify, end the model in a vector (`flatten` or `global avgpool`, then `dense`); per-pixel labels (segmentation masks) come from `npy`, `npz` or `idx` arrays.",
+          related: lastRef,
+        }),
+      );
+      return true;
+    }
+    const channels = output[output.length - 1]!;
+    const pixels = formatShape(output.slice(0, -1));
+    if (loss === "crossentropy" || loss === "sparse_crossentropy") {
+      if (channels === 1 && last === "sigmoid") {
+        this.diagnostics.push(diag("NN4006", `\`${loss}\` compares a distribution over classes per pixel, but \`${model.name}\` ends in one sigmoid channel, whose cross-entropy is always 0.`, lossRange, { hint: "Use `loss binary_crossentropy` for one sigmoid channel (two classes), or end in `conv 1x1x2 softmax`.", related: lastRef }));
+      } else if (channels === 1) {
+        this.diagnostics.push(diag("NN4006", `\`${loss}\` needs at least two classes per pixel, but \`${model.name}\` ends in one channel (${formatShape(output)}).`, lossRange, { hint: "End in `conv 1x1xC softmax` for C classes, or in one sigmoid channel with `binary_crossentropy`.", related: lastRef }));
+      } else if (last !== "softmax") {
+        this.diagnostics.push(diag("NN4006", `\`${loss}\` needs class probabilities per pixel, but \`${model.name}\` ends in ${last === "linear" ? "a layer with no activation" : `\`${last}\``}.`, lossRange, { hint: `End the model with \`softmax\`, e.g. \`conv 1x1x${channels} softmax\`.`, related: lastRef }));
+      }
+    } else if (loss === "binary_crossentropy") {
+      if (last === "softmax" && channels > 1) {
+        this.diagnostics.push(diag("NN4006", `\`binary_crossentropy\` is for independent sigmoid outputs, but \`${model.name}\` ends in a ${channels}-way softmax per pixel.`, lossRange, { hint: "Use `loss crossentropy` with softmax.", related: lastRef }));
+      } else if (last !== "sigmoid") {
+        this.diagnostics.push(diag("NN4006", `\`binary_crossentropy\` needs probabilities in (0, 1), but \`${model.name}\` ends in ${last === "linear" ? "a layer with no activation" : `\`${last}\``}.`, lossRange, { hint: "End the model with `sigmoid`, e.g. `conv 1x1x1 sigmoid`.", related: lastRef }));
+      }
+    } else if (loss === "hinge") {
+      this.diagnostics.push(diag("NN4006", `\`hinge\` compares one score per sample, but \`${model.name}\` ends in ${formatShape(output)} (${pixels} positions).`, lossRange, { hint: "For per-pixel classes use `crossentropy` (softmax) or `binary_crossentropy` (one sigmoid channel)." }));
+    }
+    if (r.augment.length > 0) {
+      this.diagnostics.push(diag("NN4020", `Augmentation would flip, crop and jitter the inputs but not their per-pixel targets, since \`${model.name}\` ends in ${formatShape(output)}.`, at["augment"] ?? t.keyword, { hint: "Remove `augment`." }));
+    }
+    return true;
   }
 
   search(s: AstSearch, models: Map<string, AstModel>, recipes: Map<string, CheckedRecipe>): CheckedSearch | undefined {

@@ -55,6 +55,12 @@ export interface LoadOptions {
   task?: "classification" | "regression";
   /** The values of one sample of the model's output (its units): a regression source must give as many targets. */
   outputs?: number;
+  /**
+   * The shape of one sample of the model's output, batch dimension left out. When it is an image
+   * (rank 2 or more), a source that can (NumPy arrays, IDX files) reads per-pixel targets: a class
+   * per pixel for classification (segmentation masks), or target images for regression.
+   */
+  outputShape?: number[];
 }
 
 // ── shared helpers ─────────────────────────────────────────────────────────────────────────

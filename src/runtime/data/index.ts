@@ -48,7 +48,7 @@ async function loadSource(config: DataConfig, opts: LoadOptions): Promise<Datase
     case "csv":
       return loadCsvSource(config, { ...opts, classes: opts.classes ?? config.classes });
     case "idx":
-      return loadIdx(config.images, config.labels, { ...opts, classes: opts.classes ?? config.classes });
+      return loadIdx(config.images, config.target === "input" ? undefined : config.labels, { ...opts, classes: opts.classes ?? config.classes });
     case "images":
       return loadImageFolder(config, { ...opts, classes: opts.classes ?? config.classes });
     case "cifar10":
@@ -257,7 +257,7 @@ async function readCsvSplit(path: string, columns: CsvColumns, opts: LoadOptions
   const featureAt = names.flatMap((_, i) => (taken.has(i) ? [] : [i]));
   const features = featureAt.length;
   const want = sizeOf(opts.inputShape);
-  const besides = "label" in columns ? `the label ${quote(columns.label)}` : `the target${targetAt.length === 1 ? "" : "s"} ${"targets" in columns ? columns.targets.map(quote).join(", ") : ""}`;
+  const besides = "label" in columns ? `the label ${quote(columns.label)}` : targetAt.length === 0 ? "" : `the target${targetAt.length === 1 ? "" : "s"} ${"targets" in columns ? columns.targets.map(quote).join(", ") : ""}`;
   if (expect && featureAt.map((c) => names[c]!).join("\u0000") !== expect.join("\u0000")) {
     const mine = featureAt.map((c) => names[c]!);
     const missing = expect.find((n) => !mine.includes(n));
@@ -266,7 +266,7 @@ async function readCsvSplit(path: string, columns: CsvColumns, opts: LoadOptions
     throw new DataError(`The CSV file ${shown} ${what}: a validation or test file needs the training file's feature columns, in its order (${expect.slice(0, 8).map(quote).join(", ")}${expect.length > 8 ? ", …" : ""}).`, { file, row: header.row });
   }
   if (features !== want) {
-    throw new DataError(`The CSV file ${shown} has ${plural(features, "feature column")} besides ${besides}, but the model takes ${describeShape(opts.inputShape)}, so it needs ${plural(want, "feature column")}.`, { file, row: header.row });
+    throw new DataError(`The CSV file ${shown} has ${plural(features, besides ? "feature column" : "column")}${besides ? ` besides ${besides}` : " (every column is a feature and a target: `targets: input`)"}, but the model takes ${describeShape(opts.inputShape)}, so it needs ${plural(want, "feature column")}.`, { file, row: header.row });
   }
   const rows = table.rows;
   if (rows.length === 0) throw new DataError(`The CSV file ${shown} has a header row but no data rows.`, { file, row: header.row });
@@ -274,7 +274,7 @@ async function readCsvSplit(path: string, columns: CsvColumns, opts: LoadOptions
   const x = new Float32Array(rows.length * features);
   const labels: string[] = [];
   const targets = targetAt.length > 0 ? new Float32Array(rows.length * targetAt.length) : undefined;
-  const featureHint = `Every column except ${besides} is a numeric feature.`;
+  const featureHint = besides ? `Every column except ${besides} is a numeric feature.` : "Every column is a numeric feature.";
   rows.forEach((r, k) => {
     if (r.fields.length !== names.length) {
       throw new DataError(
@@ -361,7 +361,9 @@ function csvClasses(splits: CsvSplit[], opts: LoadOptions): { ys: Int32Array[]; 
  * `validation` and `test` are further files with the same columns.
  */
 async function loadCsvSource(config: Extract<DataConfig, { source: "csv" }>, opts: LoadOptions): Promise<Dataset> {
-  const columns: CsvColumns = config.targets && config.targets.length > 0 ? { targets: config.targets } : { label: config.label };
+  // `targets: input`: every column is a feature, and the features are the targets.
+  const reconstruct = config.target === "input";
+  const columns: CsvColumns = reconstruct ? { targets: [] } : config.targets && config.targets.length > 0 ? { targets: config.targets } : { label: config.label };
   const train = await readCsvSplit(config.path, columns, opts);
   const others: { role: "validation" | "test"; split: CsvSplit }[] = [];
   for (const role of ["validation", "test"] as const) {
@@ -372,7 +374,10 @@ async function loadCsvSource(config: Extract<DataConfig, { source: "csv" }>, opt
   const features = train.featureColumns.length;
   const extra = others.map((o) => `${o.role} ${o.split.shown} (${plural(o.split.rows, "row")})`).join(", ");
   let ds: Dataset;
-  if ("targets" in columns) {
+  if (reconstruct) {
+    ds = { train: { n: train.rows, x: tensor(train) }, classes: 0, description: `${train.shown} (${plural(train.rows, "row")} of ${plural(features, "column")}, the inputs as targets)${extra ? `; ${extra}` : ""}` };
+    for (const o of others) ds[o.role] = { n: o.split.rows, x: tensor(o.split) };
+  } else if ("targets" in columns) {
     const k = columns.targets.length;
     if (opts.outputs !== undefined && opts.outputs !== k) {
       throw new DataError(`The CSV file ${train.shown} has ${plural(k, "target column")} (${columns.targets.map(quote).join(", ")}), but the model ends in ${plural(opts.outputs, "unit")}: a regression model gives one value per target.`, { file: train.file });
@@ -397,6 +402,79 @@ async function loadCsvSource(config: Extract<DataConfig, { source: "csv" }>, opt
   }
   ds.featureNames = train.featureNames;
   ds.preprocess = { kind: "features", names: train.featureColumns };
+  return ds;
+}
+
+// ── idx: masks and images alone ────
+
+/** `idx(images: …, targets: input)`: the images, which are also the targets. */
+function idxImagesAlone(images: IdxFile, opts: LoadOptions): Dataset {
+  if (magicOf(images) !== IDX_IMAGES) throw wrongMagic(images, "images");
+  const { dims, start } = idxDims(images, 3, "images");
+  const [n, rows, cols] = dims as [number, number, number];
+  if (n === 0) throw new DataError(`The IDX images file ${images.shown} holds no images.`, { file: images.file, offset: 4 });
+  const input = opts.inputShape;
+  if (!sameShape(input, [rows, cols, 1]) && !sameShape(input, [rows, cols]) && !sameShape(input, [rows * cols])) throw imageSizeError(images.shown, images.file, rows, cols, input);
+  const pixels = new Float32Array(n * rows * cols);
+  const data = images.bytes.subarray(start);
+  for (let p = 0; p < pixels.length; p++) pixels[p] = data[p]! / 255;
+  return { train: { n, x: tf.tensor(pixels, [n, ...input], "float32") }, classes: 0, preprocess: { kind: "features" }, description: `idx ${images.shown} (${plural(n, "image")} of ${rows}x${cols}, the inputs as targets)` };
+}
+
+/**
+ * A model that ends in an image, with IDX "labels" that are images too ([n, rows, cols] of
+ * unsigned bytes, magic 0x00000803): per-pixel targets. For classification each byte is a
+ * pixel's class (a segmentation mask), below the model's classes; for regression (mse/mae) the
+ * bytes are scaled to [0, 1], as the images are. rows x cols must be the output's height and
+ * width, with one channel (or the output's channels, for classes).
+ */
+function idxPixelLabels(images: IdxFile, labels: IdxFile, output: number[], opts: LoadOptions): Dataset {
+  const input = opts.inputShape;
+  const { dims, start: imagesAt } = idxDims(images, 3, "images");
+  const [n, rows, cols] = dims as [number, number, number];
+  if (!sameShape(input, [rows, cols, 1]) && !sameShape(input, [rows, cols]) && !sameShape(input, [rows * cols])) throw imageSizeError(images.shown, images.file, rows, cols, input);
+  const { dims: maskDims, start: masksAt } = idxDims(labels, 3, "images");
+  const [m, mRows, mCols] = maskDims as [number, number, number];
+  if (m !== n) {
+    throw new DataError(`${images.shown} holds ${plural(n, "image")} but ${labels.shown} holds ${plural(m, "mask")}; they must match one to one.`, { file: labels.file, offset: 4 });
+  }
+  if (n === 0) throw new DataError(`The IDX images file ${images.shown} holds no images.`, { file: images.file, offset: 4 });
+  const regression = opts.task === "regression";
+  const spatial = output.slice(0, -1);
+  const channels = output[output.length - 1]!;
+  if (!sameShape(spatial, [mRows, mCols]) || (regression && channels !== 1)) {
+    const want = regression ? `target images of ${spatial.join("x")} with one channel` : `a class per pixel of ${spatial.join("x")}`;
+    throw new DataError(`${labels.shown} holds ${mRows}x${mCols} masks (per-pixel labels), but the model gives ${output.join("x")} per sample, so it needs ${want}.`, { file: labels.file, offset: 8 });
+  }
+  const limit = opts.classes ?? 256;
+  const pixels = mRows * mCols;
+  const targets = new Float32Array(n * pixels);
+  const bytes = labels.bytes.subarray(masksAt);
+  let max = 0;
+  for (let k = 0; k < targets.length; k++) {
+    const v = bytes[k]!;
+    if (!regression && v >= limit) {
+      const hint = v === 255 && limit === 2 ? " Hint: a mask saved as 0/255? Save it as 0/1." : "";
+      throw new DataError(
+        `${labels.shown} byte offset ${count(masksAt + k)}${labels.note} (mask ${count(Math.floor(k / pixels) + 1)}, row ${Math.floor((k % pixels) / mCols) + 1}, column ${(k % mCols) + 1}): the class ${v} is out of range: the model has ${plural(limit, "class", "classes")} per pixel (0..${limit - 1}).${hint}`,
+        { file: labels.file, offset: masksAt + k },
+      );
+    }
+    targets[k] = regression ? v / 255 : v;
+    max = Math.max(max, v);
+  }
+  const x = new Float32Array(n * rows * cols);
+  const data = images.bytes.subarray(imagesAt);
+  for (let p = 0; p < x.length; p++) x[p] = data[p]! / 255;
+  const classes = regression ? 0 : (opts.classes ?? max + 1);
+  const ds: Dataset = {
+    train: memorySamples(tf.tensor(x, [n, ...input], "float32"), { targets }),
+    classes,
+    targetSize: pixels,
+    preprocess: { kind: "features" },
+    description: `idx ${images.shown} (${plural(n, "image")} of ${rows}x${cols}), ${labels.shown} (${regression ? `target images of ${mRows}x${mCols}, scaled to [0, 1]` : `a class per pixel, ${plural(classes, "class", "classes")}`})`,
+  };
+  if (!regression) ds.targetKind = "classes";
   return ds;
 }
 
@@ -572,7 +650,7 @@ function imageSizeError(shown: string, file: string, rows: number, cols: number,
  * Pixels are scaled from 0..255 to [0, 1]; images are reshaped to the model's input, which
  * must be [rows, cols, 1], [rows, cols] or [rows·cols].
  */
-async function loadIdx(imagesPath: string, labelsPath: string, opts: LoadOptions): Promise<Dataset> {
+async function loadIdx(imagesPath: string, labelsPath: string | undefined, opts: LoadOptions): Promise<Dataset> {
   const input = opts.inputShape;
   const imagesShown = JSON.stringify(imagesPath);
   const imagesFile = resolve(opts.baseDir, imagesPath);
@@ -584,9 +662,12 @@ async function loadIdx(imagesPath: string, labelsPath: string, opts: LoadOptions
     if (!sameShape(input, [rows, cols, 1]) && !sameShape(input, [rows, cols]) && !sameShape(input, [rows * cols])) throw imageSizeError(imagesShown, imagesFile, rows, cols, input);
     checkDataSize(n * rows * cols, `The IDX images file ${imagesShown} promises ${plural(n, "image")} of ${rows}x${cols}:`, "Hint: train on fewer images.", opts, { file: imagesFile, offset: 4 });
   });
+  if (labelsPath === undefined) return idxImagesAlone(images, opts);
+  const output = opts.outputShape !== undefined && opts.outputShape.length > 1 ? opts.outputShape : undefined;
   const labels = await readIdx(labelsPath, opts.baseDir, "IDX labels file");
   const mi = magicOf(images);
   const ml = magicOf(labels);
+  if (output && mi === IDX_IMAGES && ml === IDX_IMAGES) return idxPixelLabels(images, labels, output, opts);
   if (mi === IDX_LABELS && ml === IDX_IMAGES) {
     throw new DataError(
       `The IDX images and labels files are swapped: ${images.shown} holds labels (magic ${magicText(mi)}) and ${labels.shown} holds images (magic ${magicText(ml)}). Write \`idx(${labels.shown}, ${images.shown})\`.`,

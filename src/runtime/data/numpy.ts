@@ -572,7 +572,9 @@ function inputValues(a: NpyArray, ref: ArrayRef, h?: NpyHeader): Float32Array {
 
 interface YResult {
   labels?: Int32Array;
+  /** Regression values, or (`perPixel`) a class number per pixel. */
   targets?: Float32Array;
+  perPixel?: boolean;
   /** Classification: the largest label + 1, or the one-hot width. */
   classes: number;
   /** Regression: targets per sample. */
@@ -657,6 +659,86 @@ function regressionTargets(y: NpyArray, ref: ArrayRef, h: NpyHeader | undefined,
   return { targets, classes: 0, targetSize: k };
 }
 
+// ── per-pixel targets (a model that ends in an image) ──
+
+/** Why `shape` (y's) is not per-pixel targets for a model whose output is `output`, naming both. */
+function pixelShapeError(ref: ArrayRef, shape: number[], output: number[], regression: boolean): DataError {
+  const n = shape[0]!;
+  const sample = shape.slice(1);
+  const spatial = output.slice(0, -1);
+  const c = output[output.length - 1]!;
+  const has = sample.length === 0 ? "one value per sample" : `${sample.join("x")} per sample`;
+  const want = regression
+    ? `target images are shaped ${pythonShape([n, ...output])}`
+    : `per-pixel class labels are shaped ${pythonShape([n, ...spatial])} or ${pythonShape([n, ...spatial, 1])} (a class number per pixel)${c > 1 ? `, or ${pythonShape([n, ...output])} (one-hot)` : ""}`;
+  const hint =
+    sample.length > 0 && sample.length === output.length && sample[0] === output[output.length - 1] && sameShape(sample.slice(1), spatial)
+      ? " It looks channels-first; the model gives channels last. Hint: np.transpose(y, (0, 2, 3, 1))."
+      : sample.length <= 1 && !regression
+        ? " Is it one class per sample? The model ends in an image, so it needs a target per pixel; end it in a vector (flatten, dense) to classify whole samples."
+        : "";
+  return new DataError(`${ref.shown} has shape ${pythonShape(shape)}: ${has}, but the model gives ${output.join("x")} per sample; ${want}.${hint}`, { file: ref.file });
+}
+
+/** Whether y's `shape` holds per-pixel targets for `output`: "ids" (a class per pixel), "onehot", "values" (regression), or undefined. */
+function pixelTargets(shape: number[], output: number[], regression: boolean): "ids" | "onehot" | "values" | undefined {
+  const sample = shape.slice(1);
+  if (regression) return sameShape(trimOnes(sample), trimOnes(output)) ? "values" : undefined;
+  const spatial = output.slice(0, -1);
+  const c = output[output.length - 1]!;
+  if (sameShape(sample, spatial) || sameShape(sample, [...spatial, 1])) return "ids";
+  if (c > 1 && sameShape(sample, output)) return "onehot";
+  return undefined;
+}
+
+/**
+ * A class number per pixel (segmentation masks) from y shaped like the output's pixels (class
+ * numbers) or like the output (one-hot), each below `opts.classes` (the model's channels, or 2
+ * for one sigmoid channel). Returned as `targets`, one per pixel.
+ */
+function pixelClasses(y: NpyArray, ref: ArrayRef, h: NpyHeader | undefined, output: number[], opts: LoadOptions): YResult {
+  const n = y.shape[0]!;
+  const pixels = sizeOf(output.slice(0, -1));
+  const kind = pixelTargets(y.shape, output, false);
+  if (!kind) throw pixelShapeError(ref, y.shape, output, false);
+  const limit = opts.classes;
+  const targets = new Float32Array(n * pixels);
+  let max = 0;
+  if (kind === "ids") {
+    for (let k = 0; k < targets.length; k++) {
+      const v = y.values[k]!;
+      const at = `${ref.shown}: ${entryName(ref.name, y.shape, k)}`;
+      if (!Number.isInteger(v) || v < 0) throw new DataError(`${at} is ${shortValue(v, y.type)}, but a mask holds class numbers, whole numbers from 0.`, entryWhere(ref, h, k));
+      if (limit !== undefined && v >= limit) {
+        const hint = v === 255 && limit === 2 ? " Hint: a mask saved as 0/255? Save it as 0/1 (mask // 255)." : "";
+        throw new DataError(`${at} is ${v}, out of range: the model has ${plural(limit, "class", "classes")} per pixel (0..${limit - 1}).${hint}`, entryWhere(ref, h, k));
+      }
+      targets[k] = v;
+      if (v > max) max = v;
+    }
+    return { targets, perPixel: true, classes: max + 1, targetSize: pixels };
+  }
+  const c = output[output.length - 1]!;
+  for (let p = 0; p < n * pixels; p++) {
+    let hot = -1;
+    let ok = true;
+    for (let j = 0; j < c; j++) {
+      const v = y.values[p * c + j]!;
+      if (v === 1 && hot < 0) hot = j;
+      else if (v !== 0) ok = false;
+    }
+    if (!ok || hot < 0) {
+      const row = Array.from(y.values.subarray(p * c, p * c + Math.min(c, 12)), (v) => shortValue(v, y.type));
+      throw new DataError(
+        `${ref.shown}: ${entryName(ref.name, y.shape, p * c).replace(/, 0\]$/, ", :]")} is not one-hot: it is [${row.join(", ")}${c > 12 ? ", …" : ""}], where a one-hot pixel has a single 1 and zeros elsewhere. A mask of class numbers is shaped ${pythonShape([n, ...output.slice(0, -1)])}.`,
+        entryWhere(ref, h, p * c),
+      );
+    }
+    targets[p] = hot;
+  }
+  return { targets, perPixel: true, classes: c, targetSize: pixels };
+}
+
 // ── the loader ─────────────────────────────────────────────────────────────────────────────
 
 type Role = "train" | "validation" | "test";
@@ -664,7 +746,8 @@ type Role = "train" | "validation" | "test";
 interface SplitSources {
   role: Role;
   x: ArraySource;
-  y: ArraySource;
+  /** Left out with `target: "input"`. */
+  y?: ArraySource;
 }
 
 /** The names of a split's x and y in the recipe ("x", "validationX", …), for messages. */
@@ -695,9 +778,9 @@ function missingMember(zip: ZipArchive, name: string, key: string): DataError {
 interface Loaded {
   role: Role;
   x: ArraySource;
-  y: ArraySource;
+  y?: ArraySource;
   xh: NpyHeader;
-  yh: NpyHeader;
+  yh?: NpyHeader;
 }
 
 /**
@@ -721,17 +804,20 @@ async function loadArrays(config: Extract<DataConfig, { source: "npy" | "npz" }>
   const splits: SplitSources[] = [];
   const notes: string[] = [];
   let archive = "";
+  // `targets: input`: the inputs are the targets, and no y is read.
+  const reconstruct = config.target === "input";
   const pairs: [Role, string | undefined, string | undefined][] = [
-    ["train", config.x, config.y],
-    ["validation", config.validationX, config.validationY],
-    ["test", config.testX, config.testY],
+    ["train", config.x, reconstruct ? undefined : config.y],
+    ["validation", config.validationX, reconstruct ? undefined : config.validationY],
+    ["test", config.testX, reconstruct ? undefined : config.testY],
   ];
   for (const [role, x, y] of pairs) {
-    if ((x === undefined) !== (y === undefined)) throw pairError(config, role, x !== undefined ? "x" : "y");
+    if (!reconstruct && (x === undefined) !== (y === undefined)) throw pairError(config, role, x !== undefined ? "x" : "y");
   }
   if (config.source === "npy") {
     for (const [role, x, y] of pairs) {
-      if (x !== undefined && y !== undefined) splits.push({ role, x: fileSource(x, o.baseDir), y: fileSource(y, o.baseDir) });
+      if (x !== undefined && reconstruct) splits.push({ role, x: fileSource(x, o.baseDir) });
+      else if (x !== undefined && y !== undefined) splits.push({ role, x: fileSource(x, o.baseDir), y: fileSource(y, o.baseDir) });
     }
   } else {
     const file = resolve(o.baseDir, config.path);
@@ -741,6 +827,14 @@ async function loadArrays(config: Extract<DataConfig, { source: "npy" | "npz" }>
     opened(zip);
     const defaults: Record<Role, [string, string] | undefined> = { train: undefined, validation: ["x_val", "y_val"], test: ["x_test", "y_test"] };
     for (const [role, x, y] of pairs) {
+      if (reconstruct) {
+        const name = x ?? (defaults[role] && findMember(zip, defaults[role]![0]) ? defaults[role]![0] : undefined);
+        if (name === undefined) continue;
+        const entry = findMember(zip, name);
+        if (!entry) throw missingMember(zip, name, KEYS[role][0]);
+        splits.push({ role, x: memberSource(zip, entry) });
+        continue;
+      }
       let names: [string, string] | undefined = x !== undefined && y !== undefined ? [x, y] : undefined;
       if (!names && defaults[role]) {
         const [dx, dy] = defaults[role]!;
@@ -762,11 +856,16 @@ async function loadArrays(config: Extract<DataConfig, { source: "npy" | "npz" }>
   // Every header first: shapes and sample counts are checked, and the memory the inputs take,
   // before any array's data is read.
   const input = o.inputShape;
+  const output = o.outputShape !== undefined && o.outputShape.length > 1 ? o.outputShape : undefined;
   const loaded: Loaded[] = [];
   for (const s of splits) {
     const xh = await readHeader(s.x);
     if (xh.shape.length === 0 || !fitsInput(xh.shape.slice(1), input)) throw inputShapeError(s.x.ref, xh.shape, input);
     if (xh.shape[0] === 0) throw new DataError(`${s.x.ref.shown} holds no samples (shape ${pythonShape(xh.shape)}).`, { file: s.x.ref.file });
+    if (!s.y) {
+      loaded.push({ ...s, xh } as Loaded);
+      continue;
+    }
     const yh = await readHeader(s.y);
     if (yh.shape.length === 0) throw new DataError(`${s.y.ref.shown} holds a single value (shape ()), not one label per sample.`, { file: s.y.ref.file });
     if (yh.shape[0] !== xh.shape[0]) {
@@ -775,8 +874,13 @@ async function loadArrays(config: Extract<DataConfig, { source: "npy" | "npz" }>
         { file: s.y.ref.file },
       );
     }
+    if (output) {
+      // Per-pixel targets: their shape is checked against the model's output before any data is read.
+      const regression = o.task === "regression";
+      if (!pixelTargets(yh.shape, output, regression)) throw pixelShapeError(s.y.ref, yh.shape, output, regression);
+    }
     // Labels of another shape are refused before any data is read (float arrays, without a task, may still be regression targets).
-    if (yh.shape.length > 2 && (o.task === "classification" || (o.task === undefined && !isFloat(yh.type)))) throw notLabels(s.y.ref, yh.shape);
+    else if (yh.shape.length > 2 && (o.task === "classification" || (o.task === undefined && !isFloat(yh.type)))) throw notLabels(s.y.ref, yh.shape);
     loaded.push({ ...s, xh, yh });
   }
   const total = loaded.reduce((t, l) => t + l.xh.shape[0]!, 0);
@@ -790,15 +894,16 @@ async function loadArrays(config: Extract<DataConfig, { source: "npy" | "npz" }>
   );
 
   // Then the data, split by split.
+  if (reconstruct) return reconstruction(loaded, archive, notes, o);
   const read: { role: Role; x: Float32Array; n: number; y: NpyArray; yRef: ArrayRef; yh: NpyHeader; xh: NpyHeader; xRef: ArrayRef }[] = [];
   for (const l of loaded) {
     const xArray = readArray(await l.x.all(), l.x.ref);
     const x = inputValues(xArray, l.x.ref, l.xh);
-    const y = readArray(await l.y.all(), l.y.ref);
-    read.push({ role: l.role, x, n: l.xh.shape[0]!, y, yRef: l.y.ref, yh: l.yh, xh: l.xh, xRef: l.x.ref });
+    const y = readArray(await l.y!.all(), l.y!.ref);
+    read.push({ role: l.role, x, n: l.xh.shape[0]!, y, yRef: l.y!.ref, yh: l.yh!, xh: l.xh, xRef: l.x.ref });
   }
   const regression = o.task === "regression" || (o.task === undefined && read.some((r) => hasFraction(r.y)));
-  const ys = read.map((r) => (regression ? regressionTargets(r.y, r.yRef, r.yh, o) : classLabels(r.y, r.yRef, r.yh, o)));
+  const ys = read.map((r) => (regression ? regressionTargets(r.y, r.yRef, r.yh, o) : output ? pixelClasses(r.y, r.yRef, r.yh, output, o) : classLabels(r.y, r.yRef, r.yh, o)));
   if (regression) {
     const k = ys[0]!.targetSize;
     read.forEach((r, i) => {
@@ -815,10 +920,11 @@ async function loadArrays(config: Extract<DataConfig, { source: "npy" | "npz" }>
     const y = ys[i]!;
     const x = tf.tensor(r.x, [r.n, ...input], "float32");
     splitsOut[r.role] = memorySamples(x, y.labels ? { labels: y.labels } : { targets: y.targets! });
+    const perPixel = output && !regression ? `, a class per pixel of ${output.slice(0, -1).join("x")}` : "";
     const sample = r.xh.shape.slice(1);
     const shape = sample.length === 0 ? "one value" : sample.join("x");
     const as = sameShape(sample, input) ? "" : `, read as ${input.join("x")}`;
-    const yText = regression ? `${plural(y.targetSize, "target")} per sample` : `${plural(classes, "class", "classes")}`;
+    const yText = regression ? (output ? `target images of ${output.join("x")}` : `${plural(y.targetSize, "target")} per sample`) : `${plural(classes, "class", "classes")}${perPixel}`;
     // In an archive, the arrays by name (the archive leads the description); files by their quoted path.
     const xName = r.xRef.offsets ? r.xRef.shown : r.xRef.name;
     const yName = r.yRef.offsets ? r.yRef.shown : r.yRef.name;
@@ -835,6 +941,30 @@ async function loadArrays(config: Extract<DataConfig, { source: "npy" | "npz" }>
   if (splitsOut.validation) ds.validation = splitsOut.validation;
   if (splitsOut.test) ds.test = splitsOut.test;
   if (regression) ds.targetSize = ys[0]!.targetSize;
+  else if (ys[0]!.perPixel) {
+    ds.targetSize = ys[0]!.targetSize;
+    ds.targetKind = "classes";
+  }
+  return ds;
+}
+
+/** `targets: input`: the x arrays alone, each split's samples without labels (the inputs are the targets). */
+async function reconstruction(loaded: Loaded[], archive: string, notes: string[], o: LoadOptions): Promise<Dataset> {
+  const input = o.inputShape;
+  const splitsOut: Partial<Record<Role, Samples>> = {};
+  const described: string[] = [];
+  for (const l of loaded) {
+    const x = inputValues(readArray(await l.x.all(), l.x.ref), l.x.ref, l.xh);
+    const n = l.xh.shape[0]!;
+    splitsOut[l.role] = { n, x: tf.tensor(x, [n, ...input], "float32") };
+    const sample = l.xh.shape.slice(1);
+    const name = l.x.ref.offsets ? l.x.ref.shown : l.x.ref.name;
+    described.push(`${l.role === "train" ? "" : `${l.role}: `}${name} (${plural(n, "sample")} of ${sample.length === 0 ? "one value" : sample.join("x")}${l.xh.type === "uint8" ? ", pixels scaled to [0, 1]" : ""})`);
+  }
+  if (!splitsOut.test) notes.push("no test split");
+  const ds: Dataset = { train: splitsOut.train!, classes: 0, description: [archive + described.join("; ") + ", the inputs as targets", ...notes].join("; "), preprocess: { kind: "features" } };
+  if (splitsOut.validation) ds.validation = splitsOut.validation;
+  if (splitsOut.test) ds.test = splitsOut.test;
   return ds;
 }
 

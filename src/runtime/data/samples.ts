@@ -15,12 +15,17 @@ import type { ImageFit } from "../config.js";
 export interface Samples {
   /** How many samples. */
   readonly n: number;
-  /** Classification: each sample's class, 0..classes−1. */
+  /** Classification: each sample's class, 0..classes−1. (Neither labels nor targets: the inputs are the targets, `targets: input`.) */
   readonly labels?: Int32Array;
   /** Regression: each sample's targets, row-major, `Dataset.targetSize` per sample. */
   readonly targets?: Float32Array;
   /** In memory: every input, [n, ...inputShape], float32, as the source gives it (not normalised). */
   readonly x?: tf.Tensor;
+  /**
+   * In memory, when the inputs are the targets (`targets: input`) and training normalised `x`
+   * in place: the inputs as the source gave them, the targets. The consumer disposes it with `x`.
+   */
+  readonly raw?: tf.Tensor;
   /**
    * Streamed: the inputs of the samples at `indices`, row-major, inputSize floats each, in the
    * order asked. May be called again before an earlier call resolved (prefetch). Rejects with a
@@ -51,6 +56,11 @@ export interface Dataset {
   /** Regression: values per sample in `targets`, and their names (a CSV's target columns). */
   targetSize?: number;
   targetNames?: string[];
+  /**
+   * What `targets` hold: regression values (the default), or — for a model that ends in an image
+   * (segmentation) — a class number per pixel, `targetSize` of them per sample, below `classes`.
+   */
+  targetKind?: "values" | "classes";
   /** What the source is, for messages: "mnist (8,000 training digits, 2,000 test digits)". */
   description: string;
   /** Each input value's name for messages, in row-major order, where the source has names (a CSV's columns). */
