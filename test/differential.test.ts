@@ -104,6 +104,9 @@ function build(config: LayerConfig, input: readonly number[]): Built {
     case "dense":
       return { stages: [tf.layers.dense({ units: config.units, useBias: config.useBias }), ...then(config.activation, 1)], extra: NONE };
     case "conv": {
+      if (input.length === 2 && config.sequence) {
+        return { stages: [tf.layers.conv1d({ filters: config.filters, kernelSize: config.kernel[0], strides: config.strides[0], padding: config.padding === "full" ? "valid" : config.padding, useBias: config.useBias }), ...then(config.activation, 2)], extra: NONE };
+      }
       const [dh, dw] = config.dilation;
       const [ph, pw] = [dh * (config.kernel[0] - 1), dw * (config.kernel[1] - 1)]; // k' - 1
       const full = config.padding === "full";
@@ -126,6 +129,10 @@ function build(config: LayerConfig, input: readonly number[]): Built {
       };
     }
     case "pool": {
+      if (input.length === 2 && config.sequence) {
+        const args = { poolSize: config.size[0], strides: config.strides[0], padding: config.padding === "full" ? "valid" : config.padding };
+        return { stages: [config.mode === "max" ? tf.layers.maxPooling1d(args) : tf.layers.averagePooling1d(args)], extra: NONE };
+      }
       const full = config.padding === "full";
       const [ph, pw] = [config.size[0] - 1, config.size[1] - 1];
       const args = { poolSize: [...config.size] as [number, number], strides: [...config.strides] as [number, number], padding: config.padding === "full" ? "valid" : config.padding };
@@ -138,6 +145,7 @@ function build(config: LayerConfig, input: readonly number[]): Built {
       };
     }
     case "global_pool":
+      if (input.length === 2) return { stages: [config.mode === "max" ? tf.layers.globalMaxPooling1d({}) : tf.layers.globalAveragePooling1d({})], extra: NONE };
       return { stages: [config.mode === "max" ? tf.layers.globalMaxPooling2d({}) : tf.layers.globalAveragePooling2d({})], extra: NONE };
     case "flatten":
       return { stages: [tf.layers.flatten()], extra: NONE };

@@ -136,6 +136,11 @@ function upconv(kernel: Pair, filters: number, opts: WeightOpts & { stride?: Pai
 const upsample = (size: Pair, mode: "nearest" | "bilinear" = "nearest"): LayerConfig => ({ op: "upsample", size: pairOf(size), mode });
 const pad = (sides: [number, number, number, number], channels = 0): LayerConfig => ({ op: "pad", sides, channels });
 const crop = (sides: [number, number, number, number]): LayerConfig => ({ op: "crop", sides });
+/** A 1-D conv over a sequence, as the resolver writes it: kernel, stride and dilation `[k, 1]`. */
+function conv1d(k: number, filters: number, opts: { stride?: number; padding?: Padding; dilation?: number } = {}): LayerConfig {
+  return { op: "conv", kernel: [k, 1], filters, strides: [opts.stride ?? 1, 1], dilation: [opts.dilation ?? 1, 1], padding: opts.padding ?? "valid", groups: 1, sequence: true, ...WEIGHTS };
+}
+const pool1d = (k: number, opts: { mode?: "max" | "avg"; stride?: number; padding?: Padding } = {}): LayerConfig => ({ op: "pool", mode: opts.mode ?? "max", size: [k, 1], strides: [opts.stride ?? k, 1], padding: opts.padding ?? "valid", sequence: true });
 
 const ok = (shape: number[], trainable = 0, nonTrainable = 0): ShapeExpectation => ({ shape, params: { trainable, nonTrainable } });
 const err = (code: ShapeError["code"]): ShapeExpectation => ({ error: code });
@@ -327,7 +332,7 @@ export const SHAPE_CASES: readonly ShapeCase[] = [
   { name: "global avgpool on a rectangular 5x3x2", config: globalPool("avg"), input: [5, 3, 2], expected: ok([2]) },
   { name: "global maxpool turns 4x4x8 into 8", config: globalPool("max"), input: [4, 4, 8], expected: ok([8]) },
   { name: "global avgpool on a vector needs an image", config: globalPool("avg"), input: [64], expected: err("NN3001"), says: ["`global avgpool`", "reshape 8x8x1"] },
-  { name: "global maxpool on a 4x16 matrix needs an image", config: globalPool("max"), input: [4, 16], expected: err("NN3001") },
+  { name: "global maxpool on a 4x16 sequence pools its length", config: globalPool("max"), input: [4, 16], expected: ok([16]) },
 
   // --- flatten ----------------------------------------------------------------------
   { name: "flatten turns 7x7x64 into 3136", config: flatten, input: [7, 7, 64], expected: ok([3136]) },
@@ -484,4 +489,15 @@ export const SHAPE_CASES: readonly ShapeCase[] = [
   { name: "gelu keeps the shape", config: activation(act("gelu")), input: [10], expected: ok([10]) },
   { name: "hard_sigmoid keeps the shape", config: activation(act("hard_sigmoid")), input: [3, 3, 2], expected: ok([3, 3, 2]) },
   { name: "hard_swish keeps the shape", config: activation(act("hard_swish")), input: [3, 3, 2], expected: ok([3, 3, 2]) },
+
+  // --- sequences (length x channels): 1-D windows ---------------------------------------
+  { name: "conv 5x32 same keeps a 100x8 sequence's length", config: conv1d(5, 32, { padding: "same" }), input: [100, 8], expected: ok([100, 32], 5 * 8 * 32 + 32) },
+  { name: "conv 3x16 stride 2 valid on 11x4 gives 5x16", config: conv1d(3, 16, { stride: 2 }), input: [11, 4], expected: ok([5, 16], 3 * 4 * 16 + 16) },
+  { name: "conv 3x16 stride 2 valid on 10x4 drops the last position", config: conv1d(3, 16, { stride: 2 }), input: [10, 4], expected: ok([4, 16], 3 * 4 * 16 + 16), warning: "NN3101", says: ["position"] },
+  { name: "conv 7x8 valid does not fit a 5x4 sequence", config: conv1d(7, 8), input: [5, 4], expected: err("NN3002"), says: ["7 positions"] },
+  { name: "conv 3x8 dilation 2 on a sequence is refused", config: conv1d(3, 8, { dilation: 2 }), input: [20, 4], expected: err("NN3007"), tfjsDiffers: "TF.js builds a dilated conv1d, but computes no gradient for it" },
+  { name: "pool 2 halves a 50x16 sequence", config: pool1d(2), input: [50, 16], expected: ok([25, 16]) },
+  { name: "pool avg 3 stride 1 same keeps a 9x2 sequence", config: pool1d(3, { mode: "avg", stride: 1, padding: "same" }), input: [9, 2], expected: ok([9, 2]) },
+  { name: "global maxpool of a 12x32 sequence gives 32", config: globalPool("max"), input: [12, 32], expected: ok([32]) },
+  { name: "global avgpool of a 12x32 sequence gives 32", config: globalPool("avg"), input: [12, 32], expected: ok([32]) },
 ];

@@ -1,7 +1,7 @@
 /** `conv 5x5x32 relu same stride 2`: 2-D convolution, grouped with `groups G` (ResNeXt). */
 import type { LayerKind, ResolveContext } from "./kind.js";
 import { fullPadding } from "./pad.js";
-import { activationParams, fail, finiteCount, lastAxis, nearestDivisors, orList, pair, requireImage, requirePositive, slideWindow, withActivation, elementCount, noIntendedShape } from "./shape.js";
+import { activationParams, fail, finiteCount, lastAxis, nearestDivisors, orList, pair, requirePositive, requireSequenceOrImage, sequenceAsImage, slideWindow, withActivation, elementCount, noIntendedShape } from "./shape.js";
 import { withTrailing } from "./dense.js";
 import { activationRows, pairText, weightRows } from "./rows.js";
 import type { ActivationSpec, ShapeResult, WeightOptions } from "./types.js";
@@ -17,6 +17,8 @@ export type ConvConfig = {
   padding: Padding;
   /** Channel groups (1: an ordinary convolution). */
   groups: number;
+  /** Written for a sequence (length x channels): a 1-D convolution, its kernel, stride and dilation `[k, 1]`. */
+  sequence?: true;
   activation?: ActivationSpec;
 } & WeightOptions;
 
@@ -40,6 +42,7 @@ export const conv: LayerKind<"conv"> = {
     },
   },
   resolve(ctx) {
+    const sequence = ctx.inputRank === 2;
     const kf = kernelAndFilters(ctx, "conv");
     const strides = ctx.pairOption("stride", [1, 1]);
     const dilation = ctx.pairOption("dilation", [1, 1]);
@@ -47,6 +50,11 @@ export const conv: LayerKind<"conv"> = {
     const padding = ctx.padding("valid");
     const w = ctx.weights();
     if (!kf || !strides || !dilation || groups === undefined || !padding || !w || !ctx.activationOk) return undefined;
+    if (sequence) {
+      const one = alongSequence(ctx, "conv", { stride: strides, dilation });
+      if (!one) return undefined;
+      return withTrailing({ op: "conv", kernel: [kf.kernel[0], 1], filters: kf.filters, strides: [strides[0], 1], dilation: [dilation[0], 1], padding, groups, sequence: true, ...w }, ctx.activation);
+    }
     return withTrailing({ op: "conv", kernel: kf.kernel, filters: kf.filters, strides, dilation, padding, groups, ...w }, ctx.activation);
   },
   shape(config, input) {
@@ -63,15 +71,20 @@ export const conv: LayerKind<"conv"> = {
     if (config.groups > 1 && config.dilation.some((d) => d > 1)) {
       return fail("NN3007", "dilation", `\`${words} groups ${config.groups}\` cannot also be dilated: nnc's grouped convolution has no dilation.`, "Use `groups` or `dilation`, not both?");
     }
-    const notImage = requireImage(words, input);
+    const notImage = requireSequenceOrImage(words, input);
     if (notImage) return notImage;
+    const image = sequenceAsImage(input) ?? input;
+    if (input.length === 2) {
+      const bad1d = oneDimensional(words, config.kernel, config.strides, config.dilation, config.padding, input);
+      if (bad1d) return bad1d;
+    }
     if (config.groups > 1) {
-      const divides = groupsDivide(words, config.groups, input[2]!, config.filters);
+      const divides = groupsDivide(words, config.groups, image[2]!, config.filters);
       if (divides) return divides;
     }
     const slid = slideWindow({ words, subject: "kernel", noun: "kernel", kernel: config.kernel, strides: config.strides, dilation: config.dilation, padding: config.padding }, input);
     if (!slid.ok) return slid.result;
-    return withActivation(config.activation, [slid.height, slid.width, config.filters], words, slid.warnings);
+    return withActivation(config.activation, input.length === 2 ? [slid.height, config.filters] : [slid.height, slid.width, config.filters], words, slid.warnings);
   },
   params(c, input) {
     const [kh, kw] = c.kernel;
@@ -97,9 +110,15 @@ export const conv: LayerKind<"conv"> = {
     ...weightRows(c),
   ],
   intended: noIntendedShape,
-  tfjs({ config: c }, ctx) {
-    const { input, padding } = fullPadding(ctx, c.kernel, c.dilation, c.padding);
+  tfjs({ config: c, inputShapes }, ctx) {
     const act = ctx.builtin(c.activation);
+    if (inputShapes[0]?.length === 2) {
+      // A 1-D convolution over a sequence (the checker refused dilation and `full` there).
+      const opts = [`name: ${ctx.name}`, `filters: ${c.filters}`, `kernelSize: ${c.kernel[0]}`, `strides: ${c.strides[0]}`, `padding: ${ctx.literal(c.padding)}`, ...(act ? [`activation: ${ctx.literal(act)}`] : []), ...ctx.weightOptions(c)];
+      ctx.applied(`tf.layers.conv1d({ ${opts.join(", ")}${ctx.trainable} })`, ctx.input(), c.activation, true);
+      return;
+    }
+    const { input, padding } = fullPadding(ctx, c.kernel, c.dilation, c.padding);
     const dilated = c.dilation[0] !== 1 || c.dilation[1] !== 1;
     const opts = [
       `name: ${ctx.name}`,
@@ -119,8 +138,32 @@ export const conv: LayerKind<"conv"> = {
   },
 };
 
-export function convText(c: { kernel: readonly [number, number]; filters: number }): string {
-  return `conv ${c.kernel[0]}x${c.kernel[1]}x${c.filters}`;
+export function convText(c: { kernel: readonly [number, number]; filters: number; sequence?: true }): string {
+  return c.sequence ? `conv ${c.kernel[0]}x${c.filters}` : `conv ${c.kernel[0]}x${c.kernel[1]}x${c.filters}`;
+}
+
+/**
+ * On a sequence a window has one axis: a stride or dilation written `2x1` is refused (NN1013),
+ * `2` is read as along the length. Undefined after an error.
+ */
+export function alongSequence(ctx: ResolveContext, word: string, pairs: Record<string, [number, number]>): true | undefined {
+  for (const [key, p] of Object.entries(pairs)) {
+    if (p[0] === p[1]) continue;
+    const o = ctx.layer.options[key];
+    ctx.error("NN1013", `\`${word}\` on a sequence (length x channels) slides along one axis, so its ${key} is one number, not \`${p[0]}x${p[1]}\`.`, o?.value?.range ?? o?.range ?? ctx.layer.op.range, `Write \`${key} ${p[0]}\`.`);
+    return undefined;
+  }
+  return true;
+}
+
+/** What nnc's 1-D windows do not offer (yet): a 2-D kernel on a sequence, dilation, `full` padding. */
+export function oneDimensional(words: string, kernel: readonly [number, number], strides: readonly [number, number], dilation: readonly [number, number], padding: string, input: readonly number[]): ShapeResult | undefined {
+  if (kernel[1] !== 1 || strides[1] !== 1 || dilation[1] !== 1) {
+    return fail("NN3001", "input", `\`${words}\` is a 2-D window, but its input ${input.join("x")} is a sequence (length x channels).`, `Slide along the sequence with a 1-D window (\`conv 5x32\`, \`pool 2\`), or make it an image with \`reshape ${input.join("x")}x1\`?`);
+  }
+  if (dilation[0] > 1) return fail("NN3007", "dilation", `\`${words} dilation ${dilation[0]}\` on a sequence: nnc's 1-D convolution has no dilation yet (TensorFlow.js has no gradient for it).`, "Reshape to an image (`reshape Lx1xC`) and use a 2-D `conv Kx1xF dilation Dx1`?");
+  if (padding === "full") return fail("NN3007", "padding", `\`${words} full\` on a sequence: \`full\` padding is offered for images only.`, "Use `same`, or `valid`?");
+  return undefined;
 }
 
 /** `KxKxF`, or `KxK`/`K` with `filters F`: the kernel and the filters of a conv-like layer. */
@@ -131,6 +174,15 @@ export function kernelAndFilters(ctx: ResolveContext, word: string): { kernel: [
   const filtersOptValue = filtersOpt?.value ? ctx.positiveInt(filtersOpt.value, "the number of filters") : undefined;
   if (!kernel || !first) return undefined;
   const written = ctx.source(first);
+  if (ctx.inputRank === 2 && kernel.length !== 1) {
+    // On a sequence: `KxF` (length x filters).
+    if (kernel.length === 2) {
+      if (filtersOpt) ctx.error("NN1012", `The filters are given twice: \`${written}\` already says ${kernel[1]}.`, filtersOpt.range, `Drop \`filters\`, or write the kernel as \`${kernel[0]}\`.`);
+      return { kernel: [kernel[0]!, kernel[0]!], filters: kernel[1]! };
+    }
+    ctx.error("NN1013", `On a sequence (length x channels) a ${word} kernel is \`KxF\` (length x filters), but \`${written}\` has ${kernel.length} dimensions.`, first.range, `For example \`${word} 5x32\`, or \`reshape\` the input to an image for a 2-D ${word}.`);
+    return undefined;
+  }
   if (kernel.length === 3) {
     if (filtersOpt) ctx.error("NN1012", `The filters are given twice: \`${written}\` already says ${kernel[2]}.`, filtersOpt.range, `Drop \`filters\`, or write the kernel as \`${kernel[0]}x${kernel[1]}\`.`);
     return { kernel: [kernel[0]!, kernel[1]!], filters: kernel[2]! };

@@ -23,12 +23,16 @@ export interface ResolveContext {
   /** The trailing activation, resolved; `activationOk` is false when it was written wrong (reported). */
   readonly activation: ActivationSpec | undefined;
   readonly activationOk: boolean;
+  /** The rank of the layer's input where known (2: a sequence, length x channels). */
+  readonly inputRank: number | undefined;
   /** A number as messages show it (six significant digits). */
   format(n: number): string;
   /** An expression as the spec wrote it (`3x3xc`), for messages. */
   source(e: AstExpr): string;
   /** `5x5x32` → [5, 5, 32]; undefined when a value failed (reported). */
   dims(e: AstExpr, what: string): number[] | undefined;
+  /** Sizes that may be 0: `0x1x0x1` → [0, 1, 0, 1]. */
+  sizes(e: AstExpr, what: string): number[] | undefined;
   /** `2` → [2, 2], `2x1` → [2, 1]. */
   pair(e: AstExpr, what: string): [number, number] | undefined;
   positiveInt(e: AstExpr, what: string): number | undefined;

@@ -32,12 +32,8 @@ function sidesText(s: readonly [number, number, number, number]): string {
 function readSides(ctx: ResolveContext, word: string): [number, number, number, number] | undefined {
   const first = ctx.first;
   if (!first) return [0, 0, 0, 0];
-  const dims = ctx.dims(first, `the sizes of \`${word}\``);
+  const dims = ctx.sizes(first, `the sizes of \`${word}\``);
   if (!dims) return undefined;
-  if (dims.some((n) => !Number.isInteger(n) || n < 0)) {
-    ctx.error("NN3006", `The sizes of \`${word}\` must be whole numbers of 0 or more, but \`${ctx.source(first)}\` is ${dims.join("x")}.`, first.range);
-    return undefined;
-  }
   if (dims.length === 1) return [dims[0]!, dims[0]!, dims[0]!, dims[0]!];
   if (dims.length === 2) return [dims[0]!, dims[0]!, dims[1]!, dims[1]!];
   if (dims.length === 4) return [dims[0]!, dims[1]!, dims[2]!, dims[3]!];

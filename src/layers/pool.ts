@@ -1,7 +1,8 @@
 /** `pool avg 3 stride 2 same` and `global avgpool`: pooling over windows, and over the whole image. */
 import type { LayerKind } from "./kind.js";
 import { fullWindowPadding } from "./pad.js";
-import { noIntendedShape, noMultiplyAdds, noParams, noWeights, ok, pair, requireImage, requirePositive, slideWindow } from "./shape.js";
+import { noIntendedShape, noMultiplyAdds, noParams, noWeights, ok, pair, requirePositive, requireSequenceOrImage, sequenceAsImage, slideWindow } from "./shape.js";
+import { alongSequence, oneDimensional } from "./conv.js";
 import { pairText } from "./rows.js";
 import type { Padding } from "../language/vocabulary.js";
 import { COMMON, WINDOW } from "./words.js";
@@ -12,13 +13,15 @@ export interface PoolConfig {
   size: [number, number];
   strides: [number, number];
   padding: Padding;
+  /** Written for a sequence: a 1-D window, `[k, 1]`. */
+  sequence?: true;
 }
 export interface GlobalPoolConfig {
   op: "global_pool";
   mode: "max" | "avg";
 }
 
-const poolText = (c: PoolConfig): string => `pool ${c.mode === "avg" ? "avg " : ""}${pair(c.size)}`;
+const poolText = (c: PoolConfig): string => `pool ${c.mode === "avg" ? "avg " : ""}${c.sequence ? c.size[0] : pair(c.size)}`;
 
 export const pool: LayerKind<"pool"> = {
   words: {
@@ -43,17 +46,25 @@ export const pool: LayerKind<"pool"> = {
     const padding = ctx.padding("valid");
     const mode = ctx.exclusive(["max", "avg"], "max");
     if (!size || !strides || !padding || !mode) return undefined;
+    if (ctx.inputRank === 2) {
+      if (!alongSequence(ctx, "pool", { stride: strides }) || (ctx.first && !alongSequence(ctx, "pool", { window: size }))) return undefined;
+      return { op: "pool", mode: mode as "max" | "avg", size: [size[0], 1], strides: [strides[0], 1], padding, sequence: true };
+    }
     return { op: "pool", mode: mode as "max" | "avg", size, strides, padding };
   },
   shape(config, input) {
     const words = poolText(config);
     const bad = requirePositive("size", `The window of \`pool\``, pair(config.size), config.size) ?? requirePositive("stride", `The stride of \`${words}\``, pair(config.strides), config.strides);
     if (bad) return bad;
-    const notImage = requireImage(words, input);
+    const notImage = requireSequenceOrImage(words, input);
     if (notImage) return notImage;
+    if (input.length === 2) {
+      const bad1d = oneDimensional(words, config.size, config.strides, [1, 1], config.padding, input);
+      if (bad1d) return bad1d;
+    }
     const slid = slideWindow({ words, subject: "size", noun: "window", kernel: config.size, strides: config.strides, dilation: [1, 1], padding: config.padding }, input);
     if (!slid.ok) return slid.result;
-    return ok([slid.height, slid.width, input[2]!], slid.warnings);
+    return ok(input.length === 2 ? [slid.height, input[1]!] : [slid.height, slid.width, input[2]!], slid.warnings);
   },
   params: noParams,
   weights: noWeights,
@@ -68,7 +79,12 @@ export const pool: LayerKind<"pool"> = {
     ["padding", c.padding],
   ],
   intended: noIntendedShape,
-  tfjs({ config: c }, ctx) {
+  tfjs({ config: c, inputShapes }, ctx) {
+    if (inputShapes[0]?.length === 2) {
+      const fn = c.mode === "max" ? "maxPooling1d" : "averagePooling1d";
+      ctx.applied(`tf.layers.${fn}({ name: ${ctx.name}, poolSize: ${c.size[0]}, strides: ${c.strides[0]}, padding: ${ctx.literal(c.padding)} })`, ctx.input(), undefined);
+      return;
+    }
     const { input, padding } = fullWindowPadding(ctx, c.size, c.padding);
     const fn = c.mode === "max" ? "maxPooling2d" : "averagePooling2d";
     ctx.applied(`tf.layers.${fn}({ name: ${ctx.name}, poolSize: ${ctx.literal(c.size)}, strides: ${ctx.literal(c.strides)}, padding: ${ctx.literal(padding)} })`, input, undefined);
@@ -89,7 +105,7 @@ export const globalPool: LayerKind<"global_pool"> = {
         max: { value: "flag", summary: "global max pooling" },
       },
       activation: false,
-      summary: "pool each channel over all positions: HxWxC → C",
+      summary: "pool each channel over all positions: HxWxC (or LxC) → C",
       example: "global avgpool",
     },
   },
@@ -102,9 +118,9 @@ export const globalPool: LayerKind<"global_pool"> = {
     return mode ? { op: "global_pool", mode: mode.startsWith("avg") ? "avg" : "max" } : undefined;
   },
   shape(config, input) {
-    const notImage = requireImage(`global ${config.mode}pool`, input);
+    const notImage = requireSequenceOrImage(`global ${config.mode}pool`, input);
     if (notImage) return notImage;
-    return ok([input[2]!]);
+    return ok([input[input.length - 1]!]);
   },
   params: noParams,
   weights: noWeights,
@@ -114,7 +130,8 @@ export const globalPool: LayerKind<"global_pool"> = {
   baseName: () => "global_pool",
   rows: (c) => [["mode", c.mode]],
   intended: noIntendedShape,
-  tfjs({ config: c }, ctx) {
-    ctx.applied(`tf.layers.${c.mode === "avg" ? "globalAveragePooling2d" : "globalMaxPooling2d"}({ name: ${ctx.name} })`, ctx.input(), undefined);
+  tfjs({ config: c, inputShapes }, ctx) {
+    const d = inputShapes[0]?.length === 2 ? "1d" : "2d";
+    ctx.applied(`tf.layers.${c.mode === "avg" ? "globalAveragePooling" : "globalMaxPooling"}${d}({ name: ${ctx.name} })`, ctx.input(), undefined);
   },
 };

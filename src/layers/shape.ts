@@ -154,6 +154,25 @@ export function reshapeHint(shape: Shape): string {
 // Pieces shared by several rules
 
 /** Conv, pool and global pool take an image: height x width x channels. */
+/**
+ * A window over a sequence (length x channels, rank 2) is the image rule with a width of 1: the
+ * kernel, stride and dilation are `[k, 1]` there. Undefined when the input is an image.
+ */
+export function sequenceAsImage(input: Shape): number[] | undefined {
+  return input.length === 2 ? [input[0]!, 1, input[1]!] : undefined;
+}
+
+/** Conv, pool and global pool take a sequence (length x channels) or an image (height x width x channels). */
+export function requireSequenceOrImage(words: string, input: Shape): ShapeResult | undefined {
+  if (input.length === 2 || input.length === 3) return undefined;
+  return fail(
+    "NN3001",
+    "input",
+    `\`${words}\` needs an image (height x width x channels, rank 3) or a sequence (length x channels, rank 2), but its input is ${formatShape(input)} (rank ${input.length}).`,
+    reshapeHint(input),
+  );
+}
+
 export function requireImage(words: string, input: Shape): ShapeResult | undefined {
   if (input.length === 3) return undefined;
   return fail(
@@ -177,17 +196,22 @@ export interface Window {
 }
 
 /** Slides a (dilated) window over the height and width of an image input. */
-export function slideWindow(w: Window, input: Shape): { ok: true; height: number; width: number; warnings: ShapeWarning[] } | { ok: false; result: ShapeResult } {
+export function slideWindow(w: Window, given: Shape): { ok: true; height: number; width: number; warnings: ShapeWarning[] } | { ok: false; result: ShapeResult } {
+  // A sequence (length x channels) slides as an image one column wide; its messages speak of positions.
+  const sequence = given.length === 2;
+  const input = sequenceAsImage(given) ?? given;
   const [h, wd] = [input[0]!, input[1]!];
+  const one = (p: readonly [number, number]): string => (sequence ? `${p[0]}` : pair(p));
   const spans = [effectiveKernel(w.kernel[0], w.dilation[0]), effectiveKernel(w.kernel[1], w.dilation[1])] as const;
   const height = windowLength(h, w.kernel[0], w.strides[0], w.dilation[0], w.padding);
   const width = windowLength(wd, w.kernel[1], w.strides[1], w.dilation[1], w.padding);
   if (height < 1 || width < 1) {
     const dilated = w.dilation[0] > 1 || w.dilation[1] > 1;
-    const spanWords = `${spans[0]}x${spans[1]}`;
+    const spanWords = sequence ? `${spans[0]} positions` : `${spans[0]}x${spans[1]}`;
+    const atLeast = sequence ? `of at least ${spanWords}` : `at least ${spanWords}`;
     const message = dilated
-      ? `\`${w.words} dilation ${pair(w.dilation)}\` spans ${spanWords}, so with \`valid\` padding it needs an input at least ${spanWords}, but its input is ${formatShape(input)}.`
-      : `\`${w.words}\` with \`valid\` padding needs an input at least ${spanWords}, but its input is ${formatShape(input)}.`;
+      ? `\`${w.words} dilation ${one(w.dilation)}\` spans ${spanWords}, so with \`valid\` padding it needs an input ${atLeast}, but its input is ${formatShape(given)}.`
+      : `\`${w.words}\` with \`valid\` padding needs an input ${atLeast}, but its input is ${formatShape(given)}.`;
     return { ok: false, result: fail("NN3002", w.subject, message, `Use \`same\` padding, or a smaller ${w.noun}?`) };
   }
   const warnings: ShapeWarning[] = [];
@@ -198,14 +222,14 @@ export function slideWindow(w: Window, input: Shape): { ok: true; height: number
     const droppedColumns = spans[1] >= w.strides[1] ? (wd - spans[1]) % w.strides[1] : 0;
     if (droppedRows > 0 || droppedColumns > 0) {
       const parts: string[] = [];
-      if (droppedRows > 0) parts.push(`the last ${plural(droppedRows, "row")}`);
+      if (droppedRows > 0) parts.push(`the last ${plural(droppedRows, sequence ? "position" : "row")}`);
       if (droppedColumns > 0) parts.push(`the last ${plural(droppedColumns, "column")}`);
-      const stride = w.strides[0] === 1 && w.strides[1] === 1 ? "" : ` with \`stride ${pair(w.strides)}\``;
+      const stride = w.strides[0] === 1 && w.strides[1] === 1 ? "" : ` with \`stride ${one(w.strides)}\``;
       warnings.push(
         warn(
           "NN3101",
           w.subject,
-          `\`${w.words}\`${stride} and \`valid\` padding does not tile its ${formatShape(input)} input: it drops ${parts.join(" and ")}.`,
+          `\`${w.words}\`${stride} and \`valid\` padding does not tile its ${formatShape(given)} input: it drops ${parts.join(" and ")}.`,
           "Use `same` padding to keep them, or sizes that tile exactly?",
         ),
       );

@@ -146,6 +146,23 @@ export class Evaluator {
     return ok ? out : undefined;
   }
 
+  /** Sizes that may be 0 (padding, cropping): `0x1x0x1` → [0, 1, 0, 1]. */
+  sizes(e: AstExpr, env: Env, what: string): number[] | undefined {
+    const parts = e.kind === "dims" ? e.parts : [e];
+    const out: number[] = [];
+    let ok = true;
+    const each = parts.length > 1 ? `each size in ${what}` : what;
+    for (const p of parts) {
+      const v = this.number(p, env, each);
+      if (v === undefined) ok = false;
+      else if (!Number.isInteger(v) || v < 0 || v > 2 ** 31 - 1) {
+        this.diagnostics.push(diag("NN3006", `${capitalise(each)} must be a whole number of 0 or more, but it is ${formatNumber(v)}.`, p.range));
+        ok = false;
+      } else out.push(v);
+    }
+    return ok ? out : undefined;
+  }
+
   /** `2` → [2, 2]; `2x1` → [2, 1]. */
   pair(e: AstExpr, env: Env, what: string): [number, number] | undefined {
     const d = this.dims(e, env, what);

@@ -29,7 +29,7 @@ export class LayerResolver {
     private readonly diagnostics: Diagnostic[],
   ) {}
 
-  resolve(layer: AstLayer, env: Env): ResolvedLayer {
+  resolve(layer: AstLayer, env: Env, inputRank?: number): ResolvedLayer {
     const op = layer.op.name;
     const subjects: Partial<Record<ShapeErrorSubject, Range>> = { layer: layer.op.range };
     const out: ResolvedLayer = { config: undefined, subjects, frozen: layer.options["frozen"] !== undefined };
@@ -66,7 +66,7 @@ export class LayerResolver {
     if (first) subjects[positionalSubject(op)] = first.range;
     const kind = kindOfWord(op);
     if (kind?.resolve) {
-      out.config = kind.resolve(this.context(layer, env, first, activation, activationOk, subjects));
+      out.config = kind.resolve(this.context(layer, env, first, activation, activationOk, subjects, inputRank));
     } else if (activation) {
       // A lone activation: `relu`, `leaky_relu(0.1)`.
       out.config = { op: "activation", activation };
@@ -75,15 +75,17 @@ export class LayerResolver {
   }
 
   /** What a kind's `resolve` reads its words through: values in this scope, defaults, errors. */
-  private context(layer: AstLayer, env: Env, first: AstExpr | undefined, activation: ActivationSpec | undefined, activationOk: boolean, subjects: Partial<Record<ShapeErrorSubject, Range>>): ResolveContext {
+  private context(layer: AstLayer, env: Env, first: AstExpr | undefined, activation: ActivationSpec | undefined, activationOk: boolean, subjects: Partial<Record<ShapeErrorSubject, Range>>, inputRank: number | undefined): ResolveContext {
     return {
       layer,
+      inputRank,
       first,
       activation,
       activationOk,
       format: formatNumber,
       source: exprSource,
       dims: (e, what) => this.ev.dims(e, env, what),
+      sizes: (e, what) => this.ev.sizes(e, env, what),
       pair: (e, what) => this.ev.pair(e, env, what),
       positiveInt: (e, what) => this.ev.positiveInt(e, env, what),
       number: (e, what) => this.ev.number(e, env, what),

@@ -323,7 +323,7 @@ export class ModelExpander {
       this.sawInput = true;
       this.shaped++;
     }
-    const resolved = this.resolver.resolve(item, env);
+    const resolved = this.resolver.resolve(item, env, flow.shape?.length);
     if (!resolved.config) {
       // A value of this layer is wrong (already reported). Where its output shape is clear
       // anyway (a dropout keeps its input's), go on with it: a later mistake in the same
