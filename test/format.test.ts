@@ -196,6 +196,54 @@ describe("the canonical layout", () => {
   });
 });
 
+describe("merges", () => {
+  const cases: [string, string, string][] = [
+    [
+      "a merge on one line, its branches and kept names spaced like any words",
+      "model m {\n  input 8x8x4\n  keep   e1\n  concat{conv 1x1x4 relu}{ }e1   name c1\n  conv 1x1x4->add {conv 1x1x8}{conv 1x1x8 -> relu}\n}\n",
+      "model m {\n  input 8x8x4\n  keep e1\n  concat { conv 1x1x4 relu } { } e1 name c1\n  conv 1x1x4 -> add { conv 1x1x8 } { conv 1x1x8 -> relu }\n}\n",
+    ],
+    [
+      "branches continued on the next lines sit under the first `{`, `->` chains and all",
+      "model m {\n  input 8x8x4\n  concat { conv 1x1x4 relu }\n  { conv 1x1x4 relu -> conv 3x3x8 relu same }\n      { pool 3 stride 1 same->conv 1x1x4 } name mixed\n  multiply { conv 1x1x4 sigmoid }\n{ }\n}\n",
+      "model m {\n  input 8x8x4\n  concat { conv 1x1x4 relu }\n         { conv 1x1x4 relu -> conv 3x3x8 relu same }\n         { pool 3 stride 1 same -> conv 1x1x4 } name mixed\n  multiply { conv 1x1x4 sigmoid }\n           { }\n}\n",
+    ],
+    [
+      "the lines inside a branch that begins with code on its `{`'s line sit under that code, after `->` one level further, its `}` under its `{`",
+      "model m {\n  input 8x8x4\n  concat { conv 1x1x4 relu\n  conv 3x3x4 same }\n  { conv 1x1x4 ->\n  conv 3x3x4 same\n  }\n}\n",
+      "model m {\n  input 8x8x4\n  concat { conv 1x1x4 relu\n           conv 3x3x4 same }\n         { conv 1x1x4 ->\n             conv 3x3x4 same\n         }\n}\n",
+    ],
+    [
+      "branches written as blocks, `} {` or with the next `{` under the `}`, are indented as blocks",
+      "model m {\n  input 8x8x4\n  add {\nconv 1x1x4\n      } {\n  conv 3x3x4 same\n}\n  concat {\n conv 1x1x4\n  }\n    {\n  conv 1x1x4\n    }\n}\n",
+      "model m {\n  input 8x8x4\n  add {\n    conv 1x1x4\n  } {\n    conv 3x3x4 same\n  }\n  concat {\n    conv 1x1x4\n  }\n  {\n    conv 1x1x4\n  }\n}\n",
+    ],
+    [
+      "comments and blank lines between branches sit with the branch after them",
+      "model m {\n  input 8x8x4\n  concat { conv 1x1x4 }   # one\n# the second branch\n      { conv 3x3x4 same }     # two\n\n    # the third\n   { }\n  dense 2\n}\n",
+      "model m {\n  input 8x8x4\n  concat { conv 1x1x4 }   # one\n         # the second branch\n         { conv 3x3x4 same }     # two\n\n         # the third\n         { }\n  dense 2\n}\n",
+    ],
+    [
+      "merges nested in branches, in `repeat` and in blocks",
+      "block inc(c) {\nconcat { conv 1x1xc }\n{ concat { conv 1x1xc } { conv 3x3xc same }\n{ pool 3 stride 1 same } }\n}\nmodel m {\n  input 8x8x4\n  repeat 2 {\n  add { inc(4) }\n  { conv 1x1x12 }\n  }\nrepeat 2 concat { conv 1x1x4 }\n  residual { multiply { global avgpool -> dense 12 sigmoid -> reshape 1x1x12 }\n  }\n}\n",
+      "block inc(c) {\n  concat { conv 1x1xc }\n         { concat { conv 1x1xc } { conv 3x3xc same }\n                  { pool 3 stride 1 same } }\n}\n\nmodel m {\n  input 8x8x4\n  repeat 2 {\n    add { inc(4) }\n        { conv 1x1x12 }\n  }\n  repeat 2 concat { conv 1x1x4 }\n  residual { multiply { global avgpool -> dense 12 sigmoid -> reshape 1x1x12 }\n  }\n}\n",
+    ],
+  ];
+
+  it.each(cases)("%s", (name, input, expected) => {
+    const r = formatText(input);
+    expect(r.diagnostics).toEqual([]);
+    expect(r.text).toBe(expected);
+    expect(formatText(r.text).text, `${name}: not idempotent`).toBe(r.text);
+    assertSound(input, name);
+  });
+
+  it("leaves a formatted Inception block as it is", () => {
+    const text = "block inception(c) {\n  concat { conv 1x1xc relu }\n         { conv 1x1xc relu -> conv 3x3xc relu same }\n         { conv 1x1xc relu\n           conv 5x5xc relu same }  # two lines\n         { pool 3 stride 1 same -> conv 1x1xc relu } name mixed\n}\n";
+    expect(formatText(text)).toEqual({ text, changed: false, diagnostics: [] });
+  });
+});
+
 describe("syntax errors", () => {
   const broken: [string, string, string][] = [
     ["an unclosed body", "model m {\n    input 10\n", "NN1004"],

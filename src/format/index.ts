@@ -7,7 +7,7 @@
 import { sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { parse } from "../parser/index.js";
 import { tokenize } from "../parser/tokens.js";
-import { layout } from "./layout.js";
+import { layout, mergeBranches } from "./layout.js";
 
 export interface FormatResult {
   /** The formatted text; the input itself when it has syntax errors. */
@@ -24,11 +24,12 @@ export function formatText(text: string): FormatResult {
   // Only syntax errors stop the formatter: with those the layout of the file is uncertain.
   // A misspelt option or an unknown name (NN2xxx and later) leaves every line's tokens
   // readable, and formatting such a file is as safe as any other.
-  const errors = parse(text).diagnostics.filter((d) => d.severity === "error" && d.code.startsWith("NN1"));
+  const parsed = parse(text);
+  const errors = parsed.diagnostics.filter((d) => d.severity === "error" && d.code.startsWith("NN1"));
   if (errors.length > 0) return { text, changed: false, diagnostics: sortDiagnostics(errors) };
   // Line endings follow the file's first one (CRLF stays CRLF); a byte-order mark stays.
   const eol = /\r\n?|\n/.exec(text)?.[0] === "\r\n" ? "\r\n" : "\n";
-  const body = layout(tokenize(text), eol);
+  const body = layout(tokenize(text), eol, mergeBranches(parsed.ast));
   const formatted = text.startsWith(BOM) && body !== "" ? BOM + body : body;
   return { text: formatted, changed: formatted !== text, diagnostics: [] };
 }

@@ -5,8 +5,14 @@
  * author put them, and decides only the white space within lines, the indentation, the blank
  * lines and where trailing comments sit. docs/LANGUAGE.md ("Formatting") lists the rules.
  *
+ * A merge's branches (`concat { a } { b }`) are the one place where a line may begin with a
+ * `{`: a branch continued on the next line sits under the merge's first `{`, and the lines
+ * inside a branch that began with code on its `{`'s line sit under that code. Which `{`
+ * opens a branch comes from the AST (`mergeBranches`), since tokens alone do not say.
+ *
  * Only called on text without syntax errors (see formatText).
  */
+import { childBodies, type AstFile, type AstItem } from "../parser/index.js";
 import type { SourceToken } from "../parser/tokens.js";
 
 const INDENT = "  ";
@@ -42,48 +48,95 @@ interface OutLine {
   endsLongDeclaration: boolean;
 }
 
-/** The formatted text: `eol` between lines and after the last, nothing for a file of white space. */
-export function layout(tokens: readonly SourceToken[], eol: string): string {
+/**
+ * The `{` of each branch of each merge in `ast`, by offset, to the offset of the first
+ * branch's `{` of the same merge.
+ */
+export function mergeBranches(ast: AstFile): Map<number, number> {
+  const branches = new Map<number, number>();
+  const walk = (items: readonly AstItem[]): void => {
+    for (const item of items) {
+      if (item.kind === "merge") {
+        const first = item.operands.find((o) => o.kind === "branch");
+        for (const o of item.operands) if (o.kind === "branch" && first) branches.set(o.range.start.offset, first.range.start.offset);
+      }
+      for (const body of childBodies(item)) walk(body);
+    }
+  };
+  for (const d of ast.declarations) if (d.kind === "model" || d.kind === "block") walk(d.body);
+  return branches;
+}
+
+/** An open bracket: the indentation of the line that opened it, and that of the lines inside it. */
+interface Open {
+  lineIndent: number;
+  inner: number;
+}
+
+/**
+ * The formatted text: `eol` between lines and after the last, nothing for a file of white
+ * space. `branches` is `mergeBranches(ast)` of the same text.
+ */
+export function layout(tokens: readonly SourceToken[], eol: string, branches: ReadonlyMap<number, number> = new Map()): string {
   const gaps = spacing(tokens.filter((t) => t.kind !== "Comment"));
   const lines = sourceLines(tokens);
   const out: OutLine[] = [];
-  const stack: number[] = []; // for each open bracket, the level of the line that opened it
+  const stack: Open[] = [];
+  const braceColumns = new Map<number, number>(); // where each branch's `{` was written, by its offset
   let continued = false; // the last line with code ended in `->`
   let previous: SourceLine | undefined;
+  let previousCode: { line: SourceLine; indent: number } | undefined; // the last line with code
   let declarationLine = -1; // where the declaration being read began
-  for (const line of lines) {
+  /** Where a line that begins with `first` goes, when that is a branch continued from the line before. */
+  const continuation = (first: SourceToken | undefined): number | undefined => {
+    const firstBranch = first?.kind === "LCurly" ? branches.get(first.offset) : undefined;
+    if (firstBranch === undefined || firstBranch === first!.offset) return undefined;
+    // `} {` style: a branch whose `}` began its own line is followed at that line's indentation.
+    if (previousCode && previousCode.line.code[0]!.kind === "RCurly") return previousCode.indent;
+    return braceColumns.get(firstBranch);
+  };
+  // The first code token of each line or, on a comment-only line, of the next line with code.
+  const nextCode: (SourceToken | undefined)[] = [];
+  for (let i = lines.length - 1; i >= 0; i--) nextCode[i] = lines[i]!.code[0] ?? nextCode[i + 1];
+  lines.forEach((line, lineIndex) => {
     const first = line.code[0];
     const startsClosed = first !== undefined && CLOSERS.has(first.kind);
     const top = stack[stack.length - 1];
-    const level = startsClosed ? (top ?? 0) : (top === undefined ? 0 : top + 1) + (continued ? 1 : 0);
+    // A comment between two branches sits with the branch after it.
+    const indent = continuation(nextCode[lineIndex]) ?? (startsClosed ? (top?.lineIndent ?? 0) : (top?.inner ?? 0) + (continued ? INDENT.length : 0));
     const startsDeclaration = first !== undefined && stack.length === 0 && DECLARATIONS.has(first.kind);
     if (startsDeclaration) declarationLine = line.line;
     let endsLongDeclaration = false;
-    let code = INDENT.repeat(level);
-    for (const t of line.code) {
+    let code = " ".repeat(indent);
+    line.code.forEach((t, i) => {
       code += (t === first ? "" : gaps.get(t)) + t.image;
-      if (OPENERS.has(t.kind)) stack.push(level);
-      else if (CLOSERS.has(t.kind)) {
+      if (OPENERS.has(t.kind)) {
+        // The lines inside a branch that began with code on its `{`'s line sit under that code.
+        const hangs = t.kind === "LCurly" && branches.has(t.offset) && i + 1 < line.code.length;
+        if (branches.has(t.offset)) braceColumns.set(t.offset, code.length - 1);
+        stack.push({ lineIndent: indent, inner: hangs ? code.length + 1 : indent + INDENT.length });
+      } else if (CLOSERS.has(t.kind)) {
         stack.pop();
         if (t.kind === "RCurly" && stack.length === 0) endsLongDeclaration = declarationLine < line.line;
       }
-    }
+    });
     const last = line.code[line.code.length - 1];
     const previousOpens = previous !== undefined && previous.code.length > 0 && OPENERS.has(previous.code[previous.code.length - 1]!.kind);
     out.push({
       code,
-      indent: level * INDENT.length,
+      indent,
       comment: line.comment?.image.trimEnd(),
       commentColumn: line.comment?.column ?? 0,
-      shift: level * INDENT.length - (line.code[0] ?? line.comment!).column,
+      shift: indent - (line.code[0] ?? line.comment!).column,
       blankBefore: previous !== undefined && line.line - previous.line > 1 && !previousOpens && !startsClosed,
       hasCode: first !== undefined,
       startsDeclaration,
       endsLongDeclaration,
     });
     if (last) continued = last.kind === "Arrow";
+    if (first) previousCode = { line, indent };
     previous = line;
-  }
+  });
   separateDeclarations(out);
   const columns = commentColumns(out);
   const texts: string[] = [];
