@@ -58,10 +58,16 @@ export function layerWordTable(): Record<string, LayerKindInfo> {
   return table;
 }
 
+/** Head word → kind, made once (no prototype: `constructor` is no word). */
+let byWord: Map<string, LayerKind<LayerOp>> | undefined;
+
 /** The kind a head word writes (`global` → global_pool), if any. */
 export function kindOfWord(word: string): LayerKind<LayerOp> | undefined {
-  for (const kind of Object.values(LAYERS) as LayerKind<LayerOp>[]) if (kind.words?.word === word) return kind;
-  return undefined;
+  if (!byWord) {
+    byWord = new Map();
+    for (const kind of Object.values(LAYERS) as LayerKind<LayerOp>[]) if (kind.words) byWord.set(kind.words.word, kind);
+  }
+  return byWord.get(word);
 }
 
 /** Which part of a layer its first positional value is (`conv`'s kernel), for error ranges. */
