@@ -63,6 +63,27 @@ describe("every layer kind trains the loss down", () => {
     it(name, async () => falls(await trainSpec(image(layers))), 120_000);
   }
 
+  // Issue 14's kinds: each trains through the generated code on cpu, and on wasm to the same losses.
+  const modern: Record<string, string> = {
+    "branches and merges: concat, add, multiply and a kept tensor": " pool 2\n conv 3x3x4 relu same\n keep e1\n concat { conv 1x1x4 relu } { conv 1x1x2 relu -> conv 3x3x4 relu same } { pool 3 stride 1 same }\n concat { batchnorm relu -> conv 3x3x4 same no_bias }\n multiply { global avgpool -> dense 4 relu -> dense 16 sigmoid -> reshape 1x1x16 }\n add { conv 3x3x16 same } { }\n upsample 2 -> pool 2\n concat e1\n global avgpool -> dense 10 softmax",
+    "grouped, depthwise, separable and transposed convs": " conv 3x3x8 relu same\n conv 3x3x8 groups 4 same relu\n depthwise 3x3 multiplier 2 stride 2 same relu6\n separable 3x3x8 same relu\n upconv 2x2x4 stride 2 same relu\n upconv 3x3x4 stride 2\n global avgpool -> dense 10 softmax",
+    "upsampling, padding, cropping and a zero-channel shortcut": " conv 3x3x4 same relu\n upsample 2 bilinear -> pool 2\n pad 0x1x0x1 -> conv 3x3x4 stride 2 relu\n pad 1 -> crop 1\n residual { conv 3x3x8 stride 2 same relu } skip { pool 1 stride 2 -> pad channels 4 }\n global avgpool -> dense 10 softmax",
+    "today's activations": " conv 3x3x4 relu6\n swish\n conv 3x3x4 gelu\n hard_swish\n conv 3x3x4 hard_sigmoid same\n silu\n flatten -> dense 10 softmax",
+    "sequences: 1-D conv and pooling": " reshape 14x14\n conv 3x8 relu same\n pool 2\n conv 3 filters 8 stride 2 relu\n pool avg 2 same\n global maxpool -> dense 10 softmax",
+  };
+  for (const [name, layers] of Object.entries(modern)) {
+    it(`${name}, on cpu and on wasm alike`, async () => {
+      const cpu = await trainSpec(image(layers));
+      falls(cpu);
+      const wasm = await trainSpec(image(layers), { backend: "wasm" });
+      const losses = (r: TrainResult): number[] => r.history.map((h) => h.loss);
+      // The same losses to 1e-4 relative (float32 sums in another order). A wrong gradient shows:
+      // the cpu backend's average-pool gradient at a \`same\` border (now cpu-kernels.ts) moved
+      // the sequence model's loss by 3% within 4 epochs.
+      for (const [i, l] of losses(wasm).entries()) expect(Math.abs(l - losses(cpu)[i]!), `epoch ${i + 1}: wasm ${l}, cpu ${losses(cpu)[i]}`).toBeLessThan(1e-4 * losses(cpu)[i]!);
+    }, 180_000);
+  }
+
   it("with normalisation, augmentation, a schedule, clipping and weight decay", async () => {
     const result = await trainSpec(
       image(" conv 3x3x4 relu same -> pool 2\n flatten -> dense 10 softmax", " normalize standard\n augment flip horizontal, crop 28x28 pad 2, jitter brightness 0.1 contrast 0.1\n schedule warmup(1) then cosine\n clip norm 1.0\n weight_decay 1e-4\n"),
