@@ -202,6 +202,47 @@ export function geluNewModel(): tf.LayersModel {
   return tf.model({ name: "gelu_new", inputs: input, outputs: y });
 }
 
+/**
+ * Sequences (length x channels): Conv1D (strides, same/valid, dilation, with and without
+ * bias, activations), max and average pools (same with uneven padding, valid, strides other than
+ * the window), batchnorm and PReLU on channels-first sequences, both global pools, a merge.
+ */
+function sequence1dModel(): tf.LayersModel {
+  const input = tf.input({ shape: [23, 3], name: "input1" });
+  let x = apply(tf.layers.conv1d({ name: "conv1", filters: 5, kernelSize: 4, padding: "same", activation: "relu" }), input);
+  x = apply(tf.layers.maxPooling1d({ name: "pool1", poolSize: 3, strides: 2, padding: "same" }), x);
+  x = apply(tf.layers.conv1d({ name: "conv2", filters: 6, kernelSize: 3, strides: 2, padding: "valid", useBias: false, activation: "tanh" }), x);
+  x = apply(tf.layers.averagePooling1d({ name: "pool2", poolSize: 3, strides: 1, padding: "same" }), x);
+  x = apply(tf.layers.batchNormalization({ name: "bn1" }), x);
+  x = apply(tf.layers.prelu({ name: "prelu1" }), x);
+  const a = apply(tf.layers.conv1d({ name: "conv3", filters: 4, kernelSize: 2, dilationRate: 2, padding: "same", activation: "swish" }), x);
+  const b = apply(tf.layers.conv1d({ name: "conv4", filters: 4, kernelSize: 3, padding: "same" }), x);
+  const c = apply(tf.layers.averagePooling1d({ name: "pool3", poolSize: 2, strides: 1, padding: "valid" }), apply(tf.layers.add({ name: "add1" }), [a, b]));
+  const d = apply(tf.layers.maxPooling1d({ name: "pool4", poolSize: 2, padding: "valid" }), c);
+  const max = apply(tf.layers.globalMaxPooling1d({ name: "gmax1" }), d);
+  const avg = apply(tf.layers.globalAveragePooling1d({ name: "gavg1" }), c);
+  const both = apply(tf.layers.concatenate({ name: "cat1" }), [max, avg]);
+  return tf.model({ name: "sequence1d", inputs: input, outputs: apply(tf.layers.dense({ name: "dense1", units: 3 }), both) });
+}
+
+/** Issue 14's sequence spec, and one with every 1-D option nnc writes: built by the real emitter (`buildSpec`). */
+export const SEQUENCE_SPEC = `model seq1d {
+  input 100x8 -> conv 5x16 relu same -> pool 2 -> conv 3 filters 32 stride 2 -> pool avg 2 same -> global maxpool -> dense 2 softmax
+}
+
+model seq1d_more {
+  input 31x3
+  conv 4x6 same no_bias swish
+  pool 3 stride 2 same
+  conv 3x5 stride 2 same tanh
+  pool avg 3 stride 1 same
+  pool avg 2 stride 1 valid
+  batchnorm prelu
+  global avgpool
+  dense 4
+}
+`;
+
 /** The stock TF.js layers of issue 14, one model each, by name. */
 export function buildModernModels(): Map<string, tf.LayersModel> {
   return new Map([
@@ -213,6 +254,7 @@ export function buildModernModels(): Map<string, tf.LayersModel> {
     ["concat", concatModel()],
     ["multiply", multiplyModel()],
     ["activations", activationsModel()],
+    ["sequence1d", sequence1dModel()],
   ]);
 }
 

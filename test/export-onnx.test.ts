@@ -14,7 +14,7 @@ import onnxProto from "onnx-proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exportCommand } from "../src/cli/export-command.js";
 import { exportOnnx, ExportError, isNncOnnx, readModelFolder, type OnnxOptions } from "../src/export/index.js";
-import { buildEveryLayer, buildModernModels, buildSpec, customModernModel, geluNewModel, oneGroupModel, maxDifference, randomInputs, randomiseWeights, writeRun } from "./export-models.js";
+import { buildEveryLayer, buildModernModels, buildSpec, customModernModel, geluNewModel, oneGroupModel, maxDifference, randomInputs, randomiseWeights, SEQUENCE_SPEC, writeRun } from "./export-models.js";
 
 const dir = mkdtempSync(join(tmpdir(), "nnc-export-onnx-"));
 let models: Map<string, tf.LayersModel>;
@@ -64,8 +64,9 @@ describe("ONNX export of the modern layer kinds (issue 14)", () => {
   let modern: Map<string, tf.LayersModel>;
   /** The largest difference per model and opset, printed at the end. */
   const measured: string[] = [];
-  beforeAll(() => {
+  beforeAll(async () => {
     modern = buildModernModels();
+    for (const [name, model] of await buildSpec(SEQUENCE_SPEC, dir, "sequences")) modern.set(name, model);
     modern.set("custom", customModernModel());
     modern.set("one_group", oneGroupModel());
     modern.set("gelu_new", geluNewModel());
@@ -74,7 +75,7 @@ describe("ONNX export of the modern layer kinds (issue 14)", () => {
     if (measured.length) console.log(`largest differences (ONNX Runtime vs TF.js):\n${measured.join("\n")}`);
   });
   const opsets: Record<string, number[]> = { activations: [13, 14, 17, 18, 20, 21], gelu_new: [13, 20], custom: [13, 14, 20, 21] };
-  for (const name of ["depthwise", "separable", "transpose", "upsample", "crop", "concat", "multiply", "activations", "gelu_new", "custom", "one_group"]) {
+  for (const name of ["depthwise", "separable", "transpose", "upsample", "crop", "concat", "multiply", "activations", "gelu_new", "custom", "one_group", "sequence1d", "seq1d", "seq1d_more"]) {
     for (const opset of opsets[name] ?? [13, 21]) {
       it(`gives TF.js's outputs for \`${name}\` at opset ${opset}`, async () => {
         const model = modern.get(name)!;

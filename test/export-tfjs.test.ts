@@ -18,7 +18,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { exportCommand } from "../src/cli/export-command.js";
 import { exportTfjs, readModelFolder } from "../src/export/index.js";
 import { dilatedConv2d } from "../src/runtime/layers.js";
-import { buildEveryLayer, buildModernModels, buildSpec, customModernModel, maxDifference, oneGroupModel, randomInputs, randomiseWeights, writeRun } from "./export-models.js";
+import { buildEveryLayer, buildModernModels, buildSpec, customModernModel, maxDifference, oneGroupModel, randomInputs, randomiseWeights, SEQUENCE_SPEC, writeRun } from "./export-models.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const dir = mkdtempSync(join(tmpdir(), "nnc-export-tfjs-"));
@@ -58,6 +58,7 @@ beforeAll(async () => {
   await tf.setBackend("cpu");
   const every = await buildEveryLayer(dir);
   const plain = await buildSpec(PLAIN_SPEC, dir, "plain");
+  const sequences = await buildSpec(SEQUENCE_SPEC, dir, "sequences");
   const all: [string, tf.LayersModel, boolean][] = [
     ["plain", plain.get("plain")!, false],
     ["strided", stridedDilated(), false],
@@ -68,6 +69,9 @@ beforeAll(async () => {
     // Issue 14's kinds: stock TF.js layers pass through; a one-group grouped conv becomes Conv2D.
     ...[...buildModernModels()].map(([name, model]): [string, tf.LayersModel, boolean] => [name, model, false]),
     ["one_group", oneGroupModel(), false],
+    // Sequences as the emitter builds them: Conv1D and the 1-D pools pass through.
+    ["seq1d", sequences.get("seq1d")!, false],
+    ["seq1d_more", sequences.get("seq1d_more")!, false],
     ["custom", customModernModel(), true],
   ];
   for (const [name, model, custom] of all) {
@@ -145,7 +149,7 @@ describe("a TF.js export in plain TensorFlow.js", () => {
     results = JSON.parse(child.stdout) as Record<string, ChildResult>;
   }, 150_000);
 
-  for (const name of ["plain", "strided", "depthwise", "separable", "transpose", "upsample", "crop", "concat", "multiply", "activations", "one_group"]) {
+  for (const name of ["plain", "strided", "depthwise", "separable", "transpose", "upsample", "crop", "concat", "multiply", "activations", "one_group", "sequence1d", "seq1d", "seq1d_more"]) {
     it(`loads the standard-only model \`${name}\` without any nnc import, with the trained outputs`, () => {
       const r = results[name]!;
       expect(r.beforeError).toBeUndefined();

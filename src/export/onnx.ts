@@ -2,9 +2,10 @@
  * A trained model → ONNX, from model.json's topology and the weights' bytes alone (no
  * TensorFlow.js), written with `onnx-proto`.
  *
- * The graph keeps the spec's layout: its input is NHWC `[batch, H, W, C]` (or `[batch,
- * features]`) with a symbolic batch dimension, and so is every output. Inside, a tensor is
- * channels-last or channels-first: convolutions and pools need channels-first (ONNX's NCHW),
+ * The graph keeps the spec's layout: its input is NHWC `[batch, H, W, C]` (a sequence NWC
+ * `[batch, length, C]`, a vector `[batch, features]`) with a symbolic batch dimension, and so is
+ * every output. Inside, a tensor is channels-last or channels-first: convolutions and pools need
+ * channels-first (ONNX's NCHW, NCW for Conv1D and the 1-D pools),
  * so a Transpose is put before them only when the tensor is not already so, and back only where
  * a layer needs channels-last (flatten, reshape, dense, the output) — a flatten after a conv
  * therefore flattens in TF.js's order. Elementwise layers, normalisations, PReLU, softmax and
@@ -71,8 +72,15 @@ const DataType = onnx.TensorProto.DataType;
 
 type AttrValue = number | string | number[] | { floats: number[] } | { float: number };
 
-const TO_FIRST = [0, 3, 1, 2];
-const TO_LAST = [0, 2, 3, 1];
+/** The permutation from channels-last to channels-first for a tensor of `rank` axes (batch included): NHWC → NCHW, NWC → NCW. */
+function toFirst(rank: number): number[] {
+  return [0, rank - 1, ...Array.from({ length: rank - 2 }, (_, i) => i + 1)];
+}
+
+/** The permutation back: NCHW → NHWC, NCW → NWC. */
+function toLast(rank: number): number[] {
+  return [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2), 1];
+}
 
 /** Values of an array of shape `shape` (row-major) with its axes permuted: out axis i is in axis perm[i]. */
 export function permuteData(data: Float32Array, shape: number[], perm: number[]): Float32Array {
@@ -164,9 +172,9 @@ class Graph {
     return this.node(op, [x], { axes, keepdims: keepdims ? 1 : 0 }, base);
   }
 
-  /** `v` channels-first (NCHW) when it is an image, else as it is. */
+  /** `v` channels-first (NCHW, or NCW for a sequence) when it is an image or a sequence, else as it is. */
   first(v: Value): Value {
-    return v.shape.length === 3 && v.layout === "last" ? this.relayout(v, "first") : v;
+    return (v.shape.length === 3 || v.shape.length === 2) && v.layout === "last" ? this.relayout(v, "first") : v;
   }
 
   /** `v` channels-last (as the spec and TF.js lay it out). */
@@ -177,7 +185,9 @@ class Graph {
   private relayout(v: Value, layout: Layout): Value {
     const done = this.converted.get(v.name);
     if (done) return done;
-    const name = this.node("Transpose", [v.name], { perm: layout === "first" ? TO_FIRST : TO_LAST }, `${v.name}/${layout === "first" ? "nchw" : "nhwc"}`);
+    const rank = v.shape.length + 1;
+    const suffix = rank === 3 ? (layout === "first" ? "ncw" : "nwc") : layout === "first" ? "nchw" : "nhwc";
+    const name = this.node("Transpose", [v.name], { perm: layout === "first" ? toFirst(rank) : toLast(rank) }, `${v.name}/${suffix}`);
     const out: Value = { name, shape: v.shape, layout };
     this.converted.set(v.name, out);
     this.converted.set(name, v);
@@ -188,17 +198,12 @@ class Graph {
 /** Logical axis (with the batch axis 0; channels-last) → the axis of `v` as it is laid out. */
 function physicalAxis(v: Value, axis: number): number {
   if (v.layout === "last") return axis;
-  return TO_FIRST.indexOf(axis);
-}
-
-/** The dims of `v` as laid out, batch left out. */
-function physicalShape(v: Value): number[] {
-  return v.layout === "last" ? v.shape : [v.shape[2]!, v.shape[0]!, v.shape[1]!];
+  return toFirst(v.shape.length + 1).indexOf(axis);
 }
 
 /** Dims for a constant of `c` values, one per channel, that broadcasts over `v`. */
 function channelDims(v: Value, c: number): number[] {
-  return v.layout === "first" ? [c, 1, 1] : [c];
+  return v.layout === "first" ? [c, ...new Array<number>(v.shape.length - 1).fill(1)] : [c];
 }
 
 // ---------------------------------------------------------------------------------------
@@ -220,6 +225,15 @@ function pair(layer: TopologyLayer, key: string, shown: string, fallback?: numbe
   if (typeof v === "number" && Number.isInteger(v) && v > 0) return [v, v];
   if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "number" && Number.isInteger(x) && x > 0)) return [v[0] as number, v[1] as number];
   throw new ExportError(`${shown}: the ${layer.className} layer \`${layer.name}\` has a \`${key}\` that is not one or two positive whole numbers (${JSON.stringify(v)?.slice(0, 40)}).`);
+}
+
+/** A 1-D layer's window option: TF.js writes `[n]` (Conv1D's kernel_size, Pooling1D's pool_size…), Keras sometimes `n`. */
+function single(layer: TopologyLayer, key: string, shown: string, fallback?: number): number {
+  const v = layer.config[key];
+  if ((v === undefined || v === null) && fallback !== undefined) return fallback;
+  if (typeof v === "number" && Number.isInteger(v) && v > 0) return v;
+  if (Array.isArray(v) && v.length === 1 && typeof v[0] === "number" && Number.isInteger(v[0]) && v[0] > 0) return v[0];
+  throw new ExportError(`${shown}: the ${layer.className} layer \`${layer.name}\` has a \`${key}\` that is not one positive whole number (${JSON.stringify(v)?.slice(0, 40)}).`);
 }
 
 function padding(layer: TopologyLayer, shown: string): "valid" | "same" {
@@ -252,6 +266,11 @@ function padPairs(layer: TopologyLayer, key: string, shown: string): [[number, n
   if (ok(p)) return [[p[0], p[0]], [p[1], p[1]]];
   if (count(p)) return [[p, p], [p, p]];
   throw new ExportError(`${shown}: the ${layer.className} layer \`${layer.name}\` has a ${key} export cannot read (${JSON.stringify(p)?.slice(0, 60)}).`);
+}
+
+function sequence(v: Value, layer: TopologyLayer, shown: string): [number, number] {
+  if (v.shape.length !== 2) throw new ExportError(`${shown}: the ${layer.className} layer \`${layer.name}\` needs a sequence (length x channels), but its input is ${v.shape.join("x")}.`);
+  return [v.shape[0]!, v.shape[1]!];
 }
 
 function image(v: Value, layer: TopologyLayer, shown: string): [number, number, number] {
@@ -440,6 +459,20 @@ class OnnxEmitter {
       case "MaxPooling2D":
       case "AveragePooling2D":
         return this.pool(layer);
+      case "Conv1D":
+        return this.conv1d(layer);
+      case "MaxPooling1D":
+      case "AveragePooling1D":
+        return this.pool1d(layer);
+      case "GlobalAveragePooling1D":
+      case "GlobalMaxPooling1D": {
+        channelsLast(layer, shown);
+        if (layer.config["keepdims"] === true) throw new ExportError(`${shown}: the layer \`${layer.name}\` keeps its dims; export handles global pools that give a vector, as nnc builds them.`);
+        const x = this.one(layer);
+        const [, c] = sequence(x, layer, shown);
+        const y = g.reduce(layer.className === "GlobalAveragePooling1D" ? "ReduceMean" : "ReduceMax", x.name, [physicalAxis(x, 1)], false, base);
+        return { name: y, shape: [c], layout: "last" };
+      }
       case "GlobalAveragePooling2D":
       case "GlobalMaxPooling2D": {
         channelsLast(layer, shown);
@@ -526,7 +559,7 @@ class OnnxEmitter {
         return this.hardActivation(layer);
     }
     throw new ExportError(
-      `${shown}: export does not know the layer class ${layer.className} (layer \`${layer.name}\`). It knows the layers nnc builds: Dense, Conv2D, NncDilatedConv2D, NncGroupedConv2D, DepthwiseConv2D, SeparableConv2D, Conv2DTranspose, UpSampling2D, ZeroPadding2D, Cropping2D, NncChannelPad, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Flatten, Reshape, Dropout, BatchNormalization, LayerNormalization, NncGroupNorm, NncMaxout, Activation, ReLU, LeakyReLU, ELU, NncElu, NncHardActivation, PReLU, Softmax, Add, Subtract, Multiply, Maximum, Minimum, Average, Concatenate.`,
+      `${shown}: export does not know the layer class ${layer.className} (layer \`${layer.name}\`). It knows the layers nnc builds: Dense, Conv1D, Conv2D, NncDilatedConv2D, NncGroupedConv2D, DepthwiseConv2D, SeparableConv2D, Conv2DTranspose, UpSampling2D, ZeroPadding2D, Cropping2D, NncChannelPad, MaxPooling1D, AveragePooling1D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling2D, GlobalMaxPooling2D, Flatten, Reshape, Dropout, BatchNormalization, LayerNormalization, NncGroupNorm, NncMaxout, Activation, ReLU, LeakyReLU, ELU, NncElu, NncHardActivation, PReLU, Softmax, Add, Subtract, Multiply, Maximum, Minimum, Average, Concatenate.`,
     );
   }
 
@@ -570,6 +603,52 @@ class OnnxEmitter {
     if (kernel.shape.join() !== expected.join()) throw new ExportError(`${shown}: the layer \`${layer.name}\` has a kernel of shape [${kernel.shape.join(", ")}], not [${expected.join(", ")}].`);
     const y = this.convNode(x, permuteData(kernel.data, kernel.shape, [3, 2, 0, 1]), filters, this.bias(layer, filters), k, pair(layer, "strides", shown, 1), pair(layer, "dilation_rate", shown, 1), padding(layer, shown), groups, layer.name);
     return this.withActivation(layer, y);
+  }
+
+  /**
+   * Conv1D on a sequence: a Conv with a 1-D kernel on channels-first NCW. TF.js's kernel [k, C, F]
+   * → ONNX's [F, C, k]; SAME pads as TF (the odd cell at the end).
+   */
+  private conv1d(layer: TopologyLayer): Value {
+    const g = this.g;
+    const shown = this.shown;
+    channelsLast(layer, shown);
+    const x = g.first(this.one(layer));
+    const [length, cin] = sequence(x, layer, shown);
+    const k = single(layer, "kernel_size", shown);
+    const s = single(layer, "strides", shown, 1);
+    const d = single(layer, "dilation_rate", shown, 1);
+    const filters = num(layer, "filters", shown);
+    const kernel = this.weight(layer, "kernel");
+    if (kernel.shape.join() !== [k, cin, filters].join()) throw new ExportError(`${shown}: the Conv1D layer \`${layer.name}\` has a kernel of shape [${kernel.shape.join(", ")}], not [${[k, cin, filters].join(", ")}].`);
+    // TF.js (4.22) has no `causal` padding: its conv1d refuses it, so padding() does too.
+    const out = window(length, k, s, d, padding(layer, shown));
+    const inputs = [x.name, g.floats(`${layer.name}/kernel`, permuteData(kernel.data, kernel.shape, [2, 1, 0]), [filters, cin, k])];
+    const bias = this.bias(layer, filters);
+    if (bias) inputs.push(g.floats(`${layer.name}/bias`, bias, [filters]));
+    const y = g.node("Conv", inputs, { kernel_shape: [k], strides: [s], dilations: [d], pads: out.pads }, layer.name);
+    return this.withActivation(layer, { name: y, shape: [out.out, filters], layout: "first" });
+  }
+
+  /**
+   * MaxPooling1D, AveragePooling1D: MaxPool / AveragePool with a 1-D window on NCW. TF.js pools a
+   * sequence as an image of width 1, with TF's SAME padding; an average leaves the padding out
+   * (`count_include_pad` 0).
+   */
+  private pool1d(layer: TopologyLayer): Value {
+    const g = this.g;
+    const shown = this.shown;
+    channelsLast(layer, shown);
+    const x = g.first(this.one(layer));
+    const [length, c] = sequence(x, layer, shown);
+    const k = single(layer, "pool_size", shown, 2);
+    const s = single(layer, "strides", shown, k);
+    const w = window(length, k, s, 1, padding(layer, shown));
+    const max = layer.className === "MaxPooling1D";
+    const attrs: Record<string, AttrValue> = { kernel_shape: [k], strides: [s], pads: w.pads };
+    if (!max) attrs["count_include_pad"] = 0;
+    const y = g.node(max ? "MaxPool" : "AveragePool", [x.name], attrs, layer.name);
+    return { name: y, shape: [w.out, c], layout: "first" };
   }
 
   /** A depthwise kernel [kh, kw, C, M] → ONNX's [C·M, 1, kh, kw] (output channel c·M + m, as TF orders them). */
@@ -684,7 +763,7 @@ class OnnxEmitter {
     if (layer.inputs.length < 2) throw new ExportError(`${this.shown}: the ${layer.className} layer \`${layer.name}\` has ${layer.inputs.length} input.`);
     const values = layer.inputs.map((n) => this.values.get(n)!);
     const rank = Math.max(...values.map((v) => v.shape.length));
-    const layout: Layout = rank === 3 && values.some((v) => v.layout === "first") ? "first" : "last";
+    const layout: Layout = (rank === 3 || rank === 2) && values.some((v) => v.layout === "first") ? "first" : "last";
     const xs = values.map((v, i) => {
       let u = v;
       if (v.shape.length < rank) {
@@ -863,9 +942,9 @@ class OnnxEmitter {
     for (const [what, arr] of [["moving_mean", mean], ["moving_variance", variance], ["gamma", gamma], ["beta", beta]] as const) {
       if (arr.length !== c) throw new ExportError(`${this.shown}: the BatchNormalization layer \`${layer.name}\` has ${arr.length} values of \`${what}\` for ${c} channels.`);
     }
-    // ONNX's BatchNormalization takes the channels on axis 1: images channels-first, vectors as they are.
-    if (x.shape.length === 3) x = g.first(x);
-    if (x.shape.length === 3 || x.shape.length === 1) {
+    // ONNX's BatchNormalization takes the channels on axis 1: images and sequences channels-first, vectors as they are.
+    if (x.shape.length === 3 || x.layout === "first") x = g.first(x);
+    if (x.shape.length === 3 || x.shape.length === 1 || x.layout === "first") {
       const base = layer.name;
       const y = g.node("BatchNormalization", [x.name, g.floats(`${base}/gamma`, gamma, [c]), g.floats(`${base}/beta`, beta, [c]), g.floats(`${base}/moving_mean`, mean, [c]), g.floats(`${base}/moving_variance`, variance, [c])], { epsilon: { float: eps } }, base);
       return { ...x, name: y };
@@ -957,8 +1036,7 @@ class OnnxEmitter {
     if (!Number.isInteger(k) || k < 1 || c % k !== 0) throw new ExportError(`${this.shown}: the NncMaxout layer \`${layer.name}\` takes groups of ${k} from ${c} channels.`);
     const outShape = [...x.shape.slice(0, -1), c / k];
     if (x.layout === "first") {
-      const [h, w] = x.shape;
-      const grouped = g.node("Reshape", [x.name, g.int64s(`${layer.name}/groups`, [0, c / k, k, h!, w!])], {}, `${layer.name}/grouped`);
+      const grouped = g.node("Reshape", [x.name, g.int64s(`${layer.name}/groups`, [0, c / k, k, ...x.shape.slice(0, -1)])], {}, `${layer.name}/grouped`);
       return { name: g.reduce("ReduceMax", grouped, [2], false, layer.name), shape: outShape, layout: "first" };
     }
     const grouped = g.node("Reshape", [x.name, g.int64s(`${layer.name}/groups`, [0, ...outShape, k])], {}, `${layer.name}/grouped`);
@@ -973,8 +1051,10 @@ class OnnxEmitter {
     if (alpha.shape.length !== x.shape.length || alpha.shape.some((d, i) => d !== 1 && d !== x.shape[i])) {
       throw new ExportError(`${this.shown}: the PReLU layer \`${layer.name}\` has slopes of shape [${alpha.shape.join(", ")}] for an input of ${x.shape.join("x")}.`);
     }
-    const data = x.layout === "first" ? permuteData(alpha.data, alpha.shape, [2, 0, 1]) : alpha.data;
-    const dims = x.layout === "first" ? [alpha.shape[2]!, alpha.shape[0]!, alpha.shape[1]!] : alpha.shape;
+    // Channels-first: the slopes' last axis first ([h, w, c] → [c, h, w], [l, c] → [c, l]).
+    const perm = [alpha.shape.length - 1, ...alpha.shape.slice(0, -1).map((_, i) => i)];
+    const data = x.layout === "first" ? permuteData(alpha.data, alpha.shape, perm) : alpha.data;
+    const dims = x.layout === "first" ? perm.map((p) => alpha.shape[p]!) : alpha.shape;
     return { ...x, name: g.node("PRelu", [x.name, g.floats(`${layer.name}/alpha`, data, dims)], {}, layer.name) };
   }
 
