@@ -35,6 +35,23 @@ const BLOCKS = [
   "",
 ].join("\n");
 
+const MERGES = [
+  "block inception(c) {", // 0
+  "  concat { conv 1x1xc relu }", // 1
+  "         { conv 1x1xc relu -> conv 3x3xc relu same }", // 2
+  "         { pool 3 stride 1 same -> conv 1x1xc relu } name mixed", // 3
+  "}", // 4
+  "model net {", // 5
+  "  input 32x32x3", // 6
+  "  conv 3x3x16 same relu", // 7
+  "  keep e1", // 8
+  "  inception(8)", // 9
+  "  concat e1 -> conv 1x1x8", // 10
+  "  multiply { global avgpool -> dense 8 sigmoid -> reshape 1x1x8 }", // 11
+  "}", // 12
+  "",
+].join("\n");
+
 let client: LspClient;
 let version = 0;
 
@@ -219,6 +236,69 @@ describe("nnc lsp --stdio", () => {
     expect((await refs(pos(0, 8), true)).map((l) => l.range)).toEqual([range(0, 6, 0, 11), range(6, 2, 6, 7), range(7, 2, 7, 7)]);
     expect((await refs(pos(0, 8), false)).map((l) => l.range)).toEqual([range(6, 2, 6, 7), range(7, 2, 7, 7)]);
     expect((await refs(pos(0, 20), true)).map((l) => l.range)).toEqual([range(0, 15, 0, 21), range(1, 30, 1, 36), range(7, 22, 7, 28)]);
+  });
+
+  it("hovers a merge with its inputs and output, and a kept tensor with where it is kept and its shape", async () => {
+    const uri = "file:///merges.nn";
+    open(uri, MERGES);
+    expect(await diagnosticsFor(client, uri, version)).toEqual([]);
+    const hoverAt = (p: Position): Promise<{ contents: { value: string }; range: Range }> => client.call("textDocument/hover", { textDocument: { uri }, position: p });
+    const inception = await hoverAt(pos(1, 4));
+    expect(inception.range).toEqual(range(1, 2, 1, 8));
+    expect(inception.contents.value).toContain("**concat** `mixed` — joins its inputs on the channel axis");
+    expect(inception.contents.value).toContain("`mixed`: `32x32x8 + 32x32x8 + 32x32x8 → 32x32x24`");
+    expect(inception.contents.value).toContain("- branch 3 (line 4): `32x32x8` from `conv5`");
+    const withKept = await hoverAt(pos(10, 3));
+    expect(withKept.contents.value).toContain("`concat1`: `32x32x24 + 32x32x16 → 32x32x40`");
+    expect(withKept.contents.value).toContain("- the input itself: `32x32x24` from `mixed`");
+    expect(withKept.contents.value).toContain("- `e1` (kept on line 9): `32x32x16` from `conv1`");
+    const gate = await hoverAt(pos(11, 4));
+    expect(gate.contents.value).toContain("`multiply1`: `32x32x8 + 1x1x8 → 32x32x8`");
+    for (const p of [pos(10, 10), pos(8, 8), pos(8, 3)]) {
+      const kept = await hoverAt(p);
+      expect(kept.contents.value).toContain("**e1**: a tensor kept with `keep e1` on line 9 of the model `net`");
+      expect(kept.contents.value).toContain("- `32x32x16`, the output of `conv1`");
+      expect(kept.contents.value).toContain("Joined by `concat` on line 11.");
+    }
+  });
+
+  it("completes merges and `keep` at the start of an item, and kept tensors after a merge or its branches", async () => {
+    const uri = "file:///merges.nn";
+    const labels = async (p: Position): Promise<string[]> => (await client.call<{ label: string }[]>("textDocument/completion", { textDocument: { uri }, position: p })).map((i) => i.label);
+    change(uri, [{ range: range(12, 0, 12, 0), text: "  \n" }]);
+    expect(await labels(pos(12, 2))).toEqual(expect.arrayContaining(["concat", "add", "multiply", "keep", "conv", "inception"]));
+    change(uri, [{ range: range(12, 2, 12, 2), text: "add " }]);
+    expect(await labels(pos(12, 6))).toEqual(["e1", "name"]);
+    change(uri, [{ range: range(12, 6, 12, 6), text: "{ conv 1x1x8 } " }]);
+    expect(await labels(pos(12, 21))).toEqual(["e1", "name"]);
+    // Inside a branch: layers again.
+    expect(await labels(pos(12, 8))).toEqual(expect.arrayContaining(["conv", "concat", "keep"]));
+    // A branch continued on the next line, then `name`.
+    change(uri, [{ range: range(12, 21, 12, 21), text: "\n      { } " }]);
+    expect(await labels(pos(13, 10))).toEqual(["e1", "name"]);
+    change(uri, [{ range: range(13, 10, 13, 10), text: "name " }]);
+    expect(await labels(pos(13, 15))).toEqual([]);
+    change(uri, [{ range: range(12, 0, 14, 0), text: "" }]);
+    await diagnosticsFor(client, uri, version);
+  });
+
+  it("goes to where a tensor was kept, and finds the merges that join it", async () => {
+    const uri = "file:///merges.nn";
+    const def = (p: Position): Promise<{ uri: string; range: Range }[] | null> => client.call("textDocument/definition", { textDocument: { uri }, position: p });
+    expect(await def(pos(10, 10))).toEqual([{ uri, range: range(8, 7, 8, 9) }]);
+    const refs = (p: Position, includeDeclaration: boolean): Promise<{ range: Range }[]> => client.call("textDocument/references", { textDocument: { uri }, position: p, context: { includeDeclaration } });
+    expect((await refs(pos(8, 7), true)).map((l) => l.range)).toEqual([range(8, 7, 8, 9), range(10, 9, 10, 11)]);
+    expect((await refs(pos(8, 7), false)).map((l) => l.range)).toEqual([range(10, 9, 10, 11)]);
+  });
+
+  it("formats a merge's continued branches under its first `{`", async () => {
+    const uri = "file:///merges-messy.nn";
+    const messy = MERGES.replace("         { conv 1x1xc relu ->", "  {conv 1x1xc relu ->").replace("         { pool", "      { pool");
+    open(uri, messy);
+    const edits = await client.call<TextEdit[]>("textDocument/formatting", { textDocument: { uri }, options: { tabSize: 2, insertSpaces: true } });
+    expect(edits).toHaveLength(1);
+    expect(edits[0]!.newText).toBe(formatText(MERGES).text);
+    expect(edits[0]!.newText).toContain(MERGES.split("\n").slice(0, 5).join("\n"));
   });
 
   it("outlines models, blocks and recipes, with parameters and layers as children", async () => {

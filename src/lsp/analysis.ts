@@ -16,12 +16,16 @@ import { checkText, type PipelineResult } from "../pipeline.js";
 import type { CheckedLayer, CheckedProgram } from "../typecheck/index.js";
 import { containsOffset, rangeKey } from "./convert.js";
 
-/** A name in the text: a model, a block, or a parameter of one of them. */
+/** A name in the text: a model, a block, a parameter of one of them, or a tensor kept with `keep`. */
 export interface Occurrence {
-  /** What it refers to: `decl:NAME` for models and blocks, `param:I:NAME` for a parameter of declaration I. */
+  /**
+   * What it refers to: `decl:NAME` for models and blocks, `param:I:NAME` for a parameter of
+   * declaration I, `kept:I:NAME` for the tensors kept as NAME in declaration I (its `keep NAME`
+   * lines are the declarations, the merges that join NAME the references).
+   */
   key: string;
   name: string;
-  kind: "model" | "block" | "param";
+  kind: "model" | "block" | "param" | "kept";
   range: Range;
   declaration: boolean;
 }
@@ -162,6 +166,7 @@ function collectOccurrences(declarations: AstDeclaration[]): Occurrence[] {
         }
         for (const p of d.params) if (p.default) exprRefs(p.default, scope, out);
         items(d.body, scope, out, paramKey, kindOf);
+        keptNames(d.body, i, out);
         break;
       }
       case "train":
@@ -215,6 +220,38 @@ function items(list: AstItem[], scope: Map<string, string>, out: Occurrence[], p
         break;
     }
   }
+}
+
+/**
+ * `keep NAME` and the merges that join NAME, in one model or block. The checker keeps names
+ * as it expands a model, so a block may join what its caller kept; here a merge's name
+ * refers to the `keep`s of its own declaration only, and a name kept nowhere there (a typo,
+ * NN2019, or a caller's) is not an occurrence of anything.
+ */
+function keptNames(body: AstItem[], declIndex: number, out: Occurrence[]): void {
+  const kept = new Set<string>();
+  const collect = (list: AstItem[]): void => {
+    for (const item of list) {
+      if (item.kind === "keep" && item.name) kept.add(item.name.name);
+      for (const b of childBodies(item)) collect(b);
+    }
+  };
+  collect(body);
+  if (kept.size === 0) return;
+  const walk = (list: AstItem[]): void => {
+    for (const item of list) {
+      if (item.kind === "keep" && item.name) out.push({ key: `kept:${declIndex}:${item.name.name}`, name: item.name.name, kind: "kept", range: item.name.range, declaration: true });
+      else if (item.kind === "merge") {
+        for (const o of item.operands) {
+          if (o.kind === "kept" && kept.has(o.name.name)) out.push({ key: `kept:${declIndex}:${o.name.name}`, name: o.name.name, kind: "kept", range: o.name.range, declaration: false });
+          else if (o.kind === "branch") walk(o.body);
+        }
+        continue;
+      }
+      for (const b of childBodies(item)) walk(b);
+    }
+  };
+  walk(body);
 }
 
 /** Arguments of a call of `callee`: named ones refer to its parameters; values to the caller's. */

@@ -19,7 +19,8 @@ import {
   SEARCH_DISTRIBUTIONS,
   SEARCH_SETTINGS,
 } from "../language/vocabulary.js";
-import type { AstBlock, AstDeclaration, AstModel } from "../parser/index.js";
+import { childBodies, type AstBlock, type AstDeclaration, type AstItem, type AstModel } from "../parser/index.js";
+import { MERGE_SUMMARIES } from "./describe.js";
 
 export interface CompletionOptions {
   snippets: boolean;
@@ -110,6 +111,10 @@ export function complete(text: string, all: AstDeclaration[], offset: number, op
     return out;
   }
 
+  // After a merge's word or one of its branches: the tensors kept in this declaration.
+  const merge = top && (top.kind === "model" || top.kind === "block") ? mergeStatement(text, before, offset) : undefined;
+  if (merge !== undefined) return mergeCompletions(merge, scopeDecl);
+
   const segment = before.split(/->|→|[{}]/).pop() ?? "";
   const words = segment.trim().split(/\s+/).filter((w) => w !== "");
   // The word being typed is not part of the context.
@@ -128,6 +133,62 @@ export function complete(text: string, all: AstDeclaration[], offset: number, op
     return searchCompletions(words, segment, model);
   }
   return [];
+}
+
+/**
+ * The words of the merge statement the cursor is in, its branches left out (`concat { a } e1`
+ * → `concat e1`), without a word being typed; undefined when the cursor is in no merge or
+ * inside one of its branches. A line that begins with a branch, right after a line that
+ * ended with one, continues that merge.
+ */
+const BRANCH = " \u0001 ";
+function mergeStatement(text: string, before: string, offset: number): string[] | undefined {
+  // Each branch closed on this line stands as `{}`, innermost first.
+  let s = before;
+  for (let prev = ""; prev !== s; ) {
+    prev = s;
+    s = s.replace(/\{[^{}]*\}/g, BRANCH);
+  }
+  if (s.includes("{") || s.includes("}")) return undefined;
+  const statement = (s.split(/->|→/).pop() ?? "").trim();
+  const continued = statement.startsWith(BRANCH.trim()) && statement === s.trim() && previousLineEndsBranch(text, offset - before.length);
+  if (!continued && !/^(concat|add|multiply)\b/.test(statement)) return undefined;
+  const words = statement.split(/\s+/).filter((w) => w !== "" && w !== BRANCH.trim());
+  if (/[A-Za-z0-9_]$/.test(before)) words.pop(); // the word being typed
+  return continued || words.length > 0 ? words : undefined; // the merge's own word being typed: any head
+}
+
+/** Whether the last line with code before `lineStart` ends with `}`, its comment left out. */
+function previousLineEndsBranch(text: string, lineStart: number): boolean {
+  const lines = text.slice(0, lineStart).split(/\r\n|\r|\n/);
+  lines.pop(); // what is left of the cursor's own line
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const code = lines[i]!.replace(/"(?:[^"\\]|\\.)*"/g, '""').replace(/#.*$/, "").trim();
+    if (code !== "") return code.endsWith("}");
+  }
+  return false;
+}
+
+/** The names kept with `keep` in a model or block, each with the line of its first `keep`. */
+function keptNames(decl: AstModel | AstBlock | undefined): Map<string, number> {
+  const names = new Map<string, number>();
+  const walk = (list: AstItem[]): void => {
+    for (const it of list) {
+      if (it.kind === "keep" && it.name && !names.has(it.name.name)) names.set(it.name.name, it.name.range.start.line + 1);
+      for (const b of childBodies(it)) walk(b);
+    }
+  };
+  if (decl) walk(decl.body);
+  return names;
+}
+
+/** After `concat`, `add` or `multiply` or one of its branches: the kept tensors, and `name`. */
+function mergeCompletions(words: string[], decl: AstModel | AstBlock | undefined): CompletionItem[] {
+  if (words[words.length - 1] === "name") return [];
+  const out: CompletionItem[] = [];
+  for (const [name, line] of keptNames(decl)) if (!words.includes(name)) out.push(item(name, CompletionItemKind.Variable, `tensor kept on line ${line}`));
+  if (!words.includes("name")) out.push(item("name", CompletionItemKind.Property, "name the merge layer (in summaries and generated code)"));
+  return out;
 }
 
 /** Where the last `(` without its `)` is in `s`, if any. */
@@ -157,6 +218,7 @@ function layerHeads(blocks: (AstModel | AstBlock)[], inModel: boolean, opts: Com
   }
   out.push(item("repeat", CompletionItemKind.Keyword, "repeat N { … }: the layers N times"));
   out.push(item("residual", CompletionItemKind.Keyword, "residual { … }: output = main(x) + x"));
+  for (const [k, m] of Object.entries(MERGE_SUMMARIES)) out.push(item(k, CompletionItemKind.Keyword, `${k}: ${m.summary}`, { documentation: { kind: "markdown", value: `\`${m.example}\`` } }));
   return out;
 }
 

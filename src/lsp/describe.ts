@@ -31,8 +31,20 @@ export function signature(d: AstModel | AstBlock): string {
   return `${d.kind} ${d.name?.name ?? "?"}${params.length > 0 ? `(${params.join(", ")})` : ""}`;
 }
 
+/** What each merge does, and an example: for completion, hovers on merge words and `keep`. */
+export const MERGE_SUMMARIES: Record<"concat" | "add" | "multiply" | "keep", { summary: string; example: string }> = {
+  concat: { summary: "joins its inputs on the channel axis (the last); one branch alone is joined to the input", example: "concat { conv 1x1x64 relu } { conv 3x3x64 relu same }" },
+  add: { summary: "sums its inputs, which must have one shape; one branch alone is added to the input", example: "add { conv 3x3x64 same } { }" },
+  multiply: { summary: "multiplies its inputs elementwise, an axis of size 1 scaling every position alike; one branch alone gates the input", example: "multiply { global avgpool -> dense 16 relu -> dense 64 sigmoid -> reshape 1x1x64 }" },
+  keep: { summary: "names the tensor at this point, for a merge further on to join", example: "keep e1" },
+};
+
 /** The vocabulary's summary of a word, for hovers on keywords and names of the language. */
 export function wordSummary(word: string): string | undefined {
+  if (Object.hasOwn(MERGE_SUMMARIES, word)) {
+    const m = MERGE_SUMMARIES[word as keyof typeof MERGE_SUMMARIES];
+    return `**${word}** (${word === "keep" ? "keep a tensor" : "merge"}): ${m.summary}. Example: \`${m.example}\``;
+  }
   const kind = LAYER_KINDS[word];
   if (kind) return `**${word}** (layer): ${kind.summary}. Example: \`${kind.example}\``;
   const act = ACTIVATIONS[word];
