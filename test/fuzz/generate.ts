@@ -182,6 +182,15 @@ function sameShapeItem(ctx: Ctx, s: Shape): string {
     const count = ctx.params.length > 0 && rng.chance(0.2) ? `(${rng.pick(ctx.params)}*0+2)` : String(rng.int(1, 3));
     return rng.chance(0.7) ? `repeat ${count} { ${body.join(" -> ")} }` : `repeat ${count} ${body[0]}`;
   }
+  if (ctx.depth < 4 && rng.chance(0.1)) {
+    // A merge that keeps the shape: a sum of branches, or a squeeze-and-excitation gate.
+    ctx.depth++;
+    const a = sameShapeChain(ctx, s, 2);
+    const b = rng.chance(0.5) ? sameShapeChain(ctx, s, 2) : [];
+    ctx.depth--;
+    if (s.rank === 3 && rng.chance(0.4)) return `multiply { global avgpool -> dense ${Math.max(1, s.channels >> 1)} relu -> dense ${s.channels} sigmoid -> reshape 1x1x${s.channels} }`;
+    return rng.chance(0.5) ? `add { ${a.join(" -> ")} }\n    { ${b.join(" -> ")} }` : `add { ${a.join(" -> ")} } { ${b.join(" -> ")} }`;
+  }
   if (ctx.depth < 4 && rng.chance(0.15)) {
     ctx.depth++;
     const body = sameShapeChain(ctx, s, 3);
@@ -202,7 +211,7 @@ function changingLayer(ctx: Ctx, s: Shape): [string, Shape] {
   const opts: string[] = [];
   common(ctx, opts);
   if (s.rank === 3) {
-    const r = rng.int(0, 5);
+    const r = rng.int(0, 6);
     if (r === 0 && s.size >= 4 && s.size % 2 === 0) return [words(rng, "pool", [...(rng.chance(0.5) ? ["2"] : []), ...(rng.chance(0.3) ? ["avg"] : []), ...opts]), { ...s, size: s.size / 2 }];
     if (r === 1) return [words(rng, "flatten", opts), { rank: 1, size: s.size * s.size * s.channels, channels: 1 }];
     if (r === 2) return [words(rng, "global", [rng.pick(["avgpool", "maxpool", "avg", "max"]), ...opts]), { rank: 1, size: s.channels, channels: 1 }];
@@ -213,6 +222,29 @@ function changingLayer(ctx: Ctx, s: Shape): [string, Shape] {
     if (r === 4 && s.size >= 3) {
       const f = rng.int(1, 8);
       return [words(rng, "conv", [`3x3x${f}`, ...(rng.chance(0.5) ? ["valid"] : []), ...opts]), { ...s, size: s.size - 2, channels: f }];
+    }
+    if (r === 5) {
+      // Issue 14's kinds and merges, each with the shape it gives.
+      const f = rng.int(1, 6);
+      const g = rng.int(1, 6);
+      switch (rng.int(0, 6)) {
+        case 0:
+          return [`concat { conv 1x1x${f} relu } { conv 3x3x${g} same }`, { ...s, channels: f + g }];
+        case 1:
+          return [`concat { ${sameShapeLayer(ctx, s)} -> conv 3x3x${f} same }`, { ...s, channels: s.channels + f }];
+        case 2: {
+          const m = rng.int(1, 2);
+          return [words(rng, "depthwise", ["3x3", "same", ...(m > 1 ? [`multiplier ${m}`] : []), ...opts]), { ...s, channels: s.channels * m }];
+        }
+        case 3:
+          return [words(rng, "separable", [`3x3x${f}`, "same", ...opts]), { ...s, channels: f }];
+        case 4:
+          return [words(rng, "upsample", ["2", ...(rng.chance(0.5) ? ["bilinear"] : []), ...opts]), { ...s, size: s.size * 2 }];
+        case 5:
+          return [`pad 1 -> crop 1 -> ${words(rng, "pad", [`channels ${f}`, ...opts])}`, { ...s, channels: s.channels + f }];
+        default:
+          return [words(rng, "upconv", [`2x2x${f}`, "stride 2", "same", ...opts]), { ...s, size: s.size * 2, channels: f }];
+      }
     }
     if (s.channels % 2 === 0) return [words(rng, "maxout(2)", opts), { ...s, channels: s.channels / 2 }];
     return [words(rng, "conv", [`1x1x${s.channels * 2}`, "full", ...opts]), { ...s, channels: s.channels * 2 }];
