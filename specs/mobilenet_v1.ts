@@ -2,13 +2,13 @@
 import { nnc, tf } from "nnc/runtime";
 
 /**
- * The model `mobilenet_v1` (mobilenet_v1.nn:31): 224x224x3 → 1000, 4,253,864 parameters (21,888 non-trainable).
+ * The model `mobilenet_v1` (mobilenet_v1.nn:30): 224x224x3 → 1000, 4,253,864 parameters (21,888 non-trainable).
  * @param seed seeds every initialiser and dropout layer, so a run can be repeated.
  */
 export function buildMobilenetV1(seed = 0): tf.LayersModel {
-  // mobilenet_v1.nn:32  input 224x224x3
+  // mobilenet_v1.nn:31  input 224x224x3
   const input1 = tf.input({ shape: [224, 224, 3], name: "input1" });
-  // mobilenet_v1.nn:33  conv 3x3x32 stride 2 same no_bias -> batchnorm relu6   # 112x112x32
+  // mobilenet_v1.nn:32  conv 3x3x32 stride 2 same no_bias -> batchnorm relu6   # 112x112x32
   const conv1 = nnc.apply(
     tf.layers.conv2d({
       name: "conv1",
@@ -21,13 +21,13 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     input1,
   );
-  // mobilenet_v1.nn:33  conv 3x3x32 stride 2 same no_bias -> batchnorm relu6   # 112x112x32
+  // mobilenet_v1.nn:32  conv 3x3x32 stride 2 same no_bias -> batchnorm relu6   # 112x112x32
   const batchnorm1_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm1", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv1,
   );
   const batchnorm1 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm1_relu6"), batchnorm1_pre);
-  // mobilenet_v1.nn:20  depthwise 3x3 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:19  depthwise 3x3 same no_bias -> batchnorm relu6
   const depthwise1 = nnc.apply(
     tf.layers.depthwiseConv2d({
       name: "depthwise1",
@@ -40,13 +40,13 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     batchnorm1,
   );
-  // mobilenet_v1.nn:20  depthwise 3x3 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:19  depthwise 3x3 same no_bias -> batchnorm relu6
   const batchnorm2_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm2", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     depthwise1,
   );
   const batchnorm2 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm2_relu6"), batchnorm2_pre);
-  // mobilenet_v1.nn:21  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:20  conv 1x1xc same no_bias -> batchnorm relu6
   const conv2 = nnc.apply(
     tf.layers.conv2d({
       name: "conv2",
@@ -59,32 +59,43 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     batchnorm2,
   );
-  // mobilenet_v1.nn:21  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:20  conv 1x1xc same no_bias -> batchnorm relu6
   const batchnorm3_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm3", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv2,
   );
   const batchnorm3 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm3_relu6"), batchnorm3_pre);
-  // mobilenet_v1.nn:27  depthwise 3x3 stride 2 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:26  pad 0x1x0x1 -> depthwise 3x3 stride 2 no_bias -> batchnorm relu6
+  const pad1 = nnc.apply(
+    tf.layers.zeroPadding2d({
+      name: "pad1",
+      padding: [
+        [0, 1],
+        [0, 1],
+      ],
+    }),
+    batchnorm3,
+  );
+  // mobilenet_v1.nn:26  pad 0x1x0x1 -> depthwise 3x3 stride 2 no_bias -> batchnorm relu6
   const depthwise2 = nnc.apply(
     tf.layers.depthwiseConv2d({
       name: "depthwise2",
       kernelSize: [3, 3],
       depthMultiplier: 1,
       strides: [2, 2],
-      padding: "same",
+      padding: "valid",
       useBias: false,
       depthwiseInitializer: nnc.initializer({ name: "glorot_uniform" }, seed + 4),
     }),
-    batchnorm3,
+    pad1,
   );
-  // mobilenet_v1.nn:27  depthwise 3x3 stride 2 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:26  pad 0x1x0x1 -> depthwise 3x3 stride 2 no_bias -> batchnorm relu6
   const batchnorm4_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm4", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     depthwise2,
   );
   const batchnorm4 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm4_relu6"), batchnorm4_pre);
-  // mobilenet_v1.nn:28  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:27  conv 1x1xc same no_bias -> batchnorm relu6
   const conv3 = nnc.apply(
     tf.layers.conv2d({
       name: "conv3",
@@ -97,13 +108,13 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     batchnorm4,
   );
-  // mobilenet_v1.nn:28  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:27  conv 1x1xc same no_bias -> batchnorm relu6
   const batchnorm5_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm5", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv3,
   );
   const batchnorm5 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm5_relu6"), batchnorm5_pre);
-  // mobilenet_v1.nn:20  depthwise 3x3 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:19  depthwise 3x3 same no_bias -> batchnorm relu6
   const depthwise3 = nnc.apply(
     tf.layers.depthwiseConv2d({
       name: "depthwise3",
@@ -116,13 +127,13 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     batchnorm5,
   );
-  // mobilenet_v1.nn:20  depthwise 3x3 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:19  depthwise 3x3 same no_bias -> batchnorm relu6
   const batchnorm6_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm6", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     depthwise3,
   );
   const batchnorm6 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm6_relu6"), batchnorm6_pre);
-  // mobilenet_v1.nn:21  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:20  conv 1x1xc same no_bias -> batchnorm relu6
   const conv4 = nnc.apply(
     tf.layers.conv2d({
       name: "conv4",
@@ -135,32 +146,43 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     batchnorm6,
   );
-  // mobilenet_v1.nn:21  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:20  conv 1x1xc same no_bias -> batchnorm relu6
   const batchnorm7_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm7", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv4,
   );
   const batchnorm7 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm7_relu6"), batchnorm7_pre);
-  // mobilenet_v1.nn:27  depthwise 3x3 stride 2 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:26  pad 0x1x0x1 -> depthwise 3x3 stride 2 no_bias -> batchnorm relu6
+  const pad2 = nnc.apply(
+    tf.layers.zeroPadding2d({
+      name: "pad2",
+      padding: [
+        [0, 1],
+        [0, 1],
+      ],
+    }),
+    batchnorm7,
+  );
+  // mobilenet_v1.nn:26  pad 0x1x0x1 -> depthwise 3x3 stride 2 no_bias -> batchnorm relu6
   const depthwise4 = nnc.apply(
     tf.layers.depthwiseConv2d({
       name: "depthwise4",
       kernelSize: [3, 3],
       depthMultiplier: 1,
       strides: [2, 2],
-      padding: "same",
+      padding: "valid",
       useBias: false,
       depthwiseInitializer: nnc.initializer({ name: "glorot_uniform" }, seed + 8),
     }),
-    batchnorm7,
+    pad2,
   );
-  // mobilenet_v1.nn:27  depthwise 3x3 stride 2 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:26  pad 0x1x0x1 -> depthwise 3x3 stride 2 no_bias -> batchnorm relu6
   const batchnorm8_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm8", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     depthwise4,
   );
   const batchnorm8 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm8_relu6"), batchnorm8_pre);
-  // mobilenet_v1.nn:28  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:27  conv 1x1xc same no_bias -> batchnorm relu6
   const conv5 = nnc.apply(
     tf.layers.conv2d({
       name: "conv5",
@@ -173,13 +195,13 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     batchnorm8,
   );
-  // mobilenet_v1.nn:28  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:27  conv 1x1xc same no_bias -> batchnorm relu6
   const batchnorm9_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm9", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv5,
   );
   const batchnorm9 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm9_relu6"), batchnorm9_pre);
-  // mobilenet_v1.nn:20  depthwise 3x3 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:19  depthwise 3x3 same no_bias -> batchnorm relu6
   const depthwise5 = nnc.apply(
     tf.layers.depthwiseConv2d({
       name: "depthwise5",
@@ -192,13 +214,13 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     batchnorm9,
   );
-  // mobilenet_v1.nn:20  depthwise 3x3 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:19  depthwise 3x3 same no_bias -> batchnorm relu6
   const batchnorm10_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm10", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     depthwise5,
   );
   const batchnorm10 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm10_relu6"), batchnorm10_pre);
-  // mobilenet_v1.nn:21  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:20  conv 1x1xc same no_bias -> batchnorm relu6
   const conv6 = nnc.apply(
     tf.layers.conv2d({
       name: "conv6",
@@ -211,32 +233,43 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     batchnorm10,
   );
-  // mobilenet_v1.nn:21  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:20  conv 1x1xc same no_bias -> batchnorm relu6
   const batchnorm11_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm11", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv6,
   );
   const batchnorm11 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm11_relu6"), batchnorm11_pre);
-  // mobilenet_v1.nn:27  depthwise 3x3 stride 2 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:26  pad 0x1x0x1 -> depthwise 3x3 stride 2 no_bias -> batchnorm relu6
+  const pad3 = nnc.apply(
+    tf.layers.zeroPadding2d({
+      name: "pad3",
+      padding: [
+        [0, 1],
+        [0, 1],
+      ],
+    }),
+    batchnorm11,
+  );
+  // mobilenet_v1.nn:26  pad 0x1x0x1 -> depthwise 3x3 stride 2 no_bias -> batchnorm relu6
   const depthwise6 = nnc.apply(
     tf.layers.depthwiseConv2d({
       name: "depthwise6",
       kernelSize: [3, 3],
       depthMultiplier: 1,
       strides: [2, 2],
-      padding: "same",
+      padding: "valid",
       useBias: false,
       depthwiseInitializer: nnc.initializer({ name: "glorot_uniform" }, seed + 12),
     }),
-    batchnorm11,
+    pad3,
   );
-  // mobilenet_v1.nn:27  depthwise 3x3 stride 2 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:26  pad 0x1x0x1 -> depthwise 3x3 stride 2 no_bias -> batchnorm relu6
   const batchnorm12_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm12", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     depthwise6,
   );
   const batchnorm12 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm12_relu6"), batchnorm12_pre);
-  // mobilenet_v1.nn:28  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:27  conv 1x1xc same no_bias -> batchnorm relu6
   const conv7 = nnc.apply(
     tf.layers.conv2d({
       name: "conv7",
@@ -249,13 +282,13 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     batchnorm12,
   );
-  // mobilenet_v1.nn:28  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:27  conv 1x1xc same no_bias -> batchnorm relu6
   const batchnorm13_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm13", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv7,
   );
   const batchnorm13 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm13_relu6"), batchnorm13_pre);
-  // mobilenet_v1.nn:20  depthwise 3x3 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:19  depthwise 3x3 same no_bias -> batchnorm relu6
   const depthwise7 = nnc.apply(
     tf.layers.depthwiseConv2d({
       name: "depthwise7",
@@ -268,13 +301,13 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     batchnorm13,
   );
-  // mobilenet_v1.nn:20  depthwise 3x3 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:19  depthwise 3x3 same no_bias -> batchnorm relu6
   const batchnorm14_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm14", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     depthwise7,
   );
   const batchnorm14 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm14_relu6"), batchnorm14_pre);
-  // mobilenet_v1.nn:21  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:20  conv 1x1xc same no_bias -> batchnorm relu6
   const conv8 = nnc.apply(
     tf.layers.conv2d({
       name: "conv8",
@@ -287,13 +320,13 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     batchnorm14,
   );
-  // mobilenet_v1.nn:21  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:20  conv 1x1xc same no_bias -> batchnorm relu6
   const batchnorm15_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm15", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv8,
   );
   const batchnorm15 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm15_relu6"), batchnorm15_pre);
-  // mobilenet_v1.nn:20  depthwise 3x3 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:19  depthwise 3x3 same no_bias -> batchnorm relu6
   const depthwise8 = nnc.apply(
     tf.layers.depthwiseConv2d({
       name: "depthwise8",
@@ -306,13 +339,13 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     batchnorm15,
   );
-  // mobilenet_v1.nn:20  depthwise 3x3 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:19  depthwise 3x3 same no_bias -> batchnorm relu6
   const batchnorm16_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm16", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     depthwise8,
   );
   const batchnorm16 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm16_relu6"), batchnorm16_pre);
-  // mobilenet_v1.nn:21  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:20  conv 1x1xc same no_bias -> batchnorm relu6
   const conv9 = nnc.apply(
     tf.layers.conv2d({
       name: "conv9",
@@ -325,13 +358,13 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     batchnorm16,
   );
-  // mobilenet_v1.nn:21  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:20  conv 1x1xc same no_bias -> batchnorm relu6
   const batchnorm17_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm17", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv9,
   );
   const batchnorm17 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm17_relu6"), batchnorm17_pre);
-  // mobilenet_v1.nn:20  depthwise 3x3 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:19  depthwise 3x3 same no_bias -> batchnorm relu6
   const depthwise9 = nnc.apply(
     tf.layers.depthwiseConv2d({
       name: "depthwise9",
@@ -344,13 +377,13 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     batchnorm17,
   );
-  // mobilenet_v1.nn:20  depthwise 3x3 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:19  depthwise 3x3 same no_bias -> batchnorm relu6
   const batchnorm18_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm18", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     depthwise9,
   );
   const batchnorm18 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm18_relu6"), batchnorm18_pre);
-  // mobilenet_v1.nn:21  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:20  conv 1x1xc same no_bias -> batchnorm relu6
   const conv10 = nnc.apply(
     tf.layers.conv2d({
       name: "conv10",
@@ -363,13 +396,13 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     batchnorm18,
   );
-  // mobilenet_v1.nn:21  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:20  conv 1x1xc same no_bias -> batchnorm relu6
   const batchnorm19_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm19", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv10,
   );
   const batchnorm19 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm19_relu6"), batchnorm19_pre);
-  // mobilenet_v1.nn:20  depthwise 3x3 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:19  depthwise 3x3 same no_bias -> batchnorm relu6
   const depthwise10 = nnc.apply(
     tf.layers.depthwiseConv2d({
       name: "depthwise10",
@@ -382,13 +415,13 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     batchnorm19,
   );
-  // mobilenet_v1.nn:20  depthwise 3x3 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:19  depthwise 3x3 same no_bias -> batchnorm relu6
   const batchnorm20_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm20", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     depthwise10,
   );
   const batchnorm20 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm20_relu6"), batchnorm20_pre);
-  // mobilenet_v1.nn:21  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:20  conv 1x1xc same no_bias -> batchnorm relu6
   const conv11 = nnc.apply(
     tf.layers.conv2d({
       name: "conv11",
@@ -401,13 +434,13 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     batchnorm20,
   );
-  // mobilenet_v1.nn:21  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:20  conv 1x1xc same no_bias -> batchnorm relu6
   const batchnorm21_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm21", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv11,
   );
   const batchnorm21 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm21_relu6"), batchnorm21_pre);
-  // mobilenet_v1.nn:20  depthwise 3x3 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:19  depthwise 3x3 same no_bias -> batchnorm relu6
   const depthwise11 = nnc.apply(
     tf.layers.depthwiseConv2d({
       name: "depthwise11",
@@ -420,13 +453,13 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     batchnorm21,
   );
-  // mobilenet_v1.nn:20  depthwise 3x3 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:19  depthwise 3x3 same no_bias -> batchnorm relu6
   const batchnorm22_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm22", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     depthwise11,
   );
   const batchnorm22 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm22_relu6"), batchnorm22_pre);
-  // mobilenet_v1.nn:21  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:20  conv 1x1xc same no_bias -> batchnorm relu6
   const conv12 = nnc.apply(
     tf.layers.conv2d({
       name: "conv12",
@@ -439,32 +472,43 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     batchnorm22,
   );
-  // mobilenet_v1.nn:21  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:20  conv 1x1xc same no_bias -> batchnorm relu6
   const batchnorm23_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm23", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv12,
   );
   const batchnorm23 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm23_relu6"), batchnorm23_pre);
-  // mobilenet_v1.nn:27  depthwise 3x3 stride 2 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:26  pad 0x1x0x1 -> depthwise 3x3 stride 2 no_bias -> batchnorm relu6
+  const pad4 = nnc.apply(
+    tf.layers.zeroPadding2d({
+      name: "pad4",
+      padding: [
+        [0, 1],
+        [0, 1],
+      ],
+    }),
+    batchnorm23,
+  );
+  // mobilenet_v1.nn:26  pad 0x1x0x1 -> depthwise 3x3 stride 2 no_bias -> batchnorm relu6
   const depthwise12 = nnc.apply(
     tf.layers.depthwiseConv2d({
       name: "depthwise12",
       kernelSize: [3, 3],
       depthMultiplier: 1,
       strides: [2, 2],
-      padding: "same",
+      padding: "valid",
       useBias: false,
       depthwiseInitializer: nnc.initializer({ name: "glorot_uniform" }, seed + 24),
     }),
-    batchnorm23,
+    pad4,
   );
-  // mobilenet_v1.nn:27  depthwise 3x3 stride 2 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:26  pad 0x1x0x1 -> depthwise 3x3 stride 2 no_bias -> batchnorm relu6
   const batchnorm24_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm24", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     depthwise12,
   );
   const batchnorm24 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm24_relu6"), batchnorm24_pre);
-  // mobilenet_v1.nn:28  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:27  conv 1x1xc same no_bias -> batchnorm relu6
   const conv13 = nnc.apply(
     tf.layers.conv2d({
       name: "conv13",
@@ -477,13 +521,13 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     batchnorm24,
   );
-  // mobilenet_v1.nn:28  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:27  conv 1x1xc same no_bias -> batchnorm relu6
   const batchnorm25_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm25", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv13,
   );
   const batchnorm25 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm25_relu6"), batchnorm25_pre);
-  // mobilenet_v1.nn:20  depthwise 3x3 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:19  depthwise 3x3 same no_bias -> batchnorm relu6
   const depthwise13 = nnc.apply(
     tf.layers.depthwiseConv2d({
       name: "depthwise13",
@@ -496,13 +540,13 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     batchnorm25,
   );
-  // mobilenet_v1.nn:20  depthwise 3x3 same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:19  depthwise 3x3 same no_bias -> batchnorm relu6
   const batchnorm26_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm26", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     depthwise13,
   );
   const batchnorm26 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm26_relu6"), batchnorm26_pre);
-  // mobilenet_v1.nn:21  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:20  conv 1x1xc same no_bias -> batchnorm relu6
   const conv14 = nnc.apply(
     tf.layers.conv2d({
       name: "conv14",
@@ -515,22 +559,22 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     batchnorm26,
   );
-  // mobilenet_v1.nn:21  conv 1x1xc same no_bias -> batchnorm relu6
+  // mobilenet_v1.nn:20  conv 1x1xc same no_bias -> batchnorm relu6
   const batchnorm27_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm27", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv14,
   );
   const batchnorm27 = nnc.apply(nnc.activationLayer({ name: "relu6" }, "batchnorm27_relu6"), batchnorm27_pre);
-  // mobilenet_v1.nn:43  global avgpool -> reshape 1x1x1024
+  // mobilenet_v1.nn:42  global avgpool -> reshape 1x1x1024
   const global_pool1 = nnc.apply(tf.layers.globalAveragePooling2d({ name: "global_pool1" }), batchnorm27);
-  // mobilenet_v1.nn:43  global avgpool -> reshape 1x1x1024
+  // mobilenet_v1.nn:42  global avgpool -> reshape 1x1x1024
   const reshape1 = nnc.apply(
     tf.layers.reshape({ name: "reshape1", targetShape: [1, 1, 1024] }),
     global_pool1,
   );
-  // mobilenet_v1.nn:44  dropout 0.001
+  // mobilenet_v1.nn:43  dropout 0.001
   const dropout1 = nnc.apply(tf.layers.dropout({ name: "dropout1", rate: 0.001, seed: seed + 28 }), reshape1);
-  // mobilenet_v1.nn:45  conv 1x1xclasses same                                  # 1x1x1000, with a bias
+  // mobilenet_v1.nn:44  conv 1x1xclasses same                                  # 1x1x1000, with a bias
   const conv15 = nnc.apply(
     tf.layers.conv2d({
       name: "conv15",
@@ -543,9 +587,9 @@ export function buildMobilenetV1(seed = 0): tf.LayersModel {
     }),
     dropout1,
   );
-  // mobilenet_v1.nn:46  reshape classes
+  // mobilenet_v1.nn:45  reshape classes
   const reshape2 = nnc.apply(tf.layers.reshape({ name: "reshape2", targetShape: [1000] }), conv15);
-  // mobilenet_v1.nn:47  softmax
+  // mobilenet_v1.nn:46  softmax
   const softmax1 = nnc.apply(nnc.activationLayer({ name: "softmax" }, "softmax1"), reshape2);
   return tf.model({ name: "mobilenet_v1", inputs: input1, outputs: softmax1 });
 }
