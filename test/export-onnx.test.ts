@@ -96,6 +96,20 @@ describe("ONNX export of the modern layer kinds (issue 14)", () => {
   }
 });
 
+describe("a SeparableConv2D saved without depth_multiplier (the runtime before it wrote it)", () => {
+  it("exports with the multiplier read from its depthwise kernel, the same graph", async () => {
+    const model = buildModernModels().get("separable")!;
+    randomiseWeights(model, 9);
+    const run = await writeRun(model, join(dir, "separable-old"));
+    const folder = readModelFolder(run);
+    const old = structuredClone(folder.modelJson) as unknown as { modelTopology: { config: { layers: { config: Record<string, unknown> }[] } } };
+    for (const l of old.modelTopology.config.layers) delete l.config["depth_multiplier"];
+    const withIt = exportOnnx(folder).bytes;
+    const without = exportOnnx({ ...folder, modelJson: old as unknown as typeof folder.modelJson }).bytes;
+    expect(Buffer.from(without).equals(Buffer.from(withIt))).toBe(true);
+  });
+});
+
 describe("the run's normaliser", () => {
   const stats = (n: number, f: (i: number) => number): number[] => Array.from({ length: n }, (_, i) => f(i));
   const normalisers = {

@@ -200,11 +200,16 @@ describe("what a TF.js export changes", () => {
     expect(oneGroup.customLayers).toEqual([]);
     const layers = (json: string): { class_name: string; config: Record<string, unknown> }[] => (JSON.parse(json) as { modelTopology: { config: { layers: { class_name: string; config: Record<string, unknown> }[] } } }).modelTopology.config.layers;
     expect(layers(oneGroup.modelJson).map((l) => l.class_name)).toEqual(["InputLayer", "Conv2D", "Flatten"]);
-    // TF.js's SeparableConv2D writes no depth_multiplier: without it the model does not load.
+    // TF.js's SeparableConv2D writes no depth_multiplier: without it the model does not load. The
+    // runtime now saves it (runtime/layers.ts); a run saved before that has none, and gets it back.
     const run = readModelFolder(join(dir, "runs", "separable"));
-    expect(layers(JSON.stringify(run.modelJson)).find((l) => l.config["name"] === "sep1")!.config["depth_multiplier"]).toBeUndefined();
-    const separable = layers(exportTfjs(run).modelJson);
-    expect(separable.filter((l) => l.class_name === "SeparableConv2D").map((l) => l.config["depth_multiplier"])).toEqual([2, undefined, 3]);
+    const multipliers = (json: string): unknown[] => layers(json).filter((l) => l.class_name === "SeparableConv2D").map((l) => l.config["depth_multiplier"]);
+    expect(multipliers(JSON.stringify(run.modelJson))).toEqual([2, 1, 3]);
+    expect(multipliers(exportTfjs(run).modelJson)).toEqual([2, 1, 3]);
+    const oldJson = structuredClone(run.modelJson);
+    for (const l of layers(JSON.stringify(oldJson)).keys()) delete (oldJson.modelTopology as { config: { layers: { config: Record<string, unknown> }[] } }).config.layers[l]!.config["depth_multiplier"];
+    expect(multipliers(JSON.stringify(oldJson))).toEqual([undefined, undefined, undefined]);
+    expect(multipliers(exportTfjs({ ...run, modelJson: oldJson }).modelJson)).toEqual([2, undefined, 3]);
   });
 
   it("writes standard layers for nnc's dilated conv and elu(1), and says which need the import", async () => {

@@ -7,7 +7,7 @@
  * weights), and saved and loaded back through io.ts (same outputs).
  */
 import * as tf from "@tensorflow/tfjs";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -102,6 +102,9 @@ const MODELS: Record<string, { head: Head; input?: number[]; flatten?: boolean }
   },
   "separable conv 3x3 → 6, stride 1 same": {
     head: (x) => on(tf.layers.separableConv2d({ name: "s", filters: 6, kernelSize: 3, padding: "same", depthwiseInitializer: glorot(8), pointwiseInitializer: glorot(9) }), x),
+  },
+  "separable conv 3x3 → 5, multiplier 2, stride 2 same (TF.js leaves depth_multiplier out of its config)": {
+    head: (x) => on(tf.layers.separableConv2d({ name: "s", filters: 5, kernelSize: 3, strides: 2, depthMultiplier: 2, padding: "same", activation: "relu6", depthwiseInitializer: glorot(20), pointwiseInitializer: glorot(21) }), x),
   },
   "transposed conv 3x3 stride 2 same": {
     head: (x) => on(tf.layers.conv2dTranspose({ name: "t", filters: 3, kernelSize: 3, strides: 2, padding: "same", kernelInitializer: glorot(10) }), x),
@@ -209,6 +212,59 @@ describe("each new layer trains the same on cpu and wasm, and saves and loads ba
       expect(relativeError(cpu.weights[0]!, initial![0]!)).toBeGreaterThan(0);
     }, 30_000);
   }
+});
+
+describe("SeparableConv2D with a depth multiplier (TF.js leaves depth_multiplier out of its config)", () => {
+  /** A trained-looking model: separable convs with multipliers 2 and 3 (one without bias), a dense head. */
+  function separableModel(): tf.LayersModel {
+    const input = tf.input({ shape: [7, 6, 3], name: "x" });
+    const a = on(tf.layers.separableConv2d({ name: "sep1", filters: 4, kernelSize: 3, depthMultiplier: 2, padding: "same", activation: "relu", depthwiseInitializer: glorot(30), pointwiseInitializer: glorot(31), biasInitializer: tf.initializers.constant({ value: 0.05 }) }), input);
+    const b = on(tf.layers.separableConv2d({ name: "sep2", filters: 5, kernelSize: [2, 3], strides: 2, depthMultiplier: 3, padding: "valid", useBias: false, depthwiseInitializer: glorot(32), pointwiseInitializer: glorot(33) }), a);
+    const out = on(tf.layers.dense({ name: "out", units: 3, kernelInitializer: glorot(34) }), on(tf.layers.flatten({ name: "flat" }), b));
+    return tf.model({ inputs: input, outputs: out });
+  }
+
+  const json = (dir: string): { modelTopology: { config: { layers: { class_name: string; config: Record<string, unknown> }[] } } } => JSON.parse(readFileSync(join(dir, "model.json"), "utf8"));
+
+  it("is saved in model.json, and the model loads back through io.ts with the same outputs", async () => {
+    const model = separableModel();
+    const dir = join(folder, "separable-multiplier");
+    await saveModel(model, dir);
+    const separables = json(dir).modelTopology.config.layers.filter((l) => l.class_name === "SeparableConv2D");
+    expect(separables.map((l) => l.config["depth_multiplier"])).toEqual([2, 3]);
+    const loaded = await loadModel(dir);
+    expect(loaded.countParams()).toBe(model.countParams());
+    const x = tf.tensor(numbers(2 * 7 * 6 * 3, 40), [2, 7, 6, 3]);
+    expect(relativeError((loaded.predict(x) as tf.Tensor).dataSync(), (model.predict(x) as tf.Tensor).dataSync())).toBeLessThan(1e-6);
+    tf.dispose([x]);
+    loaded.dispose();
+    model.dispose();
+  });
+
+  it("loads a model.json saved without it (before the fix): the multiplier is read from the depthwise kernel", async () => {
+    const model = separableModel();
+    const dir = join(folder, "separable-old");
+    await saveModel(model, dir);
+    const old = json(dir);
+    for (const l of old.modelTopology.config.layers) delete l.config["depth_multiplier"];
+    writeFileSync(join(dir, "model.json"), JSON.stringify(old));
+    const loaded = await loadModel(dir);
+    expect(loaded.getWeights().map((w) => w.shape)).toEqual(model.getWeights().map((w) => w.shape));
+    const x = tf.tensor(numbers(3 * 7 * 6 * 3, 41), [3, 7, 6, 3]);
+    const before = (model.predict(x) as tf.Tensor).dataSync();
+    expect(relativeError((loaded.predict(x) as tf.Tensor).dataSync(), before)).toBeLessThan(1e-6);
+    // The loaded layer now says its multiplier, so saving it again writes it.
+    await saveModel(loaded, join(folder, "separable-resaved"));
+    expect(json(join(folder, "separable-resaved")).modelTopology.config.layers.filter((l) => l.class_name === "SeparableConv2D").map((l) => l.config["depth_multiplier"])).toEqual([2, 3]);
+    // And it trains: the remade kernels are the model's variables.
+    const vars = loaded.trainableWeights.map((w) => w.read() as tf.Variable);
+    expect(vars.map((v) => v.shape)).toEqual(model.trainableWeights.map((w) => w.shape));
+    const { value, grads } = tf.variableGrads(() => (loaded.apply(x) as tf.Tensor).square().sum() as tf.Scalar, vars);
+    expect(vars.every((v) => grads[v.name] !== undefined && grads[v.name]!.abs().sum().dataSync()[0]! > 0)).toBe(true);
+    tf.dispose([x, value, ...Object.values(grads)]);
+    loaded.dispose();
+    model.dispose();
+  });
 });
 
 describe("activations", () => {

@@ -47,6 +47,96 @@ function positiveInteger(value: unknown, what: string): number {
 }
 
 // ---------------------------------------------------------------------------------------
+// SeparableConv2D's depth multiplier
+
+/**
+ * TF.js (4.22) leaves `depth_multiplier` out of the config a SeparableConv2D saves, so a model
+ * with `separable … multiplier 2` saved as model.json loads back with a multiplier of 1: a
+ * depthwise kernel [kh, kw, C, 1] where the weights hold [kh, kw, C, 2], and TF.js refuses them
+ * ("Shape mismatch"). Two fixes, made once when this module loads:
+ *
+ * - SeparableConv2D's getConfig writes `depthMultiplier`, so models saved from now on load in any
+ *   TF.js (and copies made from a layer's config, as `inspect.ts` makes, have the right shape);
+ * - a model's loadWeights, before TF.js sets the weights, gives a SeparableConv2D whose saved
+ *   depthwise kernel says another multiplier (the fourth axis) that multiplier: its depthwise and
+ *   pointwise kernels are made again in the saved shapes. That loads a model.json saved before
+ *   the first fix. The layer's output shape does not depend on the multiplier.
+ */
+interface SeparableInternals {
+  depthMultiplier: number;
+  depthwiseKernel?: LayerVariableInternals;
+  pointwiseKernel?: LayerVariableInternals;
+}
+
+/** The fields of TF.js's (unexported) LayerVariable this fix touches. */
+interface LayerVariableInternals {
+  originalName: string;
+  shape: Shape;
+  dtype: tf.DataType;
+  val: tf.Variable;
+}
+
+type SeparableClass = { prototype: tf.layers.Layer & { getConfig(): ConfigDict } };
+
+function separableClass(): SeparableClass | undefined {
+  const entry = tf.serialization.SerializationMap.getMap().classNameMap["SeparableConv2D"] as unknown;
+  return Array.isArray(entry) ? (entry[0] as SeparableClass) : undefined;
+}
+
+/** Gives `variable` a new value of `shape` (zeros: loadWeights sets it next). */
+function remakeVariable(variable: LayerVariableInternals, shape: number[]): void {
+  const old = variable.val;
+  const zeros = tf.zeros(shape, variable.dtype);
+  old.dispose();
+  variable.val = tf.variable(zeros, old.trainable, old.name, variable.dtype);
+  zeros.dispose();
+  variable.shape = shape;
+}
+
+/** Sets a SeparableConv2D's multiplier from the saved depthwise kernel among `weights`, where they differ. */
+export function adoptSavedDepthMultiplier(layer: tf.layers.Layer, weights: tf.NamedTensorMap): boolean {
+  if (layer.getClassName() !== "SeparableConv2D") return false;
+  const l = layer as unknown as SeparableInternals;
+  const depthwise = l.depthwiseKernel;
+  const pointwise = l.pointwiseKernel;
+  if (!depthwise || !pointwise) return false;
+  const saved = weights[depthwise.originalName];
+  if (!saved || saved.rank !== 4 || depthwise.shape.length !== 4) return false;
+  const [kh, kw, c, m] = saved.shape as [number, number, number, number];
+  const [dh, dw, dc, dm] = depthwise.shape as [number, number, number, number];
+  if (m === dm || kh !== dh || kw !== dw || c !== dc || m < 1) return false;
+  const filters = pointwise.shape[3] as number;
+  remakeVariable(depthwise, [kh, kw, c, m]);
+  remakeVariable(pointwise, [1, 1, c * m, filters]);
+  l.depthMultiplier = m;
+  return true;
+}
+
+function fixSeparableConv2D(): void {
+  const cls = separableClass();
+  if (!cls || Object.hasOwn(cls.prototype, "getConfig")) return;
+  const inherited = cls.prototype.getConfig;
+  Object.defineProperty(cls.prototype, "getConfig", {
+    value: function getConfig(this: tf.layers.Layer & SeparableInternals): ConfigDict {
+      return { ...inherited.call(this), depthMultiplier: this.depthMultiplier };
+    },
+    writable: true,
+    configurable: true,
+  });
+  const model = tf.LayersModel.prototype as unknown as { loadWeights(weights: tf.NamedTensorMap, strict?: boolean): void; layers: tf.layers.Layer[] };
+  const loadWeights = model.loadWeights;
+  Object.defineProperty(tf.LayersModel.prototype, "loadWeights", {
+    value: function (this: typeof model, weights: tf.NamedTensorMap, strict?: boolean): void {
+      for (const layer of this.layers) adoptSavedDepthMultiplier(layer, weights);
+      loadWeights.call(this, weights, strict);
+    },
+    writable: true,
+    configurable: true,
+  });
+}
+fixSeparableConv2D();
+
+// ---------------------------------------------------------------------------------------
 // Maxout
 
 export interface MaxoutArgs extends BaseLayerArgs {
