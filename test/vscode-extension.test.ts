@@ -331,16 +331,24 @@ describe("the language configuration (editors/vscode/language-configuration.json
     for (const { name, text } of shippedSpecs) {
       let level = 0;
       let continued = false;
+      let depth = 0; // braces open before the line, those in the middle of lines included
+      let endsBranch = false; // the last line with code ended with `}`
       text.split("\n").forEach((line, i) => {
         if (line.trim() === "") return;
         if (decrease.test(line)) level--;
         const indent = /^ */.exec(line)![0].length;
-        // A chain broken after `->` may indent its next line further.
-        if (continued) expect(indent, `${name}:${i + 1}`).toBeGreaterThanOrEqual(2 * level);
+        const code = line.replace(/#.*$/, "").trimEnd();
+        // A chain broken after `->`, a merge's branch continued on the next line and the lines
+        // inside a branch that began on its `{`'s line may indent further (the formatter aligns them).
+        const hanging = depth > level + (decrease.test(line) ? 1 : 0) || (endsBranch && code.trimStart().startsWith("{"));
+        if (continued || hanging) expect(indent, `${name}:${i + 1}`).toBeGreaterThanOrEqual(2 * level);
         else expect(indent, `${name}:${i + 1}`).toBe(2 * level);
         if (increase.test(line)) level++;
-        const code = line.replace(/#.*$/, "").trimEnd();
-        if (code !== "") continued = /(?:->|→)$/.test(code);
+        if (code !== "") {
+          continued = /(?:->|→)$/.test(code);
+          endsBranch = code.endsWith("}");
+        }
+        depth += (code.match(/\{/g)?.length ?? 0) - (code.match(/\}/g)?.length ?? 0);
         lines++;
       });
       expect(level, name).toBe(0);
