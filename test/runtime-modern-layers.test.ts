@@ -2,9 +2,11 @@
  * Issue 14's layers in the runtime: the activations relu6, swish, gelu, hard_sigmoid and
  * hard_swish, nnc's NncGroupedConv2D and NncChannelPad, and the TF.js layers the generated
  * code uses for depthwise, separable and transposed convs, upsampling, padding, cropping,
- * concatenation and channel-wise scaling. Each is built into a small model, trained two
- * steps with the runtime's optimizer on the cpu and on the wasm backend (same losses and
- * weights), and saved and loaded back through io.ts (same outputs).
+ * concatenation and channel-wise scaling, and for sequences conv1d and the 1-D pools. Each is
+ * built into a small model, trained two steps with the runtime's optimizer on the cpu and on the
+ * wasm backend (same losses and weights), and saved and loaded back through io.ts (same
+ * outputs). A SeparableConv2D with a depth multiplier saves it (TF.js leaves it out) and loads,
+ * also from a model.json saved without it.
  */
 import * as tf from "@tensorflow/tfjs";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -60,11 +62,12 @@ function on(layer: tf.layers.Layer, x: tf.SymbolicTensor | tf.SymbolicTensor[]):
 
 const glorot = (seed: number): ReturnType<typeof tf.initializers.glorotUniform> => tf.initializers.glorotUniform({ seed });
 
-/** Input [6, 6, 4] → the layer(s) under test → global average pool (or flatten) → dense 3. */
+/** Input [6, 6, 4] (or `input`) → the layer(s) under test → global average pool (or flatten; none for a vector) → dense 3. */
 function build(head: Head, inputShape: number[], flatten = false): tf.LayersModel {
   const input = tf.input({ shape: inputShape, name: "x" });
   const h = head(input);
-  const pooled = on(flatten || h.shape.length === 2 ? tf.layers.flatten({ name: "flat" }) : tf.layers.globalAveragePooling2d({ name: "gap" }), h);
+  const pool = h.shape.length === 3 ? tf.layers.globalAveragePooling1d({ name: "gap" }) : tf.layers.globalAveragePooling2d({ name: "gap" });
+  const pooled = h.shape.length === 2 ? h : on(flatten ? tf.layers.flatten({ name: "flat" }) : pool, h);
   const out = on(tf.layers.dense({ name: "out", units: 3, kernelInitializer: glorot(99) }), pooled);
   return tf.model({ inputs: input, outputs: out });
 }
@@ -148,6 +151,33 @@ const MODELS: Record<string, { head: Head; input?: number[]; flatten?: boolean }
       const scale = on(tf.layers.reshape({ name: "se_shape", targetShape: [1, 1, 6] }), gate);
       return on(tf.layers.multiply({ name: "se_mul" }), [conv, scale]);
     },
+  },
+  // Sequences (length x channels), as the emitter writes them for `input 100x8 -> conv 5x16 …`.
+  "conv1d 5 → 6 same relu, max pool 2 (a sequence)": {
+    head: (x) => on(tf.layers.maxPooling1d({ name: "p", poolSize: 2, strides: 2, padding: "valid" }), on(tf.layers.conv1d({ name: "c", filters: 6, kernelSize: 5, padding: "same", activation: "relu", kernelInitializer: glorot(22) }), x)),
+    input: [20, 4],
+  },
+  "conv1d 3 → 5 stride 2 valid, no bias, tanh; avg pool 3 stride 2 same (uneven padding)": {
+    head: (x) => on(tf.layers.averagePooling1d({ name: "p", poolSize: 3, strides: 2, padding: "same" }), on(tf.layers.conv1d({ name: "c", filters: 5, kernelSize: 3, strides: 2, padding: "valid", useBias: false, activation: "tanh", kernelInitializer: glorot(23) }), x)),
+    input: [21, 3],
+  },
+  "max pool 3 stride 2 same, conv1d stride 2 same, avg pool 2 valid, global maxpool": {
+    head: (x) => {
+      const pooled = on(tf.layers.maxPooling1d({ name: "p1", poolSize: 3, strides: 2, padding: "same" }), x);
+      const conv = on(tf.layers.conv1d({ name: "c", filters: 4, kernelSize: 4, strides: 2, padding: "same", activation: "swish", kernelInitializer: glorot(24) }), pooled);
+      return on(tf.layers.globalMaxPooling1d({ name: "gmp" }), on(tf.layers.averagePooling1d({ name: "p2", poolSize: 2, padding: "valid" }), conv));
+    },
+    input: [19, 3],
+  },
+  "issue 14's sequence model: conv 5x16 relu same, pool 2, conv 3x32 stride 2, pool avg 2 same, global maxpool": {
+    head: (x) => {
+      let h = on(tf.layers.conv1d({ name: "c1", filters: 16, kernelSize: 5, padding: "same", activation: "relu", kernelInitializer: glorot(25) }), x);
+      h = on(tf.layers.maxPooling1d({ name: "p1", poolSize: 2, strides: 2, padding: "valid" }), h);
+      h = on(tf.layers.conv1d({ name: "c2", filters: 32, kernelSize: 3, strides: 2, padding: "valid", kernelInitializer: glorot(26) }), h);
+      h = on(tf.layers.averagePooling1d({ name: "p2", poolSize: 2, strides: 2, padding: "same" }), h);
+      return on(tf.layers.globalMaxPooling1d({ name: "gmp" }), h);
+    },
+    input: [100, 8],
   },
 };
 
