@@ -88,7 +88,6 @@ export const CODES = {
   NN3015: { severity: "error", title: "a tensor too large to hold" },
   NN3016: { severity: "error", title: "a chain of layers too deep to build" },
   NN3017: { severity: "error", title: "merged branches disagree in shape" },
-  NN3018: { severity: "error", title: "a merge needs two inputs" },
   NN3101: { severity: "warning", title: "window does not tile its input" },
   NN3102: { severity: "warning", title: "option has no effect" },
   NN3103: { severity: "warning", title: "softmax over one unit" },

@@ -80,7 +80,7 @@ export interface ShapeError {
   message: string;
   hint?: string;
   /** Which NN3xxx code the checker should report. */
-  code: "NN3001" | "NN3002" | "NN3003" | "NN3004" | "NN3005" | "NN3006" | "NN3007" | "NN3008" | "NN3017" | "NN3018";
+  code: "NN3001" | "NN3002" | "NN3003" | "NN3004" | "NN3005" | "NN3006" | "NN3007" | "NN3008" | "NN3017";
 }
 
 /** A legal but suspicious shape (e.g. a valid-padded pool that drops the last row). */

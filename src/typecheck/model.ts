@@ -724,10 +724,8 @@ export class ModelExpander {
       joined.push({ flow: kept.flow, what: `\`${operand.name.name}\`` });
     }
     if (lost) return this.unknown();
-    if (joined.length < 2) {
-      this.diagnostics.push(diag("NN3018", `\`${item.op}\` joins two tensors or more, but here it has one.`, item.keyword, { hint: `Add a branch: \`${item.op} { … } { … }\`, or leave the \`${item.op}\` out.`, related: this.related() }));
-      return this.unknown();
-    }
+    // No operand at all was reported by lowering (NN1008); one operand always joins the input.
+    if (joined.length < 2) return this.unknown();
     const shapes: number[][] = [];
     const tensors: string[] = [];
     for (const j of joined) {
