@@ -741,10 +741,11 @@ describe("grammar/nn.tmLanguage.json", () => {
           "  add { } { dense 4 }",
           "  multiply { global avgpool -> dense 4 sigmoid }",
           "  concat e1",
+          "  repeat 2 concat { dense 4 }",
           "  dense 4 name add",
         ].join("\n"),
       );
-      for (const [word, occurrence] of [["concat", 0], ["add", 0], ["multiply", 0], ["concat", 1]] as const) {
+      for (const [word, occurrence] of [["concat", 0], ["add", 0], ["multiply", 0], ["concat", 1], ["concat", 2]] as const) {
         expect(scopesOf(text, word, occurrence), `${word} #${occurrence}`).toContain("keyword.control.merge.nn");
       }
       expect(scopesOf(text, "keep")).toContain("keyword.control.keep.nn");
@@ -758,6 +759,8 @@ describe("grammar/nn.tmLanguage.json", () => {
       expect(scopesOf(text, "relu", 1)).toContain("support.function.activation.nn");
       expect(scopesOf(text, "dense", 1)).toContain("support.function.layer.nn");
       expect(scopesOf(text, "sigmoid")).toContain("support.function.activation.nn");
+      expect(scopesOf(text, "repeat")).toContain("keyword.control.repeat.nn");
+      expect(scopesOf(text, "2 concat")).toContain("constant.numeric.nn");
       // A layer named `add` is a name, not a merge.
       expect(scopesOf(text, "add", 1)).not.toContain("keyword.control.merge.nn");
     });
