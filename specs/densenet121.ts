@@ -2,24 +2,24 @@
 import { nnc, tf } from "nnc/runtime";
 
 /**
- * The model `densenet121` (densenet121.nn:42): 224x224x3 → 1000, 8,062,504 parameters (83,648 non-trainable).
+ * The model `densenet121` (densenet121.nn:40): 224x224x3 → 1000, 8,062,504 parameters (83,648 non-trainable).
  * @param seed seeds every initialiser and dropout layer, so a run can be repeated.
  */
 export function buildDensenet121(seed = 0): tf.LayersModel {
-  // densenet121.nn:43  input 224x224x3
+  // densenet121.nn:41  input 224x224x3
   const input1 = tf.input({ shape: [224, 224, 3], name: "input1" });
-  // densenet121.nn:44  pad 3x2x3x2 -> conv 7x7x64 stride 2 no_bias             # 112x112x64
+  // densenet121.nn:42  pad 3 -> conv 7x7x64 stride 2 no_bias                   # 112x112x64
   const pad1 = nnc.apply(
     tf.layers.zeroPadding2d({
       name: "pad1",
       padding: [
-        [3, 2],
-        [3, 2],
+        [3, 3],
+        [3, 3],
       ],
     }),
     input1,
   );
-  // densenet121.nn:44  pad 3x2x3x2 -> conv 7x7x64 stride 2 no_bias             # 112x112x64
+  // densenet121.nn:42  pad 3 -> conv 7x7x64 stride 2 no_bias                   # 112x112x64
   const conv1 = nnc.apply(
     tf.layers.conv2d({
       name: "conv1",
@@ -32,24 +32,35 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     pad1,
   );
-  // densenet121.nn:45  batchnorm relu
+  // densenet121.nn:43  batchnorm relu
   const batchnorm1_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm1", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv1,
   );
   const batchnorm1 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm1_relu"), batchnorm1_pre);
-  // densenet121.nn:46  pool 3 stride 2 same                                     # 56x56x64
-  const pool1 = nnc.apply(
-    tf.layers.maxPooling2d({ name: "pool1", poolSize: [3, 3], strides: [2, 2], padding: "same" }),
+  // densenet121.nn:44  pad 1 -> pool 3 stride 2                                 # 56x56x64
+  const pad2 = nnc.apply(
+    tf.layers.zeroPadding2d({
+      name: "pad2",
+      padding: [
+        [1, 1],
+        [1, 1],
+      ],
+    }),
     batchnorm1,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:44  pad 1 -> pool 3 stride 2                                 # 56x56x64
+  const pool1 = nnc.apply(
+    tf.layers.maxPooling2d({ name: "pool1", poolSize: [3, 3], strides: [2, 2], padding: "valid" }),
+    pad2,
+  );
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm2_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm2", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     pool1,
   );
   const batchnorm2 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm2_relu"), batchnorm2_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv2 = nnc.apply(
     tf.layers.conv2d({
       name: "conv2",
@@ -62,13 +73,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm2,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm3_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm3", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv2,
   );
   const batchnorm3 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm3_relu"), batchnorm3_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv3 = nnc.apply(
     tf.layers.conv2d({
       name: "conv3",
@@ -81,15 +92,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm3,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat1 = nnc.apply(tf.layers.concatenate({ name: "concat1", axis: -1 }), [pool1, conv3]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm4_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm4", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat1,
   );
   const batchnorm4 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm4_relu"), batchnorm4_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv4 = nnc.apply(
     tf.layers.conv2d({
       name: "conv4",
@@ -102,13 +113,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm4,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm5_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm5", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv4,
   );
   const batchnorm5 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm5_relu"), batchnorm5_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv5 = nnc.apply(
     tf.layers.conv2d({
       name: "conv5",
@@ -121,15 +132,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm5,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat2 = nnc.apply(tf.layers.concatenate({ name: "concat2", axis: -1 }), [concat1, conv5]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm6_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm6", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat2,
   );
   const batchnorm6 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm6_relu"), batchnorm6_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv6 = nnc.apply(
     tf.layers.conv2d({
       name: "conv6",
@@ -142,13 +153,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm6,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm7_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm7", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv6,
   );
   const batchnorm7 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm7_relu"), batchnorm7_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv7 = nnc.apply(
     tf.layers.conv2d({
       name: "conv7",
@@ -161,15 +172,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm7,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat3 = nnc.apply(tf.layers.concatenate({ name: "concat3", axis: -1 }), [concat2, conv7]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm8_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm8", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat3,
   );
   const batchnorm8 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm8_relu"), batchnorm8_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv8 = nnc.apply(
     tf.layers.conv2d({
       name: "conv8",
@@ -182,13 +193,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm8,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm9_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm9", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv8,
   );
   const batchnorm9 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm9_relu"), batchnorm9_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv9 = nnc.apply(
     tf.layers.conv2d({
       name: "conv9",
@@ -201,15 +212,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm9,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat4 = nnc.apply(tf.layers.concatenate({ name: "concat4", axis: -1 }), [concat3, conv9]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm10_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm10", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat4,
   );
   const batchnorm10 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm10_relu"), batchnorm10_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv10 = nnc.apply(
     tf.layers.conv2d({
       name: "conv10",
@@ -222,13 +233,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm10,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm11_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm11", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv10,
   );
   const batchnorm11 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm11_relu"), batchnorm11_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv11 = nnc.apply(
     tf.layers.conv2d({
       name: "conv11",
@@ -241,15 +252,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm11,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat5 = nnc.apply(tf.layers.concatenate({ name: "concat5", axis: -1 }), [concat4, conv11]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm12_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm12", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat5,
   );
   const batchnorm12 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm12_relu"), batchnorm12_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv12 = nnc.apply(
     tf.layers.conv2d({
       name: "conv12",
@@ -262,13 +273,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm12,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm13_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm13", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv12,
   );
   const batchnorm13 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm13_relu"), batchnorm13_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv13 = nnc.apply(
     tf.layers.conv2d({
       name: "conv13",
@@ -281,15 +292,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm13,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat6 = nnc.apply(tf.layers.concatenate({ name: "concat6", axis: -1 }), [concat5, conv13]);
-  // densenet121.nn:37  batchnorm relu
+  // densenet121.nn:35  batchnorm relu
   const batchnorm14_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm14", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat6,
   );
   const batchnorm14 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm14_relu"), batchnorm14_pre);
-  // densenet121.nn:38  conv 1x1xc no_bias
+  // densenet121.nn:36  conv 1x1xc no_bias
   const conv14 = nnc.apply(
     tf.layers.conv2d({
       name: "conv14",
@@ -302,18 +313,18 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm14,
   );
-  // densenet121.nn:39  pool avg 2
+  // densenet121.nn:37  pool avg 2
   const pool2 = nnc.apply(
     tf.layers.averagePooling2d({ name: "pool2", poolSize: [2, 2], strides: [2, 2], padding: "valid" }),
     conv14,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm15_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm15", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     pool2,
   );
   const batchnorm15 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm15_relu"), batchnorm15_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv15 = nnc.apply(
     tf.layers.conv2d({
       name: "conv15",
@@ -326,13 +337,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm15,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm16_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm16", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv15,
   );
   const batchnorm16 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm16_relu"), batchnorm16_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv16 = nnc.apply(
     tf.layers.conv2d({
       name: "conv16",
@@ -345,15 +356,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm16,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat7 = nnc.apply(tf.layers.concatenate({ name: "concat7", axis: -1 }), [pool2, conv16]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm17_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm17", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat7,
   );
   const batchnorm17 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm17_relu"), batchnorm17_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv17 = nnc.apply(
     tf.layers.conv2d({
       name: "conv17",
@@ -366,13 +377,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm17,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm18_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm18", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv17,
   );
   const batchnorm18 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm18_relu"), batchnorm18_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv18 = nnc.apply(
     tf.layers.conv2d({
       name: "conv18",
@@ -385,15 +396,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm18,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat8 = nnc.apply(tf.layers.concatenate({ name: "concat8", axis: -1 }), [concat7, conv18]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm19_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm19", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat8,
   );
   const batchnorm19 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm19_relu"), batchnorm19_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv19 = nnc.apply(
     tf.layers.conv2d({
       name: "conv19",
@@ -406,13 +417,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm19,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm20_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm20", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv19,
   );
   const batchnorm20 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm20_relu"), batchnorm20_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv20 = nnc.apply(
     tf.layers.conv2d({
       name: "conv20",
@@ -425,15 +436,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm20,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat9 = nnc.apply(tf.layers.concatenate({ name: "concat9", axis: -1 }), [concat8, conv20]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm21_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm21", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat9,
   );
   const batchnorm21 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm21_relu"), batchnorm21_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv21 = nnc.apply(
     tf.layers.conv2d({
       name: "conv21",
@@ -446,13 +457,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm21,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm22_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm22", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv21,
   );
   const batchnorm22 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm22_relu"), batchnorm22_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv22 = nnc.apply(
     tf.layers.conv2d({
       name: "conv22",
@@ -465,15 +476,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm22,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat10 = nnc.apply(tf.layers.concatenate({ name: "concat10", axis: -1 }), [concat9, conv22]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm23_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm23", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat10,
   );
   const batchnorm23 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm23_relu"), batchnorm23_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv23 = nnc.apply(
     tf.layers.conv2d({
       name: "conv23",
@@ -486,13 +497,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm23,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm24_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm24", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv23,
   );
   const batchnorm24 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm24_relu"), batchnorm24_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv24 = nnc.apply(
     tf.layers.conv2d({
       name: "conv24",
@@ -505,15 +516,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm24,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat11 = nnc.apply(tf.layers.concatenate({ name: "concat11", axis: -1 }), [concat10, conv24]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm25_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm25", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat11,
   );
   const batchnorm25 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm25_relu"), batchnorm25_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv25 = nnc.apply(
     tf.layers.conv2d({
       name: "conv25",
@@ -526,13 +537,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm25,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm26_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm26", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv25,
   );
   const batchnorm26 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm26_relu"), batchnorm26_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv26 = nnc.apply(
     tf.layers.conv2d({
       name: "conv26",
@@ -545,15 +556,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm26,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat12 = nnc.apply(tf.layers.concatenate({ name: "concat12", axis: -1 }), [concat11, conv26]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm27_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm27", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat12,
   );
   const batchnorm27 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm27_relu"), batchnorm27_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv27 = nnc.apply(
     tf.layers.conv2d({
       name: "conv27",
@@ -566,13 +577,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm27,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm28_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm28", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv27,
   );
   const batchnorm28 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm28_relu"), batchnorm28_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv28 = nnc.apply(
     tf.layers.conv2d({
       name: "conv28",
@@ -585,15 +596,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm28,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat13 = nnc.apply(tf.layers.concatenate({ name: "concat13", axis: -1 }), [concat12, conv28]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm29_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm29", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat13,
   );
   const batchnorm29 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm29_relu"), batchnorm29_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv29 = nnc.apply(
     tf.layers.conv2d({
       name: "conv29",
@@ -606,13 +617,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm29,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm30_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm30", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv29,
   );
   const batchnorm30 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm30_relu"), batchnorm30_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv30 = nnc.apply(
     tf.layers.conv2d({
       name: "conv30",
@@ -625,15 +636,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm30,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat14 = nnc.apply(tf.layers.concatenate({ name: "concat14", axis: -1 }), [concat13, conv30]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm31_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm31", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat14,
   );
   const batchnorm31 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm31_relu"), batchnorm31_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv31 = nnc.apply(
     tf.layers.conv2d({
       name: "conv31",
@@ -646,13 +657,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm31,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm32_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm32", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv31,
   );
   const batchnorm32 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm32_relu"), batchnorm32_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv32 = nnc.apply(
     tf.layers.conv2d({
       name: "conv32",
@@ -665,15 +676,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm32,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat15 = nnc.apply(tf.layers.concatenate({ name: "concat15", axis: -1 }), [concat14, conv32]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm33_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm33", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat15,
   );
   const batchnorm33 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm33_relu"), batchnorm33_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv33 = nnc.apply(
     tf.layers.conv2d({
       name: "conv33",
@@ -686,13 +697,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm33,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm34_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm34", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv33,
   );
   const batchnorm34 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm34_relu"), batchnorm34_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv34 = nnc.apply(
     tf.layers.conv2d({
       name: "conv34",
@@ -705,15 +716,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm34,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat16 = nnc.apply(tf.layers.concatenate({ name: "concat16", axis: -1 }), [concat15, conv34]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm35_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm35", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat16,
   );
   const batchnorm35 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm35_relu"), batchnorm35_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv35 = nnc.apply(
     tf.layers.conv2d({
       name: "conv35",
@@ -726,13 +737,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm35,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm36_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm36", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv35,
   );
   const batchnorm36 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm36_relu"), batchnorm36_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv36 = nnc.apply(
     tf.layers.conv2d({
       name: "conv36",
@@ -745,15 +756,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm36,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat17 = nnc.apply(tf.layers.concatenate({ name: "concat17", axis: -1 }), [concat16, conv36]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm37_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm37", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat17,
   );
   const batchnorm37 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm37_relu"), batchnorm37_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv37 = nnc.apply(
     tf.layers.conv2d({
       name: "conv37",
@@ -766,13 +777,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm37,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm38_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm38", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv37,
   );
   const batchnorm38 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm38_relu"), batchnorm38_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv38 = nnc.apply(
     tf.layers.conv2d({
       name: "conv38",
@@ -785,15 +796,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm38,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat18 = nnc.apply(tf.layers.concatenate({ name: "concat18", axis: -1 }), [concat17, conv38]);
-  // densenet121.nn:37  batchnorm relu
+  // densenet121.nn:35  batchnorm relu
   const batchnorm39_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm39", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat18,
   );
   const batchnorm39 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm39_relu"), batchnorm39_pre);
-  // densenet121.nn:38  conv 1x1xc no_bias
+  // densenet121.nn:36  conv 1x1xc no_bias
   const conv39 = nnc.apply(
     tf.layers.conv2d({
       name: "conv39",
@@ -806,18 +817,18 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm39,
   );
-  // densenet121.nn:39  pool avg 2
+  // densenet121.nn:37  pool avg 2
   const pool3 = nnc.apply(
     tf.layers.averagePooling2d({ name: "pool3", poolSize: [2, 2], strides: [2, 2], padding: "valid" }),
     conv39,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm40_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm40", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     pool3,
   );
   const batchnorm40 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm40_relu"), batchnorm40_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv40 = nnc.apply(
     tf.layers.conv2d({
       name: "conv40",
@@ -830,13 +841,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm40,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm41_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm41", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv40,
   );
   const batchnorm41 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm41_relu"), batchnorm41_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv41 = nnc.apply(
     tf.layers.conv2d({
       name: "conv41",
@@ -849,15 +860,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm41,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat19 = nnc.apply(tf.layers.concatenate({ name: "concat19", axis: -1 }), [pool3, conv41]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm42_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm42", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat19,
   );
   const batchnorm42 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm42_relu"), batchnorm42_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv42 = nnc.apply(
     tf.layers.conv2d({
       name: "conv42",
@@ -870,13 +881,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm42,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm43_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm43", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv42,
   );
   const batchnorm43 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm43_relu"), batchnorm43_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv43 = nnc.apply(
     tf.layers.conv2d({
       name: "conv43",
@@ -889,15 +900,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm43,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat20 = nnc.apply(tf.layers.concatenate({ name: "concat20", axis: -1 }), [concat19, conv43]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm44_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm44", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat20,
   );
   const batchnorm44 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm44_relu"), batchnorm44_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv44 = nnc.apply(
     tf.layers.conv2d({
       name: "conv44",
@@ -910,13 +921,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm44,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm45_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm45", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv44,
   );
   const batchnorm45 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm45_relu"), batchnorm45_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv45 = nnc.apply(
     tf.layers.conv2d({
       name: "conv45",
@@ -929,15 +940,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm45,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat21 = nnc.apply(tf.layers.concatenate({ name: "concat21", axis: -1 }), [concat20, conv45]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm46_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm46", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat21,
   );
   const batchnorm46 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm46_relu"), batchnorm46_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv46 = nnc.apply(
     tf.layers.conv2d({
       name: "conv46",
@@ -950,13 +961,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm46,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm47_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm47", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv46,
   );
   const batchnorm47 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm47_relu"), batchnorm47_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv47 = nnc.apply(
     tf.layers.conv2d({
       name: "conv47",
@@ -969,15 +980,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm47,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat22 = nnc.apply(tf.layers.concatenate({ name: "concat22", axis: -1 }), [concat21, conv47]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm48_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm48", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat22,
   );
   const batchnorm48 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm48_relu"), batchnorm48_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv48 = nnc.apply(
     tf.layers.conv2d({
       name: "conv48",
@@ -990,13 +1001,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm48,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm49_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm49", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv48,
   );
   const batchnorm49 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm49_relu"), batchnorm49_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv49 = nnc.apply(
     tf.layers.conv2d({
       name: "conv49",
@@ -1009,15 +1020,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm49,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat23 = nnc.apply(tf.layers.concatenate({ name: "concat23", axis: -1 }), [concat22, conv49]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm50_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm50", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat23,
   );
   const batchnorm50 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm50_relu"), batchnorm50_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv50 = nnc.apply(
     tf.layers.conv2d({
       name: "conv50",
@@ -1030,13 +1041,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm50,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm51_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm51", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv50,
   );
   const batchnorm51 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm51_relu"), batchnorm51_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv51 = nnc.apply(
     tf.layers.conv2d({
       name: "conv51",
@@ -1049,15 +1060,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm51,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat24 = nnc.apply(tf.layers.concatenate({ name: "concat24", axis: -1 }), [concat23, conv51]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm52_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm52", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat24,
   );
   const batchnorm52 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm52_relu"), batchnorm52_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv52 = nnc.apply(
     tf.layers.conv2d({
       name: "conv52",
@@ -1070,13 +1081,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm52,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm53_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm53", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv52,
   );
   const batchnorm53 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm53_relu"), batchnorm53_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv53 = nnc.apply(
     tf.layers.conv2d({
       name: "conv53",
@@ -1089,15 +1100,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm53,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat25 = nnc.apply(tf.layers.concatenate({ name: "concat25", axis: -1 }), [concat24, conv53]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm54_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm54", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat25,
   );
   const batchnorm54 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm54_relu"), batchnorm54_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv54 = nnc.apply(
     tf.layers.conv2d({
       name: "conv54",
@@ -1110,13 +1121,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm54,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm55_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm55", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv54,
   );
   const batchnorm55 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm55_relu"), batchnorm55_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv55 = nnc.apply(
     tf.layers.conv2d({
       name: "conv55",
@@ -1129,15 +1140,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm55,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat26 = nnc.apply(tf.layers.concatenate({ name: "concat26", axis: -1 }), [concat25, conv55]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm56_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm56", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat26,
   );
   const batchnorm56 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm56_relu"), batchnorm56_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv56 = nnc.apply(
     tf.layers.conv2d({
       name: "conv56",
@@ -1150,13 +1161,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm56,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm57_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm57", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv56,
   );
   const batchnorm57 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm57_relu"), batchnorm57_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv57 = nnc.apply(
     tf.layers.conv2d({
       name: "conv57",
@@ -1169,15 +1180,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm57,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat27 = nnc.apply(tf.layers.concatenate({ name: "concat27", axis: -1 }), [concat26, conv57]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm58_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm58", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat27,
   );
   const batchnorm58 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm58_relu"), batchnorm58_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv58 = nnc.apply(
     tf.layers.conv2d({
       name: "conv58",
@@ -1190,13 +1201,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm58,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm59_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm59", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv58,
   );
   const batchnorm59 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm59_relu"), batchnorm59_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv59 = nnc.apply(
     tf.layers.conv2d({
       name: "conv59",
@@ -1209,15 +1220,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm59,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat28 = nnc.apply(tf.layers.concatenate({ name: "concat28", axis: -1 }), [concat27, conv59]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm60_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm60", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat28,
   );
   const batchnorm60 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm60_relu"), batchnorm60_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv60 = nnc.apply(
     tf.layers.conv2d({
       name: "conv60",
@@ -1230,13 +1241,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm60,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm61_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm61", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv60,
   );
   const batchnorm61 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm61_relu"), batchnorm61_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv61 = nnc.apply(
     tf.layers.conv2d({
       name: "conv61",
@@ -1249,15 +1260,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm61,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat29 = nnc.apply(tf.layers.concatenate({ name: "concat29", axis: -1 }), [concat28, conv61]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm62_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm62", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat29,
   );
   const batchnorm62 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm62_relu"), batchnorm62_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv62 = nnc.apply(
     tf.layers.conv2d({
       name: "conv62",
@@ -1270,13 +1281,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm62,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm63_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm63", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv62,
   );
   const batchnorm63 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm63_relu"), batchnorm63_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv63 = nnc.apply(
     tf.layers.conv2d({
       name: "conv63",
@@ -1289,15 +1300,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm63,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat30 = nnc.apply(tf.layers.concatenate({ name: "concat30", axis: -1 }), [concat29, conv63]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm64_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm64", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat30,
   );
   const batchnorm64 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm64_relu"), batchnorm64_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv64 = nnc.apply(
     tf.layers.conv2d({
       name: "conv64",
@@ -1310,13 +1321,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm64,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm65_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm65", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv64,
   );
   const batchnorm65 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm65_relu"), batchnorm65_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv65 = nnc.apply(
     tf.layers.conv2d({
       name: "conv65",
@@ -1329,15 +1340,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm65,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat31 = nnc.apply(tf.layers.concatenate({ name: "concat31", axis: -1 }), [concat30, conv65]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm66_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm66", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat31,
   );
   const batchnorm66 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm66_relu"), batchnorm66_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv66 = nnc.apply(
     tf.layers.conv2d({
       name: "conv66",
@@ -1350,13 +1361,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm66,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm67_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm67", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv66,
   );
   const batchnorm67 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm67_relu"), batchnorm67_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv67 = nnc.apply(
     tf.layers.conv2d({
       name: "conv67",
@@ -1369,15 +1380,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm67,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat32 = nnc.apply(tf.layers.concatenate({ name: "concat32", axis: -1 }), [concat31, conv67]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm68_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm68", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat32,
   );
   const batchnorm68 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm68_relu"), batchnorm68_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv68 = nnc.apply(
     tf.layers.conv2d({
       name: "conv68",
@@ -1390,13 +1401,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm68,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm69_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm69", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv68,
   );
   const batchnorm69 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm69_relu"), batchnorm69_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv69 = nnc.apply(
     tf.layers.conv2d({
       name: "conv69",
@@ -1409,15 +1420,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm69,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat33 = nnc.apply(tf.layers.concatenate({ name: "concat33", axis: -1 }), [concat32, conv69]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm70_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm70", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat33,
   );
   const batchnorm70 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm70_relu"), batchnorm70_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv70 = nnc.apply(
     tf.layers.conv2d({
       name: "conv70",
@@ -1430,13 +1441,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm70,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm71_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm71", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv70,
   );
   const batchnorm71 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm71_relu"), batchnorm71_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv71 = nnc.apply(
     tf.layers.conv2d({
       name: "conv71",
@@ -1449,15 +1460,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm71,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat34 = nnc.apply(tf.layers.concatenate({ name: "concat34", axis: -1 }), [concat33, conv71]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm72_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm72", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat34,
   );
   const batchnorm72 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm72_relu"), batchnorm72_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv72 = nnc.apply(
     tf.layers.conv2d({
       name: "conv72",
@@ -1470,13 +1481,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm72,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm73_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm73", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv72,
   );
   const batchnorm73 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm73_relu"), batchnorm73_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv73 = nnc.apply(
     tf.layers.conv2d({
       name: "conv73",
@@ -1489,15 +1500,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm73,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat35 = nnc.apply(tf.layers.concatenate({ name: "concat35", axis: -1 }), [concat34, conv73]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm74_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm74", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat35,
   );
   const batchnorm74 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm74_relu"), batchnorm74_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv74 = nnc.apply(
     tf.layers.conv2d({
       name: "conv74",
@@ -1510,13 +1521,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm74,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm75_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm75", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv74,
   );
   const batchnorm75 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm75_relu"), batchnorm75_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv75 = nnc.apply(
     tf.layers.conv2d({
       name: "conv75",
@@ -1529,15 +1540,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm75,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat36 = nnc.apply(tf.layers.concatenate({ name: "concat36", axis: -1 }), [concat35, conv75]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm76_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm76", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat36,
   );
   const batchnorm76 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm76_relu"), batchnorm76_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv76 = nnc.apply(
     tf.layers.conv2d({
       name: "conv76",
@@ -1550,13 +1561,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm76,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm77_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm77", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv76,
   );
   const batchnorm77 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm77_relu"), batchnorm77_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv77 = nnc.apply(
     tf.layers.conv2d({
       name: "conv77",
@@ -1569,15 +1580,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm77,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat37 = nnc.apply(tf.layers.concatenate({ name: "concat37", axis: -1 }), [concat36, conv77]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm78_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm78", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat37,
   );
   const batchnorm78 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm78_relu"), batchnorm78_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv78 = nnc.apply(
     tf.layers.conv2d({
       name: "conv78",
@@ -1590,13 +1601,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm78,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm79_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm79", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv78,
   );
   const batchnorm79 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm79_relu"), batchnorm79_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv79 = nnc.apply(
     tf.layers.conv2d({
       name: "conv79",
@@ -1609,15 +1620,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm79,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat38 = nnc.apply(tf.layers.concatenate({ name: "concat38", axis: -1 }), [concat37, conv79]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm80_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm80", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat38,
   );
   const batchnorm80 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm80_relu"), batchnorm80_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv80 = nnc.apply(
     tf.layers.conv2d({
       name: "conv80",
@@ -1630,13 +1641,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm80,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm81_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm81", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv80,
   );
   const batchnorm81 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm81_relu"), batchnorm81_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv81 = nnc.apply(
     tf.layers.conv2d({
       name: "conv81",
@@ -1649,15 +1660,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm81,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat39 = nnc.apply(tf.layers.concatenate({ name: "concat39", axis: -1 }), [concat38, conv81]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm82_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm82", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat39,
   );
   const batchnorm82 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm82_relu"), batchnorm82_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv82 = nnc.apply(
     tf.layers.conv2d({
       name: "conv82",
@@ -1670,13 +1681,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm82,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm83_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm83", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv82,
   );
   const batchnorm83 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm83_relu"), batchnorm83_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv83 = nnc.apply(
     tf.layers.conv2d({
       name: "conv83",
@@ -1689,15 +1700,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm83,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat40 = nnc.apply(tf.layers.concatenate({ name: "concat40", axis: -1 }), [concat39, conv83]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm84_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm84", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat40,
   );
   const batchnorm84 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm84_relu"), batchnorm84_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv84 = nnc.apply(
     tf.layers.conv2d({
       name: "conv84",
@@ -1710,13 +1721,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm84,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm85_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm85", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv84,
   );
   const batchnorm85 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm85_relu"), batchnorm85_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv85 = nnc.apply(
     tf.layers.conv2d({
       name: "conv85",
@@ -1729,15 +1740,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm85,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat41 = nnc.apply(tf.layers.concatenate({ name: "concat41", axis: -1 }), [concat40, conv85]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm86_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm86", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat41,
   );
   const batchnorm86 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm86_relu"), batchnorm86_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv86 = nnc.apply(
     tf.layers.conv2d({
       name: "conv86",
@@ -1750,13 +1761,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm86,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm87_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm87", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv86,
   );
   const batchnorm87 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm87_relu"), batchnorm87_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv87 = nnc.apply(
     tf.layers.conv2d({
       name: "conv87",
@@ -1769,15 +1780,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm87,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat42 = nnc.apply(tf.layers.concatenate({ name: "concat42", axis: -1 }), [concat41, conv87]);
-  // densenet121.nn:37  batchnorm relu
+  // densenet121.nn:35  batchnorm relu
   const batchnorm88_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm88", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat42,
   );
   const batchnorm88 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm88_relu"), batchnorm88_pre);
-  // densenet121.nn:38  conv 1x1xc no_bias
+  // densenet121.nn:36  conv 1x1xc no_bias
   const conv88 = nnc.apply(
     tf.layers.conv2d({
       name: "conv88",
@@ -1790,18 +1801,18 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm88,
   );
-  // densenet121.nn:39  pool avg 2
+  // densenet121.nn:37  pool avg 2
   const pool4 = nnc.apply(
     tf.layers.averagePooling2d({ name: "pool4", poolSize: [2, 2], strides: [2, 2], padding: "valid" }),
     conv88,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm89_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm89", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     pool4,
   );
   const batchnorm89 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm89_relu"), batchnorm89_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv89 = nnc.apply(
     tf.layers.conv2d({
       name: "conv89",
@@ -1814,13 +1825,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm89,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm90_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm90", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv89,
   );
   const batchnorm90 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm90_relu"), batchnorm90_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv90 = nnc.apply(
     tf.layers.conv2d({
       name: "conv90",
@@ -1833,15 +1844,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm90,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat43 = nnc.apply(tf.layers.concatenate({ name: "concat43", axis: -1 }), [pool4, conv90]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm91_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm91", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat43,
   );
   const batchnorm91 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm91_relu"), batchnorm91_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv91 = nnc.apply(
     tf.layers.conv2d({
       name: "conv91",
@@ -1854,13 +1865,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm91,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm92_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm92", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv91,
   );
   const batchnorm92 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm92_relu"), batchnorm92_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv92 = nnc.apply(
     tf.layers.conv2d({
       name: "conv92",
@@ -1873,15 +1884,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm92,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat44 = nnc.apply(tf.layers.concatenate({ name: "concat44", axis: -1 }), [concat43, conv92]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm93_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm93", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat44,
   );
   const batchnorm93 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm93_relu"), batchnorm93_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv93 = nnc.apply(
     tf.layers.conv2d({
       name: "conv93",
@@ -1894,13 +1905,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm93,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm94_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm94", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv93,
   );
   const batchnorm94 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm94_relu"), batchnorm94_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv94 = nnc.apply(
     tf.layers.conv2d({
       name: "conv94",
@@ -1913,15 +1924,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm94,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat45 = nnc.apply(tf.layers.concatenate({ name: "concat45", axis: -1 }), [concat44, conv94]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm95_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm95", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat45,
   );
   const batchnorm95 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm95_relu"), batchnorm95_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv95 = nnc.apply(
     tf.layers.conv2d({
       name: "conv95",
@@ -1934,13 +1945,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm95,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm96_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm96", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv95,
   );
   const batchnorm96 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm96_relu"), batchnorm96_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv96 = nnc.apply(
     tf.layers.conv2d({
       name: "conv96",
@@ -1953,15 +1964,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm96,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat46 = nnc.apply(tf.layers.concatenate({ name: "concat46", axis: -1 }), [concat45, conv96]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm97_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm97", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat46,
   );
   const batchnorm97 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm97_relu"), batchnorm97_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv97 = nnc.apply(
     tf.layers.conv2d({
       name: "conv97",
@@ -1974,13 +1985,13 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm97,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm98_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm98", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv97,
   );
   const batchnorm98 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm98_relu"), batchnorm98_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv98 = nnc.apply(
     tf.layers.conv2d({
       name: "conv98",
@@ -1993,15 +2004,15 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm98,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat47 = nnc.apply(tf.layers.concatenate({ name: "concat47", axis: -1 }), [concat46, conv98]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm99_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm99", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat47,
   );
   const batchnorm99 = nnc.apply(nnc.activationLayer({ name: "relu" }, "batchnorm99_relu"), batchnorm99_pre);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv99 = nnc.apply(
     tf.layers.conv2d({
       name: "conv99",
@@ -2014,7 +2025,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm99,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm100_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm100", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv99,
@@ -2023,7 +2034,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     nnc.activationLayer({ name: "relu" }, "batchnorm100_relu"),
     batchnorm100_pre,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv100 = nnc.apply(
     tf.layers.conv2d({
       name: "conv100",
@@ -2036,9 +2047,9 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm100,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat48 = nnc.apply(tf.layers.concatenate({ name: "concat48", axis: -1 }), [concat47, conv100]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm101_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm101", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat48,
@@ -2047,7 +2058,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     nnc.activationLayer({ name: "relu" }, "batchnorm101_relu"),
     batchnorm101_pre,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv101 = nnc.apply(
     tf.layers.conv2d({
       name: "conv101",
@@ -2060,7 +2071,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm101,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm102_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm102", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv101,
@@ -2069,7 +2080,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     nnc.activationLayer({ name: "relu" }, "batchnorm102_relu"),
     batchnorm102_pre,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv102 = nnc.apply(
     tf.layers.conv2d({
       name: "conv102",
@@ -2082,9 +2093,9 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm102,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat49 = nnc.apply(tf.layers.concatenate({ name: "concat49", axis: -1 }), [concat48, conv102]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm103_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm103", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat49,
@@ -2093,7 +2104,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     nnc.activationLayer({ name: "relu" }, "batchnorm103_relu"),
     batchnorm103_pre,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv103 = nnc.apply(
     tf.layers.conv2d({
       name: "conv103",
@@ -2106,7 +2117,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm103,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm104_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm104", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv103,
@@ -2115,7 +2126,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     nnc.activationLayer({ name: "relu" }, "batchnorm104_relu"),
     batchnorm104_pre,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv104 = nnc.apply(
     tf.layers.conv2d({
       name: "conv104",
@@ -2128,9 +2139,9 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm104,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat50 = nnc.apply(tf.layers.concatenate({ name: "concat50", axis: -1 }), [concat49, conv104]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm105_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm105", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat50,
@@ -2139,7 +2150,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     nnc.activationLayer({ name: "relu" }, "batchnorm105_relu"),
     batchnorm105_pre,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv105 = nnc.apply(
     tf.layers.conv2d({
       name: "conv105",
@@ -2152,7 +2163,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm105,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm106_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm106", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv105,
@@ -2161,7 +2172,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     nnc.activationLayer({ name: "relu" }, "batchnorm106_relu"),
     batchnorm106_pre,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv106 = nnc.apply(
     tf.layers.conv2d({
       name: "conv106",
@@ -2174,9 +2185,9 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm106,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat51 = nnc.apply(tf.layers.concatenate({ name: "concat51", axis: -1 }), [concat50, conv106]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm107_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm107", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat51,
@@ -2185,7 +2196,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     nnc.activationLayer({ name: "relu" }, "batchnorm107_relu"),
     batchnorm107_pre,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv107 = nnc.apply(
     tf.layers.conv2d({
       name: "conv107",
@@ -2198,7 +2209,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm107,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm108_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm108", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv107,
@@ -2207,7 +2218,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     nnc.activationLayer({ name: "relu" }, "batchnorm108_relu"),
     batchnorm108_pre,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv108 = nnc.apply(
     tf.layers.conv2d({
       name: "conv108",
@@ -2220,9 +2231,9 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm108,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat52 = nnc.apply(tf.layers.concatenate({ name: "concat52", axis: -1 }), [concat51, conv108]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm109_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm109", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat52,
@@ -2231,7 +2242,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     nnc.activationLayer({ name: "relu" }, "batchnorm109_relu"),
     batchnorm109_pre,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv109 = nnc.apply(
     tf.layers.conv2d({
       name: "conv109",
@@ -2244,7 +2255,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm109,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm110_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm110", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv109,
@@ -2253,7 +2264,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     nnc.activationLayer({ name: "relu" }, "batchnorm110_relu"),
     batchnorm110_pre,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv110 = nnc.apply(
     tf.layers.conv2d({
       name: "conv110",
@@ -2266,9 +2277,9 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm110,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat53 = nnc.apply(tf.layers.concatenate({ name: "concat53", axis: -1 }), [concat52, conv110]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm111_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm111", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat53,
@@ -2277,7 +2288,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     nnc.activationLayer({ name: "relu" }, "batchnorm111_relu"),
     batchnorm111_pre,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv111 = nnc.apply(
     tf.layers.conv2d({
       name: "conv111",
@@ -2290,7 +2301,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm111,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm112_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm112", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv111,
@@ -2299,7 +2310,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     nnc.activationLayer({ name: "relu" }, "batchnorm112_relu"),
     batchnorm112_pre,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv112 = nnc.apply(
     tf.layers.conv2d({
       name: "conv112",
@@ -2312,9 +2323,9 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm112,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat54 = nnc.apply(tf.layers.concatenate({ name: "concat54", axis: -1 }), [concat53, conv112]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm113_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm113", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat54,
@@ -2323,7 +2334,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     nnc.activationLayer({ name: "relu" }, "batchnorm113_relu"),
     batchnorm113_pre,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv113 = nnc.apply(
     tf.layers.conv2d({
       name: "conv113",
@@ -2336,7 +2347,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm113,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm114_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm114", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv113,
@@ -2345,7 +2356,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     nnc.activationLayer({ name: "relu" }, "batchnorm114_relu"),
     batchnorm114_pre,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv114 = nnc.apply(
     tf.layers.conv2d({
       name: "conv114",
@@ -2358,9 +2369,9 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm114,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat55 = nnc.apply(tf.layers.concatenate({ name: "concat55", axis: -1 }), [concat54, conv114]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm115_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm115", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat55,
@@ -2369,7 +2380,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     nnc.activationLayer({ name: "relu" }, "batchnorm115_relu"),
     batchnorm115_pre,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv115 = nnc.apply(
     tf.layers.conv2d({
       name: "conv115",
@@ -2382,7 +2393,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm115,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm116_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm116", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv115,
@@ -2391,7 +2402,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     nnc.activationLayer({ name: "relu" }, "batchnorm116_relu"),
     batchnorm116_pre,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv116 = nnc.apply(
     tf.layers.conv2d({
       name: "conv116",
@@ -2404,9 +2415,9 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm116,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat56 = nnc.apply(tf.layers.concatenate({ name: "concat56", axis: -1 }), [concat55, conv116]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm117_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm117", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat56,
@@ -2415,7 +2426,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     nnc.activationLayer({ name: "relu" }, "batchnorm117_relu"),
     batchnorm117_pre,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv117 = nnc.apply(
     tf.layers.conv2d({
       name: "conv117",
@@ -2428,7 +2439,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm117,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm118_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm118", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv117,
@@ -2437,7 +2448,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     nnc.activationLayer({ name: "relu" }, "batchnorm118_relu"),
     batchnorm118_pre,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv118 = nnc.apply(
     tf.layers.conv2d({
       name: "conv118",
@@ -2450,9 +2461,9 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm118,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat57 = nnc.apply(tf.layers.concatenate({ name: "concat57", axis: -1 }), [concat56, conv118]);
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm119_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm119", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat57,
@@ -2461,7 +2472,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     nnc.activationLayer({ name: "relu" }, "batchnorm119_relu"),
     batchnorm119_pre,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv119 = nnc.apply(
     tf.layers.conv2d({
       name: "conv119",
@@ -2474,7 +2485,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm119,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const batchnorm120_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm120", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     conv119,
@@ -2483,7 +2494,7 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     nnc.activationLayer({ name: "relu" }, "batchnorm120_relu"),
     batchnorm120_pre,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const conv120 = nnc.apply(
     tf.layers.conv2d({
       name: "conv120",
@@ -2496,9 +2507,9 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     }),
     batchnorm120,
   );
-  // densenet121.nn:27  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
+  // densenet121.nn:25  concat { batchnorm relu -> conv 1x1x(bn_size*growth) no_bias -> batchnorm relu -> conv 3x3xgrowth...
   const concat58 = nnc.apply(tf.layers.concatenate({ name: "concat58", axis: -1 }), [concat57, conv120]);
-  // densenet121.nn:54  batchnorm relu
+  // densenet121.nn:52  batchnorm relu
   const batchnorm121_pre = nnc.apply(
     tf.layers.batchNormalization({ name: "batchnorm121", axis: -1, momentum: 0.99, epsilon: 0.001 }),
     concat58,
@@ -2507,9 +2518,9 @@ export function buildDensenet121(seed = 0): tf.LayersModel {
     nnc.activationLayer({ name: "relu" }, "batchnorm121_relu"),
     batchnorm121_pre,
   );
-  // densenet121.nn:55  global avgpool
+  // densenet121.nn:53  global avgpool
   const global_pool1 = nnc.apply(tf.layers.globalAveragePooling2d({ name: "global_pool1" }), batchnorm121);
-  // densenet121.nn:56  dense classes softmax
+  // densenet121.nn:54  dense classes softmax
   const dense1 = nnc.apply(
     tf.layers.dense({
       name: "dense1",

@@ -225,14 +225,14 @@ export function slideWindow(w: Window, given: Shape): { ok: true; height: number
       if (droppedRows > 0) parts.push(`the last ${plural(droppedRows, sequence ? "position" : "row")}`);
       if (droppedColumns > 0) parts.push(`the last ${plural(droppedColumns, "column")}`);
       const stride = w.strides[0] === 1 && w.strides[1] === 1 ? "" : ` with \`stride ${one(w.strides)}\``;
-      warnings.push(
-        warn(
-          "NN3101",
-          w.subject,
-          `\`${w.words}\`${stride} and \`valid\` padding does not tile its ${formatShape(given)} input: it drops ${parts.join(" and ")}.`,
-          "Use `same` padding to keep them, or sizes that tile exactly?",
-        ),
+      const dropped = warn(
+        "NN3101",
+        w.subject,
+        `\`${w.words}\`${stride} and \`valid\` padding does not tile its ${formatShape(given)} input: it drops ${parts.join(" and ")}.`,
+        "Use `same` padding to keep them, or sizes that tile exactly?",
       );
+      dropped.dropped = { rows: droppedRows, columns: droppedColumns };
+      warnings.push(dropped);
     }
   }
   return { ok: true, height, width, warnings };

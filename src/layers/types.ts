@@ -89,6 +89,8 @@ export interface ShapeWarning {
   message: string;
   hint?: string;
   code: "NN3101" | "NN3102" | "NN3103";
+  /** NN3101: how many rows and columns at the bottom and right no window reaches. */
+  dropped?: { rows: number; columns: number };
 }
 
 export type ShapeResult = { ok: true; shape: number[]; warnings?: ShapeWarning[] } | { ok: false; error: ShapeError };

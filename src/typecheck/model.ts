@@ -356,6 +356,7 @@ export class ModelExpander {
       return { shape: meant, tensor: undefined, from: { name: item.op.name, range: item.range } };
     }
     for (const w of result.warnings ?? []) {
+      if (w.dropped && this.onlyPaddingDropped(flow, w.dropped)) continue;
       this.diagnostics.push(diag(w.code, w.message, subjectRange(resolved.subjects, w.subject) ?? item.op.range, { hint: w.hint, related: this.related() }));
     }
     if (this.tooLarge(item, config, flow, result.shape)) {
@@ -386,6 +387,17 @@ export class ModelExpander {
     };
     this.push(layer);
     return { shape: result.shape, tensor: name, from: { name, range: item.range } };
+  }
+
+  /**
+   * Whether the rows and columns a window leaves over are all zeros a `pad` just before it
+   * added (`pad 1 -> pool 3 stride 2`, PyTorch's padding written out): nothing of the data is lost.
+   */
+  private onlyPaddingDropped(flow: Flow, dropped: { rows: number; columns: number }): boolean {
+    const last = this.layers[this.layers.length - 1];
+    const before = flow.tensor !== undefined && last?.name === flow.tensor ? last : undefined;
+    if (before?.config.op !== "pad") return false;
+    return dropped.rows <= before.config.sides[1] && dropped.columns <= before.config.sides[3];
   }
 
   /**
