@@ -110,6 +110,16 @@ describe("shape errors", () => {
     const ds = diagnostics("model m {\n input 7x7x1\n pool 2\n}");
     expect(ds.map((d) => [d.code, d.severity])).toEqual([["NN3101", "warning"]]);
   });
+
+  it("does not warn when what a window leaves over is the zeros a pad just added", () => {
+    // torchvision's max pool: pad 1 on every side, then 3x3 stride 2; the last padded row is never read.
+    expect(codes("model m {\n input 112x112x8\n pad 1 -> pool 3 stride 2\n}")).toEqual([]);
+    expect(codes("model m {\n input 224x224x3\n pad 3 -> conv 7x7x64 stride 2\n}")).toEqual([]);
+    // Data is dropped: more rows left over than the pad added, or no pad below at all.
+    expect(codes("model m {\n input 113x113x8\n pad 1 -> pool 3 stride 2\n}")).toEqual([]);
+    expect(codes("model m {\n input 115x115x8\n pad 1x0x1x0 -> pool 3 stride 2\n}")).toEqual(["NN3101"]);
+    expect(codes("model m {\n input 114x114x8\n pool 3 stride 2\n}")).toEqual(["NN3101"]);
+  });
 });
 
 describe("names", () => {
