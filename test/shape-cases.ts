@@ -496,6 +496,7 @@ export const SHAPE_CASES: readonly ShapeCase[] = [
   { name: "conv 3x16 stride 2 valid on 10x4 drops the last position", config: conv1d(3, 16, { stride: 2 }), input: [10, 4], expected: ok([4, 16], 3 * 4 * 16 + 16), warning: "NN3101", says: ["position"] },
   { name: "conv 7x8 valid does not fit a 5x4 sequence", config: conv1d(7, 8), input: [5, 4], expected: err("NN3002"), says: ["7 positions"] },
   { name: "conv 3x8 dilation 2 on a sequence is refused", config: conv1d(3, 8, { dilation: 2 }), input: [20, 4], expected: err("NN3007"), tfjsDiffers: "TF.js builds a dilated conv1d, but computes no gradient for it" },
+  { name: "conv 3x8 groups 2 on a sequence is refused", config: { ...conv1d(3, 8), groups: 2 } as LayerConfig, input: [20, 4], expected: err("NN3007"), tfjsDiffers: "TF.js's conv1d has no groups; nnc's grouped layer is 2-D" },
   { name: "pool 2 halves a 50x16 sequence", config: pool1d(2), input: [50, 16], expected: ok([25, 16]) },
   { name: "pool avg 3 stride 1 same keeps a 9x2 sequence", config: pool1d(3, { mode: "avg", stride: 1, padding: "same" }), input: [9, 2], expected: ok([9, 2]) },
   { name: "global maxpool of a 12x32 sequence gives 32", config: globalPool("max"), input: [12, 32], expected: ok([32]) },

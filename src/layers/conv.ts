@@ -1,5 +1,5 @@
 /** `conv 5x5x32 relu same stride 2`: 2-D convolution, grouped with `groups G` (ResNeXt). */
-import type { LayerKind, ResolveContext } from "./kind.js";
+import type { EmitContext, LayerKind, ResolveContext } from "./kind.js";
 import { fullPadding } from "./pad.js";
 import { activationParams, fail, finiteCount, lastAxis, nearestDivisors, orList, pair, requirePositive, requireSequenceOrImage, sequenceAsImage, slideWindow, withActivation, elementCount, noIntendedShape } from "./shape.js";
 import { withTrailing } from "./dense.js";
@@ -77,6 +77,7 @@ export const conv: LayerKind<"conv"> = {
     if (input.length === 2) {
       const bad1d = oneDimensional(words, config.kernel, config.strides, config.dilation, config.padding, input);
       if (bad1d) return bad1d;
+      if (config.groups > 1) return fail("NN3007", "groups", `\`${words} groups ${config.groups}\` on a sequence: nnc's grouped convolution is for images only.`, "Reshape to an image (`reshape Lx1xC`) and use a 2-D `conv Kx1xF groups G`?");
     }
     if (config.groups > 1) {
       const divides = groupsDivide(words, config.groups, image[2]!, config.filters);
@@ -111,9 +112,9 @@ export const conv: LayerKind<"conv"> = {
   ],
   intended: noIntendedShape,
   tfjs({ config: c, inputShapes }, ctx) {
-    const act = ctx.builtin(c.activation);
     if (inputShapes[0]?.length === 2) {
-      // A 1-D convolution over a sequence (the checker refused dilation and `full` there).
+      // A 1-D convolution over a sequence (the checker refused dilation, groups and `full` there).
+      const act = ctx.builtin(c.activation);
       const opts = [`name: ${ctx.name}`, `filters: ${c.filters}`, `kernelSize: ${c.kernel[0]}`, `strides: ${c.strides[0]}`, `padding: ${ctx.literal(c.padding)}`, ...(act ? [`activation: ${ctx.literal(act)}`] : []), ...ctx.weightOptions(c)];
       ctx.applied(`tf.layers.conv1d({ ${opts.join(", ")}${ctx.trainable} })`, ctx.input(), c.activation, true);
       return;
@@ -121,14 +122,9 @@ export const conv: LayerKind<"conv"> = {
     const { input, padding } = fullPadding(ctx, c.kernel, c.dilation, c.padding);
     const dilated = c.dilation[0] !== 1 || c.dilation[1] !== 1;
     const opts = [
-      `name: ${ctx.name}`,
-      `filters: ${c.filters}`,
-      `kernelSize: ${ctx.literal(c.kernel)}`,
-      `strides: ${ctx.literal(c.strides)}`,
-      `padding: ${ctx.literal(padding)}`,
+      ...windowOptions(ctx, c, padding, [`filters: ${c.filters}`]),
       ...(dilated ? [`dilationRate: ${ctx.literal(c.dilation)}`] : []),
       ...(c.groups > 1 ? [`groups: ${c.groups}`] : []),
-      ...(act ? [`activation: ${ctx.literal(act)}`] : []),
       ...ctx.weightOptions(c),
     ];
     // TF.js has no gradient for a dilated conv2d (the runtime's layer spreads the kernel) and
@@ -226,4 +222,13 @@ function groupsDivide(words: string, groups: number, channels: number, filters: 
 
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
+}
+
+/**
+ * The options every 2-D window layer's TF.js code shares: name, kernel, stride, padding and the
+ * built-in activation (conv, depthwise and separable write them alike).
+ */
+export function windowOptions(ctx: EmitContext, c: { kernel: readonly [number, number]; strides: readonly [number, number]; activation?: ActivationSpec }, padding: "valid" | "same", head: string[] = []): string[] {
+  const act = ctx.builtin(c.activation);
+  return [`name: ${ctx.name}`, ...head, `kernelSize: ${ctx.literal(c.kernel)}`, `strides: ${ctx.literal(c.strides)}`, `padding: ${ctx.literal(padding)}`, ...(act ? [`activation: ${ctx.literal(act)}`] : [])];
 }

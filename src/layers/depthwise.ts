@@ -1,7 +1,7 @@
 /** `depthwise 3x3 multiplier 2 stride 2 same`: one filter per input channel (MobileNet's). */
 import type { LayerKind, ResolveContext } from "./kind.js";
 import { withTrailing } from "./dense.js";
-import { strideWithDilation } from "./conv.js";
+import { strideWithDilation, windowOptions } from "./conv.js";
 import { fullPadding } from "./pad.js";
 import { activationParams, elementCount, finiteCount, lastAxis, noIntendedShape, pair, requireImage, requirePositive, slideWindow, withActivation } from "./shape.js";
 import { activationRows, pairText, weightRows } from "./rows.js";
@@ -93,7 +93,6 @@ export const depthwise: LayerKind<"depthwise"> = {
     ["kernel", pairText(c.kernel)],
     ["multiplier", String(c.multiplier)],
     ["stride", pairText(c.strides)],
-    ["dilation", pairText(c.dilation)],
     ["padding", c.padding],
     ...activationRows(c.activation, true),
     ...weightRows(c),
@@ -101,17 +100,7 @@ export const depthwise: LayerKind<"depthwise"> = {
   intended: noIntendedShape,
   tfjs({ config: c }, ctx) {
     const { input, padding } = fullPadding(ctx, c.kernel, c.dilation, c.padding);
-    const act = ctx.builtin(c.activation);
-    const opts = [
-      `name: ${ctx.name}`,
-      `kernelSize: ${ctx.literal(c.kernel)}`,
-      `depthMultiplier: ${c.multiplier}`,
-      `strides: ${ctx.literal(c.strides)}`,
-      `padding: ${ctx.literal(padding)}`,
-      ...(c.dilation[0] !== 1 || c.dilation[1] !== 1 ? [`dilationRate: ${ctx.literal(c.dilation)}`] : []),
-      ...(act ? [`activation: ${ctx.literal(act)}`] : []),
-      ...ctx.weightOptions(c, "depthwise"),
-    ];
+    const opts = [...windowOptions(ctx, c, padding), `depthMultiplier: ${c.multiplier}`, ...ctx.weightOptions(c, "depthwise")];
     ctx.applied(`tf.layers.depthwiseConv2d({ ${opts.join(", ")}${ctx.trainable} })`, input, c.activation, true);
   },
 };

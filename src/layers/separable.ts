@@ -1,7 +1,7 @@
 /** `separable 3x3x64 relu same`: a depthwise conv then a 1x1 conv (Xception, MobileNet's blocks in one layer). */
 import type { LayerKind } from "./kind.js";
 import { withTrailing } from "./dense.js";
-import { kernelAndFilters, strideWithDilation } from "./conv.js";
+import { kernelAndFilters, strideWithDilation, windowOptions } from "./conv.js";
 import { fullPadding } from "./pad.js";
 import { activationParams, finiteCount, lastAxis, noIntendedShape, pair, requireImage, requirePositive, slideWindow, withActivation } from "./shape.js";
 import { activationRows, pairText, weightRows } from "./rows.js";
@@ -92,7 +92,6 @@ export const separable: LayerKind<"separable"> = {
     ["filters", String(c.filters)],
     ["multiplier", String(c.multiplier)],
     ["stride", pairText(c.strides)],
-    ["dilation", pairText(c.dilation)],
     ["padding", c.padding],
     ...activationRows(c.activation, true),
     ...weightRows(c),
@@ -100,16 +99,9 @@ export const separable: LayerKind<"separable"> = {
   intended: noIntendedShape,
   tfjs({ config: c }, ctx) {
     const { input, padding } = fullPadding(ctx, c.kernel, c.dilation, c.padding);
-    const act = ctx.builtin(c.activation);
     const opts = [
-      `name: ${ctx.name}`,
-      `filters: ${c.filters}`,
-      `kernelSize: ${ctx.literal(c.kernel)}`,
+      ...windowOptions(ctx, c, padding, [`filters: ${c.filters}`]),
       `depthMultiplier: ${c.multiplier}`,
-      `strides: ${ctx.literal(c.strides)}`,
-      `padding: ${ctx.literal(padding)}`,
-      ...(c.dilation[0] !== 1 || c.dilation[1] !== 1 ? [`dilationRate: ${ctx.literal(c.dilation)}`] : []),
-      ...(act ? [`activation: ${ctx.literal(act)}`] : []),
       ...ctx.weightOptions(c, "depthwise"),
       ...ctx.weightOptions({ ...c, useBias: false, biasInit: 0 }, "pointwise").filter((o) => !o.startsWith("useBias")),
     ];
