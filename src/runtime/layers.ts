@@ -337,17 +337,106 @@ function knownActivation(name: string | undefined, layer: string): string {
   return a;
 }
 
-export interface DilatedConv2DArgs extends BaseLayerArgs {
+/** What nnc's own 2-D convolutions take, as `tf.layers.conv2d` does. */
+interface OwnConv2DArgs extends BaseLayerArgs {
   filters: number;
   kernelSize: [number, number];
   strides: [number, number];
   padding: "valid" | "same";
-  dilationRate: [number, number];
   useBias?: boolean;
+  /** A TF.js built-in activation name (`builtinActivation`). Default linear. */
   activation?: string;
   kernelInitializer?: ReturnType<typeof tf.initializers.glorotUniform>;
   biasInitializer?: ReturnType<typeof tf.initializers.zeros>;
   kernelRegularizer?: ReturnType<typeof tf.regularizers.l1l2>;
+}
+
+/**
+ * What nnc's 2-D convolutions share (a kernel [kh, kw, C/groups, F] named `kernel`, a bias
+ * `bias`, an inline activation, the output shape of a `valid`/`same` window with a dilation):
+ * each says how many input channels a filter sees and how it convolves. Initialisers and
+ * regularisers are not serialised: a loaded model has its trained weights.
+ */
+abstract class NncOwnConv2D extends tf.layers.Layer {
+  readonly filters: number;
+  readonly kernelSize: [number, number];
+  readonly strides: [number, number];
+  readonly padding: "valid" | "same";
+  readonly useBias: boolean;
+  readonly activationName: string;
+  private readonly kernelInit: ReturnType<typeof tf.initializers.glorotUniform>;
+  private readonly biasInit: ReturnType<typeof tf.initializers.zeros>;
+  private readonly kernelReg: ReturnType<typeof tf.regularizers.l1l2> | undefined;
+  protected kernel: tf.LayerVariable | null = null;
+  private bias: tf.LayerVariable | null = null;
+
+  constructor(args: OwnConv2DArgs, what: string) {
+    super(args);
+    this.filters = positiveInteger(args.filters, `${what}'s filters`);
+    this.kernelSize = [positiveInteger(args.kernelSize[0], `${what}'s kernel height`), positiveInteger(args.kernelSize[1], `${what}'s kernel width`)];
+    this.strides = [positiveInteger(args.strides[0], `${what}'s stride`), positiveInteger(args.strides[1], `${what}'s stride`)];
+    if (args.padding !== "valid" && args.padding !== "same") throw new Error(`${this.name}: padding must be valid or same, got ${String(args.padding)}`);
+    this.padding = args.padding;
+    this.useBias = args.useBias ?? true;
+    this.activationName = knownActivation(args.activation, this.name);
+    this.kernelInit = args.kernelInitializer ?? tf.initializers.glorotUniform({});
+    this.biasInit = args.biasInitializer ?? tf.initializers.zeros();
+    this.kernelReg = args.kernelRegularizer;
+  }
+
+  /** The input channels one filter sees (all of them, or a group's), checking the input shape. */
+  protected abstract channelsPerFilter(shape: Shape): number;
+  /** The dilation along height and width (1 where none). */
+  protected abstract dilation(): [number, number];
+  /** The convolution of x by the kernel, before bias and activation. */
+  protected abstract convolve(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor;
+  /** What the subclass adds to the config. */
+  protected abstract ownConfig(): ConfigDict;
+
+  override build(inputShape: Shape | Shape[]): void {
+    const shape = oneShape(inputShape);
+    const perFilter = this.channelsPerFilter(shape);
+    this.kernel = this.addWeight("kernel", [this.kernelSize[0], this.kernelSize[1], perFilter, this.filters], "float32", this.kernelInit, this.kernelReg, true);
+    if (this.useBias) this.bias = this.addWeight("bias", [this.filters], "float32", this.biasInit, undefined, true);
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    const shape = oneShape(inputShape);
+    this.channelsPerFilter(shape);
+    const [dh, dw] = this.dilation();
+    const out = (size: number | null | undefined, k: number, s: number, d: number): number | null => {
+      if (size == null) return null;
+      return this.padding === "same" ? Math.ceil(size / s) : Math.ceil((size - (d * (k - 1) + 1) + 1) / s);
+    };
+    return [shape[0] ?? null, out(shape[1], this.kernelSize[0], this.strides[0], dh), out(shape[2], this.kernelSize[1], this.strides[1], dw), this.filters];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      if (this.kernel === null) throw new Error(`${this.name}: call() before build()`);
+      let y = this.convolve(oneTensor(inputs) as tf.Tensor4D, this.kernel.read() as tf.Tensor4D);
+      if (this.bias) y = tf.add(y, this.bias.read());
+      return ACTIVATION_FNS[this.activationName]!(y);
+    });
+  }
+
+  override getConfig(): ConfigDict {
+    return {
+      ...super.getConfig(),
+      filters: this.filters,
+      kernelSize: this.kernelSize,
+      strides: this.strides,
+      padding: this.padding,
+      ...this.ownConfig(),
+      useBias: this.useBias,
+      activation: this.activationName,
+    };
+  }
+}
+
+export interface DilatedConv2DArgs extends OwnConv2DArgs {
+  dilationRate: [number, number];
 }
 
 /**
@@ -357,57 +446,28 @@ export interface DilatedConv2DArgs extends BaseLayerArgs {
  * differentiable) and convolved with dilation 1 — the same function as the dilated
  * convolution, `same` padding included, since both use the effective size d·(k−1)+1. Its
  * weights are a plain KxK kernel (same names and count as `tf.layers.conv2d`).
- * Initialisers and regularisers are not serialised: a loaded model has its trained weights.
  */
-export class NncDilatedConv2D extends tf.layers.Layer {
+export class NncDilatedConv2D extends NncOwnConv2D {
   static className = "NncDilatedConv2D";
-  readonly filters: number;
-  readonly kernelSize: [number, number];
-  readonly strides: [number, number];
-  readonly padding: "valid" | "same";
   readonly dilationRate: [number, number];
-  readonly useBias: boolean;
-  readonly activationName: string;
-  private readonly kernelInit: ReturnType<typeof tf.initializers.glorotUniform>;
-  private readonly biasInit: ReturnType<typeof tf.initializers.zeros>;
-  private readonly kernelReg: ReturnType<typeof tf.regularizers.l1l2> | undefined;
-  private kernel: tf.LayerVariable | null = null;
-  private bias: tf.LayerVariable | null = null;
 
   constructor(args: DilatedConv2DArgs) {
-    super(args);
-    this.filters = positiveInteger(args.filters, "conv's filters");
-    this.kernelSize = args.kernelSize;
-    this.strides = args.strides;
-    this.padding = args.padding;
+    super(args, "conv");
     this.dilationRate = args.dilationRate;
-    this.useBias = args.useBias ?? true;
-    this.activationName = knownActivation(args.activation, this.name);
-    this.kernelInit = args.kernelInitializer ?? tf.initializers.glorotUniform({});
-    this.biasInit = args.biasInitializer ?? tf.initializers.zeros();
-    this.kernelReg = args.kernelRegularizer;
   }
 
-  override build(inputShape: Shape | Shape[]): void {
-    const shape = oneShape(inputShape);
+  protected channelsPerFilter(shape: Shape): number {
     const cin = shape[shape.length - 1];
     if (shape.length !== 4 || cin == null) throw new Error(`${this.name}: a dilated conv needs NHWC input with known channels, got [${shape.join(", ")}]`);
-    this.kernel = this.addWeight("kernel", [this.kernelSize[0], this.kernelSize[1], cin, this.filters], "float32", this.kernelInit, this.kernelReg, true);
-    if (this.useBias) this.bias = this.addWeight("bias", [this.filters], "float32", this.biasInit, undefined, true);
-    this.built = true;
+    return cin;
+  }
+
+  protected dilation(): [number, number] {
+    return this.dilationRate;
   }
 
   private effective(k: number, d: number): number {
     return d * (k - 1) + 1;
-  }
-
-  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
-    const [n, h, w] = oneShape(inputShape);
-    const out = (size: number | null, k: number, s: number, d: number): number | null => {
-      if (size == null) return null;
-      return this.padding === "same" ? Math.ceil(size / s) : Math.ceil((size - this.effective(k, d) + 1) / s);
-    };
-    return [n ?? null, out(h ?? null, this.kernelSize[0], this.strides[0], this.dilationRate[0]), out(w ?? null, this.kernelSize[1], this.strides[1], this.dilationRate[1]), this.filters];
   }
 
   /** [kh, kw, ci, co] → [d·(kh−1)+1, d·(kw−1)+1, ci, co] with zeros between the taps. */
@@ -432,27 +492,12 @@ export class NncDilatedConv2D extends tf.layers.Layer {
     return k;
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => {
-      if (this.kernel === null) throw new Error(`${this.name}: call() before build()`);
-      const x = oneTensor(inputs) as tf.Tensor4D;
-      let y: tf.Tensor = tf.conv2d(x, this.spread(this.kernel.read() as tf.Tensor4D), this.strides, this.padding);
-      if (this.bias) y = tf.add(y, this.bias.read());
-      return ACTIVATION_FNS[this.activationName]!(y);
-    });
+  protected convolve(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor {
+    return tf.conv2d(x, this.spread(kernel), this.strides, this.padding);
   }
 
-  override getConfig(): ConfigDict {
-    return {
-      ...super.getConfig(),
-      filters: this.filters,
-      kernelSize: this.kernelSize,
-      strides: this.strides,
-      padding: this.padding,
-      dilationRate: this.dilationRate,
-      useBias: this.useBias,
-      activation: this.activationName,
-    };
+  protected ownConfig(): ConfigDict {
+    return { dilationRate: this.dilationRate };
   }
 }
 tf.serialization.registerClass(NncDilatedConv2D);
@@ -464,19 +509,9 @@ export function dilatedConv2d(args: DilatedConv2DArgs): NncDilatedConv2D {
 // ---------------------------------------------------------------------------------------
 // Grouped convolution
 
-export interface GroupedConv2DArgs extends BaseLayerArgs {
-  filters: number;
-  kernelSize: [number, number];
-  strides: [number, number];
-  padding: "valid" | "same";
+export interface GroupedConv2DArgs extends OwnConv2DArgs {
   /** Groups the input channels and the filters are split into; must divide both. */
   groups: number;
-  useBias?: boolean;
-  /** A TF.js built-in activation name (`builtinActivation`). Default linear. */
-  activation?: string;
-  kernelInitializer?: ReturnType<typeof tf.initializers.glorotUniform>;
-  biasInitializer?: ReturnType<typeof tf.initializers.zeros>;
-  kernelRegularizer?: ReturnType<typeof tf.regularizers.l1l2>;
 }
 
 /**
@@ -486,104 +521,53 @@ export interface GroupedConv2DArgs extends BaseLayerArgs {
  * are Keras's: `kernel` [kh, kw, C/G, F] (group g's filters are its columns g·F/G …) and
  * `bias` [F], so kh·kw·(C/G)·F + F parameters. One depthwise convolution (multiplier F/G)
  * when every group has one input channel, else a split, G convolutions and a concat.
- * Initialisers and regularisers are not serialised (as NncDilatedConv2D): a loaded model
- * has its trained weights.
  */
-export class NncGroupedConv2D extends tf.layers.Layer {
+export class NncGroupedConv2D extends NncOwnConv2D {
   static className = "NncGroupedConv2D";
-  readonly filters: number;
-  readonly kernelSize: [number, number];
-  readonly strides: [number, number];
-  readonly padding: "valid" | "same";
   readonly groups: number;
-  readonly useBias: boolean;
-  readonly activationName: string;
-  private readonly kernelInit: ReturnType<typeof tf.initializers.glorotUniform>;
-  private readonly biasInit: ReturnType<typeof tf.initializers.zeros>;
-  private readonly kernelReg: ReturnType<typeof tf.regularizers.l1l2> | undefined;
-  private kernel: tf.LayerVariable | null = null;
-  private bias: tf.LayerVariable | null = null;
 
   constructor(args: GroupedConv2DArgs) {
-    super(args);
-    this.filters = positiveInteger(args.filters, "grouped conv's filters");
+    super(args, "grouped conv");
     this.groups = positiveInteger(args.groups, "grouped conv's groups");
     if (this.filters % this.groups !== 0) throw new Error(`${this.name}: a grouped conv with ${this.groups} groups needs filters divisible by ${this.groups}, got ${this.filters}`);
-    this.kernelSize = [positiveInteger(args.kernelSize[0], "grouped conv's kernel height"), positiveInteger(args.kernelSize[1], "grouped conv's kernel width")];
-    this.strides = [positiveInteger(args.strides[0], "grouped conv's stride"), positiveInteger(args.strides[1], "grouped conv's stride")];
-    if (args.padding !== "valid" && args.padding !== "same") throw new Error(`${this.name}: padding must be valid or same, got ${String(args.padding)}`);
-    this.padding = args.padding;
-    this.useBias = args.useBias ?? true;
-    this.activationName = knownActivation(args.activation, this.name);
-    this.kernelInit = args.kernelInitializer ?? tf.initializers.glorotUniform({});
-    this.biasInit = args.biasInitializer ?? tf.initializers.zeros();
-    this.kernelReg = args.kernelRegularizer;
   }
 
-  private channels(shape: Shape): number {
+  protected channelsPerFilter(shape: Shape): number {
     const c = shape[shape.length - 1];
     if (shape.length !== 4 || c == null) throw new Error(`${this.name}: a grouped conv needs NHWC input with known channels, got [${shape.join(", ")}]`);
     if (c % this.groups !== 0) throw new Error(`${this.name}: a grouped conv with ${this.groups} groups needs input channels divisible by ${this.groups}, got ${c}`);
-    return c;
+    return c / this.groups;
   }
 
   override build(inputShape: Shape | Shape[]): void {
-    const shape = oneShape(inputShape);
-    const c = this.channels(shape);
-    this.kernel = this.addWeight("kernel", [this.kernelSize[0], this.kernelSize[1], c / this.groups, this.filters], "float32", this.kernelInit, this.kernelReg, true);
-    if (this.useBias) this.bias = this.addWeight("bias", [this.filters], "float32", this.biasInit, undefined, true);
+    super.build(inputShape);
+    const c = oneShape(inputShape)[3]!;
     this.inputSpec = [new tf.InputSpec({ ndim: 4, axes: { [3]: c } })];
-    this.built = true;
   }
 
-  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
-    const shape = oneShape(inputShape);
-    this.channels(shape);
-    const out = (size: number | null | undefined, k: number, s: number): number | null => {
-      if (size == null) return null;
-      return this.padding === "same" ? Math.ceil(size / s) : Math.ceil((size - k + 1) / s);
-    };
-    return [shape[0] ?? null, out(shape[1], this.kernelSize[0], this.strides[0]), out(shape[2], this.kernelSize[1], this.strides[1]), this.filters];
+  protected dilation(): [number, number] {
+    return [1, 1];
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => {
-      if (this.kernel === null) throw new Error(`${this.name}: call() before build()`);
-      const x = oneTensor(inputs) as tf.Tensor4D;
-      const kernel = this.kernel.read() as tf.Tensor4D;
-      const [kh, kw, perGroup] = kernel.shape;
-      const g = this.groups;
-      let y: tf.Tensor;
-      if (g === 1) {
-        y = tf.conv2d(x, kernel, this.strides, this.padding);
-      } else if (perGroup === 1) {
-        // One channel per group: a depthwise convolution with F/G filters per channel, whose
-        // filter [kh, kw, C, F/G] is the kernel [kh, kw, 1, F] as it lies in memory.
-        y = tf.depthwiseConv2d(x, tf.reshape(kernel, [kh, kw, g, this.filters / g]) as tf.Tensor4D, this.strides, this.padding);
-      } else {
-        const xs = tf.split<tf.Tensor4D>(x, g, 3);
-        const ks = tf.split<tf.Tensor4D>(kernel, g, 3);
-        y = tf.concat(
-          xs.map((xi, i) => tf.conv2d(xi, ks[i]!, this.strides, this.padding)),
-          3,
-        );
-      }
-      if (this.bias) y = tf.add(y, this.bias.read());
-      return ACTIVATION_FNS[this.activationName]!(y);
-    });
+  protected convolve(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor {
+    const [kh, kw, perGroup] = kernel.shape;
+    const g = this.groups;
+    if (g === 1) return tf.conv2d(x, kernel, this.strides, this.padding);
+    if (perGroup === 1) {
+      // One channel per group: a depthwise convolution with F/G filters per channel, whose
+      // filter [kh, kw, C, F/G] is the kernel [kh, kw, 1, F] as it lies in memory.
+      return tf.depthwiseConv2d(x, tf.reshape(kernel, [kh, kw, g, this.filters / g]) as tf.Tensor4D, this.strides, this.padding);
+    }
+    const xs = tf.split<tf.Tensor4D>(x, g, 3);
+    const ks = tf.split<tf.Tensor4D>(kernel, g, 3);
+    return tf.concat(
+      xs.map((xi, i) => tf.conv2d(xi, ks[i]!, this.strides, this.padding)),
+      3,
+    );
   }
 
-  override getConfig(): ConfigDict {
-    return {
-      ...super.getConfig(),
-      filters: this.filters,
-      kernelSize: this.kernelSize,
-      strides: this.strides,
-      padding: this.padding,
-      groups: this.groups,
-      useBias: this.useBias,
-      activation: this.activationName,
-    };
+  protected ownConfig(): ConfigDict {
+    return { groups: this.groups };
   }
 }
 tf.serialization.registerClass(NncGroupedConv2D);
