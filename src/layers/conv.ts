@@ -1,7 +1,7 @@
 /** `conv 5x5x32 relu same stride 2`: 2-D convolution, grouped with `groups G` (ResNeXt). */
 import type { EmitContext, LayerKind, ResolveContext } from "./kind.js";
 import { fullPadding } from "./pad.js";
-import { activationParams, fail, finiteCount, lastAxis, nearestDivisors, orList, pair, requirePositive, requireSequenceOrImage, sequenceAsImage, slideWindow, withActivation, elementCount, noIntendedShape } from "./shape.js";
+import { activationParams, fail, finiteCount, lastAxis, nearestDivisors, orList, pair, requirePositive, requireSequenceOrImage, sequenceAsImage, slideWindow, withActivation, elementCount, noIntendedShape, allPositive } from "./shape.js";
 import { withTrailing } from "./dense.js";
 import { activationRows, pairText, weightRows } from "./rows.js";
 import type { ActivationSpec, ShapeResult, WeightOptions } from "./types.js";
@@ -59,13 +59,16 @@ export const conv: LayerKind<"conv"> = {
   },
   shape(config, input) {
     const words = convText(config);
-    const bad =
-      requirePositive("kernel", `The kernel of \`conv\``, `${config.kernel[0]}x${config.kernel[1]}`, config.kernel) ??
-      requirePositive("filters", `The number of filters of \`conv\``, `${config.filters}`, [config.filters]) ??
-      requirePositive("stride", `The stride of \`${words}\``, pair(config.strides), config.strides) ??
-      requirePositive("dilation", `The dilation of \`${words}\``, pair(config.dilation), config.dilation) ??
-      requirePositive("groups", `The number of groups of \`${words}\``, `${config.groups}`, [config.groups]);
-    if (bad) return bad;
+    // The messages are made only when a value is wrong: a large spec checks thousands of these.
+    if (!allPositive([config.kernel, [config.filters], config.strides, config.dilation, [config.groups]])) {
+      const bad =
+        requirePositive("kernel", `The kernel of \`conv\``, `${config.kernel[0]}x${config.kernel[1]}`, config.kernel) ??
+        requirePositive("filters", `The number of filters of \`conv\``, `${config.filters}`, [config.filters]) ??
+        requirePositive("stride", `The stride of \`${words}\``, pair(config.strides), config.strides) ??
+        requirePositive("dilation", `The dilation of \`${words}\``, pair(config.dilation), config.dilation) ??
+        requirePositive("groups", `The number of groups of \`${words}\``, `${config.groups}`, [config.groups]);
+      if (bad) return bad;
+    }
     const combination = strideWithDilation(words, config.strides, config.dilation);
     if (combination) return combination;
     if (config.groups > 1 && config.dilation.some((d) => d > 1)) {
@@ -169,30 +172,30 @@ export function kernelAndFilters(ctx: ResolveContext, word: string): { kernel: [
   const filtersOpt = ctx.layer.options["filters"];
   const filtersOptValue = filtersOpt?.value ? ctx.positiveInt(filtersOpt.value, "the number of filters") : undefined;
   if (!kernel || !first) return undefined;
-  const written = ctx.source(first);
+  const written = (): string => ctx.source(first);
   if (ctx.inputRank === 2 && kernel.length !== 1) {
     // On a sequence: `KxF` (length x filters).
     if (kernel.length === 2) {
-      if (filtersOpt) ctx.error("NN1012", `The filters are given twice: \`${written}\` already says ${kernel[1]}.`, filtersOpt.range, `Drop \`filters\`, or write the kernel as \`${kernel[0]}\`.`);
+      if (filtersOpt) ctx.error("NN1012", `The filters are given twice: \`${written()}\` already says ${kernel[1]}.`, filtersOpt.range, `Drop \`filters\`, or write the kernel as \`${kernel[0]}\`.`);
       return { kernel: [kernel[0]!, kernel[0]!], filters: kernel[1]! };
     }
-    ctx.error("NN1013", `On a sequence (length x channels) a ${word} kernel is \`KxF\` (length x filters), but \`${written}\` has ${kernel.length} dimensions.`, first.range, `For example \`${word} 5x32\`, or \`reshape\` the input to an image for a 2-D ${word}.`);
+    ctx.error("NN1013", `On a sequence (length x channels) a ${word} kernel is \`KxF\` (length x filters), but \`${written()}\` has ${kernel.length} dimensions.`, first.range, `For example \`${word} 5x32\`, or \`reshape\` the input to an image for a 2-D ${word}.`);
     return undefined;
   }
   if (kernel.length === 3) {
-    if (filtersOpt) ctx.error("NN1012", `The filters are given twice: \`${written}\` already says ${kernel[2]}.`, filtersOpt.range, `Drop \`filters\`, or write the kernel as \`${kernel[0]}x${kernel[1]}\`.`);
+    if (filtersOpt) ctx.error("NN1012", `The filters are given twice: \`${written()}\` already says ${kernel[2]}.`, filtersOpt.range, `Drop \`filters\`, or write the kernel as \`${kernel[0]}x${kernel[1]}\`.`);
     return { kernel: [kernel[0]!, kernel[1]!], filters: kernel[2]! };
   }
   if (kernel.length <= 2) {
     const kh = kernel[0]!;
     const kw = kernel[1] ?? kernel[0]!;
     if (!filtersOpt) {
-      ctx.error("NN1008", `\`${word} ${written}\` needs a number of filters.`, first.range, `Write \`${word} ${kh}x${kw}x32\` or \`${word} ${written} filters 32\`.`);
+      ctx.error("NN1008", `\`${word} ${written()}\` needs a number of filters.`, first.range, `Write \`${word} ${kh}x${kw}x32\` or \`${word} ${written()} filters 32\`.`);
       return undefined;
     }
     return filtersOptValue === undefined ? undefined : { kernel: [kh, kw], filters: filtersOptValue };
   }
-  ctx.error("NN1013", `A ${word} kernel is \`KxKxF\` (height x width x filters), but \`${written}\` has ${kernel.length} dimensions.`, first.range, `This is a 2-D convolution, e.g. \`${word} 3x3x64\`.`);
+  ctx.error("NN1013", `A ${word} kernel is \`KxKxF\` (height x width x filters), but \`${written()}\` has ${kernel.length} dimensions.`, first.range, `This is a 2-D convolution, e.g. \`${word} 3x3x64\`.`);
   return undefined;
 }
 

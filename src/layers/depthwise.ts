@@ -3,7 +3,7 @@ import type { LayerKind, ResolveContext } from "./kind.js";
 import { withTrailing } from "./dense.js";
 import { strideWithDilation, windowOptions } from "./conv.js";
 import { fullPadding } from "./pad.js";
-import { activationParams, elementCount, finiteCount, lastAxis, noIntendedShape, pair, requireImage, requirePositive, slideWindow, withActivation } from "./shape.js";
+import { activationParams, elementCount, finiteCount, lastAxis, noIntendedShape, pair, requireImage, requirePositive, slideWindow, withActivation, allPositive } from "./shape.js";
 import { activationRows, pairText, weightRows } from "./rows.js";
 import type { ActivationSpec, WeightOptions } from "./types.js";
 import type { Padding } from "../language/vocabulary.js";
@@ -65,12 +65,15 @@ export const depthwise: LayerKind<"depthwise"> = {
   },
   shape(config, input) {
     const words = depthwise.text(config);
-    const bad =
-      requirePositive("kernel", "The kernel of `depthwise`", pair(config.kernel), config.kernel) ??
-      requirePositive("multiplier", `The multiplier of \`${words}\``, `${config.multiplier}`, [config.multiplier]) ??
-      requirePositive("stride", `The stride of \`${words}\``, pair(config.strides), config.strides) ??
-      requirePositive("dilation", `The dilation of \`${words}\``, pair(config.dilation), config.dilation);
-    if (bad) return bad;
+    // The messages are made only when a value is wrong: a large spec checks thousands of these.
+    if (!allPositive([config.kernel, [config.multiplier], config.strides, config.dilation])) {
+      const bad =
+        requirePositive("kernel", "The kernel of `depthwise`", pair(config.kernel), config.kernel) ??
+        requirePositive("multiplier", `The multiplier of \`${words}\``, `${config.multiplier}`, [config.multiplier]) ??
+        requirePositive("stride", `The stride of \`${words}\``, pair(config.strides), config.strides) ??
+        requirePositive("dilation", `The dilation of \`${words}\``, pair(config.dilation), config.dilation);
+      if (bad) return bad;
+    }
     const combination = strideWithDilation(words, config.strides, config.dilation);
     if (combination) return combination;
     const notImage = requireImage(words, input);

@@ -1,7 +1,7 @@
 /** `pool avg 3 stride 2 same` and `global avgpool`: pooling over windows, and over the whole image. */
 import type { LayerKind } from "./kind.js";
 import { fullWindowPadding } from "./pad.js";
-import { noIntendedShape, noMultiplyAdds, noParams, noWeights, ok, pair, requirePositive, requireSequenceOrImage, sequenceAsImage, slideWindow } from "./shape.js";
+import { noIntendedShape, noMultiplyAdds, noParams, noWeights, ok, pair, requirePositive, requireSequenceOrImage, sequenceAsImage, slideWindow, allPositive } from "./shape.js";
 import { alongSequence, oneDimensional } from "./conv.js";
 import { pairText } from "./rows.js";
 import type { Padding } from "../language/vocabulary.js";
@@ -54,8 +54,11 @@ export const pool: LayerKind<"pool"> = {
   },
   shape(config, input) {
     const words = poolText(config);
-    const bad = requirePositive("size", `The window of \`pool\``, pair(config.size), config.size) ?? requirePositive("stride", `The stride of \`${words}\``, pair(config.strides), config.strides);
-    if (bad) return bad;
+    // The messages are made only when a value is wrong: a large spec checks thousands of these.
+    if (!allPositive([config.size, config.strides])) {
+      const bad = requirePositive("size", `The window of \`pool\``, pair(config.size), config.size) ?? requirePositive("stride", `The stride of \`${words}\``, pair(config.strides), config.strides);
+      if (bad) return bad;
+    }
     const notImage = requireSequenceOrImage(words, input);
     if (notImage) return notImage;
     if (input.length === 2) {

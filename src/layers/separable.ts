@@ -3,7 +3,7 @@ import type { LayerKind } from "./kind.js";
 import { withTrailing } from "./dense.js";
 import { kernelAndFilters, strideWithDilation, windowOptions } from "./conv.js";
 import { fullPadding } from "./pad.js";
-import { activationParams, finiteCount, lastAxis, noIntendedShape, pair, requireImage, requirePositive, slideWindow, withActivation } from "./shape.js";
+import { activationParams, finiteCount, lastAxis, noIntendedShape, pair, requireImage, requirePositive, slideWindow, withActivation, allPositive } from "./shape.js";
 import { activationRows, pairText, weightRows } from "./rows.js";
 import type { ActivationSpec, WeightOptions } from "./types.js";
 import type { Padding } from "../language/vocabulary.js";
@@ -53,13 +53,16 @@ export const separable: LayerKind<"separable"> = {
   },
   shape(config, input) {
     const words = separable.text(config);
-    const bad =
-      requirePositive("kernel", "The kernel of `separable`", pair(config.kernel), config.kernel) ??
-      requirePositive("filters", "The number of filters of `separable`", `${config.filters}`, [config.filters]) ??
-      requirePositive("multiplier", `The multiplier of \`${words}\``, `${config.multiplier}`, [config.multiplier]) ??
-      requirePositive("stride", `The stride of \`${words}\``, pair(config.strides), config.strides) ??
-      requirePositive("dilation", `The dilation of \`${words}\``, pair(config.dilation), config.dilation);
-    if (bad) return bad;
+    // The messages are made only when a value is wrong: a large spec checks thousands of these.
+    if (!allPositive([config.kernel, [config.filters], [config.multiplier], config.strides, config.dilation])) {
+      const bad =
+        requirePositive("kernel", "The kernel of `separable`", pair(config.kernel), config.kernel) ??
+        requirePositive("filters", "The number of filters of `separable`", `${config.filters}`, [config.filters]) ??
+        requirePositive("multiplier", `The multiplier of \`${words}\``, `${config.multiplier}`, [config.multiplier]) ??
+        requirePositive("stride", `The stride of \`${words}\``, pair(config.strides), config.strides) ??
+        requirePositive("dilation", `The dilation of \`${words}\``, pair(config.dilation), config.dilation);
+      if (bad) return bad;
+    }
     const combination = strideWithDilation(words, config.strides, config.dilation);
     if (combination) return combination;
     const notImage = requireImage(words, input);

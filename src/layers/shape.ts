@@ -51,6 +51,12 @@ export function elementCount(shape: Shape): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/** Every value of every list a positive whole number (the common case, checked before any message is made). */
+export function allPositive(lists: readonly (readonly number[])[]): boolean {
+  for (const list of lists) for (const n of list) if (!(Number.isInteger(n) && n > 0)) return false;
+  return true;
+}
+
 export function isPositiveInteger(n: number): boolean {
   return Number.isInteger(n) && n > 0;
 }

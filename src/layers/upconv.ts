@@ -6,7 +6,7 @@
 import type { LayerKind } from "./kind.js";
 import { withTrailing } from "./dense.js";
 import { kernelAndFilters } from "./conv.js";
-import { activationParams, elementCount, fail, finiteCount, lastAxis, noIntendedShape, pair, requireImage, requirePositive, withActivation } from "./shape.js";
+import { activationParams, elementCount, fail, finiteCount, lastAxis, noIntendedShape, pair, requireImage, requirePositive, withActivation, allPositive } from "./shape.js";
 import { activationRows, pairText, weightRows } from "./rows.js";
 import type { ActivationSpec, WeightOptions } from "./types.js";
 import { COMMON, WEIGHTS } from "./words.js";
@@ -59,11 +59,14 @@ export const upconv: LayerKind<"upconv"> = {
   },
   shape(config, input) {
     const words = upconv.text(config);
-    const bad =
-      requirePositive("kernel", "The kernel of `upconv`", pair(config.kernel), config.kernel) ??
-      requirePositive("filters", "The number of filters of `upconv`", `${config.filters}`, [config.filters]) ??
-      requirePositive("stride", `The stride of \`${words}\``, pair(config.strides), config.strides);
-    if (bad) return bad;
+    // The messages are made only when a value is wrong: a large spec checks thousands of these.
+    if (!allPositive([config.kernel, [config.filters], config.strides])) {
+      const bad =
+        requirePositive("kernel", "The kernel of `upconv`", pair(config.kernel), config.kernel) ??
+        requirePositive("filters", "The number of filters of `upconv`", `${config.filters}`, [config.filters]) ??
+        requirePositive("stride", `The stride of \`${words}\``, pair(config.strides), config.strides);
+      if (bad) return bad;
+    }
     const notImage = requireImage(words, input);
     if (notImage) return notImage;
     const h = upconvLength(input[0]!, config.kernel[0], config.strides[0], config.padding);

@@ -76,36 +76,32 @@ export class LayerResolver {
 
   /** What a kind's `resolve` reads its words through: values in this scope, defaults, errors. */
   private context(layer: AstLayer, env: Env, first: AstExpr | undefined, activation: ActivationSpec | undefined, activationOk: boolean, subjects: Partial<Record<ShapeErrorSubject, Range>>, inputRank: number | undefined): ResolveContext {
-    return {
-      layer,
-      inputRank,
-      first,
-      activation,
-      activationOk,
-      format: formatNumber,
-      source: exprSource,
-      dims: (e, what) => this.ev.dims(e, env, what),
-      sizes: (e, what) => this.ev.sizes(e, env, what),
-      pair: (e, what) => this.ev.pair(e, env, what),
-      positiveInt: (e, what) => this.ev.positiveInt(e, env, what),
-      number: (e, what) => this.ev.number(e, env, what),
-      pairOption: (key, dflt) => this.pair(layer, key, env, dflt),
-      intOption: (key, dflt) => {
-        const o = layer.options[key];
-        if (!o) return dflt;
-        if (!o.value) return undefined;
-        return this.ev.positiveInt(o.value, env, `\`${key}\``);
-      },
-      numberOption: (key, dflt, valid, rule) => this.numberOption(layer, key, env, dflt, valid, rule),
-      padding: (dflt) => this.padding(layer, dflt),
-      exclusive: (words, dflt) => this.exclusive(layer, words, dflt),
-      weights: () => this.weights(layer, env),
-      subject: (subject, range) => {
-        subjects[subject] = range;
-      },
-      error: (code, message, range, hint) => this.error(code, message, range, hint),
-    };
+    return new LayerWords(this, layer, env, first, activation, activationOk, subjects, inputRank);
   }
+
+  /** `stride 2`: a pair option, or its default (for LayerWords). */
+  pairOf(layer: AstLayer, key: string, env: Env, dflt: [number, number]): [number, number] | undefined {
+    return this.pair(layer, key, env, dflt);
+  }
+  numberOf(layer: AstLayer, key: string, env: Env, dflt: number, valid: (v: number) => boolean, rule: string): number | undefined {
+    return this.numberOption(layer, key, env, dflt, valid, rule);
+  }
+  paddingOf(layer: AstLayer, dflt: Padding): Padding | undefined {
+    return this.padding(layer, dflt);
+  }
+  exclusiveOf(layer: AstLayer, words: string[], dflt: string | undefined): string | undefined {
+    return this.exclusive(layer, words, dflt);
+  }
+  weightsOf(layer: AstLayer, env: Env): WeightOptions | undefined {
+    return this.weights(layer, env);
+  }
+  report(code: Parameters<typeof diag>[0], message: string, range: Range, hint?: string): void {
+    this.error(code, message, range, hint);
+  }
+  get evaluator(): Evaluator {
+    return this.ev;
+  }
+
 
   activation(a: AstActivation, env: Env): ActivationSpec | undefined {
     const name = a.name.name;
@@ -246,5 +242,66 @@ export class LayerResolver {
 
   private error(code: Parameters<typeof diag>[0], message: string, range: Range, hint?: string, fixes?: Fix[]): void {
     this.diagnostics.push(diag(code, message, range, hint === undefined ? { fixes } : { hint, fixes }));
+  }
+}
+
+/**
+ * One layer's words as its kind's `resolve` reads them (a `ResolveContext`): one object per
+ * layer with its methods on the prototype, since a 1,000-layer spec is re-checked per keystroke.
+ */
+class LayerWords implements ResolveContext {
+  readonly format = formatNumber;
+  readonly source = exprSource;
+  constructor(
+    private readonly resolver: LayerResolver,
+    readonly layer: AstLayer,
+    private readonly env: Env,
+    readonly first: AstExpr | undefined,
+    readonly activation: ActivationSpec | undefined,
+    readonly activationOk: boolean,
+    private readonly subjects: Partial<Record<ShapeErrorSubject, Range>>,
+    readonly inputRank: number | undefined,
+  ) {}
+  dims(e: AstExpr, what: string): number[] | undefined {
+    return this.resolver.evaluator.dims(e, this.env, what);
+  }
+  sizes(e: AstExpr, what: string): number[] | undefined {
+    return this.resolver.evaluator.sizes(e, this.env, what);
+  }
+  pair(e: AstExpr, what: string): [number, number] | undefined {
+    return this.resolver.evaluator.pair(e, this.env, what);
+  }
+  positiveInt(e: AstExpr, what: string): number | undefined {
+    return this.resolver.evaluator.positiveInt(e, this.env, what);
+  }
+  number(e: AstExpr, what: string): number | undefined {
+    return this.resolver.evaluator.number(e, this.env, what);
+  }
+  pairOption(key: string, dflt: [number, number]): [number, number] | undefined {
+    return this.resolver.pairOf(this.layer, key, this.env, dflt);
+  }
+  intOption(key: string, dflt: number): number | undefined {
+    const o = this.layer.options[key];
+    if (!o) return dflt;
+    if (!o.value) return undefined;
+    return this.resolver.evaluator.positiveInt(o.value, this.env, `\`${key}\``);
+  }
+  numberOption(key: string, dflt: number, valid: (v: number) => boolean, rule: string): number | undefined {
+    return this.resolver.numberOf(this.layer, key, this.env, dflt, valid, rule);
+  }
+  padding(dflt: Padding): Padding | undefined {
+    return this.resolver.paddingOf(this.layer, dflt);
+  }
+  exclusive(words: string[], dflt: string | undefined): string | undefined {
+    return this.resolver.exclusiveOf(this.layer, words, dflt);
+  }
+  weights(): WeightOptions | undefined {
+    return this.resolver.weightsOf(this.layer, this.env);
+  }
+  subject(subject: ShapeErrorSubject, range: Range): void {
+    this.subjects[subject] = range;
+  }
+  error(code: Parameters<typeof diag>[0], message: string, range: Range, hint?: string): void {
+    this.resolver.report(code, message, range, hint);
   }
 }

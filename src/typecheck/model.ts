@@ -10,7 +10,7 @@ import { childBodies, exprSource, type AstArg, type AstBlock, type AstBlockCall,
 import { capitalise, Env, Evaluator, formatNumber } from "./evaluate.js";
 import type { LayerConfig, ParamCount, ShapeErrorSubject } from "./layer-config.js";
 import { LayerResolver } from "./layers.js";
-import { exactCount, formatShape, MAX_TENSOR_VALUES, outputShape, paramCount, sameShape, weightTensors } from "./shape-rules.js";
+import { elementCount, exactCount, formatShape, MAX_TENSOR_VALUES, outputShape, paramCount, sameShape, weightTensors } from "./shape-rules.js";
 import { baseName, intendedShape, kindLabel } from "../layers/index.js";
 import { ordinal } from "../layers/merge.js";
 
@@ -408,6 +408,10 @@ export class ModelExpander {
   private tooLarge(item: AstLayer, config: LayerConfig, flow: Flow, output: number[]): boolean {
     // After one, the layers that follow are too large because of it: one error says it.
     if (this.sawTooLarge) return true;
+    // The common case in doubles: no weight tensor holds more than the layer's parameters, and
+    // below 2^31 both counts are exact. Only a layer near the limit is counted with BigInts.
+    const counted = paramCount(config, flow.shape ?? output);
+    if (counted.trainable + counted.nonTrainable < MAX_TENSOR_VALUES && elementCount(output) < MAX_TENSOR_VALUES) return false;
     const limit = BigInt(MAX_TENSOR_VALUES);
     const shown = (n: bigint): string => n.toLocaleString("en-US");
     const input = flow.shape ?? [];
