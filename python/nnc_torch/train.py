@@ -38,13 +38,17 @@ import torch
 from . import distributed, tfjs_format
 from .checkpoint import CheckpointError, locate_checkpoint, read_checkpoint, topology_hash, write_best, write_checkpoint
 from .clip import clip_gradients_
-from .data import DataError, augment_batch, data_facts, fit_normalizer, load_data, normalize, split_data
+from .data.augment import augment_batch
+from .data.common import DataError
+from .data.normalize import fit_normalizer, normalize
+from .data.sources import load_data
+from .data.split import data_facts, split_data, target_mode
 from .files import (BEST_DIR, CHECKPOINT_DIR, DATA_JSON, HISTORY_JSON, NORMALIZER_JSON, RunFolderError, check_run_folder,
                     mark_run_folder, path_text, remove_stale_temporaries, write_json_atomic)
 from .losses import accuracy, loss_function
 from .optimizers import create_optimizer
 from .progress import Progress
-from .random import SeededRandom, permutation
+from .random import SeededRandom, permutation, split_seed
 from .schedules import learning_rate_at
 
 ENGINE = "pytorch"
@@ -213,7 +217,7 @@ class Run:
         self.outputs = _size(self.output_shape)
         self.reconstruct = config["data"].get("target") == "input"
         self._load()
-        self.rng = SeededRandom((self.seed ^ 0x9E3779B9) & 0xFFFFFFFF)
+        self.rng = SeededRandom(split_seed(self.seed))
         self._split()
 
         # the optimizer, weight decay, the loop's state
@@ -319,14 +323,7 @@ class Run:
         except DataError as e:
             raise TrainError(e.message) from None
         d = self.data
-        if self.reconstruct:
-            self.mode = "input"
-        elif d.target_kind == "classes":
-            self.mode = "pixels"
-        elif d.target_size is not None:
-            self.mode = "values"
-        else:
-            self.mode = "labels"
+        self.mode = target_mode(config, d)
         self.classify = self.mode != "input" and (d.classes > 0 or not self.regression)
         model = self.config["model"]
         if self.mode != "input" and len(self.output_shape) > 1 and (self.mode == "labels" or (self.mode == "values" and d.target_size != self.outputs)):
@@ -361,9 +358,9 @@ class Run:
         if train.n == 0:
             raise TrainError("%s has no training samples." % (self.data.description[:1].upper() + self.data.description[1:]))
         try:
-            self.normalizer = fit_normalizer(config["normalize"], train)
-        except DataError as e:
-            raise TrainError(e.message) from None
+            self.normalizer = fit_normalizer(config["normalize"], train.x, streamed=bool(getattr(train, "streamed", False)))
+        except (DataError, ValueError) as e:
+            raise TrainError(getattr(e, "message", None) or str(e)) from None
         if self.mode == "input" and config["loss"] == "binary_crossentropy":
             lo, hi = float(train.x.min()), float(train.x.max())
             if lo < 0 or hi > 1:
@@ -380,7 +377,7 @@ class Run:
     def _tensors(self, s):
         """A split on the device: normalised inputs `x`, and what the loss compares with (`y`)."""
         raw = np.asarray(s.x, dtype=np.float32).reshape([s.n] + self.input_shape)
-        x = np.asarray(normalize(self.normalizer, raw), dtype=np.float32).reshape([s.n] + self.input_shape)
+        x = np.asarray(normalize(raw, self.normalizer), dtype=np.float32).reshape([s.n] + self.input_shape)
         if self.mode == "input":
             y = torch.from_numpy(raw.reshape([s.n] + self.output_shape).copy())
         elif self.mode == "values":
