@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { schemaProblem } from "../src/runtime/json-files.js";
+import { nnc } from "./cli-run.js";
 
 const python = "/usr/bin/python3";
 const probe = spawnSync(python, ["-c", "import torch, numpy; print(torch.__version__)"], { encoding: "utf8" });
@@ -97,6 +98,28 @@ describe.skipIf(!torchVersion)(`the PyTorch training loop${why}`, () => {
     expect(state).toMatchObject({ format: "nnc-checkpoint", version: 1, engine: "pytorch", epoch: 2, epochs: 2, seed: 7 });
     expect(json(join(whole, "best", "best.json"))).toMatchObject({ metric: "val_loss" });
   });
+
+  it("trains what the TS engine trains from the same weights: the same batches, losses and metrics (to float32 rounding)", () => {
+    // tiny.nn is tiny.py's model and recipe; `pretrained "tiny.initial"` gives TF.js the same start.
+    const ts = join(dir, "ts");
+    const r = nnc(["train", "tiny.nn", "--out", ts, "--log-json", "--backend", "cpu"], work);
+    expect(r.code, r.stderr).toBe(0);
+    const theirs = epochsOf(ts) as (Epoch & { acc: number; val_acc: number })[];
+    const ours = epochsOf(whole) as (Epoch & { acc: number; val_acc: number })[];
+    expect(ours).toHaveLength(theirs.length);
+    theirs.forEach((t, i) => {
+      const o = ours[i]!;
+      expect(Math.abs(o.loss - t.loss)).toBeLessThan(1e-6);
+      expect(Math.abs(o.val_loss! - t.val_loss!)).toBeLessThan(1e-6);
+      expect(o.acc).toBe(t.acc);
+      expect(o.val_acc).toBe(t.val_acc);
+    });
+    const a = new Float32Array(new Uint8Array(readFileSync(join(ts, "weights.bin"))).buffer);
+    const b = new Float32Array(new Uint8Array(readFileSync(join(whole, "weights.bin"))).buffer);
+    expect(b.length).toBe(a.length);
+    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]!)))).toBeLessThan(1e-6);
+    expect(json(join(ts, "normalizer.json"))).toEqual(json(join(whole, "normalizer.json")));
+  }, 60_000);
 
   it("prints one JSON line per epoch in the TS engine's format with --log-json", async () => {
     const out = join(dir, "lines");

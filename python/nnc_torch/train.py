@@ -511,9 +511,10 @@ class Run:
                 y = split["y"][k * batch:(k + 1) * batch]
                 p = self.module(x)
                 m = x.shape[0]
-                loss += float(self.loss_fn(y, p)) * m
+                # Scaled by the batch's size in float32, summed in float64, as train.ts's evaluate.
+                loss += float(self.loss_fn(y, p) * m)
                 if self.classify:
-                    acc += float(accuracy(y, p, self.units, self.config["loss"])) * m
+                    acc += float(accuracy(y, p, self.units, self.config["loss"]) * m)
         loss, acc = self.world.sum([loss, acc], self.device) if self.world.active else (loss, acc)
         if n == 0:
             return {"loss": float("nan"), "n": 0}
