@@ -7,6 +7,7 @@
  * and the one-process loss curve, and a user's mistake as one line on stderr with exit status 1.
  * Skipped, with the reason shown, where /usr/bin/python3 has no torch (unless NNC_REQUIRE_TORCH=1).
  */
+import * as tf from "@tensorflow/tfjs";
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -120,6 +121,40 @@ describe.skipIf(!torchVersion)(`the PyTorch training loop${why}`, () => {
     expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]!)))).toBeLessThan(1e-6);
     expect(json(join(ts, "normalizer.json"))).toEqual(json(join(whole, "normalizer.json")));
   }, 60_000);
+
+  it("computes each loss with TF.js's formula (probabilities clipped by 1e-7, per-pixel classes too)", async () => {
+    const y = [[0, 1, 0], [1, 0, 0], [0, 0, 1], [0, 1, 0]];
+    const p = [[0.2, 0.7, 0.1], [0, 0.5, 0.5], [0.3, 0.3, 0.4], [1e-9, 1, 0]];
+    const yb = [[1], [0], [1], [0]];
+    const pb = [[0.9], [0.2], [1], [0]];
+    const hp = [[0.3], [-2], [1.5], [0.2]];
+    const ys = [[[0, 1], [1, 0]], [[1, 0], [0, 1]]];
+    const ps = [[[0.3, 0.7], [0.6, 0.4]], [[0.5, 0.5], [0.1, 0.9]]];
+    await tf.setBackend("cpu");
+    const t = tf.tensor;
+    const first = (x: tf.Tensor): number => x.dataSync()[0]!;
+    const expected = {
+      crossentropy: first(tf.metrics.categoricalCrossentropy(t(y), t(p)).mean()),
+      segmentation: first(tf.metrics.categoricalCrossentropy(t(ys), t(ps)).mean()),
+      binary: first(tf.metrics.binaryCrossentropy(t(yb), t(pb)).mean()),
+      binary3: first(tf.metrics.binaryCrossentropy(t(y), t(p)).mean()),
+      mse: first(tf.losses.meanSquaredError(t(y), t(p))),
+      mae: first(tf.losses.absoluteDifference(t(y), t(p))),
+      hinge: first(tf.losses.hingeLoss(t(yb), t(hp))),
+    };
+    const code = [
+      "import json, torch",
+      "from nnc_torch.losses import loss_function",
+      `y, p, yb, pb, hp, ys, ps = [torch.tensor(a, dtype=torch.float32) for a in json.loads(${JSON.stringify(JSON.stringify([y, p, yb, pb, hp, ys, ps]))})]`,
+      "f = lambda name, a, b: float(loss_function(name)(a, b))",
+      "print(json.dumps(dict(crossentropy=f('crossentropy', y, p), segmentation=f('crossentropy', ys, ps), binary=f('binary_crossentropy', yb, pb),",
+      "  binary3=f('binary_crossentropy', y, p), mse=f('mse', y, p), mae=f('mae', y, p), hinge=f('hinge', yb, hp))))",
+    ].join("\n");
+    const r = await py(["-c", code], join(repo, "python"));
+    expect(r.status, r.stderr).toBe(0);
+    const got = JSON.parse(r.stdout) as Record<string, number>;
+    for (const [name, value] of Object.entries(expected)) expect(Math.abs(got[name]! - value), name).toBeLessThan(1e-6 * Math.max(1, Math.abs(value)));
+  }, 30_000);
 
   it("prints one JSON line per epoch in the TS engine's format with --log-json", async () => {
     const out = join(dir, "lines");
