@@ -288,7 +288,7 @@ async function startWasm(multiplyAddsPerBatch: number): Promise<string> {
 async function compiled(plan: ModelPlan): Promise<{ build: (seed: number) => import("@tensorflow/tfjs").LayersModel; multiplyAdds: number }> {
   const { checkText } = await import("../src/pipeline.js");
   const { generate } = await import("../src/codegen/index.js");
-  const { modelInfo } = await import("../src/codegen/emit.js");
+  const { modelInfo } = await import("../src/codegen/common.js");
   const spec = plan.spec();
   const r = checkText(spec);
   if (r.diagnostics.some((d) => d.severity === "error")) throw new Error(`the ${plan.name} spec does not check: ${r.diagnostics.map((d) => d.message).join("; ")}`);

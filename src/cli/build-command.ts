@@ -4,16 +4,20 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { FORMAT_LIMIT, generate, isGenerated, type GeneratedFile } from "../codegen/index.js";
+import { FORMAT_LIMIT, generate, isGenerated, type GeneratedFile, type Target } from "../codegen/index.js";
 import { hasErrors, LineMap } from "../diagnostics/diagnostic.js";
 import { checkText, type PipelineResult } from "../pipeline.js";
 import { makeFolder, readSpec, renderDiagnostics, version, writeFileAtomic } from "./files.js";
+import { copyPythonRuntime, runtimeCopyIsOurs, writeInitialWeights, writeMnistArchive } from "./pytorch.js";
+import { loadSpecModule } from "./spec-module.js";
 
 export interface BuildOptions {
   file: string;
   out: string;
   force: boolean;
   color: boolean;
+  /** `tfjs` (default) or `pytorch`. */
+  target?: Target;
 }
 
 export interface CommandResult {
@@ -52,6 +56,7 @@ export interface CompileOptions {
   models?: readonly string[];
   /** Prettier-format (default true, within `FORMAT_LIMIT`). */
   format?: boolean;
+  target?: Target;
 }
 
 /** Generates the modules of a checked spec that has no errors. */
@@ -63,6 +68,7 @@ export async function generateSpec(file: string, spec: CheckedSpec & { result: P
     ...(opts.runtimeImport !== undefined ? { runtimeImport: opts.runtimeImport } : {}),
     ...(opts.models !== undefined ? { models: opts.models } : {}),
     ...(opts.format !== undefined ? { format: opts.format } : {}),
+    ...(opts.target !== undefined ? { target: opts.target } : {}),
   });
 }
 
@@ -75,7 +81,7 @@ export async function compileSpec(file: string, color: boolean, opts: CompileOpt
 }
 
 export async function runBuild(opts: BuildOptions): Promise<CommandResult> {
-  const { files, stdout, ok, unreadable } = await compileSpec(opts.file, opts.color);
+  const { files, stdout, ok, unreadable } = await compileSpec(opts.file, opts.color, opts.target ? { target: opts.target } : {});
   const stderr: string[] = [];
   if (!ok || !files) {
     if (!unreadable) stdout.push(`${opts.file}: not built: fix the errors above first (nothing was written).`);
@@ -95,6 +101,7 @@ export async function runBuild(opts: BuildOptions): Promise<CommandResult> {
     return { exitCode: 1, stdout, stderr };
   }
   const foreign = targets.filter((p) => existsSync(p) && !ours(p));
+  if (opts.target === "pytorch" && !runtimeCopyIsOurs(dir)) foreign.push(join(dir, "nnc_torch"));
   if (foreign.length > 0 && !opts.force) {
     stderr.push(`nnc: not building: ${names(foreign)} ${foreign.length === 1 ? "exists and was" : "exist and were"} not written by nnc. Move ${foreign.length === 1 ? "it" : "them"}, choose another folder with -o, or pass --force to overwrite.`);
     return { exitCode: 1, stdout, stderr };
@@ -105,7 +112,7 @@ export async function runBuild(opts: BuildOptions): Promise<CommandResult> {
     stderr.push(`nnc: cannot create the output folder \`${dir}\`: ${folderReason(e, dir)}. Nothing was written.`);
     return { exitCode: 1, stdout, stderr };
   }
-  if (!files[0]!.formatted) {
+  if (!files[0]!.formatted && opts.target !== "pytorch") {
     const size = files.reduce((n, f) => n + f.content.length, 0);
     stdout.push(`note: the code is not formatted with Prettier: ${files.length === 1 ? "it comes" : `the ${files.length.toLocaleString("en-US")} modules come`} to ${(size / 2 ** 20).toFixed(1)} MB, and Prettier, at some 300 KB a second, formats builds of up to ${FORMAT_LIMIT / 1024} KB.`);
   }
@@ -123,7 +130,46 @@ export async function runBuild(opts: BuildOptions): Promise<CommandResult> {
     if (written <= MAX_LISTED) stdout.push(`wrote ${join(opts.out, f.name)}: ${f.builder}()${f.hasRecipe ? " and train()" : ""}`);
   }
   if (written > MAX_LISTED) stdout.push(`… and ${(written - MAX_LISTED).toLocaleString("en-US")} more modules in ${opts.out} (${written.toLocaleString("en-US")} in all).`);
+  if (opts.target === "pytorch") {
+    const support = await writeTorchSupport(opts, dir, files);
+    stdout.push(...support.stdout);
+    if (support.error) {
+      stderr.push(support.error);
+      return { exitCode: 1, stdout, stderr };
+    }
+  }
   return { exitCode: 0, stdout, stderr };
+}
+
+/**
+ * Beside Python modules: nnc's Python runtime, and for each model with a recipe its initial
+ * weights (the recipe's seed, else 0) and topology, built by TF.js, and mnist.npz when a recipe reads mnist.
+ */
+async function writeTorchSupport(opts: BuildOptions, dir: string, files: GeneratedFile[]): Promise<{ stdout: string[]; error?: string }> {
+  const stdout: string[] = [];
+  try {
+    copyPythonRuntime(dir);
+    stdout.push(`wrote ${join(opts.out, "nnc_torch")}/: nnc's Python runtime`);
+    let mnist = false;
+    for (const f of files.filter((f) => f.hasRecipe)) {
+      const spec = await loadSpecModule({ file: opts.file, color: false, model: f.model });
+      if ("exitCode" in spec) return { stdout, error: spec.stderr.join("\n") || `nnc: cannot build the initial weights of \`${f.model}\`` };
+      try {
+        await writeInitialWeights(spec, spec.recipe.seed ?? 0, join(dir, `${f.model}.initial`));
+        mnist ||= spec.recipe.data?.source === "mnist";
+      } finally {
+        spec.dispose();
+      }
+      stdout.push(`wrote ${join(opts.out, `${f.model}.initial`)}/: the initial weights (seed ${spec.recipe.seed ?? 0}) and the TF.js topology`);
+    }
+    if (mnist) {
+      writeMnistArchive(join(dir, "mnist.npz"));
+      stdout.push(`wrote ${join(opts.out, "mnist.npz")}: the mnist package's digits for \`data mnist\``);
+    }
+  } catch (e) {
+    return { stdout, error: `nnc: cannot write the PyTorch module's support files in \`${dir}\`: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  return { stdout };
 }
 
 /** At most this many `wrote …` lines; a line then counts the rest. */

@@ -62,28 +62,40 @@ any error.`,
   },
   {
     name: "build",
-    usage: ["build FILE [-o DIR] [--force]"],
-    summary: "one TypeScript module per model, with train() for its recipe",
+    usage: ["build FILE [-o DIR] [--target tfjs|pytorch] [--force]"],
+    summary: "one TypeScript (or Python) module per model, with train() for its recipe",
     about: `Generate one TypeScript module per model: a function that builds it with the TensorFlow.js
 layers API, and train() for its recipe. Writes nothing if the spec has errors; never overwrites
 a file nnc did not write, unless --force. Prettier formats the modules when together they come
-to at most 512 KB (larger builds are written as emitted).`,
+to at most 512 KB (larger builds are written as emitted).
+With --target pytorch: one Python module per model (an nn.Module, the recipe, train() and a
+command line that torchrun runs), nnc's Python runtime beside it (nnc_torch/), and for each
+model with a recipe MODEL.initial/ (the TF.js topology and the initial weights both engines
+start from) and, for data mnist, mnist.npz.`,
     options: [
       { name: "out", short: "o", type: "string", value: "DIR", help: "the folder to write to (default ./generated)" },
+      { name: "target", type: "string", value: "T", help: "tfjs (TypeScript on TensorFlow.js, the default) or pytorch (Python on PyTorch)" },
       { name: "force", type: "boolean", help: "overwrite files that nnc did not write" },
     ],
   },
   {
     name: "train",
-    usage: ["train FILE [--model M] [--backend B] [--epochs N] [--seed N] [--out DIR] [--force]", "      [--resume RUN] [--log-json] [--report FILE.html]"],
+    usage: ["train FILE [--model M] [--backend B] [--epochs N] [--seed N] [--out DIR] [--force]", "      [--resume RUN] [--log-json] [--report FILE.html] [--engine pytorch [--device D] [--nproc N]]"],
     summary: "build and run the recipe; saves the model, its history and checkpoints",
     about: `Build and run the recipe: a progress bar on a terminal (one JSON line per epoch otherwise, or
 with --log-json); saves model.json + weights.bin, history.json and the normaliser's statistics
 in DIR (default runs/MODEL), a checkpoint after every epoch in DIR/checkpoint and the best
-epoch's model in DIR/best.`,
+epoch's model in DIR/best.
+With --engine pytorch the spec is compiled to Python and trained by PyTorch (python3 with
+torch; NNC_PYTHON names another), from the same initial weights, into a run folder of the same
+layout (model.json in the TF.js layers format, so inspect, predict, evaluate and export work on
+it); --nproc N runs N processes with torchrun (DDP: gloo on cpu, NCCL on cuda).`,
     options: [
       model,
       backend,
+      { name: "engine", type: "string", value: "E", help: "tfjs (the default: TensorFlow.js, on --backend) or pytorch (the Python module nnc build --target pytorch writes)" },
+      { name: "device", type: "string", value: "D", help: "with --engine pytorch: cpu or cuda (default cuda where PyTorch sees a GPU, else cpu)" },
+      { name: "nproc", type: "string", value: "N", min: 1, help: "with --engine pytorch: train on N processes of this machine with torchrun (DDP); the recipe's batch is split among them" },
       { name: "epochs", type: "string", value: "N", min: 1, help: "train this many epochs instead of the recipe's" },
       { name: "seed", type: "string", value: "N", min: 0, help: "seed the weights, the data and dropout instead of the recipe's seed" },
       { name: "out", short: "o", type: "string", value: "DIR", help: "the run folder (default runs/MODEL)" },
@@ -420,7 +432,9 @@ export async function main(argv: string[]): Promise<number> {
     case "build": {
       const file = oneFile();
       if (file === undefined) return needsOneFile();
-      const r = await runBuild({ file, out: str("out") ?? "generated", force: flag("force"), color });
+      const target = str("target");
+      if (target !== undefined && target !== "tfjs" && target !== "pytorch") return usage(`\`--target ${target}\` is not a target: use tfjs or pytorch.`, command);
+      const r = await runBuild({ file, out: str("out") ?? "generated", force: flag("force"), color, ...some("target", target as "tfjs" | "pytorch" | undefined) });
       print(r.stdout, process.stdout);
       print(r.stderr, process.stderr);
       return r.exitCode;
@@ -441,6 +455,9 @@ export async function main(argv: string[]): Promise<number> {
           ...some("resume", str("resume")),
           ...some("report", str("report")),
           ...(flag("force") ? { force: true } : {}),
+          ...some("engine", str("engine")),
+          ...some("device", str("device")),
+          ...some("nproc", int("nproc")),
         },
         onLine,
       );

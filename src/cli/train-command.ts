@@ -4,8 +4,13 @@
  * compiler does not import TensorFlow.js: the generated module imports the runtime, and this
  * command imports the generated module.
  */
-import { isAbsolute, join, relative } from "node:path";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { generate } from "../codegen/index.js";
 import type { CommandResult } from "./build-command.js";
+import { version } from "./files.js";
+import { copyPythonRuntime, findPython, readRunHistory, runPython, writeInitialWeights, writeMnistArchive } from "./pytorch.js";
 import { writeTrainReport } from "./report.js";
 import { badBackend, isResult, loadSpecModule, runOnSpec } from "./spec-module.js";
 
@@ -24,9 +29,19 @@ export interface TrainCommandOptions {
   report?: string;
   /** Train into `--out` even when it holds files nnc did not write (`--force`). */
   force?: boolean;
+  /** `tfjs` (default) or `pytorch`. */
+  engine?: string;
+  /** The PyTorch engine's device: `cpu` or `cuda` (default: cuda where PyTorch sees one). */
+  device?: string;
+  /** The PyTorch engine's processes on this machine (torchrun). */
+  nproc?: number;
 }
 
 export async function runTrain(opts: TrainCommandOptions, print: (line: string) => void): Promise<CommandResult> {
+  if (opts.engine !== undefined && opts.engine !== "tfjs" && opts.engine !== "pytorch") return usageError(`\`--engine ${opts.engine}\` is not an engine: use tfjs or pytorch.`);
+  if (opts.engine === "pytorch") return runTrainPytorch(opts, print);
+  const onlyPytorch = opts.device !== undefined ? "--device" : opts.nproc !== undefined ? "--nproc" : undefined;
+  if (onlyPytorch) return usageError(`\`${onlyPytorch}\` is an option of the PyTorch engine: add \`--engine pytorch\` (the TF.js engine takes \`--backend\`).`);
   const refused = badBackend(opts.backend);
   if (refused) return refused;
   const spec = await loadSpecModule({ file: opts.file, color: opts.color, refused: "not trained", ...(opts.model !== undefined ? { model: opts.model } : {}) });
@@ -65,6 +80,66 @@ export async function runTrain(opts: TrainCommandOptions, print: (line: string) 
     }
     return { exitCode: 0, stdout: lines, stderr: [] };
   });
+}
+
+function usageError(message: string): CommandResult {
+  return { exitCode: 2, stdout: [], stderr: [`nnc: ${message}`, "Run `nnc help train` for usage."] };
+}
+
+/**
+ * `--engine pytorch`: the spec compiled to Python (as `nnc build --target pytorch` writes it,
+ * into a temporary folder with the runtime, the initial weights for the run's seed and
+ * mnist.npz), run by python3 — or by torchrun on `--nproc` processes — into the run folder.
+ */
+async function runTrainPytorch(opts: TrainCommandOptions, print: (line: string) => void): Promise<CommandResult> {
+  if (opts.backend !== undefined) return usageError("`--backend` chooses a TF.js backend; the PyTorch engine takes `--device cpu` or `--device cuda`.");
+  if (opts.device !== undefined && opts.device !== "cpu" && opts.device !== "cuda") return usageError(`\`--device ${opts.device}\` is not a device: use cpu or cuda.`);
+  const spec = await loadSpecModule({ file: opts.file, color: opts.color, refused: "not trained", ...(opts.model !== undefined ? { model: opts.model } : {}) });
+  if (isResult(spec)) return spec;
+  for (const line of spec.stdout) print(line);
+  const found = findPython();
+  if ("message" in found) {
+    spec.dispose();
+    return { exitCode: 1, stdout: [], stderr: [`nnc: ${found.message}`] };
+  }
+  const work = mkdtempSync(join(tmpdir(), "nnc-torch-"));
+  try {
+    const [file] = await generate(spec.program, { specPath: opts.file, sourceLines: spec.text.split(/\r\n|\r|\n/), version: version(), models: [spec.model], target: "pytorch" });
+    writeFileSync(join(work, file!.name), file!.content);
+    copyPythonRuntime(work);
+    // The run's seed: given, the recipe's, else drawn here, so that the initial weights are the ones the run starts from.
+    const seed = opts.seed ?? spec.recipe.seed ?? Math.floor(Math.random() * 2 ** 31);
+    await writeInitialWeights(spec, seed, join(work, `${spec.model}.initial`));
+    if (spec.recipe.data?.source === "mnist") writeMnistArchive(join(work, "mnist.npz"));
+    const out = resolve(opts.out ?? (opts.resume === undefined ? join("runs", spec.model) : opts.resume));
+    const args = [join(work, file!.name), "--base-dir", spec.baseDir, "--out", out];
+    if (opts.resume === undefined) args.push("--seed", String(seed));
+    else args.push("--resume", opts.resume);
+    if (opts.epochs !== undefined) args.push("--epochs", String(opts.epochs));
+    if (opts.device !== undefined) args.push("--device", opts.device);
+    if (opts.logJson) args.push("--log-json");
+    if (opts.force) args.push("--force");
+    const nproc = opts.nproc ?? 1;
+    const command = nproc > 1 ? ["-m", "torch.distributed.run", "--standalone", `--nproc_per_node=${nproc}`, ...args] : args;
+    const status = await runPython(found.python, command);
+    if (status !== 0) return { exitCode: status === 130 ? 130 : 1, stdout: [], stderr: [] };
+    const history = readRunHistory(out);
+    const last = history?.epochs[history.epochs.length - 1];
+    const summary = [`trained \`${spec.model}\` on ${history?.backend ?? "pytorch"} for ${history?.epochs.length ?? 0} epoch${history?.epochs.length === 1 ? "" : "s"}`];
+    if (last) summary.push(`final loss ${last.loss.toFixed(4)}${last.acc !== undefined ? `, acc ${(last.acc * 100).toFixed(2)}%` : ""}`);
+    if (history?.test?.acc !== undefined) summary.push(`test acc ${(history.test.acc * 100).toFixed(2)}%`);
+    else if (history?.test) summary.push(`test loss ${history.test.loss.toFixed(4)}`);
+    const lines = [summary.join("; ") + ` → ${out}`];
+    if (opts.report !== undefined) {
+      const report = await writeTrainReport({ file: opts.file, model: spec.model, report: opts.report, outDir: out });
+      if (!report.ok) return { exitCode: 1, stdout: lines, stderr: [`nnc: the run is saved, but its report is not: ${report.message}`] };
+      lines.push(`report → ${report.path}`);
+    }
+    return { exitCode: 0, stdout: lines, stderr: [] };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    spec.dispose();
+  }
 }
 
 /** What a TrainError of an interrupted run carries (`interrupted`), or undefined for any other error. */

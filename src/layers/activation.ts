@@ -24,4 +24,7 @@ export const activation: LayerKind<"activation"> = {
   tfjs(layer, ctx) {
     ctx.assign(`nnc.apply(nnc.activationLayer(${ctx.literal(layer.config.activation)}, ${ctx.name}${layer.frozen ? ", false" : ""}), ${ctx.input()})`);
   },
+  pytorch(layer, ctx) {
+    ctx.output(ctx.activation(ctx.input(), layer.config.activation), undefined);
+  },
 };

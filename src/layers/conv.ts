@@ -7,6 +7,7 @@ import { activationRows, pairText, weightRows } from "./rows.js";
 import type { ActivationSpec, ShapeResult, WeightOptions } from "./types.js";
 import type { Padding } from "../language/vocabulary.js";
 import { COMMON, WEIGHTS, WINDOW } from "./words.js";
+import { channels, paddingArg, torchWindow, tuple, windowInput } from "./torch.js";
 
 export type ConvConfig = {
   op: "conv";
@@ -134,6 +135,20 @@ export const conv: LayerKind<"conv"> = {
     // no groups (the runtime's grouped layer).
     const factory = c.groups > 1 ? "nnc.groupedConv2d" : dilated ? "nnc.dilatedConv2d" : "tf.layers.conv2d";
     ctx.applied(`${factory}({ ${opts.join(", ")}${ctx.trainable} })`, input, c.activation, true);
+  },
+  pytorch({ config: c, inputShapes }, ctx) {
+    const input = inputShapes[0]!;
+    const cin = channels(input);
+    const sequence = input.length === 2;
+    const axes = sequence ? 1 : 2;
+    const [k, s, d] = [c.kernel.slice(0, axes), c.strides.slice(0, axes), c.dilation.slice(0, axes)];
+    const w = torchWindow(ctx, input, k, s, d, c.padding);
+    const dilation = d.some((v) => v !== 1) ? `, dilation=${tuple(d)}` : "";
+    const groups = c.groups > 1 ? `, groups=${c.groups}` : "";
+    const attr = ctx.module(`nn.Conv${axes}d(${cin}, ${c.filters}, ${tuple(k)}, stride=${tuple(s)}${paddingArg(w)}${dilation}${groups}${c.useBias ? "" : ", bias=False"})`);
+    ctx.weight(attr, { tf: "kernel", path: "weight", layout: sequence ? "conv1d" : "conv2d", shape: [...k, cin / c.groups, c.filters], init: c.kernelInit, l1: c.l1, l2: c.l2 });
+    if (c.useBias) ctx.weight(attr, { tf: "bias", path: "bias", layout: "same", shape: [c.filters], init: { constant: c.biasInit } });
+    ctx.output(`self.${attr}(${windowInput(ctx, w)})`, c.activation, true);
   },
 };
 

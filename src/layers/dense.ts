@@ -4,6 +4,7 @@ import { activationParams, elementCount, fail, finiteCount, formatShape, lastAxi
 import type { ActivationSpec, LayerConfig, WeightOptions } from "./types.js";
 import { COMMON, WEIGHTS } from "./words.js";
 import { activationRows, weightRows } from "./rows.js";
+import { channels } from "./torch.js";
 
 export type DenseConfig = { op: "dense"; units: number; activation?: ActivationSpec } & WeightOptions;
 
@@ -50,6 +51,13 @@ export const dense: LayerKind<"dense"> = {
     const act = ctx.builtin(c.activation);
     const opts = [`name: ${ctx.name}`, `units: ${c.units}`, ...(act ? [`activation: ${ctx.literal(act)}`] : []), ...ctx.weightOptions(c)];
     ctx.applied(`tf.layers.dense({ ${opts.join(", ")}${ctx.trainable} })`, ctx.input(), c.activation, true);
+  },
+  pytorch({ config: c, inputShapes }, ctx) {
+    const inputs = channels(inputShapes[0]);
+    const attr = ctx.module(`nn.Linear(${inputs}, ${c.units}${c.useBias ? "" : ", bias=False"})`);
+    ctx.weight(attr, { tf: "kernel", path: "weight", layout: "dense", shape: [inputs, c.units], init: c.kernelInit, l1: c.l1, l2: c.l2 });
+    if (c.useBias) ctx.weight(attr, { tf: "bias", path: "bias", layout: "same", shape: [c.units], init: { constant: c.biasInit } });
+    ctx.output(`self.${attr}(${ctx.input()})`, c.activation, true);
   },
 };
 

@@ -8,6 +8,7 @@ import { activationRows, pairText, weightRows } from "./rows.js";
 import type { ActivationSpec, WeightOptions } from "./types.js";
 import type { Padding } from "../language/vocabulary.js";
 import { COMMON, WEIGHTS, WINDOW } from "./words.js";
+import { channels, paddingArg, torchWindow, tuple, windowInput } from "./torch.js";
 
 export type DepthwiseConfig = {
   op: "depthwise";
@@ -105,5 +106,16 @@ export const depthwise: LayerKind<"depthwise"> = {
     const { input, padding } = fullPadding(ctx, c.kernel, c.dilation, c.padding);
     const opts = [...windowOptions(ctx, c, padding), `depthMultiplier: ${c.multiplier}`, ...ctx.weightOptions(c, "depthwise")];
     ctx.applied(`tf.layers.depthwiseConv2d({ ${opts.join(", ")}${ctx.trainable} })`, input, c.activation, true);
+  },
+  pytorch({ config: c, inputShapes }, ctx) {
+    const input = inputShapes[0]!;
+    const cin = channels(input);
+    const w = torchWindow(ctx, input, c.kernel, c.strides, c.dilation, c.padding);
+    const dilation = c.dilation.some((v) => v !== 1) ? `, dilation=${tuple(c.dilation)}` : "";
+    // A depthwise conv is a conv with one group per input channel (output channel c·multiplier + m in both).
+    const attr = ctx.module(`nn.Conv2d(${cin}, ${cin * c.multiplier}, ${tuple(c.kernel)}, stride=${tuple(c.strides)}${paddingArg(w)}${dilation}, groups=${cin}${c.useBias ? "" : ", bias=False"})`);
+    ctx.weight(attr, { tf: "depthwise_kernel", path: "weight", layout: "depthwise", shape: [...c.kernel, cin, c.multiplier], init: c.kernelInit, l1: c.l1, l2: c.l2 });
+    if (c.useBias) ctx.weight(attr, { tf: "bias", path: "bias", layout: "same", shape: [cin * c.multiplier], init: { constant: c.biasInit } });
+    ctx.output(`self.${attr}(${windowInput(ctx, w)})`, c.activation, true);
   },
 };

@@ -42,4 +42,8 @@ export const dropout: LayerKind<"dropout"> = {
   tfjs({ config: c }, ctx) {
     ctx.applied(`tf.layers.dropout({ name: ${ctx.name}, rate: ${ctx.literal(c.rate)}, seed: ${ctx.seed()} })`, ctx.input(), undefined);
   },
+  pytorch({ config: c }, ctx) {
+    const attr = ctx.module(`nn.Dropout(${ctx.literal(c.rate)})`);
+    ctx.output(`self.${attr}(${ctx.input()})`, undefined);
+  },
 };

@@ -133,5 +133,5 @@ export function isConvolution(config: LayerConfig): boolean {
   return config.op === "conv" || config.op === "depthwise" || config.op === "separable" || config.op === "upconv";
 }
 
-export type { EmitContext, EmittedLayer, LayerKind, ResolveContext } from "./kind.js";
+export type { EmitContext, EmittedLayer, LayerKind, ResolveContext, TorchContext, TorchLayout, TorchWeight } from "./kind.js";
 export type * from "./types.js";

@@ -46,4 +46,8 @@ export const input: LayerKind<"input"> = {
   tfjs(layer, ctx) {
     ctx.assign(`tf.input({ shape: ${ctx.literal(layer.config.shape)}, name: ${ctx.name} })`);
   },
+  pytorch(_layer, ctx) {
+    // The spec's channels-last input, channels-first inside the module.
+    ctx.output("nnc.to_channels_first(x)", undefined);
+  },
 };

@@ -12,7 +12,7 @@ import type { Range } from "../diagnostics/diagnostic.js";
 import type { Code } from "../diagnostics/codes.js";
 import type { Padding } from "../language/vocabulary.js";
 import type { AstExpr, AstLayer } from "../parser/ast.js";
-import type { ActivationSpec, Config, LayerOp, ParamCount, Shape, ShapeErrorSubject, ShapeResult, WeightOptions, WeightTensor } from "./types.js";
+import type { ActivationSpec, Config, InitSpec, LayerOp, ParamCount, Shape, ShapeErrorSubject, ShapeResult, WeightOptions, WeightTensor } from "./types.js";
 import type { LayerKindInfo } from "./words.js";
 
 /** What resolving a layer's words needs from the checker: values evaluated in scope, defaults, errors. */
@@ -82,6 +82,53 @@ export interface EmitContext {
   assign(expr: string): void;
 }
 
+/** How a TF.js weight's values lie in the PyTorch tensor (python/nnc_torch/tfjs_format.py reads the same names). */
+export type TorchLayout = "same" | "dense" | "conv2d" | "conv1d" | "depthwise" | "upconv";
+
+/** A weight of a PyTorch module, tied to its TF.js weight so both targets load and save the same files. */
+export interface TorchWeight {
+  /** The TF.js weight's own name (`kernel`, `bias`, `depthwise_kernel`, `gamma`, `alpha`, …). */
+  tf: string;
+  /** The tensor in the module, from the layer's attribute: `weight`, `depthwise.weight`. */
+  path: string;
+  layout: TorchLayout;
+  /** Its shape in TF.js (what model.json lists). */
+  shape: number[];
+  /** How it starts: an initialiser of the spec (a kernel), or a constant (a bias). Omitted: the module's own (norms: 1 and 0). */
+  init?: InitSpec | { constant: number };
+  /** The spec's `l1`/`l2` penalty on it (a kernel). */
+  l1?: number;
+  l2?: number;
+}
+
+/**
+ * What a kind's PyTorch code needs from the emitter (src/codegen/pytorch/). Inside the module
+ * tensors are channels-first (NCHW, NCL); the spec's shapes, and so `EmittedLayer`'s, are
+ * channels-last. Every string it returns is Python code.
+ */
+export interface TorchContext {
+  /** The variable holding the layer's i-th input in `forward`. */
+  input(i?: number): string;
+  /** Every input's variable, in order. */
+  inputs(): string[];
+  /** A Python literal: numbers, strings, lists, tuples of numbers. */
+  literal(value: unknown): string;
+  /** `self.<attr> = <expr>` in `__init__`, under the layer's own name; returns the attribute. */
+  module(expr: string): string;
+  /** The name the TF.js code gives a helper layer at this point (`conv1_pad`): taken so both targets name the same layers. */
+  helper(suffix: string): string;
+  /** A weight of the module `attr` (initialised, frozen, penalised and tied to TF.js's `<layer>/<tf>`). */
+  weight(attr: string, w: TorchWeight): void;
+  /**
+   * The layer's output is `expr`, then its activation: a function, or a module of its own for
+   * PReLU. `inline`: the TF.js code passes TF.js's built-in activations as the layer's option
+   * (dense, convs), so only the others are a layer of their own there.
+   */
+  output(expr: string, activation: ActivationSpec | undefined, inline?: boolean): void;
+  /** `expr` through `activation` as this layer itself (a lone activation layer; PReLU's slopes are its weights). */
+  activation(expr: string, activation: ActivationSpec): string;
+}
+
 /** A checked layer as a kind's code sees it. */
 export interface EmittedLayer<K extends LayerOp> {
   name: string;
@@ -116,4 +163,6 @@ export interface LayerKind<K extends LayerOp> {
   intended(config: Config<K>, input: Shape | undefined): number[] | undefined;
   /** TensorFlow.js layers code. */
   tfjs(layer: EmittedLayer<K>, ctx: EmitContext): void;
+  /** PyTorch code: its module in `__init__` and its line of `forward`, the same weights as the TF.js code's. */
+  pytorch(layer: EmittedLayer<K>, ctx: TorchContext): void;
 }

@@ -93,6 +93,9 @@ export const add: LayerKind<"add"> = {
   tfjs(_layer, ctx) {
     ctx.assign(`nnc.apply(tf.layers.add({ name: ${ctx.name} }), [${ctx.inputs().join(", ")}])`);
   },
+  pytorch(_layer, ctx) {
+    ctx.output(ctx.inputs().join(" + "), undefined);
+  },
 };
 
 export const multiply: LayerKind<"multiply"> = {
@@ -109,6 +112,10 @@ export const multiply: LayerKind<"multiply"> = {
   intended: noIntendedShape,
   tfjs(_layer, ctx) {
     ctx.assign(`nnc.apply(tf.layers.multiply({ name: ${ctx.name} }), [${ctx.inputs().join(", ")}])`);
+  },
+  pytorch(_layer, ctx) {
+    // Size-1 axes broadcast in PyTorch as in TF.js (the same rank, channels first in both operands).
+    ctx.output(ctx.inputs().join(" * "), undefined);
   },
 };
 
@@ -146,5 +153,9 @@ export const concat: LayerKind<"concat"> = {
   intended: noIntendedShape,
   tfjs(_layer, ctx) {
     ctx.assign(`nnc.apply(tf.layers.concatenate({ name: ${ctx.name}, axis: -1 }), [${ctx.inputs().join(", ")}])`);
+  },
+  pytorch(_layer, ctx) {
+    // The channels are axis 1 inside the module.
+    ctx.output(`torch.cat([${ctx.inputs().join(", ")}], 1)`, undefined);
   },
 };

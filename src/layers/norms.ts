@@ -5,6 +5,7 @@ import { withTrailing } from "./dense.js";
 import { activationRows } from "./rows.js";
 import type { ActivationSpec } from "./types.js";
 import { COMMON, NORM } from "./words.js";
+import { channels } from "./torch.js";
 
 export interface BatchnormConfig {
   op: "batchnorm";
@@ -54,6 +55,15 @@ export const batchnorm: LayerKind<"batchnorm"> = {
   tfjs({ config: c }, ctx) {
     ctx.applied(`tf.layers.batchNormalization({ name: ${ctx.name}, axis: -1, momentum: ${ctx.literal(c.momentum)}, epsilon: ${ctx.literal(c.epsilon)}${ctx.trainable} })`, ctx.input(), c.activation);
   },
+  pytorch({ config: c, inputShapes }, ctx) {
+    const n = channels(inputShapes[0]);
+    const attr = ctx.module(`nnc.BatchNorm(${n}, momentum=${ctx.literal(c.momentum)}, epsilon=${ctx.literal(c.epsilon)})`);
+    ctx.weight(attr, { tf: "gamma", path: "weight", layout: "same", shape: [n] });
+    ctx.weight(attr, { tf: "beta", path: "bias", layout: "same", shape: [n] });
+    ctx.weight(attr, { tf: "moving_mean", path: "running_mean", layout: "same", shape: [n] });
+    ctx.weight(attr, { tf: "moving_variance", path: "running_var", layout: "same", shape: [n] });
+    ctx.output(`self.${attr}(${ctx.input()})`, c.activation);
+  },
 };
 
 export const layernorm: LayerKind<"layernorm"> = {
@@ -78,6 +88,13 @@ export const layernorm: LayerKind<"layernorm"> = {
   intended: sameAsInput,
   tfjs({ config: c }, ctx) {
     ctx.applied(`tf.layers.layerNormalization({ name: ${ctx.name}, axis: -1, epsilon: ${ctx.literal(c.epsilon)}${ctx.trainable} })`, ctx.input(), c.activation);
+  },
+  pytorch({ config: c, inputShapes }, ctx) {
+    const n = channels(inputShapes[0]);
+    const attr = ctx.module(`nnc.LayerNorm(${n}, epsilon=${ctx.literal(c.epsilon)})`);
+    ctx.weight(attr, { tf: "gamma", path: "weight", layout: "same", shape: [n] });
+    ctx.weight(attr, { tf: "beta", path: "bias", layout: "same", shape: [n] });
+    ctx.output(`self.${attr}(${ctx.input()})`, c.activation);
   },
 };
 
@@ -125,5 +142,12 @@ export const groupnorm: LayerKind<"groupnorm"> = {
   intended: sameAsInput,
   tfjs({ config: c }, ctx) {
     ctx.applied(`nnc.groupNorm({ name: ${ctx.name}, groups: ${c.groups}, epsilon: ${ctx.literal(c.epsilon)}${ctx.trainable} })`, ctx.input(), c.activation);
+  },
+  pytorch({ config: c, inputShapes }, ctx) {
+    const n = channels(inputShapes[0]);
+    const attr = ctx.module(`nnc.GroupNorm(${c.groups}, ${n}, epsilon=${ctx.literal(c.epsilon)})`);
+    ctx.weight(attr, { tf: "gamma", path: "weight", layout: "same", shape: [n] });
+    ctx.weight(attr, { tf: "beta", path: "bias", layout: "same", shape: [n] });
+    ctx.output(`self.${attr}(${ctx.input()})`, c.activation);
   },
 };

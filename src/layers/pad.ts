@@ -8,6 +8,7 @@ import type { EmitContext, LayerKind, ResolveContext } from "./kind.js";
 import { fail, formatShape, noIntendedShape, noMultiplyAdds, noParams, noWeights, ok, requireImage } from "./shape.js";
 import type { Padding } from "../language/vocabulary.js";
 import { COMMON } from "./words.js";
+import { tuple } from "./torch.js";
 
 /** Zeros around an image, [top, bottom, left, right], and zero channels appended. */
 export interface PadConfig {
@@ -96,6 +97,18 @@ export const pad: LayerKind<"pad"> = {
     const input = spatial ? ctx.before("spatial", (name) => `tf.layers.zeroPadding2d({ name: ${name}, padding: [[${t}, ${b}], [${l}, ${r}]] })`, ctx.input()) : ctx.input();
     ctx.applied(`nnc.channelPad({ name: ${ctx.name}, channels: ${c.channels} })`, input, undefined);
   },
+  pytorch({ config: c }, ctx) {
+    const [t, b, l, r] = c.sides;
+    const spatial = t + b + l + r > 0;
+    if (spatial && c.channels === 0) {
+      const attr = ctx.module(`nn.ZeroPad2d(${tuple([l, r, t, b])})`);
+      ctx.output(`self.${attr}(${ctx.input()})`, undefined);
+      return;
+    }
+    if (spatial) ctx.helper("spatial");
+    const attr = ctx.module(`nnc.ChannelPad(${c.channels})`);
+    ctx.output(`self.${attr}(${spatial ? `F.pad(${ctx.input()}, ${tuple([l, r, t, b])})` : ctx.input()})`, undefined);
+  },
 };
 
 export const crop: LayerKind<"crop"> = {
@@ -141,6 +154,10 @@ export const crop: LayerKind<"crop"> = {
   tfjs({ config: c }, ctx) {
     const [t, b, l, r] = c.sides;
     ctx.applied(`tf.layers.cropping2D({ name: ${ctx.name}, cropping: [[${t}, ${b}], [${l}, ${r}]] })`, ctx.input(), undefined);
+  },
+  pytorch({ config: c }, ctx) {
+    const attr = ctx.module(`nnc.Crop(${tuple(c.sides)})`);
+    ctx.output(`self.${attr}(${ctx.input()})`, undefined);
   },
 };
 

@@ -6,6 +6,7 @@ import { alongSequence, oneDimensional } from "./conv.js";
 import { pairText } from "./rows.js";
 import type { Padding } from "../language/vocabulary.js";
 import { COMMON, WINDOW } from "./words.js";
+import { paddingArg, torchWindow, tuple, windowInput } from "./torch.js";
 
 export interface PoolConfig {
   op: "pool";
@@ -92,6 +93,27 @@ export const pool: LayerKind<"pool"> = {
     const fn = c.mode === "max" ? "maxPooling2d" : "averagePooling2d";
     ctx.applied(`tf.layers.${fn}({ name: ${ctx.name}, poolSize: ${ctx.literal(c.size)}, strides: ${ctx.literal(c.strides)}, padding: ${ctx.literal(padding)} })`, input, undefined);
   },
+  pytorch({ config: c, inputShapes }, ctx) {
+    const input = inputShapes[0]!;
+    const axes = input.length === 2 ? 1 : 2;
+    const [k, s] = [c.size.slice(0, axes), c.strides.slice(0, axes)];
+    const d = `${axes}d`;
+    // `full` pads zeros that windows may take (the TF.js code adds a zero-padding layer);
+    // `same` pads nothing a window takes: −∞ for max, left out of the average.
+    const w = torchWindow(ctx, input, k, s, [1, 1], c.padding, c.padding === "full");
+    if (c.mode === "max") {
+      const attr = ctx.module(`nn.MaxPool${d}(${tuple(k)}, stride=${tuple(s)}${paddingArg(w)})`);
+      ctx.output(`self.${attr}(${windowInput(ctx, w, c.padding === "same" ? 'float("-inf")' : undefined)})`, undefined);
+      return;
+    }
+    if (c.padding === "same" && w.explicit) {
+      const attr = ctx.module(`nnc.AvgPoolSame(${tuple(k)}, stride=${tuple(s)}, pad=${tuple(w.explicit)})`);
+      ctx.output(`self.${attr}(${ctx.input()})`, undefined);
+      return;
+    }
+    const attr = ctx.module(`nn.AvgPool${d}(${tuple(k)}, stride=${tuple(s)}${paddingArg(w)}${c.padding === "same" && w.padding.some((p) => p > 0) ? ", count_include_pad=False" : ""})`);
+    ctx.output(`self.${attr}(${windowInput(ctx, w)})`, undefined);
+  },
 };
 
 export const globalPool: LayerKind<"global_pool"> = {
@@ -136,5 +158,9 @@ export const globalPool: LayerKind<"global_pool"> = {
   tfjs({ config: c, inputShapes }, ctx) {
     const d = inputShapes[0]?.length === 2 ? "1d" : "2d";
     ctx.applied(`tf.layers.${c.mode === "avg" ? "globalAveragePooling" : "globalMaxPooling"}${d}({ name: ${ctx.name} })`, ctx.input(), undefined);
+  },
+  pytorch({ config: c }, ctx) {
+    const attr = ctx.module(`nnc.GlobalPool(${ctx.literal(c.mode)})`);
+    ctx.output(`self.${attr}(${ctx.input()})`, undefined);
   },
 };

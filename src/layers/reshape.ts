@@ -2,6 +2,7 @@
 import type { LayerKind } from "./kind.js";
 import { dimensionsWords, elementCount, fail, formatShape, isPositiveInteger, noMultiplyAdds, noParams, noWeights, ok, warn } from "./shape.js";
 import { COMMON } from "./words.js";
+import { tuple } from "./torch.js";
 
 export interface FlattenConfig {
   op: "flatten";
@@ -30,6 +31,15 @@ export const flatten: LayerKind<"flatten"> = {
     // Flattening a vector changes nothing (the checker warned); TF.js would refuse it.
     if (layer.inputShapes[0]?.length === 1) ctx.assign(ctx.input());
     else ctx.applied(`tf.layers.flatten({ name: ${ctx.name} })`, ctx.input(), undefined);
+  },
+  pytorch(layer, ctx) {
+    if (layer.inputShapes[0]?.length === 1) {
+      ctx.output(ctx.input(), undefined);
+      return;
+    }
+    // In channels-last order, as TF.js flattens: a dense layer after it takes the same weights.
+    const attr = ctx.module("nnc.Flatten()");
+    ctx.output(`self.${attr}(${ctx.input()})`, undefined);
   },
 };
 
@@ -85,5 +95,9 @@ export const reshape: LayerKind<"reshape"> = {
   intended: (c) => [...c.shape],
   tfjs({ config: c }, ctx) {
     ctx.applied(`tf.layers.reshape({ name: ${ctx.name}, targetShape: ${ctx.literal(c.shape)} })`, ctx.input(), undefined);
+  },
+  pytorch({ config: c }, ctx) {
+    const attr = ctx.module(`nnc.Reshape(${tuple(c.shape)})`);
+    ctx.output(`self.${attr}(${ctx.input()})`, undefined);
   },
 };

@@ -8,6 +8,7 @@ import { activationRows, pairText, weightRows } from "./rows.js";
 import type { ActivationSpec, WeightOptions } from "./types.js";
 import type { Padding } from "../language/vocabulary.js";
 import { COMMON, WEIGHTS, WINDOW } from "./words.js";
+import { channels, paddingArg, torchWindow, tuple, windowInput } from "./torch.js";
 
 export type SeparableConfig = {
   op: "separable";
@@ -109,5 +110,16 @@ export const separable: LayerKind<"separable"> = {
       ...ctx.weightOptions({ ...c, useBias: false, biasInit: 0 }, "pointwise").filter((o) => !o.startsWith("useBias")),
     ];
     ctx.applied(`tf.layers.separableConv2d({ ${opts.join(", ")}${ctx.trainable} })`, input, c.activation, true);
+  },
+  pytorch({ config: c, inputShapes }, ctx) {
+    const input = inputShapes[0]!;
+    const cin = channels(input);
+    const w = torchWindow(ctx, input, c.kernel, c.strides, c.dilation, c.padding);
+    const dilation = c.dilation.some((v) => v !== 1) ? `, dilation=${tuple(c.dilation)}` : "";
+    const attr = ctx.module(`nnc.Separable(${cin}, ${c.filters}, ${tuple(c.kernel)}, multiplier=${c.multiplier}, stride=${tuple(c.strides)}${paddingArg(w)}${dilation}${c.useBias ? "" : ", bias=False"})`);
+    ctx.weight(attr, { tf: "depthwise_kernel", path: "depthwise.weight", layout: "depthwise", shape: [...c.kernel, cin, c.multiplier], init: c.kernelInit, l1: c.l1, l2: c.l2 });
+    ctx.weight(attr, { tf: "pointwise_kernel", path: "pointwise.weight", layout: "conv2d", shape: [1, 1, cin * c.multiplier, c.filters], init: c.kernelInit, l1: c.l1, l2: c.l2 });
+    if (c.useBias) ctx.weight(attr, { tf: "bias", path: "pointwise.bias", layout: "same", shape: [c.filters], init: { constant: c.biasInit } });
+    ctx.output(`self.${attr}(${windowInput(ctx, w)})`, c.activation, true);
   },
 };

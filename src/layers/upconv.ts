@@ -10,6 +10,7 @@ import { activationParams, elementCount, fail, finiteCount, lastAxis, noIntended
 import { activationRows, pairText, weightRows } from "./rows.js";
 import type { ActivationSpec, WeightOptions } from "./types.js";
 import { COMMON, WEIGHTS } from "./words.js";
+import { channels, tuple } from "./torch.js";
 
 export type UpconvConfig = {
   op: "upconv";
@@ -95,5 +96,25 @@ export const upconv: LayerKind<"upconv"> = {
       ...ctx.weightOptions(c),
     ];
     ctx.applied(`tf.layers.conv2dTranspose({ ${opts.join(", ")}${ctx.trainable} })`, ctx.input(), c.activation, true);
+  },
+  pytorch({ config: c, inputShapes }, ctx) {
+    const input = inputShapes[0]!;
+    const cin = channels(input);
+    // PyTorch's transposed conv gives (n−1)·s + k; TF's is upconvLength, of which `same` drops
+    // ⌊max(k−s, 0)/2⌋ at the start: output_padding adds what is missing at the end, a slice drops the rest.
+    const axes = [0, 1].map((a) => {
+      const [n, k, s] = [input[a]!, c.kernel[a]!, c.strides[a]!];
+      const full = (n - 1) * s + k;
+      const length = upconvLength(n, k, s, c.padding);
+      const start = c.padding === "same" ? Math.floor(Math.max(k - s, 0) / 2) : 0;
+      return { start, length, extra: Math.max(start + length - full, 0), cut: start > 0 || full + Math.max(start + length - full, 0) > start + length };
+    });
+    const extra = axes.some((a) => a.extra > 0) ? `, output_padding=${tuple(axes.map((a) => a.extra))}` : "";
+    const attr = ctx.module(`nn.ConvTranspose2d(${cin}, ${c.filters}, ${tuple(c.kernel)}, stride=${tuple(c.strides)}${extra}${c.useBias ? "" : ", bias=False"})`);
+    ctx.weight(attr, { tf: "kernel", path: "weight", layout: "upconv", shape: [...c.kernel, c.filters, cin], init: c.kernelInit, l1: c.l1, l2: c.l2 });
+    if (c.useBias) ctx.weight(attr, { tf: "bias", path: "bias", layout: "same", shape: [c.filters], init: { constant: c.biasInit } });
+    const [h, w] = axes as [(typeof axes)[0], (typeof axes)[0]];
+    const slice = h.cut || w.cut ? `[:, :, ${h.start}:${h.start + h.length}, ${w.start}:${w.start + w.length}]` : "";
+    ctx.output(`self.${attr}(${ctx.input()})${slice}`, c.activation, true);
   },
 };

@@ -3,6 +3,7 @@ import type { LayerKind } from "./kind.js";
 import { noIntendedShape, noMultiplyAdds, noParams, noWeights, ok, pair, requireImage, requirePositive } from "./shape.js";
 import { pairText } from "./rows.js";
 import { COMMON } from "./words.js";
+import { tuple } from "./torch.js";
 
 export interface UpsampleConfig {
   op: "upsample";
@@ -50,5 +51,9 @@ export const upsample: LayerKind<"upsample"> = {
   intended: (c, input) => (input?.length === 3 ? [input[0]! * c.size[0], input[1]! * c.size[1], input[2]!] : undefined),
   tfjs({ config: c }, ctx) {
     ctx.applied(`tf.layers.upSampling2d({ name: ${ctx.name}, size: ${ctx.literal(c.size)}, interpolation: ${ctx.literal(c.mode)} })`, ctx.input(), undefined);
+  },
+  pytorch({ config: c }, ctx) {
+    const attr = ctx.module(`nnc.Upsample${c.mode === "bilinear" ? "Bilinear" : "Nearest"}(${tuple(c.size)})`);
+    ctx.output(`self.${attr}(${ctx.input()})`, undefined);
   },
 };
