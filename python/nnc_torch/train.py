@@ -26,6 +26,7 @@ reseeded at every step from (seed, step, rank) as TS's DropoutSeeds does, so a r
 draws the same masks; the stream's state and the step count are in the checkpoint.
 """
 import argparse
+import inspect
 import math
 import os
 import random as _py_random
@@ -178,9 +179,10 @@ class Run:
         # the model
         torch.manual_seed(self.seed)
         try:
-            self.module = self.model_class(seed=self.seed)
-        except TypeError:
-            self.module = self.model_class()
+            takes_seed = "seed" in inspect.signature(self.model_class).parameters
+        except (TypeError, ValueError):
+            takes_seed = True
+        self.module = self.model_class(seed=self.seed) if takes_seed else self.model_class()
         self.module.to(torch.float32)
         module_file = _module_file(self.model_class)
         here = os.path.dirname(os.path.abspath(module_file)) if module_file else os.getcwd()
@@ -207,6 +209,8 @@ class Run:
         if ck is not None:
             self._check_resumable(ck)
             self.module.load_state_dict(ck.torch["model"])
+        elif config.get("pretrained"):
+            self._pretrained(config["pretrained"])
 
         # the data
         self.input_shape = list(self.info.get("inputShape") or self.model_class.input_shape)
@@ -250,6 +254,28 @@ class Run:
         self.checkpoint_dir = os.path.join(self.out_dir, CHECKPOINT_DIR)
         self.progress = Progress(o["log_json"] or not sys.stderr.isatty(), self.epochs, enabled=self.world.main)
         self.saved_epoch = 0
+
+    def _pretrained(self, pretrained):
+        """The recipe's `pretrained`: the weights of every layer whose name and shapes fit, from a saved model (train.ts)."""
+        path = os.path.join(self.options["base_dir"], pretrained)
+        folder = path if os.path.isdir(path) else os.path.dirname(path) if path.endswith(".json") and os.path.isfile(path) else None
+        if folder is None or not os.path.isfile(os.path.join(folder, "model.json")):
+            raise TrainError("The pretrained model %s cannot be loaded: there is no %s. `pretrained` names a model nnc train saved: its folder (runs/MODEL) "
+                             "or its model.json, relative to the spec's folder." % (_js_quote(pretrained), path_text(os.path.join(folder or path, "model.json"))))
+        try:
+            _, arrays = tfjs_format.read_weights(folder)
+        except tfjs_format.WeightsError as e:
+            raise TrainError("The pretrained model %s cannot be loaded: %s" % (_js_quote(pretrained), e)) from None
+        layers = {}
+        for tf_name, path_in_module, _ in self.weights:
+            layers.setdefault(tf_name.rpartition("/")[0] or tf_name, []).append((tf_name, path_in_module))
+        copied = 0
+        for layer, members in layers.items():
+            fits = all(n in arrays and int(np.prod(arrays[n].shape)) == tfjs_format.tensor_at(self.module, m).numel() for n, m in members)
+            if fits:
+                tfjs_format.load_arrays(self.module, self.weights, arrays, folder, names={n for n, _ in members})
+                copied += 1
+        self.log("pretrained: copied the weights of %d layers from %s" % (copied, path_text(os.path.join(folder, "model.json"))))
 
     def _open_checkpoint(self, path):
         found = locate_checkpoint(os.path.abspath(path))
@@ -661,6 +687,12 @@ class Run:
         result["model"] = self.module  # the trained nn.Module (not part of the TS result)
         self.world.barrier()
         return result
+
+
+def _js_quote(text):
+    import json
+
+    return json.dumps(text if len(text) <= 120 else text[:120] + "…", ensure_ascii=False)
 
 
 def _stats(normalizer):
