@@ -458,12 +458,13 @@ class Run:
         scale = weight * local * self.world.size / n if self.world.size > 1 else 1.0
         (data_loss * scale + extra).backward()
         with torch.no_grad():
-            acc = accuracy(yb, pred, self.units, config["loss"]) if self.classify else torch.zeros(())
+            zero = torch.zeros((), device=self.device)
+            acc = accuracy(yb, pred, self.units, config["loss"]) if self.classify else zero
             grads = [p.grad for _, p in self.named if p.grad is not None]
-            gsum = sum(g.sum() for g in grads) if grads else torch.zeros(())
-            loss_sum, acc_sum, g, reg = self.world.sum(
-                [float(data_loss) * local * weight, float(acc) * local * weight, float(gsum), float(extra)], self.device) if self.world.active else \
-                [float(data_loss) * n, float(acc) * n, float(gsum), float(extra)]
+            # Σ of every gradient component: finite exactly when all of them are. One read-back per step, as TS.
+            gsum = sum(g.sum() for g in grads) if grads else zero
+            l, a, g, r = torch.stack([data_loss.detach().float(), acc.float(), gsum.float(), extra.detach().float()]).tolist()
+            loss_sum, acc_sum, g, reg = self.world.sum([l * local * weight, a * local * weight, g, r], self.device) if self.world.active else [l * n, a * n, g, r]
         if self.world.active:
             reg = reg / self.world.size
             g = g / self.world.size
