@@ -8,6 +8,10 @@ training on part r. DDP averages the gradients; each rank's loss is weighted by 
 the batch, so a batch cut unevenly (the last, short one) still gives the whole batch's mean
 gradient. Metrics are summed over the ranks (in float64) so every rank logs the same numbers;
 only rank 0 writes files and prints. Without torchrun nothing here does anything.
+
+Any launcher that sets torchrun's variables works: Debian's torch 1.13 `torchrun` fails on
+Python 3.11 before starting a worker (its `Std.from_str` finds no member for "0"), so the tests
+start each rank themselves with WORLD_SIZE, RANK, LOCAL_RANK, MASTER_ADDR and MASTER_PORT.
 """
 import os
 

@@ -148,8 +148,6 @@ class Run:
             if o["seed"] is not None and o["seed"] != ck.state["seed"]:
                 self.log("warning: --seed %d is ignored: a resumed run goes on with the checkpoint's seed %d." % (o["seed"], ck.state["seed"]))
             seed = ck.state["seed"]
-        if self.world.size > 1 and chosen:
-            pass  # every rank must use rank 0's seed: broadcast once joined
         self.seed = int(seed)
         self.epochs = int(o["epochs"] if o["epochs"] is not None else config["epochs"])
         if self.epochs < 1:
@@ -170,7 +168,7 @@ class Run:
             raise TrainError(refusal)
         self.device = distributed.join(self.world, torch.device(self.device_name))
         if self.world.active:
-            self.seed = self.world.broadcast(self.seed)
+            self.seed = self.world.broadcast(self.seed)  # a seed chosen at random: rank 0's on every rank
         where = "%s, %d processes" % (self.device.type, self.world.size) if self.world.size > 1 else self.device.type
         self.log("engine: pytorch %s on %s" % (torch.__version__, where))
         self.log("seed %d%s" % (self.seed, " (chosen at random; add `seed %d` to the recipe to repeat this run)" % self.seed if chosen
