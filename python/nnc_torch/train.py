@@ -113,7 +113,7 @@ def _module_file(model_class):
 # ── the run ────────────────────────────────────────────────────────────────────────────────────
 
 class Run:
-    def __init__(self, model_class, recipe, info, weights, out=None, epochs=None, seed=None, device="cpu", log_json=False,
+    def __init__(self, model_class, recipe, info, weights, out=None, epochs=None, seed=None, device="auto", log_json=False,
                  resume=None, max_batches=None, base_dir=".", initial=None, mnist=None, force=False, log=None):
         self.model_class = model_class
         self.config = recipe
@@ -159,6 +159,8 @@ class Run:
             raise TrainError(str(e)) from None
 
         # devices and processes
+        if self.device_name == "auto":
+            self.device_name = "cuda" if torch.cuda.is_available() else "cpu"
         if self.device_name not in ("cpu", "cuda"):
             raise TrainError("--device must be cpu or cuda, not %r." % self.device_name)
         if self.device_name == "cuda" and not torch.cuda.is_available():
@@ -709,7 +711,7 @@ def _to_cpu(obj):
     return obj
 
 
-def train(model_class, recipe, info, weights, *, out=None, epochs=None, seed=None, device="cpu", log_json=False, resume=None,
+def train(model_class, recipe, info, weights, *, out=None, epochs=None, seed=None, device="auto", log_json=False, resume=None,
           max_batches=None, base_dir=".", initial=None, mnist=None, force=False, log=None):
     """Trains `model_class` by `recipe` (the TS TrainConfig) and writes the run folder; returns the TS TrainResult's fields
     (backend, engine, seed, history, test, stoppedEarly, outDir) and `model`, the trained module. A user's mistake raises
@@ -733,7 +735,7 @@ def main(model_class, recipe, info, weights, argv=None):
     parser.add_argument("--out", help="the run folder (default runs/%s)" % recipe["model"])
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
     parser.add_argument("--seed", type=int, help="override the recipe's seed")
-    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="cuda or cpu (default auto: cuda where PyTorch sees a GPU)")
     parser.add_argument("--log-json", action="store_true", help="one JSON line per epoch on stdout")
     parser.add_argument("--resume", metavar="RUN", help="go on from the checkpoint of a run folder")
     parser.add_argument("--max-batches", type=int, help="stop each epoch after this many batches (smoke tests)")

@@ -5,7 +5,7 @@
  * command imports the generated module.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { generate } from "../codegen/index.js";
 import type { CommandResult } from "./build-command.js";
@@ -120,12 +120,17 @@ async function runTrainPytorch(opts: TrainCommandOptions, print: (line: string) 
     if (opts.logJson) args.push("--log-json");
     if (opts.force) args.push("--force");
     const nproc = opts.nproc ?? 1;
-    const command = nproc > 1 ? ["-m", "torch.distributed.run", "--standalone", `--nproc_per_node=${nproc}`, ...args] : args;
-    const status = await runPython(found.python, command);
+    // torchrun of PyTorch 1.x on Python 3.11 cannot read its default `--redirects 0` (an IntFlag
+    // change): stderr redirected and teed to the terminal is a setting it reads.
+    const old = Number(found.torch.split(".")[0]) < 2 ? ["--redirects", "2", "--tee", "2"] : [];
+    const command = nproc > 1 ? ["-m", "torch.distributed.run", "--standalone", `--nproc_per_node=${nproc}`, ...old, ...args] : args;
+    // torchrun gives each process one thread unless told: share the cores among the processes instead.
+    const threads = process.env["OMP_NUM_THREADS"] ?? String(Math.max(1, Math.floor(availableParallelism() / nproc)));
+    const status = await runPython(found.python, command, nproc > 1 ? { OMP_NUM_THREADS: threads } : {});
     if (status !== 0) return { exitCode: status === 130 ? 130 : 1, stdout: [], stderr: [] };
     const history = readRunHistory(out);
     const last = history?.epochs[history.epochs.length - 1];
-    const summary = [`trained \`${spec.model}\` on ${history?.backend ?? "pytorch"} for ${history?.epochs.length ?? 0} epoch${history?.epochs.length === 1 ? "" : "s"}`];
+    const summary = [`trained \`${spec.model}\` with PyTorch on ${history?.backend ?? "cpu"}${nproc > 1 ? ` (${nproc} processes)` : ""} for ${history?.epochs.length ?? 0} epoch${history?.epochs.length === 1 ? "" : "s"}`];
     if (last) summary.push(`final loss ${last.loss.toFixed(4)}${last.acc !== undefined ? `, acc ${(last.acc * 100).toFixed(2)}%` : ""}`);
     if (history?.test?.acc !== undefined) summary.push(`test acc ${(history.test.acc * 100).toFixed(2)}%`);
     else if (history?.test) summary.push(`test loss ${history.test.loss.toFixed(4)}`);

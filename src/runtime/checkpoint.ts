@@ -232,6 +232,8 @@ export async function readCheckpoint(dir: string, runDir = dirname(dir)): Promis
   }
   if (!isRecord(parsed) || parsed["format"] !== FORMAT) throw new CheckpointError(`${shown} is not an nnc checkpoint (it lacks \`"format": "${FORMAT}"\`).`);
   if (parsed["version"] !== VERSION) throw new CheckpointError(`The checkpoint in ${pathText(dir)} has format version ${JSON.stringify(parsed["version"]).slice(0, 40)}; this nnc reads version ${VERSION}. Train again without --resume.`);
+  // A checkpoint of the other engine: resumed by the engine that wrote it (its optimizer state is that engine's).
+  if (parsed["engine"] === "pytorch") throw new CheckpointError(`The checkpoint in ${pathText(dir)} was written by the PyTorch engine: resume it with \`nnc train … --engine pytorch --resume ${pathText(runDir)}\`.`);
   const problem = schemaProblem("checkpoint", parsed);
   if (problem !== undefined) throw new CheckpointError(`${shown}: ${problem}. ${again}`);
   const state = parsed as unknown as CheckpointState;

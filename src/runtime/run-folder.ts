@@ -29,7 +29,8 @@ export const DATA_JSON = "data.json";
 export const RUN_FILES = [MODEL_JSON, WEIGHTS_BIN, HISTORY_JSON, NORMALIZER_JSON, DATA_JSON, RUN_MARKER];
 /** The folders nnc replaces whole, and the files it writes into each. */
 export const RUN_DIRS: Record<string, string[]> = {
-  [CHECKPOINT_DIR]: [MODEL_JSON, WEIGHTS_BIN, OPTIMIZER_BIN, EARLY_STOP_BIN, STATE_JSON],
+  // torch-state.pt: the PyTorch engine's optimizer and loop state (python/nnc_torch/checkpoint.py).
+  [CHECKPOINT_DIR]: [MODEL_JSON, WEIGHTS_BIN, OPTIMIZER_BIN, EARLY_STOP_BIN, STATE_JSON, "torch-state.pt"],
   [BEST_DIR]: [MODEL_JSON, WEIGHTS_BIN, BEST_JSON],
 };
 
