@@ -248,8 +248,7 @@ class GroupNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x):
-        n, c = x.shape[0], x.shape[1]
-        g = x.reshape(n, self.groups, -1)
+        g = x.reshape(x.shape[0], self.groups, -1)
         mean = g.mean(dim=2, keepdim=True)
         var = ((g - mean) ** 2).mean(dim=2, keepdim=True)
         y = ((g - mean) * torch.rsqrt(var + self.epsilon)).reshape(x.shape)

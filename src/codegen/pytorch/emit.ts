@@ -95,6 +95,11 @@ interface WeightRow {
   l2: number;
 }
 
+/** A name as an attribute or variable: with `_` appended where it is reserved. */
+function pyName(name: string, reserved: ReadonlySet<string>): string {
+  return reserved.has(name) ? `${name}_` : name;
+}
+
 class TorchModelEmitter {
   readonly init: string[] = [];
   readonly forward: string[] = [];
@@ -166,14 +171,14 @@ class TorchModelEmitter {
       inputs: () => layer.inputs.map((n) => this.vars.get(n)!),
       literal: pyLiteral,
       module: (expr) => {
-        attribute = this.attributes.fresh(layer.name);
+        attribute = this.attributes.fresh(pyName(layer.name, ATTRIBUTES_RESERVED));
         this.init.splice(initStart, 0, `self.${attribute} = ${expr}`);
         return attribute;
       },
       helper: (suffix) => this.layerNames.fresh(`${layer.name}_${suffix}`),
       weight: (attr, w) => addWeight(attr, layer.name, w, layer.frozen),
       activation: (e, a) => {
-        if (a.name === "prelu") return prelu(this.attributes.fresh(layer.name), layer.name, e);
+        if (a.name === "prelu") return prelu(this.attributes.fresh(pyName(layer.name, ATTRIBUTES_RESERVED)), layer.name, e);
         return activationCall(a, e);
       },
       output: (expr, a, inline = false) => {
@@ -181,11 +186,11 @@ class TorchModelEmitter {
         if (a && !(inline && TFJS_BUILTIN.has(a.name))) {
           // TF.js makes the activation a layer of its own, `<layer>_<activation>`.
           const tfName = this.layerNames.fresh(`${layer.name}_${a.name}`);
-          e = a.name === "prelu" ? prelu(this.attributes.fresh(tfName), tfName, e) : activationCall(a, e);
+          e = a.name === "prelu" ? prelu(this.attributes.fresh(pyName(tfName, ATTRIBUTES_RESERVED)), tfName, e) : activationCall(a, e);
         } else if (a) {
           e = activationCall(a, e);
         }
-        const v = this.variables.fresh(layer.name);
+        const v = this.variables.fresh(pyName(layer.name, VARIABLES_RESERVED));
         this.vars.set(layer.name, v);
         this.forward.push(`${v} = ${e}`);
       },
