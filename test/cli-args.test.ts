@@ -142,7 +142,7 @@ describe("help", () => {
       expect(a.stdout).toMatch(new RegExp(`^Usage: nnc ${c} `));
       for (const other of COMMANDS.filter((o) => o !== c)) expect(a.stdout).not.toContain(`nnc ${other} `);
     }
-    expect(helpOptions("train")).toEqual(["model", "backend", "epochs", "seed", "out", "force", "resume", "log-json", "report", "color", "no-color", "help"]);
+    expect(helpOptions("train")).toEqual(["model", "backend", "engine", "device", "nproc", "epochs", "seed", "out", "force", "resume", "log-json", "report", "color", "no-color", "help"]);
   });
 
   it("prints the help even next to a mistake, but not for a file named --help after `--`", () => {

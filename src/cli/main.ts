@@ -93,7 +93,7 @@ it); --nproc N runs N processes with torchrun (DDP: gloo on cpu, NCCL on cuda).`
     options: [
       model,
       backend,
-      { name: "engine", type: "string", value: "E", help: "tfjs (the default: TensorFlow.js, on --backend) or pytorch (the Python module nnc build --target pytorch writes)" },
+      { name: "engine", type: "string", value: "E", help: "tfjs (the default: TensorFlow.js, on --backend) or pytorch (the spec compiled to Python, as --target pytorch builds it)" },
       { name: "device", type: "string", value: "D", help: "with --engine pytorch: cpu or cuda (default cuda where PyTorch sees a GPU, else cpu)" },
       { name: "nproc", type: "string", value: "N", min: 1, help: "with --engine pytorch: train on N processes of this machine with torchrun (DDP); the recipe's batch is split among them" },
       { name: "epochs", type: "string", value: "N", min: 1, help: "train this many epochs instead of the recipe's" },
