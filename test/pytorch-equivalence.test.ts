@@ -11,7 +11,7 @@
  * - the Python side writes the weights back in TF.js's layout byte for byte (every layout's
  *   inverse), and its `WEIGHTS` names exactly model.json's weights.
  *
- * Runs `/usr/bin/python3` (or NNC_PYTHON) with torch; skipped with the reason when torch is
+ * TF.js runs on its wasm backend. Runs `/usr/bin/python3` (or NNC_PYTHON) with torch; skipped with the reason when torch is
  * missing, unless NNC_REQUIRE_TORCH=1 (CI).
  */
 import { spawnSync } from "node:child_process";
@@ -112,7 +112,8 @@ describeTorch("PyTorch code computes what the TF.js code computes", () => {
     work = mkdtempSync(join(tmpdir(), "nnc-equivalence-"));
     cpSync(join(ROOT, "python", "nnc_torch"), join(work, "nnc_torch"), { recursive: true, filter: (p) => !p.includes("__pycache__") });
     const rt = (await import(RUNTIME)) as typeof import("../src/runtime/index.js");
-    await rt.selectBackend("cpu", () => {});
+    // wasm: the large reference specs run in seconds there, minutes on the pure-JS cpu backend.
+    await rt.selectBackend("wasm", () => {});
     const tf = rt.tf;
     const { transform } = await import("esbuild");
     const sources: [string, string][] = [
