@@ -1,5 +1,5 @@
 /**
- * The two targets compute the same network: every model of the grammar examples, of the small
+ * The two targets compute the same network: every model of the grammar examples, of the
  * reference specs and of a spec written here to reach each layer kind's corners (TF's uneven
  * `same` padding, `full`, transposed convs with k < s, sequences, broadcasting gates, PReLU
  * helpers, frozen layers) is built by the TF.js code (its initial weights saved in the TF.js
