@@ -29,6 +29,52 @@ def mnist_cnn():
     )
 
 
+def mnist_cnn_spec():
+    """specs/mnist_cnn.nn as a PyTorch user writes it: mnist_cnn() plus the spec's dropout 0.5
+    (logits out; the softmax is in F.cross_entropy). For bench/torch-overhead.py."""
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(7 * 7 * 64, 1024), nn.ReLU(), nn.Dropout(0.5), nn.Linear(1024, 10),
+    )
+
+
+class BasicBlock(nn.Module):
+    """ResNet's basic block (torchvision's): two 3x3 convs without bias, each with batchnorm; a
+    1x1 conv + batchnorm on the skip path where the size or the width changes."""
+
+    def __init__(self, cin, c, stride, bn):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, c, 3, stride, 1, bias=False)
+        self.bn1 = bn(c)
+        self.conv2 = nn.Conv2d(c, c, 3, 1, 1, bias=False)
+        self.bn2 = bn(c)
+        self.skip = None
+        if stride != 1 or cin != c:
+            self.skip = nn.Sequential(nn.Conv2d(cin, c, 1, stride, bias=False), bn(c))
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return F.relu(y + (x if self.skip is None else self.skip(x)))
+
+
+def resnet18_cifar(classes=10):
+    """bench/gpu/resnet18_cifar.nn by hand: the CIFAR ResNet-18 (3x3 stride-1 stem, no max pool;
+    stages of 64, 128, 256, 512 channels at 32, 16, 8, 4 pixels), 11,173,962 parameters, with
+    nn.BatchNorm2d set to Keras's defaults as the spec's `batchnorm` (momentum 0.99 in Keras's
+    sense, ε 1e-3). Logits out. For bench/torch-overhead.py."""
+    def bn(c):
+        return nn.BatchNorm2d(c, eps=1e-3, momentum=0.01)
+    layers = [nn.Conv2d(3, 64, 3, 1, 1, bias=False), bn(64), nn.ReLU()]
+    cin = 64
+    for c, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+        layers += [BasicBlock(cin, c, stride, bn), BasicBlock(c, c, 1, bn)]
+        cin = c
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, classes)]
+    return nn.Sequential(*layers)
+
+
 def block_mlp():
     layers = []
     width = 10
