@@ -28,7 +28,6 @@ Node, where bench/gpu/run.sh passes --build.
 """
 import argparse
 import json
-import math
 import os
 import platform
 import shutil
@@ -366,7 +365,6 @@ def main():
     sys.path.insert(0, build)
     sys.path.insert(0, HERE)
     import torch
-    import numpy as np
     import nnc_torch
     import torch_speed
     torch.set_num_threads(a.threads)
