@@ -53,6 +53,8 @@ export function runtimeCopyIsOurs(dir: string): boolean {
 /** `<model>.initial/`: the TF.js topology and the initial weights for `seed`, built on the cpu backend. */
 export async function writeInitialWeights(spec: SpecModule, seed: number, folder: string): Promise<void> {
   const rt = await runtime(spec);
+  // No TF.js banner ("install our node backend") on a PyTorch run: TF.js only builds the weights here.
+  rt.tf.enableProdMode();
   await rt.selectBackend("cpu", () => {});
   const build = spec.mod[spec.builder] as (seed: number) => Parameters<typeof rt.saveModel>[0];
   const model = build(seed);
