@@ -200,19 +200,28 @@ class BatchNorm(nn.Module):
         self.register_buffer("running_var", torch.ones(channels))
 
     def forward(self, x):
-        shape = [1, -1] + [1] * (x.dim() - 2)
-        if self.training:
+        if not self.training:
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.epsilon)
+        n = x.numel() // x.shape[1]
+        if n < 2:
+            # PyTorch's kernel refuses one value per channel; TF.js normalises it to 0 (variance 0).
+            shape = [1, -1] + [1] * (x.dim() - 2)
             dims = [0] + list(range(2, x.dim()))
             mean = x.mean(dim=dims)
             var = ((x - mean.view(shape)) ** 2).mean(dim=dims)
-            with torch.no_grad():
-                decay = 1.0 - self.momentum
-                self.running_mean.sub_((self.running_mean - mean.detach()) * decay)
-                self.running_var.sub_((self.running_var - var.detach()) * decay)
+            y = (x - mean.view(shape)) * (torch.rsqrt(var + self.epsilon) * self.weight).view(shape) + self.bias.view(shape)
         else:
-            mean, var = self.running_mean, self.running_var
-        inv = torch.rsqrt(var + self.epsilon) * self.weight
-        return (x - mean.view(shape)) * inv.view(shape) + self.bias.view(shape)
+            # One fused kernel each way. With momentum 1 the scratch statistics become the batch's
+            # mean and unbiased variance; Keras's moving variance takes the biased one.
+            mean = torch.zeros_like(self.running_mean)
+            unbiased = torch.ones_like(self.running_var)
+            y = F.batch_norm(x, mean, unbiased, self.weight, self.bias, True, 1.0, self.epsilon)
+            var = unbiased * ((n - 1) / n)  # not in place: autograd keeps the kernel's inputs
+        with torch.no_grad():
+            decay = 1.0 - self.momentum
+            self.running_mean.sub_((self.running_mean - mean.detach()) * decay)
+            self.running_var.sub_((self.running_var - var.detach()) * decay)
+        return y
 
     def extra_repr(self):
         return "%d, momentum=%g, epsilon=%g" % (self.weight.shape[0], self.momentum, self.epsilon)
