@@ -22,6 +22,7 @@ import { loadData } from "../src/runtime/data/index.js";
 import { fitSamples } from "../src/runtime/data/normalize.js";
 import { readBatch, type Samples } from "../src/runtime/data/samples.js";
 import { dataFacts, splitData, targetMode } from "../src/runtime/train-data.js";
+import { permutation } from "../src/runtime/train/ops.js";
 
 const python = "/usr/bin/python3";
 const probe = spawnSync(python, ["-c", "import numpy, PIL"], { stdio: "ignore" });
@@ -229,17 +230,6 @@ async function allX(s: Samples, inputShape: number[]): Promise<tf.Tensor> {
   return readBatch(s, Int32Array.from({ length: s.n }, (_, i) => i), inputShape);
 }
 
-function permutation(n: number, random: () => number): Int32Array {
-  const a = new Int32Array(n);
-  for (let i = 0; i < n; i++) a[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    const t = a[i]!;
-    a[i] = a[j]!;
-    a[j] = t;
-  }
-  return a;
-}
 
 async function splitOut(s: Samples, x: tf.Tensor): Promise<SplitOut> {
   const values = Array.from(await x.data());

@@ -106,6 +106,18 @@ class RuleOptimizer(torch.optim.Optimizer):
     def restored(self) -> None:
         """Called after the state is replaced (load_state_dict, set_slots): drop caches derived from it."""
 
+    def _stepped(self, group) -> List[Tensor]:
+        """The group's parameters that have a gradient, each with its slots (zeros at first)."""
+        params = [p for p in group["params"] if p.grad is not None]
+        for p in params:
+            if p.grad.is_sparse:
+                raise RuntimeError(f"optimizer {self.name}: sparse gradients are not supported")
+            state = self.state[p]
+            for slot in self.slots:
+                if slot not in state:
+                    state[slot] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        return params
+
     # ── torch's interface ────────────────────────────────────────────────────────────────
     @property
     def learning_rate(self) -> float:
@@ -126,15 +138,8 @@ class RuleOptimizer(torch.optim.Optimizer):
         t = self.iterations + 1
         for group in self.param_groups:
             lr = group["lr"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if p.grad.is_sparse:
-                    raise RuntimeError(f"optimizer {self.name}: sparse gradients are not supported")
+            for p in self._stepped(group):
                 state = self.state[p]
-                for slot in self.slots:
-                    if slot not in state:
-                        state[slot] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 w, new = self.rule(p, p.grad, state, lr, t, group)
                 p.copy_(w)
                 for slot in self.slots:
@@ -313,16 +318,9 @@ class _ForeachAdam(RuleOptimizer):
                 loss = closure()
         t = self.iterations + 1
         for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
+            params = self._stepped(group)
             if not params:
                 continue
-            for p in params:
-                if p.grad.is_sparse:
-                    raise RuntimeError(f"optimizer {self.name}: sparse gradients are not supported")
-                state = self.state[p]
-                for slot in self.slots:
-                    if slot not in state:
-                        state[slot] = torch.zeros_like(p, memory_format=torch.preserve_format)
             lr, b1, b2 = group["lr"], group["beta1"], group["beta2"]
             gs = [p.grad for p in params]
             ms = [self.state[p]["m"] for p in params]
