@@ -37,7 +37,7 @@ interface Epoch {
  * Starts `nnc train …` and SIGKILLs it `delay(epoch line)` ms after the first epoch line for
  * which `after` holds. Resolves with the epoch lines seen and whether the kill landed.
  */
-function trainAndKill(args: string[], cwd: string, after: (e: Epoch) => boolean, delay: (e: Epoch) => number): Promise<{ epochs: Epoch[]; killed: boolean; stderr: string }> {
+function trainAndKill(args: string[], cwd: string, after: (e: Epoch) => boolean, delay: (e: Epoch) => number, ready: () => boolean = () => true): Promise<{ epochs: Epoch[]; killed: boolean; stderr: string }> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: "1" } });
     const epochs: Epoch[] = [];
@@ -58,7 +58,9 @@ function trainAndKill(args: string[], cwd: string, after: (e: Epoch) => boolean,
         epochs.push(e);
         if (!armed && after(e)) {
           armed = true;
-          setTimeout(() => child.kill("SIGKILL"), delay(e));
+          // The delay counts from when `ready` holds (a checkpoint written after the line, on a busy machine later).
+          const wait = (): void => void (ready() || child.exitCode !== null ? setTimeout(() => child.kill("SIGKILL"), delay(e)) : setTimeout(wait, 20));
+          wait();
         }
       }
     });
@@ -110,7 +112,14 @@ describe("nnc train --resume", () => {
     expect(whole.code, whole.stderr).toBe(0);
 
     // Kill during epoch 3: half an epoch after epoch 2's line.
-    const cut = await trainAndKill(["train", "r.nn", "--backend", "wasm", "--out", "cut", "--log-json"], dir, (e) => e.epoch === 2, (e) => Math.max(50, e.seconds * 500));
+    const checkpointHolds = (epoch: number) => (): boolean => {
+      try {
+        return (JSON.parse(readFileSync(join(dir, "cut", "checkpoint", "state.json"), "utf8")) as { epoch: number }).epoch >= epoch;
+      } catch {
+        return false;
+      }
+    };
+    const cut = await trainAndKill(["train", "r.nn", "--backend", "wasm", "--out", "cut", "--log-json"], dir, (e) => e.epoch === 2, (e) => Math.max(50, e.seconds * 500), checkpointHolds(2));
     expect(cut.killed, cut.stderr).toBe(true);
     expect(existsSync(join(dir, "cut", "history.json"))).toBe(false); // it never finished
     const { readCheckpoint } = await runtime();
