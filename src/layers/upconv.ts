@@ -107,7 +107,8 @@ export const upconv: LayerKind<"upconv"> = {
       const full = (n - 1) * s + k;
       const length = upconvLength(n, k, s, c.padding);
       const start = c.padding === "same" ? Math.floor(Math.max(k - s, 0) / 2) : 0;
-      return { start, length, extra: Math.max(start + length - full, 0), cut: start > 0 || full + Math.max(start + length - full, 0) > start + length };
+      const extra = Math.max(start + length - full, 0);
+      return { start, length, extra, cut: start > 0 || full + extra > start + length };
     });
     const extra = axes.some((a) => a.extra > 0) ? `, output_padding=${tuple(axes.map((a) => a.extra))}` : "";
     const attr = ctx.module(`nn.ConvTranspose2d(${cin}, ${c.filters}, ${tuple(c.kernel)}, stride=${tuple(c.strides)}${extra}${c.useBias ? "" : ", bias=False"})`);
