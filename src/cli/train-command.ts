@@ -109,8 +109,13 @@ async function runTrainPytorch(opts: TrainCommandOptions, print: (line: string) 
     copyPythonRuntime(work);
     // The run's seed: given, the recipe's, else drawn here, so that the initial weights are the ones the run starts from.
     const seed = opts.seed ?? spec.recipe.seed ?? Math.floor(Math.random() * 2 ** 31);
-    await writeInitialWeights(spec, seed, join(work, `${spec.model}.initial`));
-    if (spec.recipe.data?.source === "mnist") writeMnistArchive(join(work, "mnist.npz"));
+    try {
+      await writeInitialWeights(spec, seed, join(work, `${spec.model}.initial`));
+      if (spec.recipe.data?.source === "mnist") writeMnistArchive(join(work, "mnist.npz"));
+    } catch (e) {
+      // As `nnc build --target pytorch` says it: a message, not an internal error.
+      return { exitCode: 1, stdout: [], stderr: [`nnc: cannot prepare the PyTorch run of \`${spec.model}\`: ${e instanceof Error ? e.message : String(e)}`] };
+    }
     const out = resolve(opts.out ?? (opts.resume === undefined ? join("runs", spec.model) : opts.resume));
     const args = [join(work, file!.name), "--base-dir", spec.baseDir, "--out", out];
     if (opts.resume === undefined) args.push("--seed", String(seed));
