@@ -279,7 +279,7 @@ async function childSweep(dir: string): Promise<unknown> {
 async function startWasm(multiplyAddsPerBatch: number): Promise<string> {
   const tf = await import("@tensorflow/tfjs");
   tf.enableProdMode();
-  const { selectBackend } = await import("../src/runtime/backend.js");
+  const { selectBackend } = await import("../src/runtime/backends/select.js");
   const notes: string[] = [];
   await selectBackend("wasm", (line) => notes.push(line), { needsConvGradients: true, multiplyAddsPerBatch });
   return notes.filter((n) => n.startsWith("backend:") || n.startsWith("wasm:")).join("; ");

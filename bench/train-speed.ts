@@ -10,7 +10,7 @@
  * gradients with `tf.variableGrads`, one update of the runtime's adam, and the loss read back.
  * Inference is `model.apply(x, { training: false })` read back. Inputs are random. Each
  * backend runs in its own child process (`--child BACKEND`), chosen with the runtime's
- * `selectBackend`, so wasm has the training kernels of src/runtime/wasm-kernels.ts and
+ * `selectBackend`, so wasm has the training kernels of src/runtime/backends/wasm/kernels.ts and
  * webgpu runs through Dawn exactly as `nnc train --backend webgpu` does; a backend that
  * cannot start here is listed with the reason. PyTorch (bench/torch_speed.py: the same
  * models, batch sizes, Adam and step counts) runs with `--torch-threads` (2) threads.
@@ -39,7 +39,7 @@ import { spawnSync } from "node:child_process";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { selectBackend, type BackendKind } from "../src/runtime/backend.js";
+import { selectBackend, type BackendKind } from "../src/runtime/backends/select.js";
 import { createOptimizer } from "../src/runtime/optimizers.js";
 import { median } from "./stats.js";
 

@@ -1,4 +1,4 @@
-// Assembles src/runtime/wasm-simd/kernels.wat into src/runtime/wasm-simd/kernels.generated.ts:
+// Assembles src/runtime/backends/wasm/simd/kernels.wat into src/runtime/backends/wasm/simd/kernels.generated.ts:
 // two builds of the same module, one importing a plain memory (TF.js's stock wasm backend) and
 // one a shared memory (its threaded build), as base64. Needs the `wabt` dev dependency.
 //
@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import wabtInit from "wabt";
 
-const dir = join(dirname(fileURLToPath(import.meta.url)), "..", "src", "runtime", "wasm-simd");
+const dir = join(dirname(fileURLToPath(import.meta.url)), "..", "src", "runtime", "backends", "wasm", "simd");
 const MEMORY_LINE = /\(import "env" "memory" \(memory 1 65536\)\) ;; MEMORY/;
 
 /** The generated TypeScript for the .wat text. */

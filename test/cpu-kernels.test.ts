@@ -1,5 +1,5 @@
 /**
- * The cpu backend's gradients nnc replaces (src/runtime/cpu-kernels.ts), against gradients
+ * The cpu backend's gradients nnc replaces (src/runtime/backends/cpu/kernels.ts), against gradients
  * counted by finite differences of the forward pass, on random shapes, strides and paddings.
  */
 import * as tf from "@tensorflow/tfjs";

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterEach, describe, expect, it } from "vitest";
-import { BackendError, backendCanTrain, describeAdapter, selectBackend, type BackendKind } from "../src/runtime/backend.js";
+import { BackendError, backendCanTrain, describeAdapter, selectBackend, type BackendKind } from "../src/runtime/backends/select.js";
 
 // The wasm backend is a dependency; tfjs-node and tfjs-node-gpu cannot be installed here (see
 // docs/RUNTIME.md), so these tests cover their fallbacks. webgpu and its TF.js backend are

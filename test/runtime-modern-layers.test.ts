@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { selectBackend } from "../src/runtime/backend.js";
+import { selectBackend } from "../src/runtime/backends/select.js";
 import type { ActivationConfig } from "../src/runtime/config.js";
 import { loadModel, saveModel } from "../src/runtime/io.js";
 import { activationLayer, builtinActivation, channelPad, groupedConv2d, NncChannelPad, NncGroupedConv2D, NncHardActivation } from "../src/runtime/layers.js";

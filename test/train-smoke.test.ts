@@ -78,7 +78,7 @@ describe("every layer kind trains the loss down", () => {
       const wasm = await trainSpec(image(layers), { backend: "wasm" });
       const losses = (r: TrainResult): number[] => r.history.map((h) => h.loss);
       // The same losses to 1e-4 relative (float32 sums in another order). A wrong gradient shows:
-      // the cpu backend's average-pool gradient at a \`same\` border (now cpu-kernels.ts) moved
+      // the cpu backend's average-pool gradient at a \`same\` border (now backends/cpu/kernels.ts) moved
       // the sequence model's loss by 3% within 4 epochs.
       for (const [i, l] of losses(wasm).entries()) expect(Math.abs(l - losses(cpu)[i]!), `epoch ${i + 1}: wasm ${l}, cpu ${losses(cpu)[i]}`).toBeLessThan(1e-4 * losses(cpu)[i]!);
     }, 180_000);

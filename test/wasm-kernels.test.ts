@@ -1,17 +1,17 @@
 /**
- * The wasm backend's training kernels (src/runtime/wasm-kernels.ts) against the cpu backend:
+ * The wasm backend's training kernels (src/runtime/backends/wasm/kernels.ts) against the cpu backend:
  * every registered kernel on seeded random inputs across shapes, strides, paddings, batch
  * sizes and transposes; gradients end to end through every layer kind and optimizer of the
  * language; and a short training run on wasm whose loss falls.
  */
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { backendCanTrain, selectBackend } from "../src/runtime/backend.js";
+import { backendCanTrain, selectBackend } from "../src/runtime/backends/select.js";
 import type { OptimizerConfig, TrainConfig } from "../src/runtime/config.js";
 import { activationLayer, channelwisePrelu, dilatedConv2d, groupNorm } from "../src/runtime/layers.js";
 import { createOptimizer } from "../src/runtime/optimizers.js";
 import { train } from "../src/runtime/train.js";
-import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from "../src/runtime/wasm-kernels.js";
+import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from "../src/runtime/backends/wasm/kernels.js";
 
 beforeAll(async () => {
   // Loads @tensorflow/tfjs-backend-wasm and registers the kernels, as `nnc train` does.

@@ -1,6 +1,6 @@
 /**
- * Multithreaded wasm (src/runtime/wasm-threads.ts) and nnc's WebAssembly SIMD kernels
- * (src/runtime/wasm-simd/). A process can start the wasm backend only once, so every
+ * Multithreaded wasm (src/runtime/backends/wasm/threads.ts) and nnc's WebAssembly SIMD kernels
+ * (src/runtime/backends/wasm/simd/). A process can start the wasm backend only once, so every
  * threaded case runs in a child process of the built runtime (`npm test` builds first).
  */
 import { spawnSync } from "node:child_process";
@@ -12,7 +12,7 @@ const root = join(import.meta.dirname, "..");
 
 /** Runs `body` as an ES module next to the built runtime; returns its output and how long it took. */
 function child(body: string, env: Record<string, string | undefined> = {}): { status: number | null; stdout: string; stderr: string; ms: number } {
-  const script = `import * as tf from "@tensorflow/tfjs";\nimport { selectBackend } from "./dist/src/runtime/backend.js";\ntf.enableProdMode();\n${body}`;
+  const script = `import * as tf from "@tensorflow/tfjs";\nimport { selectBackend } from "./dist/src/runtime/backends/select.js";\ntf.enableProdMode();\n${body}`;
   const started = performance.now();
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const [k, v] of Object.entries(env)) {

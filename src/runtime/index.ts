@@ -27,7 +27,7 @@ export type * from "./config.js";
 export type { TrainOptions, TrainResult, EpochRecord, ModelInfo } from "./train.js";
 export { DEFAULT_VALIDATION, type UserData, type UserSplit, type UserBatch } from "./train-data.js";
 export { TrainError } from "./train.js";
-export { selectBackend, BackendError, type BackendName } from "./backend.js";
+export { selectBackend, BackendError, type BackendName } from "./backends/select.js";
 export { loadData, DataError, type Dataset } from "./data/index.js";
 export { fitNormalizer, restoreNormalizer } from "./data/normalize.js";
 export { createOptimizer, type Optimizer } from "./optimizers.js";

@@ -17,7 +17,7 @@ import * as tf from "@tensorflow/tfjs";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { LossName, NormalizeConfig, TrainConfig } from "./config.js";
-import { selectBackend, type BackendName } from "./backend.js";
+import { selectBackend, type BackendName } from "./backends/select.js";
 import { DataError, loadData, readBatch } from "./data/index.js";
 import { fitSamples, restoreNormalizer } from "./data/normalize.js";
 import { loadModel, locatePretrained, ModelFileError, pathText } from "./io.js";

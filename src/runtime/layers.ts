@@ -11,7 +11,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs";
-import "./cpu-kernels.js";
+import "./backends/cpu/kernels.js";
 import type { ActivationConfig } from "./config.js";
 
 export type { ActivationConfig };

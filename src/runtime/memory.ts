@@ -29,7 +29,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { freemem } from "node:os";
-import type { BackendKind } from "./backend.js";
+import type { BackendKind } from "./backends/select.js";
 import { clipGradients } from "./clip.js";
 import type { TrainConfig } from "./config.js";
 import { createOptimizer, slotNames } from "./optimizers.js";

@@ -53,7 +53,7 @@ interface UpdateRule {
 /**
  * The kernel that does a whole adam or adamw step (inputs w0, g0, w1, g1, …, m, v; outputs
  * the new variables, m and v: see `UpdateRule.fused`). Only
- * the wasm backend has it (wasm-kernels.ts, in WebAssembly SIMD); it computes exactly what
+ * the wasm backend has it (backends/wasm/kernels.ts, in WebAssembly SIMD); it computes exactly what
  * `adam`/`adamw` below compute, and elsewhere those rules run as TF.js ops.
  */
 export const FUSED_ADAM_KERNEL = "NncFusedAdam";

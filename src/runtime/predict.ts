@@ -21,7 +21,7 @@ import * as tf from "@tensorflow/tfjs";
 import { existsSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
-import { selectBackend, type BackendName } from "./backend.js";
+import { selectBackend, type BackendName } from "./backends/select.js";
 import type { LossName, NormalizeConfig } from "./config.js";
 import { count, DataError, describeShape, plural, quote, sameShape, sizeOf } from "./data/common.js";
 import { csvNumber, readCsvFile, type CsvRecord } from "./data/csv.js";

@@ -38,7 +38,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { join, resolve } from "node:path";
 import type { MetricName, TrainConfig } from "./config.js";
-import { selectBackend, type BackendName, type SelectedBackend } from "./backend.js";
+import { selectBackend, type BackendName, type SelectedBackend } from "./backends/select.js";
 import { BEST_DIR, CHECKPOINT_DIR, EARLY_STOP_BIN, STATE_JSON, topologyHash, writeBest, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { clipGradients } from "./clip.js";
 import { augmentBatch, SeededRandom } from "./data/augment.js";

@@ -6,7 +6,7 @@
  * - `AvgPoolGrad` divides every window's gradient by KH·KW, while the forward `AvgPool` with
  *   `same` padding divides a border window by the number of inputs it covers (padding is not
  *   counted, as in TensorFlow): every average pool with `same` padding whose windows overhang
- *   the border trained with wrong gradients on cpu. (wasm-kernels.ts fixes the same on wasm.)
+ *   the border trained with wrong gradients on cpu. (wasm/kernels.ts fixes the same on wasm.)
  * - `ResizeNearestNeighborGrad` reads dy at the image's batch stride (every sample after the
  *   first gets wrong gradients), and `ResizeBilinearGrad` labels its result [n, w, h, c] (right
  *   values; a non-square input fails "gradient … does not match the shape of the input"): the

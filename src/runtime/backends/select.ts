@@ -3,7 +3,7 @@
  *
  * tfjs-node and tfjs-node-gpu are optional packages (their install downloads a native
  * library that cannot be had everywhere), and WebGPU needs Dawn's `webgpu` package; the wasm
- * backend is a dependency, and trains once `wasm-kernels.ts` has added the kernels it lacks
+ * backend is a dependency, and trains once `wasm/kernels.ts` has added the kernels it lacks
  * or gets wrong. Every backend is loaded with a dynamic `import()` of a computed specifier,
  * so neither TypeScript nor a bundler needs the optional ones to exist, and a missing one
  * only becomes a reason to try the next.
@@ -11,8 +11,8 @@
 
 import * as tf from "@tensorflow/tfjs";
 import { readdirSync } from "node:fs";
-import { registerWasmTrainingKernels } from "./wasm-kernels.js";
-import { isWasmPackage, loadThreadedWasm, wantedWasmThreads } from "./wasm-threads.js";
+import { registerWasmTrainingKernels } from "./wasm/kernels.js";
+import { isWasmPackage, loadThreadedWasm, wantedWasmThreads } from "./wasm/threads.js";
 
 /** A backend the user can ask for; `auto` takes the first that loads. */
 export type BackendName = "auto" | "node-gpu" | "node" | "webgpu" | "wasm" | "cpu";
@@ -216,7 +216,7 @@ async function register(kind: BackendKind, auto: boolean, log: (line: string) =>
         throw new Skip(`@tensorflow/tfjs-backend-wasm loaded but registered no 'wasm' backend (${versionHint("@tensorflow/tfjs-backend-wasm")})`);
       }
       if (wasmThreads === undefined) wasmThreads = await startWasmThreads(pkg, log, options);
-      // The stock backend lacks Conv2DBackpropFilter and gets MaxPoolGrad wrong (wasm-kernels.ts).
+      // The stock backend lacks Conv2DBackpropFilter and gets MaxPoolGrad wrong (wasm/kernels.ts).
       try {
         registerWasmTrainingKernels();
       } catch (e) {
@@ -244,7 +244,7 @@ export const WASM_THREADS_FROM = 100e6;
 
 /**
  * Replaces the stock single-threaded wasm backend with the package's threaded build
- * (wasm-threads.ts) when more than one thread is wanted, the model is big enough to gain
+ * (wasm/threads.ts) when more than one thread is wanted, the model is big enough to gain
  * from them, and TF.js has not started `wasm` yet. Returns the threads wasm will use; a
  * failure is logged and leaves the stock backend.
  */

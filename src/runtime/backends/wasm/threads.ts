@@ -19,7 +19,7 @@
  *
  * The module made here is given to the package's own `BackendWasm` and registered as the
  * `wasm` backend in place of the stock one, so every kernel (the package's and nnc's own in
- * `wasm-kernels.ts`) runs on it unchanged. The workers are unref'd: an idle pool does not keep
+ * `kernels.ts`) runs on it unchanged. The workers are unref'd: an idle pool does not keep
  * the process alive. Anything that goes wrong makes `loadThreadedWasm` throw, and the caller
  * keeps the stock single-threaded backend.
  */

@@ -19,7 +19,7 @@
  * - `MaxPoolGrad` is wrong: its C++ starts each window's running maximum at the smallest
  *   positive float, so a window whose maximum is ≤ 0 sends its gradient to the wrong place.
  *   Here it picks each window's first maximum in row-major order, as the cpu backend does:
- *   four channels at a time in WebAssembly SIMD (wasm-simd/kernels.wat) when the channels
+ *   four channels at a time in WebAssembly SIMD (simd/kernels.wat) when the channels
  *   are a multiple of 4, else a JavaScript loop over the wasm heap.
  * - `AvgPoolGrad` (like the cpu backend's) divides every window by KH·KW, while the forward
  *   `AvgPool` with `same` padding divides a border window by the number of inputs it covers.
@@ -54,8 +54,8 @@
  * backend's convolutions.
  */
 import * as tf from "@tensorflow/tfjs";
-import { FUSED_ADAM_KERNEL, type FusedAdamAttrs } from "./optimizers.js";
-import { SIMD_SUPPORTED, simdKernels } from "./wasm-simd/index.js";
+import { FUSED_ADAM_KERNEL, type FusedAdamAttrs } from "../../optimizers.js";
+import { SIMD_SUPPORTED, simdKernels } from "./simd/index.js";
 
 type TensorInfo = tf.TensorInfo;
 type Shape4 = [number, number, number, number];

@@ -7,7 +7,7 @@
 ;; marked MEMORY is the only difference. src/runtime/wasm-simd/kernels.generated.ts holds
 ;; both as bytes, and test/wasm-simd.test.ts checks that it matches this file.
 ;;
-;; Every function takes pointers (byte offsets) and sizes; the caller (wasm-kernels.ts)
+;; Every function takes pointers (byte offsets) and sizes; the caller (../kernels.ts)
 ;; checks shapes, dtypes and that the memory ranges exist.
 (module
   (import "env" "memory" (memory 1 65536)) ;; MEMORY
