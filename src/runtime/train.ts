@@ -38,7 +38,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { join, resolve } from "node:path";
 import type { MetricName, TrainConfig } from "./config.js";
-import { selectBackend, type BackendName, type SelectedBackend } from "./backends/select.js";
+import { backendFailure, selectBackend, type BackendName, type SelectedBackend } from "./backends/select.js";
 import { BEST_DIR, CHECKPOINT_DIR, EARLY_STOP_BIN, STATE_JSON, topologyHash, writeBest, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { clipGradients } from "./clip.js";
 import { augmentBatch, SeededRandom } from "./data/augment.js";
@@ -738,6 +738,7 @@ async function step(run: Run, epoch: Epoch, batch: Batch): Promise<void> {
   // data(), not dataSync(): webgpu cannot read back synchronously in Node.
   const [l, a, g] = await out.readout.data();
   out.readout.dispose();
+  checkBackend(run, `epoch ${epoch.index + 1}, batch ${b}`, out.grads);
   const now: StepRecord = { epoch: epoch.index + 1, batch: b, loss: l!, grads: out.grads };
   if (!Number.isFinite(l!) || !Number.isFinite(g!)) {
     let message: string;
@@ -820,6 +821,22 @@ function restoreEarlyBest(run: Run): void {
   }
 }
 
+/**
+ * Stops the run when the backend reported an error (a WebGPU validation or out-of-memory
+ * error, a lost device): what it computed since cannot be trusted, so no further update is
+ * applied. `grads` (a step's) are freed first.
+ */
+function checkBackend(run: Run, where: string, grads?: Record<string, tf.Tensor>): void {
+  const failure = backendFailure();
+  if (failure === undefined) return;
+  if (grads) tf.dispose(Object.values(grads));
+  const saved = run.savedEpoch > 0 && run.checkpointDir ? ` The checkpoint of epoch ${run.savedEpoch} in ${run.checkpointDir} was written before it.` : "";
+  throw new TrainError(
+    `Training stopped in ${where} on the ${run.backend.name} backend: ${failure}. What the device computed after that cannot be trusted, so the run stops before another update.${saved} ` +
+      `This is a fault of the backend or of nnc's kernels for it, not of the spec: please report it with the spec and this message. Hint: --backend wasm trains the same model on the CPU.`,
+  );
+}
+
 // ── evaluation ──────────────────────────────────────────────────────────────────────────────
 
 /** Mean loss and accuracy of the model on a split, in batches (inference mode). */
@@ -841,6 +858,7 @@ async function evaluate(run: Run, split: LoopSplit): Promise<{ loss: number; acc
     a!.dispose();
     n += b.size;
   }
+  checkBackend(run, "evaluation");
   if (n === 0) return { loss: NaN, n };
   return classify ? { loss: loss / n, acc: acc / n, n } : { loss: loss / n, n };
 }

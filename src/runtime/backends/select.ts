@@ -13,6 +13,8 @@ import * as tf from "@tensorflow/tfjs";
 import { readdirSync } from "node:fs";
 import { registerWasmTrainingKernels } from "./wasm/kernels.js";
 import { isWasmPackage, loadThreadedWasm, wantedWasmThreads } from "./wasm/threads.js";
+import { webgpuBackendFactory, webgpuFailure, type GpuLike, type WebGpuBackendClass } from "./webgpu/device.js";
+import { registerWebGpuKernels } from "./webgpu/kernels.js";
 
 /** A backend the user can ask for; `auto` takes the first that loads. */
 export type BackendName = "auto" | "node-gpu" | "node" | "webgpu" | "wasm" | "cpu";
@@ -64,9 +66,6 @@ const TF_NAMES: Record<BackendKind, string> = {
 interface WebGpuModule {
   create(flags: string[]): GpuLike;
   globals: Record<string, unknown>;
-}
-interface GpuLike {
-  requestAdapter(): Promise<unknown>;
 }
 
 /**
@@ -158,6 +157,10 @@ function mayHaveGpu(): boolean {
 /** The adapter Dawn found, once it has been asked (one per process: Dawn's globals are installed then). */
 let webgpuAdapter: { name: string; software: boolean } | undefined;
 
+/** Dawn's `navigator.gpu`, once asked, and whether nnc's webgpu factory and kernels are registered. */
+let webgpuGpu: GpuLike | undefined;
+let webgpuFactoryReplaced = false;
+
 /** Loads a backend's package(s) so that TF.js knows it, or throws Skip with the reason. */
 async function register(kind: BackendKind, auto: boolean, log: (line: string) => void, options: SelectOptions | undefined): Promise<void> {
   switch (kind) {
@@ -189,6 +192,7 @@ async function register(kind: BackendKind, auto: boolean, log: (line: string) =>
         }
         if (adapter == null) throw new Skip("WebGPU found no adapter (Dawn needs a Vulkan, Metal or D3D12 driver; on Debian/Ubuntu run `npm run setup-webgpu`)");
         webgpuAdapter = describeAdapter(adapter);
+        webgpuGpu = gpu;
         // The TF.js backend registers itself only if navigator.gpu exists when it is imported.
         Object.assign(globalThis, dawn.globals);
         let navigator: unknown = Reflect.get(globalThis, "navigator");
@@ -201,11 +205,24 @@ async function register(kind: BackendKind, auto: boolean, log: (line: string) =>
       if (webgpuAdapter.software && auto) {
         throw new Skip(`WebGPU's only adapter is ${webgpuAdapter.name}, which runs on the CPU and trains slower than wasm (ask for --backend webgpu to use it anyway)`);
       }
-      if (tf.findBackendFactory("webgpu") == null) {
-        await importOptional("@tensorflow/tfjs-backend-webgpu", install);
-        if (tf.findBackendFactory("webgpu") == null) {
+      if (!webgpuFactoryReplaced) {
+        const pkg = moduleExports(await importOptional("@tensorflow/tfjs-backend-webgpu", install));
+        const Backend = isRecord(pkg) ? pkg["WebGPUBackend"] : undefined;
+        if (tf.findBackendFactory("webgpu") == null || typeof Backend !== "function") {
           throw new Skip(`@tensorflow/tfjs-backend-webgpu loaded but registered no 'webgpu' backend (${versionHint("@tensorflow/tfjs-backend-webgpu")})`);
         }
+        // nnc's factory: the same backend on a device with the adapter's limits, whose errors
+        // are kept (webgpu/device.ts), unless TF.js has started webgpu already.
+        if (!("webgpu" in tf.engine().registry)) {
+          tf.removeBackend("webgpu");
+          tf.registerBackend("webgpu", webgpuBackendFactory(webgpuGpu!, Backend as WebGpuBackendClass), 3);
+        }
+        try {
+          registerWebGpuKernels();
+        } catch (e) {
+          throw new Skip(`its training kernels could not be registered: ${errorMessage(e)}`);
+        }
+        webgpuFactoryReplaced = true;
       }
       log(`webgpu adapter: ${webgpuAdapter.name}${webgpuAdapter.software ? " (software, on the CPU)" : ""}`);
       return;
@@ -339,4 +356,13 @@ export async function selectBackend(requested: BackendName, log: (line: string) 
   }
   // cpu is always last and always loads; reaching here is a bug.
   throw new BackendError(`No TensorFlow.js backend could be started:\n${reasons.join("\n")}`);
+}
+
+/**
+ * Why the active backend's results can no longer be trusted (a WebGPU validation or
+ * out-of-memory error, a lost device), in words; undefined while nothing is wrong. The
+ * training loop asks after each read-back and stops the run with it.
+ */
+export function backendFailure(): string | undefined {
+  return tf.getBackend() === "webgpu" ? webgpuFailure() : undefined;
 }
