@@ -11,6 +11,8 @@ import { MIN_ROWS, convFilterGrad, planSplits, type FilterGradShape } from "../s
 import { clearWebGpuErrors, webgpuFailure } from "../src/runtime/backends/webgpu/device.js";
 import { isWebGpuBackend } from "../src/runtime/backends/webgpu/program.js";
 import { seededRandom } from "../src/common/random.js";
+import { train } from "../src/runtime/train.js";
+import { ballConfig } from "./runtime-helpers.js";
 
 /** Whether the webgpu backend starts here; the reason when it does not. */
 let skipReason: string | undefined;
@@ -195,5 +197,48 @@ describe("webgpu errors", () => {
     expect(backendFailure()).toBe(webgpuFailure());
     clearWebGpuErrors();
     expect(backendFailure()).toBeUndefined();
+  });
+});
+
+describe("training on webgpu", () => {
+  /** A small MLP with more than 15 variables (the gradient sum is an AddN past the default limit). */
+  const mlp = (seed: number): tf.LayersModel => {
+    const input = tf.input({ shape: [10] });
+    let h = input as tf.SymbolicTensor;
+    for (let i = 0; i < 9; i++) h = tf.layers.dense({ units: 12, activation: "tanh", kernelInitializer: tf.initializers.glorotUniform({ seed: seed + i }) }).apply(h) as tf.SymbolicTensor;
+    const out = tf.layers.dense({ units: 1, activation: "sigmoid", kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 99 }) }).apply(h) as tf.SymbolicTensor;
+    return tf.model({ inputs: input, outputs: out });
+  };
+  const config = ballConfig({ data: { source: "ball", dims: 10, n: 256, test: 0 }, epochs: 2, batch: 32 });
+
+  it("gives the cpu backend's losses and accuracies, epoch by epoch", async (ctx) => {
+    if (skipReason) ctx.skip();
+    const onCpu = await train(mlp, config, { backend: "cpu", noSave: true, log: () => {} });
+    const onGpu = await train(mlp, config, { backend: "webgpu", noSave: true, log: () => {} });
+    expect(onGpu.history.length).toBe(2);
+    for (const [g, c] of onGpu.history.map((r, i) => [r, onCpu.history[i]!] as const)) {
+      expect(g.loss).toBeGreaterThan(0);
+      expect(Math.abs(g.loss - c.loss)).toBeLessThan(1e-5);
+      expect(Math.abs((g.acc ?? NaN) - (c.acc ?? NaN))).toBeLessThan(1e-6);
+    }
+  });
+
+  it("stops with a message naming the error when the device reports one mid-run", async (ctx) => {
+    if (skipReason) ctx.skip();
+    let provoked = false;
+    const attempt = train(mlp, { ...config, epochs: 3 }, {
+      backend: "webgpu",
+      noSave: true,
+      log: (line) => {
+        // After the backend has started, before the first step (epoch records go to stdout).
+        if (provoked || !line.startsWith("seed")) return;
+        provoked = true;
+        const backend = tf.backend();
+        if (isWebGpuBackend(backend)) (backend.device as unknown as { createBuffer(d: { size: number; usage: number }): unknown }).createBuffer({ size: 3, usage: 0xffffff });
+      },
+    });
+    await expect(attempt).rejects.toThrow(/^Training stopped in epoch 1, batch 1 on the webgpu backend: WebGPU reported an error: GPUValidationError: .*Hint: --backend wasm/s);
+    expect(provoked).toBe(true);
+    clearWebGpuErrors();
   });
 });

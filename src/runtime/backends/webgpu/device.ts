@@ -68,7 +68,7 @@ function shortMessage(message: string): string {
   const lines = message.split("\n").map((l) => l.trim()).filter((l) => l !== "");
   const head = lines[0] ?? "(no message)";
   const where = lines.find((l) => /^- While (calling|encoding|validating \[ComputePipelineDescriptor|calling \[Device\]\.CreateComputePipeline)/.test(l));
-  return where && where !== head ? `${head} (${where.replace(/^- /, "")})` : head;
+  return where && where !== head ? `${head.replace(/\.$/, "")} (${where.replace(/^- While/, "while")})` : head;
 }
 
 /** Keeps the device's uncaptured errors and its loss here, and stops Dawn printing them. */
