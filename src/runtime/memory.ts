@@ -147,7 +147,7 @@ export async function updateCopies(config: TrainConfig): Promise<number> {
       vars[key] = v;
       grads[key] = g;
     }
-    const step = (): void => tf.tidy(() => optimizer.applyGradients(vars, config.clip ? clipGradients(grads, config.clip) : grads));
+    const step = (): void => tf.tidy(() => void optimizer.applyGradients(vars, config.clip ? clipGradients(grads, config.clip) : grads));
     step();
     const before = tf.memory().numBytes;
     const profile = await tf.profile(step);

@@ -22,8 +22,14 @@ export interface Optimizer {
    * One update of every variable that has a gradient (same keys; a variable without a
    * gradient is left alone, a gradient without a variable is an error). The gradients are
    * not disposed.
+   *
+   * With `mask` (a bool scalar on the device), the update is applied only where it is true
+   * and every updated weight is finite; otherwise weights and slots keep their values, on the
+   * device, with no read-back. It returns that decision (a bool scalar the caller owns), so a
+   * GPU run can check it later, for many steps at once (train.ts). Without `mask` the update
+   * is applied as is and nothing is returned.
    */
-  applyGradients(vars: Record<string, tf.Variable>, grads: Record<string, tf.Tensor>): void;
+  applyGradients(vars: Record<string, tf.Variable>, grads: Record<string, tf.Tensor>, mask?: tf.Tensor): tf.Tensor | undefined;
   /**
    * Slot tensors (moments etc.) keyed `"<variable key>/<slot name>"`, and the step count, for
    * checkpoints. The tensors are copies the caller owns (and must dispose).
@@ -301,6 +307,15 @@ function ruleFor(config: OptimizerConfig): UpdateRule {
   }
 }
 
+/**
+ * Whether every value of `tensors` is finite, as a bool scalar on the device: their sum is
+ * finite exactly when they all are (or when it overflows, which is divergence too).
+ */
+function allFinite(tensors: tf.Tensor[]): tf.Tensor {
+  const sums = tensors.map((x) => x.sum());
+  return tf.isFinite(sums.length === 1 ? sums[0]! : tf.addN(sums));
+}
+
 /** Splits a state key "<variable key>/<slot name>" at its last slash (variable keys may hold slashes). */
 function splitSlotKey(key: string): [string, string] {
   const at = key.lastIndexOf("/");
@@ -338,7 +353,7 @@ class RuleOptimizer implements Optimizer {
     private readonly rule: UpdateRule,
   ) {}
 
-  applyGradients(vars: Record<string, tf.Variable>, grads: Record<string, tf.Tensor>): void {
+  applyGradients(vars: Record<string, tf.Variable>, grads: Record<string, tf.Tensor>, mask?: tf.Tensor): tf.Tensor | undefined {
     const t = this.iterations + 1;
     const lr = this.learningRate;
     const keys = Object.keys(grads);
@@ -347,12 +362,13 @@ class RuleOptimizer implements Optimizer {
     }
     if (keys.length === 0) {
       this.iterations = t;
-      return;
+      return mask?.clone();
     }
     const layout = this.layoutFor(keys, vars);
     const fused = this.rule.fused;
+    let applied: tf.Tensor | undefined;
     if (fused !== undefined && keys.every((k) => vars[k]!.dtype === "float32") && tf.getKernel(fused.kernel, tf.getBackend()) !== undefined) {
-      tf.tidy(() => {
+      applied = tf.tidy(() => {
         const inputs: tf.NamedTensorMap = {};
         keys.forEach((k, i) => {
           inputs[`w${i}`] = vars[k]!;
@@ -360,21 +376,30 @@ class RuleOptimizer implements Optimizer {
         });
         for (const name of this.rule.slots) inputs[name] = layout.slots[name]!;
         const out = tf.engine().runKernel(fused.kernel, inputs, { ...fused.attrs(lr, t), count: keys.length }) as tf.Tensor[];
-        keys.forEach((k, i) => vars[k]!.assign(out[i]!));
-        this.rule.slots.forEach((name, i) => layout.slots[name]!.assign(out[keys.length + i]!));
+        const olds = [...keys.map((k) => vars[k]!), ...this.rule.slots.map((name) => layout.slots[name]!)];
+        const keep = mask && tf.logicalAnd(mask, allFinite(out.slice(0, keys.length)));
+        const chosen = keep ? out.map((o, i) => tf.where(keep, o, olds[i]!)) : out;
+        keys.forEach((k, i) => vars[k]!.assign(chosen[i]!));
+        this.rule.slots.forEach((name, i) => layout.slots[name]!.assign(chosen[keys.length + i]!));
+        return keep;
       });
     } else {
-      tf.tidy(() => {
+      applied = tf.tidy(() => {
         const flatten = (ts: tf.Tensor[]): tf.Tensor => (ts.length === 1 ? ts[0]!.reshape([-1]) : tf.concat(ts.map((x) => x.reshape([-1]))));
         const w = flatten(keys.map((k) => vars[k]!));
         const g = flatten(keys.map((k) => grads[k]!));
         const next = this.rule.step(w, g, layout.slots, lr, t);
-        for (const name of this.rule.slots) layout.slots[name]!.assign(next.slots[name]!);
-        const parts = keys.length === 1 ? [next.w] : tf.split(next.w, layout.sizes);
+        const keep = mask && tf.logicalAnd(mask, allFinite([next.w]));
+        const pick = (fresh: tf.Tensor, old: tf.Tensor): tf.Tensor => (keep ? tf.where(keep, fresh, old) : fresh);
+        for (const name of this.rule.slots) layout.slots[name]!.assign(pick(next.slots[name]!, layout.slots[name]!));
+        const nextW = pick(next.w, w);
+        const parts = keys.length === 1 ? [nextW] : tf.split(nextW, layout.sizes);
         keys.forEach((k, i) => vars[k]!.assign(parts[i]!.reshape(layout.shapes[i]!)));
+        return keep;
       });
     }
     this.iterations = t;
+    return applied;
   }
 
   getState(): { iterations: number; slots: Record<string, tf.Tensor> } {

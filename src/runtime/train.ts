@@ -51,7 +51,7 @@ import { createOptimizer, slotNames, type Optimizer } from "./optimizers.js";
 import { checkRunFolder, DATA_JSON, markRunFolder, RUN_DIRS, RUN_FILES, RunFolderError } from "./run-folder.js";
 import { Progress } from "./progress.js";
 import { learningRateAt } from "./schedules.js";
-import { checkFinite, checkStatistics, divergenceAdvice, explainDivergence, firstNonFinite, numberText, ownerText, resourceFailure, weightOwners, type InputScale, type StepRecord, type WeightOwner } from "./train/diagnose.js";
+import { checkFinite, checkStatistics, divergenceAdvice, explainDivergence, explainMaskedStep, firstNonFinite, numberText, ownerText, resourceFailure, weightOwners, type InputScale, type StepRecord, type WeightOwner } from "./train/diagnose.js";
 import { TrainError } from "./train/error.js";
 import { accuracy, DropoutSeeds, lossFunction, permutation } from "./train/ops.js";
 import { checkResumable, openCheckpoint } from "./train/resume.js";
@@ -74,6 +74,14 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Stop each epoch after this many batches (smoke tests). */
   maxBatchesPerEpoch?: number;
+  /**
+   * Steps between read-backs of the loss, accuracy and gradient check. 1 (every step, before
+   * its update) on the CPU backends; `GPU_READ_EVERY` on webgpu and node-gpu, where a
+   * read-back per step stalls the device: there each update is masked on the device instead
+   * (applied only when the step's loss and gradients and the new weights are finite, and
+   * every step before it was), and the steps' numbers are read back together.
+   */
+  readEvery?: number;
   /** Save nothing (tests). */
   noSave?: boolean;
   /**
@@ -165,6 +173,12 @@ class Held {
   best?: EarlyBest;
   /** The last step: its gradients live until the next step's loss shows its update left the weights finite. */
   previous?: StepRecord;
+  /** Steps between read-backs (`TrainOptions.readEvery`). */
+  readEvery = 1;
+  /** Steps taken and not yet read back (readEvery > 1): each one's row of numbers, on the device. */
+  pending: PendingStep[] = [];
+  /** Whether every step since the last read-back was applied (readEvery > 1): a bool scalar on the device. */
+  healthy?: tf.Tensor;
   /** Ctrl-C was pressed (`interruptible`): stop after the step in progress. */
   interrupted = false;
   onInterrupt?: () => void;
@@ -188,6 +202,8 @@ class Held {
     if (this.onInterrupt) process.removeListener("SIGINT", this.onInterrupt);
     try {
       if (this.previous) tf.dispose(Object.values(this.previous.grads));
+      tf.dispose(this.pending.map((p) => p.row));
+      this.healthy?.dispose();
       this.best?.weights.forEach((w) => w.dispose());
       this.optimizer?.dispose();
       for (const part of [this.splits?.train, this.splits?.validation, this.splits?.test]) {
@@ -300,7 +316,8 @@ export async function train(build: (seed: number) => tf.LayersModel, config: Tra
   try {
     for (let e = run.startEpoch; e < run.epochs && !run.stoppedEarly; e++) {
       const epoch = beginEpoch(run, e);
-      for await (const batch of epoch.batches) await step(run, epoch, batch);
+      for await (const batch of epoch.batches) await (run.readEvery > 1 ? deferredStep(run, epoch, batch) : step(run, epoch, batch));
+      await readBack(run, epoch);
       await endOfEpoch(run, epoch);
     }
     restoreEarlyBest(run);
@@ -378,6 +395,7 @@ async function setUp(build: (seed: number) => tf.LayersModel, config: TrainConfi
   const owners = weightOwners(model);
 
   const held = new Held(model, config, backend);
+  held.readEvery = Math.max(1, Math.floor(options.readEvery ?? (backend.name === "webgpu" || backend.name === "node-gpu" ? GPU_READ_EVERY : 1)));
   if (options.interruptible) {
     held.onInterrupt = () => {
       held.interrupted = true;
@@ -760,6 +778,102 @@ async function step(run: Run, epoch: Epoch, batch: Batch): Promise<void> {
   epoch.seen += size;
   run.progress.batch(epoch.index, b, Math.max(epoch.limit, b), epoch.lossSum / epoch.seen, classify ? epoch.accSum / epoch.seen : undefined);
   if (run.interrupted) stopAfter(run, epoch.index);
+}
+
+/**
+ * Steps between read-backs on a GPU backend. A read-back waits for the device to finish all
+ * queued work, so once per step it serialises the pipeline; every 25 steps its cost is spread
+ * thin, and the progress line still moves several times a second.
+ */
+export const GPU_READ_EVERY = 25;
+
+/** A step taken and not read back yet: its numbers stay on the device until `readBack`. */
+interface PendingStep {
+  batch: number;
+  size: number;
+  /** The variables whose gradients' sums the row holds, in order. */
+  names: string[];
+  /** [loss, accuracy, applied (1 or 0), Σ of each variable's gradient …]. */
+  row: tf.Tensor;
+}
+
+/**
+ * One batch without a read-back (a GPU backend): as `step`, but the update is masked on the
+ * device — applied only if this step's loss and gradients are finite, the updated weights are
+ * too, and every step since the last read-back was applied — and the step's numbers join
+ * `run.pending`, read back by `readBack` every `readEvery` steps. So no non-finite update is
+ * ever applied, and a divergence stops the run with the weights as they were before the
+ * first bad batch.
+ */
+async function deferredStep(run: Run, epoch: Epoch, batch: Batch): Promise<void> {
+  const { config, model, classify, units, lossFn, kernels } = run;
+  run.dropouts.step(run.iteration);
+  const { grads, numbers, ok } = tf.tidy(() => {
+    let xb = batch.x;
+    const yb = batch.y;
+    if (run.augments) xb = augmentBatch(xb as tf.Tensor4D, config.augment, run.random);
+    let acc: tf.Scalar | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      const pred = model.apply(xb, { training: true }) as tf.Tensor;
+      acc = tf.keep(classify ? accuracy(yb, pred, units, config.loss) : tf.scalar(0));
+      let loss = lossFn(yb, pred);
+      for (const r of model.calculateLosses()) loss = loss.add(r);
+      if (config.weightDecay > 0 && kernels.length > 0) {
+        loss = loss.add(tf.addN(kernels.map((k) => k.square().sum())).mul(config.weightDecay / 2));
+      }
+      return loss as tf.Scalar;
+    }, run.trainable);
+    const sums = Object.values(grads).map((g) => g.sum());
+    const numbers = tf.concat([tf.stack([value, acc!]), ...(sums.length > 0 ? [tf.stack(sums)] : [])]);
+    acc!.dispose();
+    const finite = tf.all(tf.isFinite(numbers));
+    const ok = run.healthy ? tf.logicalAnd(run.healthy, finite) : finite;
+    return { grads, numbers, ok };
+  });
+  tf.dispose([batch.x, batch.y]);
+  const b = ++epoch.done;
+  const names = Object.keys(grads);
+  const applied = tf.tidy(() => run.optimizer.applyGradients(run.vars, config.clip ? clipGradients(grads, config.clip) : grads, ok))!;
+  tf.dispose([...Object.values(grads), ok]);
+  const row = tf.tidy(() => tf.concat([numbers.slice(0, 2), applied.cast("float32").reshape([1]), numbers.slice(2)]));
+  numbers.dispose();
+  run.healthy?.dispose();
+  run.healthy = applied;
+  run.pending.push({ batch: b, size: batch.size, names, row });
+  run.iteration++;
+  if (run.pending.length >= run.readEvery || run.interrupted) await readBack(run, epoch);
+  if (run.interrupted) stopAfter(run, epoch.index);
+}
+
+/**
+ * Reads back the steps taken since the last read-back, all in one transfer, and adds them to
+ * the epoch's sums and the progress line; stops the run at the first step whose update was
+ * not applied, naming why. Nothing to do after `step` (readEvery 1).
+ */
+async function readBack(run: Run, epoch: Epoch): Promise<void> {
+  if (run.pending.length === 0) return;
+  const pending = run.pending;
+  run.pending = [];
+  const all = tf.concat(pending.map((p) => p.row));
+  tf.dispose(pending.map((p) => p.row));
+  const values = await all.data();
+  all.dispose();
+  checkBackend(run, `epoch ${epoch.index + 1}, batch ${pending.at(-1)!.batch}`);
+  const width = values.length / pending.length;
+  for (const [i, p] of pending.entries()) {
+    const at = i * width;
+    const loss = values[at]!;
+    const acc = values[at + 1]!;
+    if (values[at + 2] !== 1) {
+      const sums = p.names.map((name, j): [string, number] => [name, values[at + 3 + j]!]);
+      const message = await explainMaskedStep({ epoch: epoch.index + 1, batch: p.batch, loss, sums }, run.vars, run.owners.byVariable);
+      throw new TrainError(message + divergenceAdvice(run.checkpointDir, epoch.index, run.config, epoch.lr, run.scale));
+    }
+    epoch.lossSum += loss * p.size;
+    epoch.accSum += acc * p.size;
+    epoch.seen += p.size;
+    run.progress.batch(epoch.index, p.batch, Math.max(epoch.limit, p.batch), epoch.lossSum / epoch.seen, run.classify ? epoch.accSum / epoch.seen : undefined);
+  }
 }
 
 // ── end of epoch ────────────────────────────────────────────────────────────────────────────

@@ -119,7 +119,15 @@ export async function norms(tensors: Record<string, tf.Tensor>): Promise<[string
  * every gradient is NaN.
  */
 async function largestGradient(grads: Record<string, tf.Tensor>, owners: Map<string, WeightOwner>): Promise<string | undefined> {
-  const found = await norms(grads);
+  return describeGradients(await norms(grads), owners, "norm");
+}
+
+/**
+ * `largestGradient`'s words for measures of each variable's gradient: their norms, or (a GPU
+ * run, which reads back only that) the sums of their components, compared by size.
+ */
+function describeGradients(measured: [string, number][], owners: Map<string, WeightOwner>, kind: "norm" | "sum"): string | undefined {
+  const found: [string, number][] = measured.map(([n, v]) => [n, kind === "sum" && Number.isFinite(v) ? Math.abs(v) : Math.abs(v) === Infinity ? Infinity : v]);
   const infinite = found.filter(([, n]) => n === Infinity);
   const nan = found.filter(([, n]) => Number.isNaN(n));
   const finite = found.filter(([, n]) => Number.isFinite(n)).sort((a, b) => b[1] - a[1]);
@@ -134,7 +142,8 @@ async function largestGradient(grads: Record<string, tf.Tensor>, owners: Map<str
       .slice(1, 3)
       .map(([n, v]) => `${ownerText(owners.get(n), n)} ${numberText(v)}`)
       .join(", ");
-    return `the gradient of layer ${ownerText(owners.get(name), name)} grew to ${numberText(norm)} (the largest${next ? `; next: ${next}` : ""})`;
+    const grew = kind === "norm" ? "grew to" : "has components summing to ±";
+    return `the gradient of layer ${ownerText(owners.get(name), name)} ${grew}${kind === "norm" ? " " : ""}${numberText(norm)} (the largest${next ? `; next: ${next}` : ""})`;
   }
   const parts: string[] = [];
   if (infinite.length > 0) parts.push(`the gradient${infinite.length > 1 ? "s" : ""} of ${names(infinite)} overflowed to infinity`);
@@ -168,6 +177,34 @@ export async function explainDivergence(now: StepRecord, previous: StepRecord | 
   // Every gradient is NaN: the forward pass overflowed. Name the largest weights instead.
   const largest = weightNorms.sort((a, b) => b[1] - a[1])[0];
   return largest ? `${where}: every gradient is NaN, so the forward pass overflowed; the largest weights are those of layer ${ownerText(owners.get(largest[0]), largest[0])} (norm ${numberText(largest[1])}).` : `${where}.`;
+}
+
+/** A step of a GPU run whose update was masked, as read back: its loss and each gradient's Σ. */
+export interface MaskedStep {
+  epoch: number;
+  batch: number;
+  loss: number;
+  /** Σ of each variable's gradient, by variable name. */
+  sums: [string, number][];
+}
+
+/**
+ * Why a GPU run's step was not applied (train.ts `deferredStep`): its loss or gradients were
+ * not finite, or its update would have made the weights so. The weights are those before it
+ * (every later update was masked too), so they are finite.
+ */
+export async function explainMaskedStep(step: MaskedStep, vars: Record<string, tf.Variable>, owners: Map<string, WeightOwner>): Promise<string> {
+  const at = `in epoch ${step.epoch}, batch ${step.batch}`;
+  const top = describeGradients(step.sums, owners, "sum");
+  if (!Number.isFinite(step.loss) || step.sums.some(([, v]) => !Number.isFinite(v))) {
+    const where = Number.isFinite(step.loss) ? `The gradients overflowed ${at} (the loss was ${numberText(step.loss)})` : `The loss became ${Number.isNaN(step.loss) ? "NaN" : "infinite"} ${at}`;
+    if (top) return `${where}: ${top}. That step's update was not applied.`;
+    const largest = (await norms(vars)).sort((a, b) => b[1] - a[1])[0];
+    return largest
+      ? `${where}: every gradient is NaN, so the forward pass overflowed; the largest weights are those of layer ${ownerText(owners.get(largest[0]), largest[0])} (norm ${numberText(largest[1])}). That step's update was not applied.`
+      : `${where}.`;
+  }
+  return `The update ${at} would have made the weights overflow (its loss ${numberText(step.loss)} and gradients were finite, but learning rate × gradient was not), so it was not applied${top ? `: ${top}` : ""}.`;
 }
 
 /**
