@@ -97,39 +97,46 @@ class FilterGradProgram implements WebGpuProgram {
         var acc : array<vec4<f32>, 4>;
         for (var i = 0; i < 4; i++) { acc[i] = vec4<f32>(0.0); }
 
+        // Each thread stages one column of each tile (the same filter row m and output channel n
+        // in every round), so the filter position of its column is worked out once.
+        let j = li % ${TILE};
+        let kFirst = li / ${TILE};
+        let m = m0 + j;
+        let mIn = m < uniforms.m;
+        let c = m % inC;
+        let fw = (m / inC) % uniforms.filterDims.y;
+        let fh = (m / inC) / uniforms.filterDims.y;
+        let rowOffset = fh * uniforms.dilations.x - uniforms.pads.x;
+        let colOffset = fw * uniforms.dilations.y - uniforms.pads.y;
+        let n = n0 + j;
+        let nIn = n < uniforms.n;
+
         // Rounds counted from uniforms alone: the barriers need uniform control flow, and TF.js
         // hands the workgroup id over in a private variable, which WGSL does not treat as uniform.
         let rounds = uniforms.chunk / ${ROWS};
         for (var round = 0; round < rounds; round++) {
           let r0 = rowStart + round * ${ROWS};
-          for (var e = 0; e < ${(ROWS * TILE) / 64}; e++) {
-            let idx = e * 64 + li;
-            let k = idx / ${TILE};
-            let j = idx % ${TILE};
+          for (var k = kFirst; k < ${ROWS}; k += ${64 / TILE}) {
             let r = r0 + k;
-            let m = m0 + j;
             var v = 0.0;
-            if (r < rowEnd && m < uniforms.m) {
-              let ow = r % outW;
-              let t = r / outW;
-              let oh = t % outH;
-              let b = t / outH;
-              let c = m % inC;
-              let t2 = m / inC;
-              let fw = t2 % uniforms.filterDims.y;
-              let fh = t2 / uniforms.filterDims.y;
-              let ih = oh * uniforms.strides.x + fh * uniforms.dilations.x - uniforms.pads.x;
-              let iw = ow * uniforms.strides.y + fw * uniforms.dilations.y - uniforms.pads.y;
-              if (ih >= 0 && ih < inH && iw >= 0 && iw < inW) {
-                v = x[((b * inH + ih) * inW + iw) * inC + c];
+            var d = 0.0;
+            if (r < rowEnd) {
+              if (mIn) {
+                let ow = r % outW;
+                let t = r / outW;
+                let oh = t % outH;
+                let b = t / outH;
+                let ih = oh * uniforms.strides.x + rowOffset;
+                let iw = ow * uniforms.strides.y + colOffset;
+                if (ih >= 0 && ih < inH && iw >= 0 && iw < inW) {
+                  v = x[((b * inH + ih) * inW + iw) * inC + c];
+                }
+              }
+              if (nIn) {
+                d = dy[r * outC + n];
               }
             }
             tileA[k][j] = v;
-            let n = n0 + j;
-            var d = 0.0;
-            if (r < rowEnd && n < uniforms.n) {
-              d = dy[r * outC + n];
-            }
             tileD[k][j] = d;
           }
           workgroupBarrier();
@@ -146,12 +153,12 @@ class FilterGradProgram implements WebGpuProgram {
 
         let base = slice * uniforms.m * uniforms.n;
         for (var i = 0; i < 4; i++) {
-          let m = m0 + ty * 4 + i;
-          if (m < uniforms.m) {
-            for (var j = 0; j < 4; j++) {
-              let n = n0 + tx * 4 + j;
-              if (n < uniforms.n) {
-                result[base + m * uniforms.n + n] = acc[i][j];
+          let row = m0 + ty * 4 + i;
+          if (row < uniforms.m) {
+            for (var q = 0; q < 4; q++) {
+              let col = n0 + tx * 4 + q;
+              if (col < uniforms.n) {
+                result[base + row * uniforms.n + col] = acc[i][q];
               }
             }
           }
