@@ -11,6 +11,8 @@ import { MIN_ROWS, convFilterGrad, planSplits, type FilterGradShape } from "../s
 import { clearWebGpuErrors, webgpuFailure } from "../src/runtime/backends/webgpu/device.js";
 import { isWebGpuBackend } from "../src/runtime/backends/webgpu/program.js";
 import { seededRandom } from "../src/common/random.js";
+import { FUSED_ADAM_KERNEL, FUSED_ADAM_MASKED_KERNEL, createOptimizer } from "../src/runtime/optimizers.js";
+import type { OptimizerConfig } from "../src/runtime/config.js";
 import { train } from "../src/runtime/train.js";
 import { ballConfig } from "./runtime-helpers.js";
 
@@ -181,6 +183,94 @@ describe("webgpu AddN", () => {
       expectClose(gpu, cpu, `AddN of ${count}`);
     });
   }
+});
+
+describe("webgpu fused Adam/AdamW", () => {
+  /** Variables of these shapes with random weights, and `steps` random gradients each (seeded: the same on every backend). */
+  const problem = (shapes: number[][], steps: number, seed: number) => {
+    const rnd = random(seed);
+    const weights = shapes.map((s) => fill(tf.util.sizeFromShape(s), rnd));
+    const grads = Array.from({ length: steps }, () => shapes.map((s) => fill(tf.util.sizeFromShape(s), rnd).map((x) => x * 3)));
+    return { shapes, weights, grads };
+  };
+
+  /** Runs the optimizer on `backend` over the problem's steps; the final weights and slots, flat. */
+  const run = async (backend: "cpu" | "webgpu", config: OptimizerConfig, p: ReturnType<typeof problem>, masks?: (boolean | "inf")[]) => {
+    await tf.setBackend(backend);
+    const vars: Record<string, tf.Variable> = {};
+    p.shapes.forEach((s, i) => (vars[`v${i}`] = tf.variable(tf.tensor(p.weights[i]!, s), true, `adam_${backend}_${i}_${Math.random()}`)));
+    const opt = createOptimizer(config, 0.01);
+    const applied: boolean[] = [];
+    for (const [step, gs] of p.grads.entries()) {
+      const mask = masks?.[step];
+      const grads: Record<string, tf.Tensor> = {};
+      gs.forEach((g, i) => {
+        const values = mask === "inf" && i === gs.length - 1 ? g.map((x, j) => (j === 0 ? Infinity : x)) : g;
+        grads[`v${i}`] = tf.tensor(values, p.shapes[i]!);
+      });
+      opt.learningRate = 0.01 * (1 + step);
+      const keep = opt.applyGradients(vars, grads, mask === undefined ? undefined : tf.scalar(mask !== false, "bool"));
+      if (keep !== undefined) applied.push((await keep.data())[0] === 1);
+      keep?.dispose();
+      tf.dispose(Object.values(grads));
+    }
+    const state = opt.getState();
+    const out = {
+      weights: await Promise.all(Object.values(vars).map(async (v) => Array.from(await v.data()))),
+      slots: await Promise.all(Object.keys(state.slots).sort().map(async (k) => Array.from(await state.slots[k]!.data()))),
+      applied,
+    };
+    tf.dispose(Object.values(state.slots));
+    opt.dispose();
+    tf.dispose(Object.values(vars));
+    await tf.setBackend("webgpu");
+    return out;
+  };
+
+  const adam: OptimizerConfig = { name: "adam", args: { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } };
+  const adamw: OptimizerConfig = { name: "adamw", args: { weight_decay: 0.05, beta1: 0.85, beta2: 0.99 } };
+  const cases: { name: string; config: OptimizerConfig; shapes: number[][] }[] = [
+    { name: "adam, one variable", config: adam, shapes: [[37, 5]] },
+    { name: "adam, a conv net's variables", config: adam, shapes: [[5, 5, 1, 8], [8], [3, 3, 8, 16], [16], [784, 10], [10]] },
+    { name: "adamw, more variables than a shader may bind", config: adamw, shapes: Array.from({ length: 13 }, (_, i) => (i % 2 === 0 ? [7 + i, 3] : [3])) },
+    { name: "adamw, one large variable (many check workgroups)", config: adamw, shapes: [[300_001]] },
+  ];
+
+  it("is what webgpu runs for adam and adamw, masked or not", (ctx) => {
+    if (skipReason) ctx.skip();
+    expect(tf.getKernel(FUSED_ADAM_KERNEL, "webgpu")).toBeDefined();
+    expect(tf.getKernel(FUSED_ADAM_MASKED_KERNEL, "webgpu")).toBeDefined();
+  });
+
+  for (const c of cases) {
+    it(`matches the cpu backend's rule: ${c.name}, unmasked and masked`, async (ctx) => {
+      if (skipReason) ctx.skip();
+      const p = problem(c.shapes, 3, c.shapes.length * 7 + 1);
+      const cpu = await run("cpu", c.config, p);
+      const gpu = await run("webgpu", c.config, p);
+      const masked = await run("webgpu", c.config, p, [true, true, true]);
+      expect(masked.applied).toEqual([true, true, true]);
+      for (const got of [gpu, masked]) {
+        got.weights.forEach((w, i) => expectClose(w, cpu.weights[i]!, `${c.name}: variable ${i}`));
+        got.slots.forEach((s, i) => expectClose(s, cpu.slots[i]!, `${c.name}: slot ${i}`));
+      }
+    });
+  }
+
+  it("leaves weights and moments alone on a step whose mask is false or whose update is not finite", async (ctx) => {
+    if (skipReason) ctx.skip();
+    for (const config of [adam, adamw]) {
+      const p = problem([[4, 3], [3], [9]], 4, 5);
+      // Steps 2 and 4 are dropped (mask false; an infinite gradient), as the cpu backend's generic masked step drops them.
+      const masks = [true, false, true, "inf"] as const;
+      const masked = await run("webgpu", config, p, [...masks]);
+      expect(masked.applied).toEqual([true, false, true, false]);
+      const kept = await run("cpu", config, p, [...masks]);
+      expect(kept.applied).toEqual([true, false, true, false]);
+      masked.weights.forEach((w, i) => expectClose(w, kept.weights[i]!, `${config.name}: variable ${i}`));
+      masked.slots.forEach((s, i) => expectClose(s, kept.slots[i]!, `${config.name}: slot ${i}`));
+    }
+  });
 });
 
 describe("webgpu errors", () => {

@@ -52,17 +52,24 @@ interface UpdateRule {
    * of each, in the flat layout's order) and the flat slots by name; it gives the new
    * variables (same shapes) and then the new flat slots in `slots` order. No concatenation
    * or split: on a small model those are a good part of a step's kernels.
+   *
+   * `maskedKernel` is the same step with an input `mask` (a bool scalar): it applies the
+   * update only where the mask holds and every new weight is finite (as `applyGradients` with
+   * a mask), and gives that decision as one more output, last. Where the backend has it, a
+   * masked step needs no reduction or `where` of the optimizer's own.
    */
-  readonly fused?: { kernel: string; attrs(lr: number, t: number): tf.NamedAttrMap };
+  readonly fused?: { kernel: string; maskedKernel: string; attrs(lr: number, t: number): tf.NamedAttrMap };
 }
 
 /**
  * The kernel that does a whole adam or adamw step (inputs w0, g0, w1, g1, …, m, v; outputs
- * the new variables, m and v: see `UpdateRule.fused`). Only
- * the wasm backend has it (backends/wasm/kernels.ts, in WebAssembly SIMD); it computes exactly what
- * `adam`/`adamw` below compute, and elsewhere those rules run as TF.js ops.
+ * the new variables, m and v: see `UpdateRule.fused`). The wasm backend has it in WebAssembly
+ * SIMD (backends/wasm/kernels.ts) and the webgpu backend in WGSL (backends/webgpu/adam.ts),
+ * both computing what `adam`/`adamw` below compute; elsewhere those rules run as TF.js ops.
  */
 export const FUSED_ADAM_KERNEL = "NncFusedAdam";
+/** The masked form of `FUSED_ADAM_KERNEL` (`UpdateRule.fused.maskedKernel`): webgpu has it. */
+export const FUSED_ADAM_MASKED_KERNEL = "NncFusedAdamMasked";
 
 /** The fused Adam kernel's attributes (and `count`, the number of variables): adam is adamw with weightDecay 0. */
 export interface FusedAdamAttrs {
@@ -78,6 +85,7 @@ export interface FusedAdamAttrs {
 function fusedAdam(beta1: number, beta2: number, epsilon: number, weightDecay: number): UpdateRule["fused"] {
   return {
     kernel: FUSED_ADAM_KERNEL,
+    maskedKernel: FUSED_ADAM_MASKED_KERNEL,
     attrs: (lr, t) => ({ beta1, beta2, epsilon, lr, t, weightDecay }) satisfies Omit<FusedAdamAttrs, "count"> as unknown as tf.NamedAttrMap,
   };
 }
@@ -367,15 +375,17 @@ class RuleOptimizer implements Optimizer {
     const layout = this.layoutFor(keys, vars);
     const fused = this.rule.fused;
     let applied: tf.Tensor | undefined;
-    if (fused !== undefined && keys.every((k) => vars[k]!.dtype === "float32") && tf.getKernel(fused.kernel, tf.getBackend()) !== undefined) {
+    const allFloat = keys.every((k) => vars[k]!.dtype === "float32");
+    if (fused !== undefined && allFloat && mask !== undefined && tf.getKernel(fused.maskedKernel, tf.getBackend()) !== undefined) {
       applied = tf.tidy(() => {
-        const inputs: tf.NamedTensorMap = {};
-        keys.forEach((k, i) => {
-          inputs[`w${i}`] = vars[k]!;
-          inputs[`g${i}`] = grads[k]!;
-        });
-        for (const name of this.rule.slots) inputs[name] = layout.slots[name]!;
-        const out = tf.engine().runKernel(fused.kernel, inputs, { ...fused.attrs(lr, t), count: keys.length }) as tf.Tensor[];
+        const out = tf.engine().runKernel(fused.maskedKernel, { ...this.fusedInputs(keys, vars, grads, layout), mask }, { ...fused.attrs(lr, t), count: keys.length }) as tf.Tensor[];
+        keys.forEach((k, i) => vars[k]!.assign(out[i]!));
+        this.rule.slots.forEach((name, i) => layout.slots[name]!.assign(out[keys.length + i]!));
+        return out[out.length - 1]!;
+      });
+    } else if (fused !== undefined && allFloat && tf.getKernel(fused.kernel, tf.getBackend()) !== undefined) {
+      applied = tf.tidy(() => {
+        const out = tf.engine().runKernel(fused.kernel, this.fusedInputs(keys, vars, grads, layout), { ...fused.attrs(lr, t), count: keys.length }) as tf.Tensor[];
         const olds = [...keys.map((k) => vars[k]!), ...this.rule.slots.map((name) => layout.slots[name]!)];
         const keep = mask && tf.logicalAnd(mask, allFinite(out.slice(0, keys.length)));
         const chosen = keep ? out.map((o, i) => tf.where(keep, o, olds[i]!)) : out;
@@ -400,6 +410,17 @@ class RuleOptimizer implements Optimizer {
     }
     this.iterations = t;
     return applied;
+  }
+
+  /** A fused kernel's inputs: `w0`, `g0`, `w1`, `g1`, … in the flat layout's order, then the flat slots by name. */
+  private fusedInputs(keys: string[], vars: Record<string, tf.Variable>, grads: Record<string, tf.Tensor>, layout: FlatLayout): tf.NamedTensorMap {
+    const inputs: tf.NamedTensorMap = {};
+    keys.forEach((k, i) => {
+      inputs[`w${i}`] = vars[k]!;
+      inputs[`g${i}`] = grads[k]!;
+    });
+    for (const name of this.rule.slots) inputs[name] = layout.slots[name]!;
+    return inputs;
   }
 
   getState(): { iterations: number; slots: Record<string, tf.Tensor> } {

@@ -8,12 +8,16 @@
  *   groups the device can bind, and those sums summed.
  * - `Conv2DBackpropFilter`: split across workgroups (`conv-filter-grad.ts`) instead of one
  *   thread per filter weight.
+ * - `NncFusedAdam` and `NncFusedAdamMasked` (nnc's own, optimizers.ts): the whole Adam/AdamW
+ *   step, masked or not, in a few programs (`adam.ts`) instead of a few dozen TF.js kernels.
  *
  * `NNC_WEBGPU_KERNELS=stock` keeps TF.js's speed kernels (to measure what nnc's gain:
  * bench/webgpu-profile.ts); the AddN fix stays, being a fix.
  */
 
 import * as tf from "@tensorflow/tfjs";
+import { FUSED_ADAM_KERNEL, FUSED_ADAM_MASKED_KERNEL, type FusedAdamAttrs } from "../../optimizers.js";
+import { fusedAdam } from "./adam.js";
 import { convFilterGrad } from "./conv-filter-grad.js";
 import { deviceLimit } from "./device.js";
 import { isWebGpuBackend, type WebGpuBackendLike } from "./program.js";
@@ -22,7 +26,7 @@ const BACKEND = "webgpu";
 
 /** The kernels nnc registers for webgpu: the fixes, then the speed kernels unless stock ones were asked for. */
 export const WEBGPU_FIXES = ["AddN"] as const;
-export const WEBGPU_SPEED_KERNELS = ["Conv2DBackpropFilter"] as const;
+export const WEBGPU_SPEED_KERNELS = ["Conv2DBackpropFilter", FUSED_ADAM_KERNEL, FUSED_ADAM_MASKED_KERNEL] as const;
 
 /** Whether `NNC_WEBGPU_KERNELS=stock` asks for TF.js's own speed kernels. */
 export function stockKernelsWanted(): boolean {
@@ -99,6 +103,19 @@ function conv2DBackpropFilter(stock: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
+/** Registers `name` for webgpu, a kernel TF.js does not have (once). */
+function add(name: string, kernelFunc: tf.KernelFunc): void {
+  if (tf.getKernel(name, BACKEND) === undefined) tf.registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc });
+}
+
+const adamKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => fusedAdam(webgpuBackend(backend), inputs, attrs as unknown as FusedAdamAttrs);
+
+const maskedAdamKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const mask = inputs["mask"];
+  if (mask === undefined) throw new Error(`nnc: ${FUSED_ADAM_MASKED_KERNEL} needs its input 'mask'`);
+  return fusedAdam(webgpuBackend(backend), inputs, attrs as unknown as FusedAdamAttrs, mask);
+};
+
 /**
  * Registers nnc's webgpu kernels (once; later calls do nothing). Call after TF.js's webgpu
  * backend package has registered its own.
@@ -107,4 +124,6 @@ export function registerWebGpuKernels(): void {
   replace("AddN", addN);
   if (stockKernelsWanted()) return;
   replace("Conv2DBackpropFilter", conv2DBackpropFilter);
+  add(FUSED_ADAM_KERNEL, adamKernel);
+  add(FUSED_ADAM_MASKED_KERNEL, maskedAdamKernel);
 }
