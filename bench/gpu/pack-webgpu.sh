@@ -7,7 +7,8 @@
 #   - lib/libvulkan.so.1: the Khronos Vulkan loader from Debian's libvulkan1 (the device image
 #     may have none; the NVIDIA driver's ICD is found through VK_DRIVER_FILES at run time);
 #   - dist/nnc.mjs + dist/chunks/ + dist/src/**/*.js (no maps, no .d.ts), dist/bench/
-#     train-speed.js + stats.js, package.json, specs/mnist_cnn.nn, bench/torch_speed.py;
+#     train-speed.js + stats.js + webgpu-profile.js, package.json, specs/mnist_cnn.nn,
+#     bench/torch_speed.py, bench/gpu/resnet18_cifar.nn (the profile checks its model against it);
 #   - a pruned node_modules: only the files that `nnc train --backend webgpu|wasm` and
 #     bench/train-speed.ts load (found with `strace -f -e openat`): each @tensorflow package's
 #     package.json and its Node bundle ("main"), tfjs-backend-wasm's .wasm and worker files,
@@ -69,7 +70,7 @@ else
   cp -p "$(ls "$TMP"/vk/usr/lib/x86_64-linux-gnu/libvulkan.so.1.* | head -n 1)" "$S/lib/libvulkan.so.1"
 fi
 
-keep package.json specs/mnist_cnn.nn bench/torch_speed.py dist/nnc.mjs dist/bench/train-speed.js dist/bench/stats.js
+keep package.json specs/mnist_cnn.nn bench/torch_speed.py bench/gpu/resnet18_cifar.nn dist/nnc.mjs dist/bench/train-speed.js dist/bench/stats.js dist/bench/webgpu-profile.js
 keep_tree dist/chunks
 (cd dist && find src -name '*.js') | while read -r f; do keep "dist/$f"; done
 

@@ -8,28 +8,33 @@
 #   2. bench/train-speed.ts: the MNIST CNN's training and inference, webgpu vs wasm (same
 #      machine) vs PyTorch (python3, --torch-device cuda), at batch 256 and 1024, 3 rounds of
 #      20 timed steps, medians. Targets, printed as ratios: at batch 256, webgpu ≥ 0.3× PyTorch
-#      CUDA and ≥ 10× wasm.
+#      CUDA and ≥ 10× wasm;
+#   3. (PROFILE=1, the default on a GPU) bench/webgpu-profile.ts: the webgpu training step
+#      kernel by kernel, TF.js's stock kernels against nnc's, for the MNIST CNN at batch 256
+#      and the CIFAR ResNet-18 at batch 64 (profile.txt).
 # Self-checking: a probe (the runtime's selectBackend("webgpu"), a sum read back) and nnc train
 # print the adapter line; it stops with FAILED (exit 2) if webgpu did
 # not start, or (MODE=gpu) started on a software adapter such as lavapipe; the test accuracy is
 # grepped from nnc's log and checked (≥ 95% on the GPU); exit 1 if any later step failed.
 # Results (7 files, flat) go to $RESULTS, default $OUT where the device tool sets it, else
 # ./webgpu-results-MODE-TIME: summary.txt, env.txt, train.log, history.json, speed.txt (the
-# table), speed.json (train-speed's JSON report), speed.log (its progress and Dawn's warnings).
-# Expected ~4 minutes on an H100; the steps have their own time limits (unpack is seconds,
-# probe 30 s, train 120 s, benchmark 230 s), so the whole run stays under 6.5 minutes.
+# table), speed.json (train-speed's JSON report), speed.log (its progress and Dawn's warnings),
+# profile.txt (both models' tables) and profile-MODEL.log (their progress).
+# Expected ~5 minutes on an H100; the steps have their own time limits (unpack is seconds,
+# probe 30 s, train 110 s, benchmark 230 s, profiles 45 + 60 s), so the whole run stays under 8
+# minutes, and what finished is in $RESULTS whenever it is stopped.
 #
 # On the device, from the repository root, after `sh bench/gpu/pack-webgpu.sh` (writes
 # .webgpu-pack, which .git/info/exclude lists), with the device tool:
-#   run(command="sh .webgpu-pack/run-webgpu.sh", carry=[".webgpu-pack"], timeout_s=400)
-# (400 s: a start plus two tries fit in the 15 minutes of device time.) If the benchmark hit its
-# 230 s limit (wasm at batch 1024 is the slow part; "train-speed: exit 124"), rerun with fewer
-# rounds: run(command="ROUNDS=1 sh .webgpu-pack/run-webgpu.sh", carry=[".webgpu-pack"], timeout_s=400)
+#   run(command="sh .webgpu-pack/run-webgpu.sh", carry=[".webgpu-pack"], timeout_s=500)
+# If the benchmark hit its 230 s limit (wasm at batch 1024 is the slow part; "train-speed: exit
+# 124"), rerun with fewer rounds and no profile, which fits the device time a first try leaves:
+#   run(command="ROUNDS=1 PROFILE=0 sh .webgpu-pack/run-webgpu.sh", carry=[".webgpu-pack"], timeout_s=330)
 # Smoke test on a machine without a GPU (lavapipe, Debian's torch 1.13 on cpu; ~2 minutes on 2
 # cores): 512 training digits and 1 epoch; batches 32,64, 2 steps, 1 round:
 #   MODE=smoke sh .webgpu-pack/run-webgpu.sh
 # Knobs (env): WORK, RESULTS, PYTHON, TORCH_DEVICE, CNN_BATCHES, STEPS, ROUNDS, EPOCHS,
-# TRAIN_TIMEOUT, SPEED_TIMEOUT, MIN_ACC, ARCHIVE.
+# TRAIN_TIMEOUT, SPEED_TIMEOUT, MIN_ACC, PROFILE (1/0), PROFILE_TIMEOUT, ARCHIVE.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 MODE=${MODE:-gpu}
@@ -40,11 +45,15 @@ case "$MODE" in
   gpu)
     PYTHON=${PYTHON:-python3}; TORCH_DEVICE=${TORCH_DEVICE:-cuda}; CNN_BATCHES=${CNN_BATCHES:-256,1024}
     STEPS=${STEPS:-20}; ROUNDS=${ROUNDS:-3}; EPOCHS=${EPOCHS:-}; MIN_ACC=${MIN_ACC:-95}
-    TRAIN_TIMEOUT=${TRAIN_TIMEOUT:-120}; SPEED_TIMEOUT=${SPEED_TIMEOUT:-230} ;;
+    TRAIN_TIMEOUT=${TRAIN_TIMEOUT:-110}; SPEED_TIMEOUT=${SPEED_TIMEOUT:-230}
+    PROFILE=${PROFILE:-1}; PROFILE_TIMEOUT=${PROFILE_TIMEOUT:-45}
+    PROFILE_RUNS="mnist:--mnist-batch:256:--wall-steps:10:--steps:3 resnet18:--resnet-batch:64:--wall-steps:2:--steps:1" ;;
   smoke)
     PYTHON=${PYTHON:-/usr/bin/python3}; TORCH_DEVICE=${TORCH_DEVICE:-cpu}; CNN_BATCHES=${CNN_BATCHES:-32,64}
     STEPS=${STEPS:-2}; ROUNDS=${ROUNDS:-1}; EPOCHS=${EPOCHS:-1}; MIN_ACC=${MIN_ACC:-30}
-    TRAIN_TIMEOUT=${TRAIN_TIMEOUT:-900}; SPEED_TIMEOUT=${SPEED_TIMEOUT:-900} ;;
+    TRAIN_TIMEOUT=${TRAIN_TIMEOUT:-900}; SPEED_TIMEOUT=${SPEED_TIMEOUT:-900}
+    PROFILE=${PROFILE:-1}; PROFILE_TIMEOUT=${PROFILE_TIMEOUT:-600}
+    PROFILE_RUNS="mnist:--mnist-batch:16:--wall-steps:1:--steps:1:--warmup:1" ;;
   *) echo "run-webgpu: MODE is gpu (default) or smoke" >&2; exit 2 ;;
 esac
 RESULTS=${RESULTS:-${OUT:-$PWD/webgpu-results-$MODE-$STAMP}}
@@ -176,9 +185,34 @@ fi
 grep '^not measured: PyTorch' "$RESULTS/speed.txt" | tee -a "$SUMMARY" || true
 grep -E 'target ≥|in each of the' "$RESULTS/speed.txt" | tee -a "$SUMMARY" || true
 
+# ── 3. bench/webgpu-profile.ts: the step kernel by kernel, stock against nnc's kernels ────────
+T3=$T2
+if [ "$PROFILE" = 1 ]; then
+  : > "$RESULTS/profile.txt"
+  for run in $PROFILE_RUNS; do
+    model=${run%%:*}
+    args=$(echo "${run#*:}" | tr ':' ' ')   # (the runs' arguments are joined by colons)
+    # Each model's profile prints its tables at the end; resnet18 gets a third more time.
+    limit=$PROFILE_TIMEOUT
+    [ "$model" = resnet18 ] && limit=$((PROFILE_TIMEOUT * 4 / 3))
+    echo "── webgpu-profile: $model $args (limit $limit s) ──"
+    set +e
+    # shellcheck disable=SC2086
+    limited "$limit" "$NODE" dist/bench/webgpu-profile.js --models "$model" $args --kernels both > "$RESULTS/profile-$model.txt" 2> "$RESULTS/profile-$model.log"
+    PROFILE_RC=$?
+    set -e
+    say "webgpu-profile $model: exit $PROFILE_RC$([ "$PROFILE_RC" -eq 124 ] && echo ' (its time limit: no tables)')"
+    grep -E '^== .*stock → nnc kernels' "$RESULTS/profile-$model.txt" | tee -a "$SUMMARY" || true
+    cat "$RESULTS/profile-$model.txt" >> "$RESULTS/profile.txt"
+    rm -f "$RESULTS/profile-$model.txt"
+    case "$PROFILE_RC" in 0|124) ;; *) PROBLEMS="$PROBLEMS webgpu-profile-$model-exit-$PROFILE_RC" ;; esac
+  done
+  T3=$(date +%s)
+fi
+
 # ── summary ──────────────────────────────────────────────────────────────────────────────────
 END=$(date +%s)
-say "times: unpack $((UNPACKED - START)) s, train $((T1 - T0)) s, train-speed $((T2 - T1)) s, total $((END - START)) s"
+say "times: unpack $((UNPACKED - START)) s, train $((T1 - T0)) s, train-speed $((T2 - T1)) s, profile $((T3 - T2)) s, total $((END - START)) s"
 if [ -n "$PROBLEMS" ]; then
   say "RESULT: FAILED:$PROBLEMS"
   exit 1
