@@ -720,33 +720,18 @@ function beginEpoch(run: Run, index: number): Epoch {
  * the update when any is not finite; then clipping and the update.
  */
 async function step(run: Run, epoch: Epoch, batch: Batch): Promise<void> {
-  const { config, model, classify, units, lossFn, kernels } = run;
+  const { config, classify } = run;
   const size = batch.size;
   run.dropouts.step(run.iteration);
   const out = tf.tidy(() => {
-    let xb = batch.x;
-    const yb = batch.y;
-    if (run.augments) xb = augmentBatch(xb as tf.Tensor4D, config.augment, run.random);
-    let acc: tf.Scalar | undefined;
-    const { value, grads } = tf.variableGrads(() => {
-      const pred = model.apply(xb, { training: true }) as tf.Tensor;
-      // The prediction dies with this scope: measure accuracy on it here.
-      acc = tf.keep(classify ? accuracy(yb, pred, units, config.loss) : tf.scalar(0));
-      let loss = lossFn(yb, pred);
-      for (const r of model.calculateLosses()) loss = loss.add(r);
-      if (config.weightDecay > 0 && kernels.length > 0) {
-        // L2 weight decay: λ/2 · Σ‖W‖² over every kernel (biases and norms are not decayed).
-        loss = loss.add(tf.addN(kernels.map((k) => k.square().sum())).mul(config.weightDecay / 2));
-      }
-      return loss as tf.Scalar;
-    }, run.trainable);
+    const { value, acc, grads } = forwardBackward(run, batch);
     // Σ of every gradient component: finite exactly when all of them are (or when
     // their sum overflows, which is divergence too). Read back with the loss. Summed per
     // gradient, not over a concatenation, which would copy every gradient each step.
     const sums = Object.values(grads).map((g) => g.sum());
     const gradSum = sums.length === 0 ? tf.scalar(0) : sums.length === 1 ? sums[0]! : tf.addN(sums);
-    const readout = tf.stack([value, acc!, gradSum]);
-    acc!.dispose();
+    const readout = tf.stack([value, acc, gradSum]);
+    acc.dispose();
     return { grads, readout };
   });
   tf.dispose([batch.x, batch.y]);
@@ -798,6 +783,31 @@ interface PendingStep {
 }
 
 /**
+ * The batch's forward and backward pass (inside the caller's tf.tidy): augmentation, the
+ * loss with the layers' own losses and L2 weight decay, its gradients, and the accuracy.
+ */
+function forwardBackward(run: Run, batch: Batch): { value: tf.Scalar; acc: tf.Scalar; grads: tf.NamedTensorMap } {
+  const { config, model, classify, units, lossFn, kernels } = run;
+  let xb = batch.x;
+  const yb = batch.y;
+  if (run.augments) xb = augmentBatch(xb as tf.Tensor4D, config.augment, run.random);
+  let acc: tf.Scalar | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const pred = model.apply(xb, { training: true }) as tf.Tensor;
+    // The prediction dies with this scope: measure accuracy on it here.
+    acc = tf.keep(classify ? accuracy(yb, pred, units, config.loss) : tf.scalar(0));
+    let loss = lossFn(yb, pred);
+    for (const r of model.calculateLosses()) loss = loss.add(r);
+    if (config.weightDecay > 0 && kernels.length > 0) {
+      // L2 weight decay: λ/2 · Σ‖W‖² over every kernel (biases and norms are not decayed).
+      loss = loss.add(tf.addN(kernels.map((k) => k.square().sum())).mul(config.weightDecay / 2));
+    }
+    return loss as tf.Scalar;
+  }, run.trainable);
+  return { value, acc: acc!, grads };
+}
+
+/**
  * One batch without a read-back (a GPU backend): as `step`, but the update is masked on the
  * device — applied only if this step's loss and gradients are finite, the updated weights are
  * too, and every step since the last read-back was applied — and the step's numbers join
@@ -806,26 +816,13 @@ interface PendingStep {
  * first bad batch.
  */
 async function deferredStep(run: Run, epoch: Epoch, batch: Batch): Promise<void> {
-  const { config, model, classify, units, lossFn, kernels } = run;
+  const { config } = run;
   run.dropouts.step(run.iteration);
   const { grads, numbers, ok } = tf.tidy(() => {
-    let xb = batch.x;
-    const yb = batch.y;
-    if (run.augments) xb = augmentBatch(xb as tf.Tensor4D, config.augment, run.random);
-    let acc: tf.Scalar | undefined;
-    const { value, grads } = tf.variableGrads(() => {
-      const pred = model.apply(xb, { training: true }) as tf.Tensor;
-      acc = tf.keep(classify ? accuracy(yb, pred, units, config.loss) : tf.scalar(0));
-      let loss = lossFn(yb, pred);
-      for (const r of model.calculateLosses()) loss = loss.add(r);
-      if (config.weightDecay > 0 && kernels.length > 0) {
-        loss = loss.add(tf.addN(kernels.map((k) => k.square().sum())).mul(config.weightDecay / 2));
-      }
-      return loss as tf.Scalar;
-    }, run.trainable);
+    const { value, acc, grads } = forwardBackward(run, batch);
     const sums = Object.values(grads).map((g) => g.sum());
-    const numbers = tf.concat([tf.stack([value, acc!]), ...(sums.length > 0 ? [tf.stack(sums)] : [])]);
-    acc!.dispose();
+    const numbers = tf.concat([tf.stack([value, acc]), ...(sums.length > 0 ? [tf.stack(sums)] : [])]);
+    acc.dispose();
     const finite = tf.all(tf.isFinite(numbers));
     const ok = run.healthy ? tf.logicalAnd(run.healthy, finite) : finite;
     return { grads, numbers, ok };
