@@ -1,4 +1,17 @@
-/** Small statistics the benchmarks share. */
+/** Small statistics the benchmarks share, and the facts of the machine they ran on. */
+import * as tf from "@tensorflow/tfjs";
+import { availableParallelism, cpus, totalmem } from "node:os";
+
+/** The machine's CPU, cores, memory, Node and TF.js versions, as the benchmarks print them. */
+export function machineFacts(): Record<string, string | number> {
+  return {
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: availableParallelism(),
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    tfjs: tf.version_core,
+  };
+}
 
 /** The median of `xs` (the mean of the two middle values when there is an even number). */
 export function median(xs: readonly number[]): number {

@@ -45,12 +45,12 @@
 import * as tf from "@tensorflow/tfjs";
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
+import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { selectBackend, type BackendKind } from "../src/runtime/backends/select.js";
 import { createOptimizer } from "../src/runtime/optimizers.js";
-import { median } from "./stats.js";
+import { machineFacts, median } from "./stats.js";
 
 type Backend = BackendKind;
 
@@ -306,11 +306,7 @@ function BENCHES(options: Options): Bench[] {
 
 function machine(): Record<string, string | number> {
   return {
-    cpu: cpus()[0]?.model ?? "unknown",
-    cores: availableParallelism(),
-    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    node: process.version,
-    tfjs: tf.version_core,
+    ...machineFacts(),
     loadAverage1mAtStart: Math.round(loadavg()[0]! * 100) / 100,
   };
 }

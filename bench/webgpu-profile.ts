@@ -48,7 +48,7 @@ import {
   readFileSync,
   rmSync,
 } from "node:fs";
-import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -58,6 +58,7 @@ import {
 import { createOptimizer, type Optimizer } from "../src/runtime/optimizers.js";
 import { GPU_READ_EVERY } from "../src/runtime/train.js";
 import { accuracy, lossFunction } from "../src/runtime/train/ops.js";
+import { machineFacts } from "./stats.js";
 
 type ModelKey = "mnist" | "resnet18";
 type KernelSet = "nnc" | "stock";
@@ -890,11 +891,7 @@ function byName(r: ChildResult): Map<string, { ms: number; count: number }> {
 
 function machine(): Record<string, string | number> {
   return {
-    cpu: cpus()[0]?.model ?? "unknown",
-    cores: availableParallelism(),
-    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    node: process.version,
-    tfjs: tf.version_core,
+    ...machineFacts(),
     loadAverageAtStart: loadavg()
       .map((x) => x.toFixed(2))
       .join(" "),
