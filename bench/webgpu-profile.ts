@@ -22,7 +22,8 @@
  * nnc's kernels change.
  *
  * Per child: `--warmup` steps (2), then `--wall-steps` steps timed without profiling (the
- * step's wall time; MNIST 3, ResNet 1 by default), then `--steps` profiled steps (MNIST 2,
+ * step's wall time, and with `--step masked` the host's: how long JavaScript takes to enqueue
+ * a step's kernels, which bounds the step on a fast GPU; MNIST 3, ResNet 1 by default), then `--steps` profiled steps (MNIST 2,
  * ResNet 1), each in `tf.profile`; the table gives per-step means. Timing method:
  * where the device has 'timestamp-query' (nnc's device factory asks for it when the adapter
  * offers it), TF.js's `WebGPUBackend.time` runs each of a kernel's programs in its own compute
@@ -290,6 +291,8 @@ interface Trainer {
   step(): Promise<void>;
   /** Waits for every queued step: reads back their numbers, as train.ts's `readBack`. */
   finish(): Promise<void>;
+  /** The host's time in masked steps so far, read-backs excluded (0 for readback steps). */
+  hostMs(): number;
   dispose(): void;
 }
 
@@ -407,16 +410,20 @@ function trainer(
     }
   };
 
+  let hostMs = 0;
   return {
     // As train.ts: read back every GPU_READ_EVERY masked steps (and at `finish`).
     step:
       kind === "masked"
         ? async () => {
-            await masked();
+            const started = performance.now();
+            await masked(); // (no await inside: the time it takes is the host's, enqueuing the step's kernels)
+            hostMs += performance.now() - started;
             if (pending.length >= GPU_READ_EVERY) await finish();
           }
         : readback,
     finish,
+    hostMs: () => hostMs,
     dispose: () => {
       tf.dispose([
         x,
@@ -680,7 +687,8 @@ interface ChildResult {
   nncKernels: string[];
   timing: string;
   params: { trainable: number; total: number };
-  wall: { steps: number; msPerStep: number };
+  /** hostMsPerStep: the host's (JavaScript's) time to enqueue a masked step; undefined for readback steps. */
+  wall: { steps: number; msPerStep: number; hostMsPerStep?: number };
   profiled: { steps: number; wallMsPerStep: number };
   kernelMsPerStep: number;
   kernelCallsPerStep: number;
@@ -735,7 +743,9 @@ async function runChild(o: Options): Promise<void> {
   }
   progress(`${label}: ${wallSteps} timed step${wallSteps > 1 ? "s" : ""} …`);
   let started = performance.now();
+  const hostBefore = t.hostMs();
   for (let i = 0; i < wallSteps; i++) await t.step();
+  const hostMs = (t.hostMs() - hostBefore) / wallSteps;
   await t.finish();
   const wallMs = (performance.now() - started) / wallSteps;
   progress(
@@ -794,7 +804,7 @@ async function runChild(o: Options): Promise<void> {
       ? `replay: each distinct kernel call captured in the profiled steps, run again alone on random inputs and timed from submit to queue.onSubmittedWorkDone() (wall clock, launch overhead included)${timestamps ? "; forced by --timing replay" : "; the device has no 'timestamp-query'"}`
       : "GPU timestamp queries: tf.profile → WebGPUBackend.time, each of a kernel's programs in its own compute pass with timestampWrites (device time; kernels without a program show 0)",
     params,
-    wall: { steps: wallSteps, msPerStep: wallMs },
+    wall: { steps: wallSteps, msPerStep: wallMs, ...(o.step === "masked" ? { hostMsPerStep: hostMs } : {}) },
     profiled: { steps: steps, wallMsPerStep: profiledMs },
     kernelMsPerStep: totalMs,
     kernelCallsPerStep: calls.length / steps,
@@ -1030,7 +1040,7 @@ async function main(): Promise<void> {
       `== ${r.name}, batch ${r.batch}, ${r.kernels === "stock" ? "TF.js's stock kernels (NNC_WEBGPU_KERNELS=stock)" : "nnc's kernels"}; nnc kernels registered: ${r.nncKernels.join(", ") || "none"} ==`,
     );
     out.push(
-      `step wall time (not profiled, ${r.wall.steps} step${r.wall.steps > 1 ? "s" : ""}): ${fmtMs(r.wall.msPerStep)} ms; profiled step: ${fmtMs(r.profiled.wallMsPerStep)} ms; kernel time: ${fmtMs(r.kernelMsPerStep)} ms a step (${pct(r.kernelMsPerStep / r.wall.msPerStep)} of the wall time) in ${Math.round(r.kernelCallsPerStep)} kernel calls; share: of all kernels' time`,
+      `step wall time (not profiled, ${r.wall.steps} step${r.wall.steps > 1 ? "s" : ""}): ${fmtMs(r.wall.msPerStep)} ms${r.wall.hostMsPerStep !== undefined ? ` (the host's JavaScript enqueuing it: ${fmtMs(r.wall.hostMsPerStep)} ms; near the wall time, the step is bound by kernel launches, not by the device)` : ""}; profiled step: ${fmtMs(r.profiled.wallMsPerStep)} ms; kernel time: ${fmtMs(r.kernelMsPerStep)} ms a step (${pct(r.kernelMsPerStep / r.wall.msPerStep)} of the wall time) in ${Math.round(r.kernelCallsPerStep)} kernel calls; share: of all kernels' time`,
     );
     if (r.webgpuErrors) out.push(`WebGPU errors: ${r.webgpuErrors}`);
     if (r.replayFailures)
@@ -1049,7 +1059,7 @@ async function main(): Promise<void> {
       .sort((p, q) => Math.abs(q.s - q.x) - Math.abs(p.s - p.x));
     out.push("");
     out.push(
-      `== ${stock.name}: stock → nnc kernels: step ${fmtMs(stock.wall.msPerStep)} → ${fmtMs(nnc.wall.msPerStep)} ms (×${(stock.wall.msPerStep / nnc.wall.msPerStep).toFixed(2)}), kernel time ${fmtMs(stock.kernelMsPerStep)} → ${fmtMs(nnc.kernelMsPerStep)} ms ==`,
+      `== ${stock.name}: stock → nnc kernels: step ${fmtMs(stock.wall.msPerStep)} → ${fmtMs(nnc.wall.msPerStep)} ms (×${(stock.wall.msPerStep / nnc.wall.msPerStep).toFixed(2)}), kernel time ${fmtMs(stock.kernelMsPerStep)} → ${fmtMs(nnc.kernelMsPerStep)} ms${stock.wall.hostMsPerStep !== undefined && nnc.wall.hostMsPerStep !== undefined ? `, host (JavaScript) ${fmtMs(stock.wall.hostMsPerStep)} → ${fmtMs(nnc.wall.hostMsPerStep)} ms` : ""} ==`,
     );
     out.push(
       `${"kernel".padEnd(24)} ${"stock ms".padStart(9)} ${"nnc ms".padStart(9)} ${"change".padStart(8)}`,
