@@ -82,6 +82,35 @@ export interface FusedAdamAttrs {
   weightDecay: number;
 }
 
+/**
+ * A fused Adam kernel's inputs by role, as every backend's kernel reads them: the `count`
+ * variables and their gradients (`w0`, `g0`, …) and the flat moments, with each variable's size
+ * and their total; throws if one is missing or the sizes disagree.
+ */
+export function fusedAdamOperands(
+  inputs: tf.NamedTensorInfoMap,
+  count: number,
+): { ws: tf.TensorInfo[]; gs: tf.TensorInfo[]; m: tf.TensorInfo; v: tf.TensorInfo; sizes: number[]; total: number } {
+  const input = (name: string): tf.TensorInfo => {
+    const t = inputs[name];
+    if (t === undefined) throw new Error(`nnc: the fused Adam kernel lacks its input '${name}'`);
+    return t;
+  };
+  const ws = Array.from({ length: count }, (_, i) => input(`w${i}`));
+  const gs = Array.from({ length: count }, (_, i) => input(`g${i}`));
+  const m = input("m");
+  const v = input("v");
+  const sizes = ws.map((w) => tf.util.sizeFromShape(w.shape));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  ws.forEach((w, i) => {
+    if (tf.util.sizeFromShape(gs[i]!.shape) !== sizes[i]) throw new Error(`nnc: the fused Adam kernel got a gradient of shape [${gs[i]!.shape.join(", ")}] for a variable of shape [${w.shape.join(", ")}]`);
+  });
+  if (tf.util.sizeFromShape(m.shape) !== total || tf.util.sizeFromShape(v.shape) !== total) {
+    throw new Error(`nnc: the fused Adam kernel's moments have ${tf.util.sizeFromShape(m.shape)} and ${tf.util.sizeFromShape(v.shape)} values for ${total} weights`);
+  }
+  return { ws, gs, m, v, sizes, total };
+}
+
 function fusedAdam(beta1: number, beta2: number, epsilon: number, weightDecay: number): UpdateRule["fused"] {
   return {
     kernel: FUSED_ADAM_KERNEL,

@@ -54,7 +54,7 @@
  * backend's convolutions.
  */
 import * as tf from "@tensorflow/tfjs";
-import { FUSED_ADAM_KERNEL, type FusedAdamAttrs } from "../../optimizers.js";
+import { FUSED_ADAM_KERNEL, fusedAdamOperands, type FusedAdamAttrs } from "../../optimizers.js";
 import { SIMD_SUPPORTED, simdKernels } from "./simd/index.js";
 
 type TensorInfo = tf.TensorInfo;
@@ -811,15 +811,7 @@ const fusedAdam: KernelFunc = ({ inputs, backend, attrs }) => {
   if (simd === undefined) throw new Error("nnc: the fused Adam kernel needs WebAssembly SIMD on the wasm backend's memory");
   const a = attrs as unknown as FusedAdamAttrs;
   const wasm = asWasmBackend(backend);
-  const ws = Array.from({ length: a.count }, (_, i) => input(inputs, `w${i}`));
-  const gs = Array.from({ length: a.count }, (_, i) => input(inputs, `g${i}`));
-  const m = input(inputs, "m");
-  const v = input(inputs, "v");
-  const total = ws.reduce((sum, w) => sum + sizeOf(w.shape), 0);
-  ws.forEach((w, i) => {
-    if (sizeOf(gs[i]!.shape) !== sizeOf(w.shape)) throw new Error(`nnc: the fused Adam kernel got a gradient of shape [${gs[i]!.shape.join(", ")}] for a variable of shape [${w.shape.join(", ")}]`);
-  });
-  if (sizeOf(m.shape) !== total || sizeOf(v.shape) !== total) throw new Error(`nnc: the fused Adam kernel's moments have ${sizeOf(m.shape)} and ${sizeOf(v.shape)} values for ${total} weights`);
+  const { ws, gs, m, v, sizes } = fusedAdamOperands(inputs, a.count);
   const outs = [...ws.map((w) => wasm.makeOutput(w.shape, "float32")), wasm.makeOutput(m.shape, "float32"), wasm.makeOutput(v.shape, "float32")];
   const at = (t: TensorInfo): number => heapAt(wasm, t); // after the last makeOutput
   const [mAt, vAt, mOut, vOut] = [at(m), at(v), at(outs[a.count]!), at(outs[a.count + 1]!)];
@@ -827,7 +819,7 @@ const fusedAdam: KernelFunc = ({ inputs, backend, attrs }) => {
   const scalars = [f(a.beta1), f(1 - a.beta1), f(a.beta2), f(1 - a.beta2), f(1 - a.beta1 ** a.t), f(1 - a.beta2 ** a.t), f(a.lr), f(a.epsilon), f(a.lr * a.weightDecay)] as const;
   let offset = 0; // bytes into the flat moments
   ws.forEach((w, i) => {
-    const n = sizeOf(w.shape);
+    const n = sizes[i]!;
     simd.adam(at(w), at(gs[i]!), mAt + offset, vAt + offset, at(outs[i]!), mOut + offset, vOut + offset, n, ...scalars, a.weightDecay !== 0 ? 1 : 0);
     offset += 4 * n;
   });

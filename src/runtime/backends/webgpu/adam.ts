@@ -23,7 +23,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs";
-import type { FusedAdamAttrs } from "../../optimizers.js";
+import { fusedAdamOperands, type FusedAdamAttrs } from "../../optimizers.js";
 import { flatDispatch, mainHeader, type UniformValue, type WebGpuBackendLike, type WebGpuProgram } from "./program.js";
 
 /** Threads per workgroup of the check and step programs. */
@@ -210,23 +210,7 @@ function concatFlat(backend: WebGpuBackendLike, tensors: tf.TensorInfo[]): { val
  * scalar) also `keep`, and the new values only where `keep` holds.
  */
 export function fusedAdam(backend: WebGpuBackendLike, inputs: tf.NamedTensorInfoMap, attrs: FusedAdamAttrs, mask?: tf.TensorInfo): tf.TensorInfo[] {
-  const input = (name: string): tf.TensorInfo => {
-    const t = inputs[name];
-    if (t === undefined) throw new Error(`nnc: the webgpu fused Adam kernel lacks its input '${name}'`);
-    return t;
-  };
-  const ws = Array.from({ length: attrs.count }, (_, i) => input(`w${i}`));
-  const gs = Array.from({ length: attrs.count }, (_, i) => input(`g${i}`));
-  const m = input("m");
-  const v = input("v");
-  const sizes = ws.map((w) => tf.util.sizeFromShape(w.shape));
-  const total = sizes.reduce((a, b) => a + b, 0);
-  ws.forEach((w, i) => {
-    if (tf.util.sizeFromShape(gs[i]!.shape) !== sizes[i]) throw new Error(`nnc: the fused Adam kernel got a gradient of shape [${gs[i]!.shape.join(", ")}] for a variable of shape [${w.shape.join(", ")}]`);
-  });
-  if (tf.util.sizeFromShape(m.shape) !== total || tf.util.sizeFromShape(v.shape) !== total) {
-    throw new Error(`nnc: the fused Adam kernel's moments have ${tf.util.sizeFromShape(m.shape)} and ${tf.util.sizeFromShape(v.shape)} values for ${total} weights`);
-  }
+  const { ws, gs, m, v, sizes, total } = fusedAdamOperands(inputs, attrs.count);
   const W = concatFlat(backend, ws);
   const G = concatFlat(backend, gs);
   const M = flat(m);
