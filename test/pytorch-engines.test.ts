@@ -43,6 +43,8 @@ interface Ran {
 }
 
 const PARALLEL = 2;
+/** One call's time limit: the longest (BLOCK's full recipe) takes ~10 s alone on 2 cores. */
+const CALL_LIMIT_S = 240;
 let running = 0;
 const waiting: (() => void)[] = [];
 /** Every call made, for afterAll to wait for (a failed test may not have waited for its own). */
@@ -66,13 +68,26 @@ function nnc(args: string[], cwd: string = ROOT, env: Record<string, string> = {
       new Promise<Ran>((done) => {
         const start = performance.now();
         const python = torch.ok ? { NNC_PYTHON: torch.python } : {};
-        // One thread a process: the calls run side by side on small models.
-        const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: "1", OMP_NUM_THREADS: "1", ...python, ...env } });
+        // One thread a process: the calls run side by side on small models. Its own process
+        // group, so that a call past its time is stopped with everything it started (torchrun's
+        // workers) and fails showing what it printed, instead of holding the suite.
+        const child = spawn(process.execPath, [CLI, ...args], { cwd, detached: true, env: { ...process.env, NO_COLOR: "1", OMP_NUM_THREADS: "1", ...python, ...env } });
         let stdout = "";
         let stderr = "";
+        const limit = setTimeout(() => {
+          stderr += `\n[test: stopped after ${CALL_LIMIT_S} s: nnc ${args.join(" ")}]`;
+          try {
+            process.kill(-child.pid!, "SIGKILL");
+          } catch {
+            // already gone
+          }
+        }, CALL_LIMIT_S * 1000);
         child.stdout.on("data", (d) => (stdout += d));
         child.stderr.on("data", (d) => (stderr += d));
-        child.on("close", (code) => done({ code: code ?? -1, stdout, stderr, seconds: (performance.now() - start) / 1000 }));
+        child.on("close", (code) => {
+          clearTimeout(limit);
+          done({ code: code ?? -1, stdout, stderr, seconds: (performance.now() - start) / 1000 });
+        });
       }),
   );
   queued.push(call);
@@ -261,7 +276,7 @@ describe.skipIf(!torch.ok)(`the two engines through nnc train${why}`, () => {
     await Promise.allSettled(queued);
     console.log(`test/pytorch-engines.test.ts: ${((performance.now() - started) / 1000).toFixed(1)} s in all`);
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, (2 * CALL_LIMIT_S + 30) * 1000);
 
   it("one step of every optimizer, plain and clipped with weight decay, gives the same weights and loss on both engines", async () => {
     const t0 = performance.now();

@@ -11,6 +11,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { crc32 } from "node:zlib";
 import { packageRoot } from "./files.js";
@@ -186,6 +187,33 @@ export function runPython(python: string, args: string[], env: Record<string, st
       resolvePromise(code ?? (signal === "SIGINT" ? 130 : 1));
     });
   });
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on now (the system's pick), for torchrun's store. */
+export function freeLocalPort(): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolvePromise(port) : reject(new Error("no free TCP port on 127.0.0.1"))));
+    });
+  });
+}
+
+/**
+ * torchrun's arguments for `nproc` processes on this machine. Its store and the workers'
+ * process group meet at 127.0.0.1 on a free port (a static rendezvous), not at `--standalone`'s:
+ * that one listens on the fixed port 29400 (two runs at once collide) and, in PyTorch 1.x, tells
+ * the workers to meet at the machine's fully qualified host name, so a run hangs wherever that
+ * name resolves to an address the machine cannot reach (seen in containers).
+ */
+export function torchrunArgs(nproc: number, port: number, torchVersion: string): string[] {
+  // torchrun of PyTorch 1.x on Python 3.11 cannot read its default `--redirects 0` (an IntFlag
+  // change): stderr redirected and teed to the terminal is a setting it reads.
+  const old = Number(torchVersion.split(".")[0]) < 2 ? ["--redirects", "2", "--tee", "2"] : [];
+  return ["-m", "torch.distributed.run", "--nnodes=1", `--nproc_per_node=${nproc}`, "--rdzv_backend=static", "--master_addr=127.0.0.1", `--master_port=${port}`, ...old];
 }
 
 /** The history.json a run wrote, for the summary line; undefined when it is not there. */

@@ -10,7 +10,7 @@ import { isAbsolute, join, relative, resolve } from "node:path";
 import { generate } from "../codegen/index.js";
 import type { CommandResult } from "./build-command.js";
 import { version } from "./files.js";
-import { copyPythonRuntime, findPython, readRunHistory, runPython, writeInitialWeights, writeMnistArchive } from "./pytorch.js";
+import { copyPythonRuntime, findPython, freeLocalPort, readRunHistory, runPython, torchrunArgs, writeInitialWeights, writeMnistArchive } from "./pytorch.js";
 import { writeTrainReport } from "./report.js";
 import { badBackend, isResult, loadSpecModule, runOnSpec } from "./spec-module.js";
 
@@ -125,10 +125,7 @@ async function runTrainPytorch(opts: TrainCommandOptions, print: (line: string) 
     if (opts.logJson) args.push("--log-json");
     if (opts.force) args.push("--force");
     const nproc = opts.nproc ?? 1;
-    // torchrun of PyTorch 1.x on Python 3.11 cannot read its default `--redirects 0` (an IntFlag
-    // change): stderr redirected and teed to the terminal is a setting it reads.
-    const old = Number(found.torch.split(".")[0]) < 2 ? ["--redirects", "2", "--tee", "2"] : [];
-    const command = nproc > 1 ? ["-m", "torch.distributed.run", "--standalone", `--nproc_per_node=${nproc}`, ...old, ...args] : args;
+    const command = nproc > 1 ? [...torchrunArgs(nproc, await freeLocalPort(), found.torch), ...args] : args;
     // torchrun gives each process one thread unless told: share the cores among the processes instead.
     const threads = process.env["OMP_NUM_THREADS"] ?? String(Math.max(1, Math.floor(availableParallelism() / nproc)));
     const status = await runPython(found.python, command, nproc > 1 ? { OMP_NUM_THREADS: threads } : {});
