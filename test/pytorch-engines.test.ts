@@ -9,13 +9,15 @@
  *    both run folders agree to 1e-5 relative (1e-6 absolute), and so does the logged loss.
  * 2. The full BLOCK recipe (specs/block.nn, early stopping included) on TF.js (wasm) and on
  *    PyTorch (cpu): the test accuracies within 1 percentage point.
- * 3. `--engine pytorch --nproc 2` (torchrun) for 2 epochs of plain SGD: the loss curve and the
+ * 3. `--engine pytorch --nproc 2` (two processes with torchrun's environment) for 2 epochs of plain SGD: the loss curve and the
  *    saved weights equal the 1-process run's to 1e-5.
  * 4. A PyTorch run folder works with `nnc export --format onnx`, `nnc predict` and
  *    `nnc evaluate` (predictions and evaluation as the TF.js run of the same step gives);
  *    `--resume` of it with the TF.js engine exits 1 naming `--engine pytorch`.
  * 5. A Python without torch (`NNC_PYTHON=/nonexistent/python3`): exit 1 and the message naming
  *    `apt-get install python3-torch`, no stack trace.
+ * 6. `--nproc 2` when the second process fails at once: exit 1 with its output, promptly; and
+ *    after Ctrl-C: exit 130 with the command that goes on, no stack trace.
  *
  * The CLI calls run two at a time (each PyTorch call costs a few seconds of Python start and
  * torch import). Skipped with the reason where no Python has torch (test/torch-python.ts),
@@ -62,15 +64,15 @@ async function slot<T>(job: () => Promise<T>): Promise<T> {
 }
 
 /** `node dist/nnc.mjs args…` in `cwd` (queued behind the calls before it), with the test's Python. */
-function nnc(args: string[], cwd: string = ROOT, env: Record<string, string> = {}): Promise<Ran> {
+function nnc(args: string[], cwd: string = ROOT, env: Record<string, string> = {}, onStdout?: (stdout: string, group: number) => void): Promise<Ran> {
   const call = slot(
     () =>
       new Promise<Ran>((done) => {
         const start = performance.now();
         const python = torch.ok ? { NNC_PYTHON: torch.python } : {};
         // One thread a process: the calls run side by side on small models. Its own process
-        // group, so that a call past its time is stopped with everything it started (torchrun's
-        // workers) and fails showing what it printed, instead of holding the suite.
+        // group, so that a call past its time is stopped with everything it started (the
+        // processes of --nproc) and fails showing what it printed, instead of holding the suite.
         const child = spawn(process.execPath, [CLI, ...args], { cwd, detached: true, env: { ...process.env, NO_COLOR: "1", OMP_NUM_THREADS: "1", ...python, ...env } });
         let stdout = "";
         let stderr = "";
@@ -82,7 +84,10 @@ function nnc(args: string[], cwd: string = ROOT, env: Record<string, string> = {
             // already gone
           }
         }, CALL_LIMIT_S * 1000);
-        child.stdout.on("data", (d) => (stdout += d));
+        child.stdout.on("data", (d) => {
+          stdout += d;
+          onStdout?.(stdout, child.pid!);
+        });
         child.stderr.on("data", (d) => (stderr += d));
         child.on("close", (code) => {
           clearTimeout(limit);
@@ -241,6 +246,8 @@ describe.skipIf(!torch.ok)(`the two engines through nnc train${why}`, () => {
   let block: { tfjs: Promise<Ran>; pytorch: Promise<Ran> };
   let scale: { one: Promise<Ran>; two: Promise<Ran> };
   let missing: Promise<Ran>;
+  let brokenRank: Promise<Ran>;
+  let interrupted: { ran: Promise<Ran>; sent: () => boolean };
   let initial: Promise<Ran>;
   const run = (name: string): string => join(dir, "runs", name);
 
@@ -271,6 +278,21 @@ describe.skipIf(!torch.ok)(`the two engines through nnc train${why}`, () => {
       two: nnc(["train", "scale.nn", "--engine", "pytorch", "--device", "cpu", "--nproc", "2", "--out", run("scale-2")], dir),
     };
     missing = nnc(["train", "scale.nn", "--engine", "pytorch", "--device", "cpu", "--out", run("missing")], dir, { NNC_PYTHON: "/nonexistent/python3" });
+    // The second process fails at once (its Python stands in for one that runs out of disk);
+    // the first, left alone, would wait for it in its first collective.
+    const broken = join(dir, "broken-rank.sh");
+    writeFileSync(broken, `#!/bin/sh\nif [ "$RANK" = "1" ]; then echo "disk full: cannot write the batch cache" >&2; exit 3; fi\nexec "$NNC_REAL_PYTHON" "$@"\n`, { mode: 0o755 });
+    brokenRank = nnc(["train", "scale.nn", "--engine", "pytorch", "--device", "cpu", "--nproc", "2", "--out", run("broken")], dir, torch.ok ? { NNC_PYTHON: broken, NNC_REAL_PYTHON: torch.python } : {});
+    // Ctrl-C as a terminal sends it (to the whole process group) once the second epoch is logged
+    // (the first epoch's checkpoint is written by then).
+    let sent = false;
+    const ran = nnc(["train", "scale.nn", "--engine", "pytorch", "--device", "cpu", "--nproc", "2", "--epochs", "100000", "--log-json", "--out", run("cut")], dir, {}, (stdout, group) => {
+      if (!sent && stdout.includes('"epoch":2')) {
+        sent = true;
+        process.kill(-group, "SIGINT");
+      }
+    });
+    interrupted = { ran, sent: () => sent };
   });
   afterAll(async () => {
     await Promise.allSettled(queued);
@@ -334,7 +356,7 @@ describe.skipIf(!torch.ok)(`the two engines through nnc train${why}`, () => {
     console.log(`BLOCK: TF.js wasm ${a.epochs.length} epochs, test acc ${accA} in ${tf.seconds.toFixed(1)} s; PyTorch cpu ${b.epochs.length} epochs, test acc ${accB} in ${pt.seconds.toFixed(1)} s`);
   }, 600_000);
 
-  it("two processes (torchrun, --nproc 2) give the 1-process run's loss curve and weights", async () => {
+  it("two processes (--nproc 2) give the 1-process run's loss curve and weights", async () => {
     const [one, two] = [await scale.one, await scale.two];
     expectOk(one, "the 1-process run");
     expectOk(two, "the 2-process run");
@@ -398,5 +420,23 @@ describe.skipIf(!torch.ok)(`the two engines through nnc train${why}`, () => {
     expect(r.stderr).toContain("/nonexistent/python3");
     expect(r.stderr).not.toMatch(/Traceback|\bat .*\.(m?js|ts):\d+/);
     expect(existsSync(run("missing"))).toBe(false);
+  }, 600_000);
+
+  it("--nproc 2: a process other than the first that fails stops the run, showing what it printed (exit 1, no hang)", async () => {
+    const r = await brokenRank;
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain("[process 1] disk full: cannot write the batch cache");
+    expect(r.stderr).toContain("nnc: process 1 of 2 failed (exit 3); the others were stopped with it.");
+    expect(r.stderr).not.toMatch(/Traceback|\bat .*\.(m?js|ts):\d+/);
+    expect(r.seconds).toBeLessThan(CALL_LIMIT_S / 2);
+  }, 600_000);
+
+  it("--nproc 2: Ctrl-C stops every process as it stops one, and says how to go on (exit 130, no stack trace)", async () => {
+    const r = await interrupted.ran;
+    expect(interrupted.sent(), r.stderr).toBe(true);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr).toMatch(/nnc: interrupted after epoch \d+; go on with: nnc train scale\.nn --engine pytorch --device cpu --nproc 2 --epochs 100000 --resume /);
+    expect(r.stderr).not.toMatch(/Traceback|SignalException|\bat .*\.(m?js|ts):\d+/);
+    expect(JSON.parse(readFileSync(join(run("cut"), "checkpoint", "state.json"), "utf8")).epoch).toBeGreaterThanOrEqual(1);
   }, 600_000);
 });

@@ -113,7 +113,7 @@ describe("Ctrl-C", () => {
     });
     const code = await new Promise<number | null>((done) => child.on("close", (c) => done(c)));
     expect(code, stderr).toBe(130);
-    expect(stderr).toContain("nnc: interrupted before the first epoch finished: nothing was saved to go on from; run `nnc train c0.nn` again to start over.");
+    expect(stderr).toContain("nnc: interrupted before the first epoch finished: nothing was saved to go on from; run `nnc train c0.nn --backend cpu --out c0-run` again to start over.");
   }, 120_000);
 
   it("during checkpoint writes finishes the write: what is left always loads, with no temporaries", async () => {

@@ -9,11 +9,13 @@ the batch, so a batch cut unevenly (the last, short one) still gives the whole b
 gradient. Metrics are summed over the ranks (in float64) so every rank logs the same numbers;
 only rank 0 writes files and prints. Without torchrun nothing here does anything.
 
-Any launcher that sets torchrun's variables works: Debian's torch 1.13 `torchrun` fails on
-Python 3.11 before starting a worker (its `Std.from_str` finds no member for "0"), so the tests
-start each rank themselves with WORLD_SIZE, RANK, LOCAL_RANK, MASTER_ADDR and MASTER_PORT.
+Any launcher that sets torchrun's variables works: `nnc train --nproc N` starts the N processes
+itself with WORLD_SIZE, RANK, LOCAL_RANK, MASTER_ADDR=127.0.0.1 and a free MASTER_PORT (as the
+tests do); Debian's torch 1.13 `torchrun` fails on Python 3.11 before starting a worker unless
+given `--redirects 2 --tee 2` (its `Std.from_str` finds no member for "0").
 """
 import os
+import warnings
 
 import torch
 
@@ -111,6 +113,10 @@ def wrap(world, model, device):
         return model
     from torch.nn.parallel import DistributedDataParallel
 
+    # PyTorch 1.x warns, on the first backward, of a weight whose gradient's strides differ from
+    # its bucket's only in a dimension of size 1 (a conv over 1 input channel): the same memory
+    # layout, "not an error" as the warning says itself, and not raised by PyTorch 2.
+    warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
     ids = [device.index] if device.type == "cuda" else None
     return DistributedDataParallel(model, device_ids=ids)
 

@@ -30,6 +30,7 @@ import inspect
 import math
 import os
 import random as _py_random
+import signal
 import sys
 import time
 
@@ -727,6 +728,10 @@ def train(model_class, recipe, info, weights, *, out=None, epochs=None, seed=Non
 
 def main(model_class, recipe, info, weights, argv=None):
     """The generated module's command line: `python3 model.py [--out DIR] [--epochs N] …`."""
+    # Started by nnc_torch/launch.py, a Ctrl-C so far ended the process quietly; from here on
+    # it is a KeyboardInterrupt, answered below as every run answers it.
+    if getattr(signal.getsignal(signal.SIGINT), "nnc_startup", False):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     module_file = _module_file(model_class)
     here = os.path.dirname(os.path.abspath(module_file)) if module_file else os.getcwd()
     stem = os.path.splitext(os.path.basename(module_file))[0] if module_file else recipe["model"]

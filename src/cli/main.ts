@@ -89,13 +89,14 @@ epoch's model in DIR/best.
 With --engine pytorch the spec is compiled to Python and trained by PyTorch (python3 with
 torch; NNC_PYTHON names another), from the same initial weights, into a run folder of the same
 layout (model.json in the TF.js layers format, so inspect, predict, evaluate and export work on
-it); --nproc N runs N processes with torchrun (DDP: gloo on cpu, NCCL on cuda).`,
+it); --nproc N runs N processes of this machine, as torchrun would (DDP: gloo on cpu, NCCL
+on cuda).`,
     options: [
       model,
       backend,
       { name: "engine", type: "string", value: "E", help: "tfjs (the default: TensorFlow.js, on --backend) or pytorch (the spec compiled to Python, as --target pytorch builds it)" },
       { name: "device", type: "string", value: "D", help: "with --engine pytorch: cpu or cuda (default cuda where PyTorch sees a GPU, else cpu)" },
-      { name: "nproc", type: "string", value: "N", min: 1, help: "with --engine pytorch: train on N processes of this machine with torchrun (DDP); the recipe's batch is split among them" },
+      { name: "nproc", type: "string", value: "N", min: 1, help: "with --engine pytorch: train on N processes of this machine (DDP, as torchrun would start them); the recipe's batch is split among them" },
       { name: "epochs", type: "string", value: "N", min: 1, help: "train this many epochs instead of the recipe's" },
       { name: "seed", type: "string", value: "N", min: 0, help: "seed the weights, the data and dropout instead of the recipe's seed" },
       { name: "out", short: "o", type: "string", value: "DIR", help: "the run folder (default runs/MODEL)" },

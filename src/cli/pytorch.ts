@@ -3,12 +3,13 @@
  * Python runtime `nnc_torch/`, `<model>.initial/` — the TF.js topology and the recipe seed's
  * initial weights, so both engines start alike and a PyTorch run can write the TF.js layers
  * format —, and `mnist.npz` for `data mnist`), finding a Python with PyTorch, and running a
- * module (`nnc train --engine pytorch`, with `torchrun` for `--nproc N`).
+ * module (`nnc train --engine pytorch`; on `--nproc N` processes, started as torchrun starts its
+ * workers).
  *
  * The initial weights come from the TF.js module the spec compiles to, built on the cpu
  * backend through the runtime (as `nnc train` reaches it: by the generated module's URL).
  */
-import { spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
@@ -189,7 +190,7 @@ export function runPython(python: string, args: string[], env: Record<string, st
   });
 }
 
-/** A TCP port on 127.0.0.1 that nothing listens on now (the system's pick), for torchrun's store. */
+/** A TCP port on 127.0.0.1 that nothing listens on now (the system's pick), for the processes' store. */
 export function freeLocalPort(): Promise<number> {
   return new Promise((resolvePromise, reject) => {
     const server = createServer();
@@ -202,18 +203,108 @@ export function freeLocalPort(): Promise<number> {
   });
 }
 
+/** How a run on several processes ended: the code for nnc's exit, and what to tell the user. */
+export interface RanksEnded {
+  /** 0, 130 after Ctrl-C, else the first failing process's code (1 when a signal ended it). */
+  code: number;
+  /** Lines for stderr: what a failing process other than the first printed, and why it stopped. */
+  messages: string[];
+}
+
+/** The last part of a process's stderr kept for the message if it fails (the cause is at the end). */
+const KEPT_STDERR = 64 * 1024;
+/** How long the other processes get to stop after one failed, before they are killed. */
+const GRACE_MS = 15_000;
 /**
- * torchrun's arguments for `nproc` processes on this machine. Its store and the workers'
- * process group meet at 127.0.0.1 on a free port (a static rendezvous), not at `--standalone`'s:
- * that one listens on the fixed port 29400 (two runs at once collide) and, in PyTorch 1.x, tells
- * the workers to meet at the machine's fully qualified host name, so a run hangs wherever that
- * name resolves to an address the machine cannot reach (seen in containers).
+ * How long the processes get to stop after Ctrl-C (they stop within a step) before they are
+ * stopped: one may be waiting, inside torch, for a process that has already gone.
  */
-export function torchrunArgs(nproc: number, port: number, torchVersion: string): string[] {
-  // torchrun of PyTorch 1.x on Python 3.11 cannot read its default `--redirects 0` (an IntFlag
-  // change): stderr redirected and teed to the terminal is a setting it reads.
-  const old = Number(torchVersion.split(".")[0]) < 2 ? ["--redirects", "2", "--tee", "2"] : [];
-  return ["-m", "torch.distributed.run", "--nnodes=1", `--nproc_per_node=${nproc}`, "--rdzv_backend=static", "--master_addr=127.0.0.1", `--master_port=${port}`, ...old];
+const INTERRUPT_GRACE_MS = 5_000;
+
+/**
+ * Runs `python args…` as `nproc` processes of one data-parallel run on this machine, each with
+ * the environment torchrun gives its workers (WORLD_SIZE, RANK, LOCAL_RANK, LOCAL_WORLD_SIZE,
+ * MASTER_ADDR, MASTER_PORT), meeting at 127.0.0.1 on a free port.
+ *
+ * nnc starts the processes itself rather than through `torchrun --standalone`, which, in PyTorch
+ * 1.x, sends the workers to the machine's fully qualified host name (a run hangs wherever that
+ * resolves to an address the machine cannot reach, as in some containers), listens on the fixed
+ * port 29400 (two runs at once collide), and answers Ctrl-C with its own stack trace and exit 1.
+ *
+ * The first process has the terminal, as a one-process run; the others' output is kept and
+ * shown only when one of them is the first to fail. When one fails, the rest (which would wait
+ * for it in their next collective) are stopped. Ctrl-C reaches every process (one process
+ * group): each stops as a one-process run does, and the run ends with 130.
+ */
+export async function runPythonRanks(python: string, args: string[], nproc: number, env: Record<string, string> = {}): Promise<RanksEnded> {
+  const port = await freeLocalPort();
+  let interrupted = false;
+  let failed: { rank: number; code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let killTimer: NodeJS.Timeout | undefined;
+  const kept: string[] = Array.from({ length: nproc }, () => "");
+  const running = new Set<ChildProcess>();
+  const stopRest = (signal: NodeJS.Signals): void => {
+    for (const child of running) child.kill(signal);
+    killTimer ??= setTimeout(() => {
+      for (const child of running) child.kill("SIGKILL");
+    }, GRACE_MS);
+  };
+  // Ctrl-C reaches the processes from the terminal; nnc waits for them to stop, but not forever.
+  let interruptTimer: NodeJS.Timeout | undefined;
+  const onInterrupt = (): void => {
+    interrupted = true;
+    interruptTimer ??= setTimeout(() => stopRest("SIGTERM"), INTERRUPT_GRACE_MS);
+  };
+  process.on("SIGINT", onInterrupt);
+  const ended = Array.from({ length: nproc }, (_, rank) => {
+    const rankEnv = {
+      ...process.env,
+      PYTHONDONTWRITEBYTECODE: "1",
+      ...env,
+      WORLD_SIZE: String(nproc),
+      RANK: String(rank),
+      LOCAL_RANK: String(rank),
+      LOCAL_WORLD_SIZE: String(nproc),
+      GROUP_RANK: "0",
+      MASTER_ADDR: "127.0.0.1",
+      MASTER_PORT: String(port),
+    };
+    const child = spawn(python, args, { stdio: rank === 0 ? "inherit" : ["ignore", "pipe", "pipe"], env: rankEnv });
+    running.add(child);
+    const keep = (d: Buffer | string): void => {
+      kept[rank] = (kept[rank] + String(d)).slice(-KEPT_STDERR);
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    return new Promise<void>((done) => {
+      child.on("error", () => {
+        running.delete(child);
+        failed ??= { rank, code: 127, signal: null };
+        stopRest("SIGTERM");
+        done();
+      });
+      child.on("close", (code, signal) => {
+        running.delete(child);
+        if (code === 130 || signal === "SIGINT") onInterrupt();
+        if (code !== 0 && !interrupted && failed === undefined) {
+          failed = { rank, code, signal };
+          stopRest("SIGTERM");
+        }
+        done();
+      });
+    });
+  });
+  await Promise.all(ended);
+  process.removeListener("SIGINT", onInterrupt);
+  clearTimeout(killTimer);
+  clearTimeout(interruptTimer);
+  if (failed === undefined) return { code: interrupted ? 130 : 0, messages: [] };
+  const messages: string[] = [];
+  const { rank, code, signal } = failed;
+  if (rank > 0) messages.push(...kept[rank]!.trimEnd().split("\n").filter((l) => l !== "").map((l) => `[process ${rank}] ${l}`));
+  if (signal !== null) messages.push(`nnc: process ${rank} of ${nproc} was stopped by ${signal}${signal === "SIGKILL" ? " (as the system does when it runs out of memory)" : ""}; the others were stopped with it.`);
+  else if (rank > 0 || code === 127) messages.push(`nnc: process ${rank} of ${nproc} failed (exit ${code}); the others were stopped with it.`);
+  return { code: code === 130 ? 130 : 1, messages };
 }
 
 /** The history.json a run wrote, for the summary line; undefined when it is not there. */

@@ -4,13 +4,13 @@
  * compiler does not import TensorFlow.js: the generated module imports the runtime, and this
  * command imports the generated module.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { generate } from "../codegen/index.js";
 import type { CommandResult } from "./build-command.js";
 import { version } from "./files.js";
-import { copyPythonRuntime, findPython, freeLocalPort, readRunHistory, runPython, torchrunArgs, writeInitialWeights, writeMnistArchive } from "./pytorch.js";
+import { copyPythonRuntime, findPython, readRunHistory, runPython, runPythonRanks, writeInitialWeights, writeMnistArchive } from "./pytorch.js";
 import { writeTrainReport } from "./report.js";
 import { badBackend, isResult, loadSpecModule, runOnSpec } from "./spec-module.js";
 
@@ -33,7 +33,7 @@ export interface TrainCommandOptions {
   engine?: string;
   /** The PyTorch engine's device: `cpu` or `cuda` (default: cuda where PyTorch sees one). */
   device?: string;
-  /** The PyTorch engine's processes on this machine (torchrun). */
+  /** The PyTorch engine's processes on this machine (DDP, started as torchrun starts its workers). */
   nproc?: number;
 }
 
@@ -89,7 +89,7 @@ function usageError(message: string): CommandResult {
 /**
  * `--engine pytorch`: the spec compiled to Python (as `nnc build --target pytorch` writes it,
  * into a temporary folder with the runtime, the initial weights for the run's seed and
- * mnist.npz), run by python3 — or by torchrun on `--nproc` processes — into the run folder.
+ * mnist.npz), run by python3 — on `--nproc` processes with torchrun's environment — into the run folder.
  */
 async function runTrainPytorch(opts: TrainCommandOptions, print: (line: string) => void): Promise<CommandResult> {
   if (opts.backend !== undefined) return usageError("`--backend` chooses a TF.js backend; the PyTorch engine takes `--device cpu` or `--device cuda`.");
@@ -117,7 +117,8 @@ async function runTrainPytorch(opts: TrainCommandOptions, print: (line: string) 
       return { exitCode: 1, stdout: [], stderr: [`nnc: cannot prepare the PyTorch run of \`${spec.model}\`: ${e instanceof Error ? e.message : String(e)}`] };
     }
     const out = resolve(opts.out ?? (opts.resume === undefined ? join("runs", spec.model) : opts.resume));
-    const args = [join(work, file!.name), "--base-dir", spec.baseDir, "--out", out];
+    // Through nnc_torch/launch.py: a Ctrl-C while Python still imports torch ends it without a stack trace.
+    const args = [join(work, "nnc_torch", "launch.py"), join(work, file!.name), "--base-dir", spec.baseDir, "--out", out];
     if (opts.resume === undefined) args.push("--seed", String(seed));
     else args.push("--resume", opts.resume);
     if (opts.epochs !== undefined) args.push("--epochs", String(opts.epochs));
@@ -125,11 +126,19 @@ async function runTrainPytorch(opts: TrainCommandOptions, print: (line: string) 
     if (opts.logJson) args.push("--log-json");
     if (opts.force) args.push("--force");
     const nproc = opts.nproc ?? 1;
-    const command = nproc > 1 ? [...torchrunArgs(nproc, await freeLocalPort(), found.torch), ...args] : args;
-    // torchrun gives each process one thread unless told: share the cores among the processes instead.
-    const threads = process.env["OMP_NUM_THREADS"] ?? String(Math.max(1, Math.floor(availableParallelism() / nproc)));
-    const status = await runPython(found.python, command, nproc > 1 ? { OMP_NUM_THREADS: threads } : {});
-    if (status !== 0) return { exitCode: status === 130 ? 130 : 1, stdout: [], stderr: [] };
+    const started = Date.now();
+    let ended: { code: number; messages: string[] };
+    if (nproc > 1) {
+      // The processes share the cores (each would take them all otherwise).
+      const threads = process.env["OMP_NUM_THREADS"] ?? String(Math.max(1, Math.floor(availableParallelism() / nproc)));
+      ended = await runPythonRanks(found.python, args, nproc, { OMP_NUM_THREADS: threads });
+    } else {
+      const status = await runPython(found.python, args);
+      ended = { code: status === 0 || status === 130 ? status : 1, messages: [] };
+    }
+    // After Ctrl-C, as the TF.js engine says it: from which epoch, and the command that goes on.
+    if (ended.code === 130) return { exitCode: 130, stdout: [], stderr: [...ended.messages, `nnc: ${resumeAdvice(opts, { epoch: checkpointEpoch(out, started), runDir: out })}`] };
+    if (ended.code !== 0) return { exitCode: ended.code, stdout: [], stderr: ended.messages };
     const history = readRunHistory(out);
     const last = history?.epochs[history.epochs.length - 1];
     const summary = [`trained \`${spec.model}\` with PyTorch on ${history?.backend ?? "cpu"}${nproc > 1 ? ` (${nproc} processes)` : ""} for ${history?.epochs.length ?? 0} epoch${history?.epochs.length === 1 ? "" : "s"}`];
@@ -146,6 +155,18 @@ async function runTrainPytorch(opts: TrainCommandOptions, print: (line: string) 
   } finally {
     rmSync(work, { recursive: true, force: true });
     spec.dispose();
+  }
+}
+
+/** The epoch of the checkpoint a run wrote into `runDir` since `since` (ms), else 0: nothing to go on from. */
+function checkpointEpoch(runDir: string, since: number): number {
+  const state = join(runDir, "checkpoint", "state.json");
+  try {
+    if (statSync(state).mtimeMs < since) return 0;
+    const epoch = (JSON.parse(readFileSync(state, "utf8")) as { epoch?: unknown }).epoch;
+    return typeof epoch === "number" && Number.isInteger(epoch) && epoch > 0 ? epoch : 0;
+  } catch {
+    return 0;
   }
 }
 
@@ -166,14 +187,19 @@ function shellWord(word: string): string {
 
 /** "interrupted after epoch 3; go on with: nnc train spec.nn --resume runs/x" (with the flags that decide how it goes on). */
 export function resumeAdvice(opts: TrainCommandOptions, stopped: { epoch: number; runDir: string | undefined }): string {
-  if (stopped.epoch === 0 || stopped.runDir === undefined) {
-    return `interrupted before the first epoch finished: nothing was saved to go on from; run \`nnc train ${shellWord(opts.file)}\` again to start over.`;
-  }
-  const r = relative(process.cwd(), stopped.runDir);
-  const run = r !== "" && !r.startsWith("..") && !isAbsolute(r) ? r : stopped.runDir;
+  // The options that say which model is trained where, and how.
   const words = ["nnc", "train", opts.file];
   if (opts.model !== undefined) words.push("--model", opts.model);
   if (opts.backend !== undefined) words.push("--backend", opts.backend);
+  if (opts.engine !== undefined) words.push("--engine", opts.engine);
+  if (opts.device !== undefined) words.push("--device", opts.device);
+  if (opts.nproc !== undefined) words.push("--nproc", String(opts.nproc));
+  if (stopped.epoch === 0 || stopped.runDir === undefined) {
+    const again = [...words, ...(opts.epochs !== undefined ? ["--epochs", String(opts.epochs)] : []), ...(opts.out !== undefined ? ["--out", opts.out] : [])];
+    return `interrupted before the first epoch finished: nothing was saved to go on from; run \`${again.map(shellWord).join(" ")}\` again to start over.`;
+  }
+  const r = relative(process.cwd(), stopped.runDir);
+  const run = r !== "" && !r.startsWith("..") && !isAbsolute(r) ? r : stopped.runDir;
   if (opts.epochs !== undefined) words.push("--epochs", String(opts.epochs));
   words.push("--resume", run);
   if (opts.report !== undefined) words.push("--report", opts.report);
