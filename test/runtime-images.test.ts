@@ -5,19 +5,21 @@
  * concurrent reads, and workers that neither outlive `close()` nor keep a process alive.
  * Fixtures are written here with pngjs and jpeg-js.
  */
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
 import type { DataConfig, ImageFit } from "../src/runtime/config.js";
 import { DataError, type LoadOptions } from "../src/runtime/data/common.js";
 import type { Dataset } from "../src/runtime/data/samples.js";
 import { decodeImageFiles, loadImageFolder, type ImageFolderTuning } from "../src/runtime/data/images/index.js";
+import { DecodePool } from "../src/runtime/data/images/pool.js";
 
 type Rgba = [number, number, number, number];
 type ImagesConfig = Extract<DataConfig, { source: "images" }>;
@@ -502,6 +504,32 @@ describe("streaming", () => {
     }
   }, 90_000);
 });
+
+test("close() while the workers decode rejects what is pending, lets each finish its image, and leaves none running", async () => {
+  // Terminating a worker in the middle of a PNG (pngjs inflates with zlib) can abort the whole
+  // process in Node 20 ("close before init"); close() lets a busy worker leave between images.
+  const base = folder("close-busy", { "a.png": png(64, 64, (x, y) => [x * 4, y * 4, (x * y) & 255, 255]) });
+  const file = join(base, "a.png");
+  const items = Array.from({ length: 1000 }, () => ({ file, format: "png" as const, width: 64, height: 64 }));
+  // Both workers are busy at every close (1,000 images): none may be terminated.
+  const terminate = vi.spyOn(Worker.prototype, "terminate");
+  for (let round = 0; round < 20; round++) {
+    const pool = new DecodePool(2, "js");
+    const pending = pool.decode(items, { height: 16, width: 16, channels: 3, fit: "crop" }).then(
+      () => "decoded",
+      (e: Error) => e.message,
+    );
+    await new Promise((r) => setTimeout(r, 10 * (round % 10)));
+    const started = performance.now();
+    await pool.close();
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(pool.running).toBe(0);
+    expect(await pending).toBe("the image decoders were closed");
+    await expect(pool.decode(items.slice(0, 1), { height: 4, width: 4, channels: 1, fit: "crop" })).rejects.toThrow(/after close/);
+  }
+  expect(terminate).not.toHaveBeenCalled();
+  terminate.mockRestore();
+}, 60_000);
 
 test("a truncated file found when indexing is reported before any decoding, with its size in the header", async () => {
   const base = folder("cut-early", { "train/a/1.png": png(5, 5, solid(1, 1, 1)) });

@@ -6,7 +6,8 @@
  * Workers start on the first request, up to `size`; a request is cut into chunks that idle
  * workers take in turn, so concurrent requests (a prefetch beside the batch in use) share the
  * pool. A worker holds the process open only while it has work: it is unref'd when idle, so a
- * pool nobody closed does not keep Node from exiting. `close()` terminates the workers.
+ * pool nobody closed does not keep Node from exiting. `close()` ends the workers: an idle one at
+ * once, a busy one after the image in hand (see `close`).
  *
  * sharp does its work on libuv's thread pool, which the whole process shares (4 threads unless
  * UV_THREADPOOL_SIZE says more, read when the pool first starts): past 4 workers, more workers
@@ -86,6 +87,9 @@ interface Slot {
   task?: Task;
 }
 
+/** How long `close()` lets a busy worker finish its image before terminating it anyway. */
+const CLOSE_GRACE_MS = 10_000;
+
 let paths: { sharp: string | null; pngjs: string; jpegJs: string } | undefined;
 
 /** The packages the worker loads, by absolute path (an eval'd worker resolves nothing relative to a file). */
@@ -139,14 +143,35 @@ export class DecodePool {
     return Promise.all(parts).then((all) => all.flat());
   }
 
-  /** Terminates the workers; pending requests reject. */
+  /**
+   * Ends the workers; pending requests reject at once. An idle worker is terminated; a busy one
+   * is asked to leave after the image it is decoding (terminated only if it has not left within
+   * CLOSE_GRACE_MS). Terminating a thread in the middle of a decode can abort the whole process:
+   * Node 20 asserts ("close before init", node_zlib.cc) when a worker is torn down between
+   * creating a zlib stream (pngjs inflates with one) and initialising it — seen once in a full
+   * test run here.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const pending = [...this.queue.splice(0), ...this.slots.flatMap((s) => (s.task ? [s.task] : []))];
+    const busy = new Set(this.slots.filter((s) => s.task !== undefined));
     for (const t of pending) t.fail(new Error("the image decoders were closed"));
     const slots = this.slots.splice(0);
-    await Promise.all(slots.map((s) => s.worker.terminate()));
+    await Promise.all(
+      slots.map((s) => {
+        s.task = undefined;
+        if (!busy.has(s)) return s.worker.terminate();
+        return new Promise<void>((done) => {
+          const late = setTimeout(() => void s.worker.terminate(), CLOSE_GRACE_MS);
+          s.worker.once("exit", () => {
+            clearTimeout(late);
+            done();
+          });
+          s.worker.postMessage({ close: true });
+        });
+      }),
+    );
   }
 
   private dispatch(): void {

@@ -259,9 +259,29 @@ function failure(i, kind, e) {
   return { index: i, kind, message: e && e.message ? String(e.message) : String(e), code: e && e.code };
 }
 
+// { close: true } from the pool: leave once the chunk in hand is done (closing the port ends the
+// thread), never in the middle of a decode.
+let busy = false;
+let closing = false;
 parentPort.on("message", async (task) => {
+  if (task.close) {
+    closing = true;
+    if (!busy) parentPort.close();
+    return;
+  }
+  busy = true;
+  try {
+    await decodeChunk(task);
+  } finally {
+    busy = false;
+    if (closing) parentPort.close();
+  }
+});
+
+async function decodeChunk(task) {
   const images = [];
   for (let i = 0; i < task.items.length; i++) {
+    if (closing) return;
     const item = task.items[i];
     let buf;
     try {
@@ -278,6 +298,6 @@ parentPort.on("message", async (task) => {
     }
   }
   parentPort.postMessage({ id: task.id, images }, images.map((a) => a.buffer));
-});
+}
 })();
 `;
