@@ -10,10 +10,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freeLocalPort } from "../src/cli/pytorch.js";
 import { schemaProblem } from "../src/runtime/json-files.js";
 import { nnc } from "./cli-run.js";
 
@@ -50,17 +50,6 @@ function py(args: string[], cwd: string, env: Record<string, string> = {}): Prom
 const json = (path: string): Record<string, unknown> => JSON.parse(readFileSync(path, "utf8"));
 type Epoch = { loss: number; val_loss?: number };
 const epochsOf = (run: string): Epoch[] => json(join(run, "history.json"))["epochs"] as Epoch[];
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.on("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
 
 describe.skipIf(!torchVersion)(`the PyTorch training loop${why}`, () => {
   let dir: string;
@@ -178,7 +167,7 @@ describe.skipIf(!torchVersion)(`the PyTorch training loop${why}`, () => {
 
   it("trains on 2 processes (gloo, torchrun's environment): identical weights on both ranks, the 1-process loss curve to 1e-5", async () => {
     const out = join(dir, "ddp");
-    const env = { MASTER_ADDR: "127.0.0.1", MASTER_PORT: String(await freePort()), WORLD_SIZE: "2", LOCAL_WORLD_SIZE: "2", OMP_NUM_THREADS: "1" };
+    const env = { MASTER_ADDR: "127.0.0.1", MASTER_PORT: String(await freeLocalPort()), WORLD_SIZE: "2", LOCAL_WORLD_SIZE: "2", OMP_NUM_THREADS: "1" };
     const script = join(repo, "python", "tests", "ddp_rank.py");
     const ranks = await Promise.all([0, 1].map((r) => py([script, out], work, { ...env, RANK: String(r), LOCAL_RANK: String(r) })));
     for (const r of ranks) expect(r.status, r.stderr).toBe(0);

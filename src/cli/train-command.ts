@@ -10,7 +10,7 @@ import { isAbsolute, join, relative, resolve } from "node:path";
 import { generate } from "../codegen/index.js";
 import type { CommandResult } from "./build-command.js";
 import { version } from "./files.js";
-import { copyPythonRuntime, findPython, readRunHistory, runPython, runPythonRanks, writeInitialWeights, writeMnistArchive } from "./pytorch.js";
+import { copyPythonRuntime, findPython, readRunHistory, runPython, runPythonRanks, writeInitialWeights, writeMnistArchive, type RanksEnded } from "./pytorch.js";
 import { writeTrainReport } from "./report.js";
 import { badBackend, isResult, loadSpecModule, runOnSpec } from "./spec-module.js";
 
@@ -127,7 +127,7 @@ async function runTrainPytorch(opts: TrainCommandOptions, print: (line: string) 
     if (opts.force) args.push("--force");
     const nproc = opts.nproc ?? 1;
     const started = Date.now();
-    let ended: { code: number; messages: string[] };
+    let ended: RanksEnded;
     if (nproc > 1) {
       // The processes share the cores (each would take them all otherwise).
       const threads = process.env["OMP_NUM_THREADS"] ?? String(Math.max(1, Math.floor(availableParallelism() / nproc)));
