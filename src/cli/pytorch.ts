@@ -190,7 +190,7 @@ export function runPython(python: string, args: string[], env: Record<string, st
   });
 }
 
-/** A TCP port on 127.0.0.1 that nothing listens on now (the system's pick), for the processes' store. */
+/** A TCP port on 127.0.0.1 that nothing listens on now (the system's pick), for the processes' store (and the tests' own ranks). */
 export function freeLocalPort(): Promise<number> {
   return new Promise((resolvePromise, reject) => {
     const server = createServer();
@@ -237,7 +237,12 @@ const INTERRUPT_GRACE_MS = 5_000;
  * group): each stops as a one-process run does, and the run ends with 130.
  */
 export async function runPythonRanks(python: string, args: string[], nproc: number, env: Record<string, string> = {}): Promise<RanksEnded> {
-  const port = await freeLocalPort();
+  let port: number;
+  try {
+    port = await freeLocalPort();
+  } catch (e) {
+    return { code: 1, messages: [`nnc: cannot start ${nproc} processes: they meet on a TCP port of 127.0.0.1, and none could be opened (${e instanceof Error ? e.message : String(e)}).`] };
+  }
   let interrupted = false;
   let failed: { rank: number; code: number | null; signal: NodeJS.Signals | null } | undefined;
   let killTimer: NodeJS.Timeout | undefined;
